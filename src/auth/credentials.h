@@ -1,0 +1,32 @@
+#pragma once
+// CredentialProvider: how auth finds the secret behind an access key id, without knowing where IAM
+// keeps it.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "auth/principal.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "common/secret_bytes.h"
+
+namespace hangar::auth {
+
+struct AccessKey {
+  Principal principal;
+  SecretBytes secret_access_key;
+  bool active = true;
+  // Temporary credentials (STS): the session token the request must carry, and the expiry.
+  std::string session_token;
+  std::optional<TimePoint> expires_at;
+};
+
+class CredentialProvider {
+ public:
+  virtual ~CredentialProvider() = default;
+  // Errors: kUnknownAccessKey when no such key exists; kInternal on storage failure.
+  virtual Result<AccessKey> FindAccessKey(std::string_view access_key_id) const = 0;
+};
+
+}  // namespace hangar::auth

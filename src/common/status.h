@@ -1,0 +1,103 @@
+#pragma once
+// The one way Hangar carries errors: a Status whose code is the AWS error we emit, and Result<T>.
+// A status message is shown to clients; it never holds key material, plaintext, secrets or signatures.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hangar {
+
+// Every error Hangar can answer with. Wire names and HTTP statuses per protocol live in status.cc
+// (one table), so a handler only ever says *what* went wrong.
+enum class ErrorCode : uint16_t {
+  kOk = 0,
+  // Generic and protocol-level.
+  kInternal,
+  kValidation,
+  kSerialization,     // body is not valid JSON / XML of the expected shape
+  kUnknownOperation,  // X-Amz-Target or Action not known
+  kRequestTooLarge,
+  kNotImplemented,
+  kInvalidRequest,
+  kMalformedQueryString,
+  // Authentication (SigV4) and authorisation.
+  kMissingAuthentication,
+  kIncompleteSignature,
+  kUnknownAccessKey,
+  kSignatureMismatch,
+  kRequestTimeTooSkewed,
+  kAccessDenied,
+  kExpiredToken,
+  // KMS.
+  kKmsNotFound,
+  kKmsDisabled,
+  kKmsInvalidState,
+  kKmsInvalidCiphertext,
+  kKmsIncorrectKey,
+  kKmsInvalidKeyUsage,
+  kKmsAlreadyExists,
+  kKmsInvalidAliasName,
+  kKmsTag,
+  kKmsUnsupportedOperation,
+  kKmsDryRun,
+  kKmsLimitExceeded,
+  kKmsMalformedPolicyDocument,
+  kKmsInvalidMarker,
+  kKmsInvalidArn,
+  kKmsInvalidGrantToken,
+  kKmsKeyUnavailable,
+  // Storage: a precondition of an atomic commit did not hold (someone else wrote first). Services
+  // retry or translate it; it never reaches a client as such.
+  kConflict,
+  kCount_,
+};
+
+// How one code appears on each wire protocol.
+struct ErrorWire {
+  std::string_view json_type;  // AWS JSON 1.1 `__type` (KMS)
+  uint16_t json_status;
+  std::string_view xml_code;  // S3 REST/XML <Code>
+  uint16_t xml_status;
+  std::string_view query_code;  // IAM/STS query protocol <Code>
+  uint16_t query_status;
+};
+const ErrorWire& WireOf(ErrorCode code);
+
+class Status {
+ public:
+  Status() = default;
+  Status(ErrorCode code, std::string message) : code_(code), message_(std::move(message)) {}
+
+  static Status Ok() { return Status(); }
+
+  bool ok() const { return code_ == ErrorCode::kOk; }
+  ErrorCode code() const { return code_; }
+  const std::string& message() const { return message_; }
+
+  // Extra members some protocols render (S3's <Resource>, <BucketName>, ...). Rarely used.
+  const std::vector<std::pair<std::string, std::string>>& fields() const { return fields_; }
+  Status& WithField(std::string name, std::string value) {
+    fields_.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+
+  // For logs: code name and message (never secret by construction).
+  std::string ToString() const;
+
+ private:
+  ErrorCode code_ = ErrorCode::kOk;
+  std::string message_;
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+inline Status Error(ErrorCode code, std::string message) {
+  return Status(code, std::move(message));
+}
+inline Status InternalError(std::string message) {
+  return Status(ErrorCode::kInternal, std::move(message));
+}
+
+}  // namespace hangar

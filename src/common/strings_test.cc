@@ -1,0 +1,76 @@
+#include "common/strings.h"
+
+#include <gtest/gtest.h>
+
+namespace hangar {
+namespace {
+
+TEST(StringsTest, UriEncodeKeepsOnlyUnreservedCharacters) {
+  EXPECT_EQ(UriEncode("a b/c~d_e.f-g*", false), "a%20b%2Fc~d_e.f-g%2A");
+  EXPECT_EQ(UriEncode("a b/c", true), "a%20b/c");
+  EXPECT_EQ(UriEncode("\xe1\x88\xb4", false), "%E1%88%B4");
+}
+
+TEST(StringsTest, UriDecodeRejectsBrokenEscapes) {
+  EXPECT_EQ(*UriDecode("a%20b%2f"), "a b/");
+  EXPECT_EQ(*UriDecode("a+b"), "a+b");
+  EXPECT_EQ(*UriDecode("a+b", true), "a b");
+  EXPECT_FALSE(UriDecode("%2").has_value());
+  EXPECT_FALSE(UriDecode("%").has_value());
+  EXPECT_FALSE(UriDecode("%zz").has_value());
+}
+
+TEST(StringsTest, ParseQueryKeepsOrderAndEmptyValues) {
+  auto q = ParseQuery("b=2&a=&c&d=x%3Dy", false);
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->size(), 4u);
+  EXPECT_EQ((*q)[0], (std::pair<std::string, std::string>("b", "2")));
+  EXPECT_EQ((*q)[1].second, "");
+  EXPECT_EQ((*q)[2].first, "c");
+  EXPECT_EQ((*q)[3].second, "x=y");
+}
+
+TEST(StringsTest, HexRoundTrip) {
+  EXPECT_EQ(HexEncode(std::string_view("\x01\xab", 2)), "01ab");
+  EXPECT_EQ(*HexDecode("01AB"), std::string("\x01\xab", 2));
+  EXPECT_FALSE(HexDecode("abc").has_value());
+  EXPECT_FALSE(HexDecode("zz").has_value());
+}
+
+TEST(StringsTest, AmzDateRoundTripAndRejectsGarbage) {
+  auto t = ParseAmzDate("20150830T123600Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(FormatAmzDate(*t), "20150830T123600Z");
+  EXPECT_EQ(FormatIso8601(*t, false), "2015-08-30T12:36:00Z");
+  EXPECT_EQ(FormatIso8601(*t, true), "2015-08-30T12:36:00.000Z");
+  EXPECT_EQ(FormatHttpDate(*t), "Sun, 30 Aug 2015 12:36:00 GMT");
+  EXPECT_FALSE(ParseAmzDate("2015-08-30T12:36:00Z"));
+  EXPECT_FALSE(ParseAmzDate("20151330T123600Z"));
+  EXPECT_FALSE(ParseAmzDate("2015083XT123600Z"));
+}
+
+TEST(StringsTest, HttpDateParsesRfc1123) {
+  auto t = ParseHttpDate("Sun, 30 Aug 2015 12:36:00 GMT");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(FormatAmzDate(*t), "20150830T123600Z");
+  EXPECT_FALSE(ParseHttpDate("yesterday"));
+}
+
+TEST(StringsTest, Utf8Validation) {
+  EXPECT_TRUE(IsValidUtf8("plain"));
+  EXPECT_TRUE(IsValidUtf8("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));
+  EXPECT_FALSE(IsValidUtf8("\xc3"));
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));      // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));  // surrogate
+  EXPECT_FALSE(IsValidUtf8("\xff"));
+}
+
+TEST(StringsTest, RequestIdsAreUuidShapedAndDistinct) {
+  std::string a = NewRequestId(), b = NewRequestId();
+  EXPECT_EQ(a.size(), 36u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_NE(a, b);
+}
+
+}  // namespace
+}  // namespace hangar

@@ -1,0 +1,29 @@
+#include "store/metadata_store.h"
+
+namespace hangar::store {
+
+Mutation Mutation::Create(Document doc) {
+  return Mutation{Kind::kPut, std::move(doc), Precondition::kMustNotExist, 0};
+}
+Mutation Mutation::Upsert(Document doc) {
+  return Mutation{Kind::kPut, std::move(doc), Precondition::kNone, 0};
+}
+Mutation Mutation::Update(Document doc, int64_t expected_revision) {
+  return Mutation{Kind::kPut, std::move(doc), Precondition::kRevisionIs, expected_revision};
+}
+Mutation Mutation::Delete(std::string collection, std::string partition, std::string id) {
+  Document doc;
+  doc.collection = std::move(collection);
+  doc.partition = std::move(partition);
+  doc.id = std::move(id);
+  return Mutation{Kind::kDelete, std::move(doc), Precondition::kNone, 0};
+}
+Mutation Mutation::DeleteIfRevision(std::string collection, std::string partition, std::string id,
+                                    int64_t expected_revision) {
+  Mutation m = Delete(std::move(collection), std::move(partition), std::move(id));
+  m.precondition = Precondition::kRevisionIs;
+  m.expected_revision = expected_revision;
+  return m;
+}
+
+}  // namespace hangar::store

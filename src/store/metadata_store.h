@@ -1,0 +1,83 @@
+#pragma once
+// MetadataStore: the interface every service keeps its metadata behind. It is deliberately small —
+// addressed documents, ordered listing, a due-time index and atomic multi-document commits with
+// preconditions — so that an embedded SQLite file and a PostgreSQL cluster can both implement it
+// exactly. The store knows nothing of what a document means; services own the body encoding.
+//
+// Thread-safety: implementations are safe for concurrent use from any thread.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hangar::store {
+
+// One record. Addressed by (collection, partition, id); a partition lists in binary order of id.
+struct Document {
+  std::string collection;
+  std::string partition;
+  std::string id;
+  std::string body;
+  int64_t revision = 0;   // set by the store: 1 when created, +1 on every update
+  int64_t due_at_ms = 0;  // 0: none; otherwise ListDue returns it once that time has come
+};
+
+enum class Precondition {
+  kNone,          // upsert / delete whether present or not
+  kMustNotExist,  // create
+  kMustExist,
+  kRevisionIs,  // optimistic concurrency: expected_revision must be the stored revision
+};
+
+struct Mutation {
+  enum class Kind { kPut, kDelete };
+  Kind kind = Kind::kPut;
+  Document doc;  // for kDelete only the address is used
+  Precondition precondition = Precondition::kNone;
+  int64_t expected_revision = 0;
+
+  static Mutation Create(Document doc);
+  static Mutation Upsert(Document doc);
+  static Mutation Update(Document doc, int64_t expected_revision);
+  static Mutation Delete(std::string collection, std::string partition, std::string id);
+  static Mutation DeleteIfRevision(std::string collection, std::string partition, std::string id,
+                                   int64_t expected_revision);
+};
+
+struct ListOptions {
+  std::string prefix;       // only ids starting with this
+  std::string start_after;  // only ids strictly greater (binary order)
+  size_t limit = 1000;
+};
+
+class MetadataStore {
+ public:
+  virtual ~MetadataStore() = default;
+
+  virtual Result<std::optional<Document>> Get(std::string_view collection,
+                                              std::string_view partition,
+                                              std::string_view id) = 0;
+
+  // Documents of one partition in ascending binary order of id.
+  virtual Result<std::vector<Document>> List(std::string_view collection,
+                                             std::string_view partition,
+                                             const ListOptions& options) = 0;
+
+  // Documents of a collection whose due time is set and <= `now_ms`, earliest first.
+  virtual Result<std::vector<Document>> ListDue(std::string_view collection, int64_t now_ms,
+                                                size_t limit) = 0;
+
+  // Applies every mutation atomically and durably (on return it survives a crash), or none.
+  // Returns the new revision of each mutation's document (0 for deletes).
+  // Errors: kConflict when a precondition fails; kInternal on storage failure.
+  virtual Result<std::vector<int64_t>> Commit(const std::vector<Mutation>& mutations) = 0;
+
+  // Makes sure data deleted so far no longer lingers in the store's files (WAL, free pages).
+  virtual Status Scrub() = 0;
+};
+
+}  // namespace hangar::store

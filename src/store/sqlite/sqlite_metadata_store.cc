@@ -1,0 +1,365 @@
+#include "store/sqlite/sqlite_metadata_store.h"
+
+#include <sqlite3.h>
+
+#include "common/check.h"
+
+namespace hangar::store {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS documents(
+  collection TEXT NOT NULL,
+  partition  BLOB NOT NULL,
+  id         BLOB NOT NULL,
+  body       BLOB NOT NULL,
+  revision   INTEGER NOT NULL,
+  due_at     INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY(collection, partition, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS documents_due ON documents(collection, due_at) WHERE due_at > 0;
+)sql";
+
+struct StmtDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
+
+// The smallest string greater than every string starting with `prefix`, or "" if none exists.
+std::string PrefixSuccessor(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char last = static_cast<unsigned char>(prefix.back());
+    if (last != 0xff) {
+      prefix.back() = static_cast<char>(last + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
+void BindBlob(sqlite3_stmt* s, int index, std::string_view v) {
+  // A zero-length blob must still bind as a blob (not NULL): pass a valid pointer.
+  static const char kEmpty = 0;
+  sqlite3_bind_blob(s, index, v.empty() ? &kEmpty : v.data(), static_cast<int>(v.size()),
+                    SQLITE_TRANSIENT);
+}
+void BindText(sqlite3_stmt* s, int index, std::string_view v) {
+  sqlite3_bind_text(s, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+std::string ColumnBytes(sqlite3_stmt* s, int col) {
+  const void* p = sqlite3_column_blob(s, col);
+  int n = sqlite3_column_bytes(s, col);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
+}
+
+}  // namespace
+
+// One sqlite3 handle and its prepared statements. Used by one thread at a time.
+class SqliteMetadataStore::Connection {
+ public:
+  ~Connection() {
+    statements_.clear();
+    if (db_) sqlite3_close_v2(db_);
+  }
+
+  Status Open(const std::string& path) {
+    int rc = sqlite3_open_v2(path.c_str(), &db_,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             nullptr);
+    if (rc != SQLITE_OK) return Failed("cannot open " + path);
+    sqlite3_busy_timeout(db_, 10000);
+    return Exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
+        "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;");
+  }
+
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string message = err ? err : "unknown error";
+      sqlite3_free(err);
+      return InternalError(std::string("sqlite: ") + message);
+    }
+    return Status::Ok();
+  }
+
+  // Cached prepared statement for `sql` (a string literal), reset and with bindings cleared.
+  Result<sqlite3_stmt*> Prepare(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) {
+      sqlite3_reset(it->second.get());
+      sqlite3_clear_bindings(it->second.get());
+      return it->second.get();
+    }
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr) != SQLITE_OK) {
+      return Failed("prepare");
+    }
+    statements_.emplace(sql, Stmt(raw));
+    return raw;
+  }
+
+  Status Failed(const std::string& what) const {
+    return InternalError("sqlite " + what + ": " + (db_ ? sqlite3_errmsg(db_) : "no handle"));
+  }
+
+  sqlite3* db() const { return db_; }
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::unordered_map<const char*, Stmt> statements_;
+};
+
+SqliteMetadataStore::SqliteMetadataStore(std::string path) : path_(std::move(path)) {}
+SqliteMetadataStore::~SqliteMetadataStore() {
+  std::scoped_lock lock(write_mu_, pool_mu_);
+  readers_.clear();
+  if (writer_) {
+    // A clean close checkpoints the WAL into the main file.
+    writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE);");
+    writer_.reset();
+  }
+}
+
+Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std::string& path) {
+  std::unique_ptr<SqliteMetadataStore> store(new SqliteMetadataStore(path));
+  HANGAR_ASSIGN_OR_RETURN(store->writer_, store->OpenConnection());
+  Connection& w = *store->writer_;
+  HANGAR_RETURN_IF_ERROR(w.Exec(kSchema));
+  HANGAR_ASSIGN_OR_RETURN(sqlite3_stmt * version, w.Prepare("PRAGMA user_version"));
+  int current = sqlite3_step(version) == SQLITE_ROW ? sqlite3_column_int(version, 0) : 0;
+  sqlite3_reset(version);
+  if (current > kSchemaVersion) {
+    return InternalError("metadata database " + path + " was written by a newer Hangar (schema " +
+                         std::to_string(current) + ")");
+  }
+  if (current < kSchemaVersion) {
+    HANGAR_RETURN_IF_ERROR(
+        w.Exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str()));
+  }
+  return store;
+}
+
+Result<std::unique_ptr<SqliteMetadataStore::Connection>> SqliteMetadataStore::OpenConnection() {
+  auto c = std::make_unique<Connection>();
+  HANGAR_RETURN_IF_ERROR(c->Open(path_));
+  return c;
+}
+
+Result<std::unique_ptr<SqliteMetadataStore::Connection>> SqliteMetadataStore::AcquireReader() {
+  {
+    std::lock_guard lock(pool_mu_);
+    if (!readers_.empty()) {
+      auto c = std::move(readers_.back());
+      readers_.pop_back();
+      return c;
+    }
+  }
+  return OpenConnection();
+}
+
+void SqliteMetadataStore::ReleaseReader(std::unique_ptr<Connection> connection) {
+  std::lock_guard lock(pool_mu_);
+  if (readers_.size() < 32) readers_.push_back(std::move(connection));
+}
+
+Result<std::optional<Document>> SqliteMetadataStore::Get(std::string_view collection,
+                                                         std::string_view partition,
+                                                         std::string_view id) {
+  HANGAR_ASSIGN_OR_RETURN(auto conn, AcquireReader());
+  Result<std::optional<Document>> result = std::optional<Document>();
+  {
+    auto stmt = conn->Prepare(
+        "SELECT body, revision, due_at FROM documents WHERE collection=?1 AND partition=?2 AND "
+        "id=?3");
+    if (!stmt.ok()) return stmt.status();
+    sqlite3_stmt* s = *stmt;
+    BindText(s, 1, collection);
+    BindBlob(s, 2, partition);
+    BindBlob(s, 3, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+      Document d{std::string(collection), std::string(partition), std::string(id),
+                 ColumnBytes(s, 0), sqlite3_column_int64(s, 1), sqlite3_column_int64(s, 2)};
+      result = std::optional<Document>(std::move(d));
+    } else if (rc != SQLITE_DONE) {
+      result = conn->Failed("get");
+    }
+    sqlite3_reset(s);
+  }
+  ReleaseReader(std::move(conn));
+  return result;
+}
+
+Result<std::vector<Document>> SqliteMetadataStore::List(std::string_view collection,
+                                                        std::string_view partition,
+                                                        const ListOptions& options) {
+  HANGAR_ASSIGN_OR_RETURN(auto conn, AcquireReader());
+  // Lower bound: max(prefix, start_after) exclusive-or-inclusive; upper bound: prefix successor.
+  std::string lower = options.prefix;
+  bool lower_inclusive = true;
+  if (options.start_after >= lower) {
+    lower = options.start_after;
+    lower_inclusive = options.start_after.empty();
+  }
+  std::string upper = PrefixSuccessor(options.prefix);
+  const char* sql =
+      upper.empty()
+          ? (lower_inclusive
+                 ? "SELECT id, body, revision, due_at FROM documents WHERE collection=?1 AND "
+                   "partition=?2 AND id>=?3 ORDER BY id LIMIT ?5"
+                 : "SELECT id, body, revision, due_at FROM documents WHERE collection=?1 AND "
+                   "partition=?2 AND id>?3 ORDER BY id LIMIT ?5")
+          : (lower_inclusive
+                 ? "SELECT id, body, revision, due_at FROM documents WHERE collection=?1 AND "
+                   "partition=?2 AND id>=?3 AND id<?4 ORDER BY id LIMIT ?5"
+                 : "SELECT id, body, revision, due_at FROM documents WHERE collection=?1 AND "
+                   "partition=?2 AND id>?3 AND id<?4 ORDER BY id LIMIT ?5");
+  Result<std::vector<Document>> result = std::vector<Document>();
+  {
+    auto stmt = conn->Prepare(sql);
+    if (!stmt.ok()) return stmt.status();
+    sqlite3_stmt* s = *stmt;
+    BindText(s, 1, collection);
+    BindBlob(s, 2, partition);
+    BindBlob(s, 3, lower);
+    if (!upper.empty()) BindBlob(s, 4, upper);
+    sqlite3_bind_int64(s, 5, static_cast<int64_t>(options.limit));
+    std::vector<Document> docs;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      docs.push_back(Document{std::string(collection), std::string(partition), ColumnBytes(s, 0),
+                              ColumnBytes(s, 1), sqlite3_column_int64(s, 2),
+                              sqlite3_column_int64(s, 3)});
+    }
+    if (rc != SQLITE_DONE) {
+      result = conn->Failed("list");
+    } else {
+      result = std::move(docs);
+    }
+    sqlite3_reset(s);
+  }
+  ReleaseReader(std::move(conn));
+  return result;
+}
+
+Result<std::vector<Document>> SqliteMetadataStore::ListDue(std::string_view collection,
+                                                           int64_t now_ms, size_t limit) {
+  HANGAR_ASSIGN_OR_RETURN(auto conn, AcquireReader());
+  Result<std::vector<Document>> result = std::vector<Document>();
+  {
+    auto stmt = conn->Prepare(
+        "SELECT partition, id, body, revision, due_at FROM documents WHERE collection=?1 AND "
+        "due_at>0 AND due_at<=?2 ORDER BY due_at LIMIT ?3");
+    if (!stmt.ok()) return stmt.status();
+    sqlite3_stmt* s = *stmt;
+    BindText(s, 1, collection);
+    sqlite3_bind_int64(s, 2, now_ms);
+    sqlite3_bind_int64(s, 3, static_cast<int64_t>(limit));
+    std::vector<Document> docs;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      docs.push_back(Document{std::string(collection), ColumnBytes(s, 0), ColumnBytes(s, 1),
+                              ColumnBytes(s, 2), sqlite3_column_int64(s, 3),
+                              sqlite3_column_int64(s, 4)});
+    }
+    if (rc != SQLITE_DONE) {
+      result = conn->Failed("list due");
+    } else {
+      result = std::move(docs);
+    }
+    sqlite3_reset(s);
+  }
+  ReleaseReader(std::move(conn));
+  return result;
+}
+
+Result<std::vector<int64_t>> SqliteMetadataStore::Commit(const std::vector<Mutation>& mutations) {
+  std::lock_guard lock(write_mu_);
+  Connection& w = *writer_;
+  HANGAR_RETURN_IF_ERROR(w.Exec("BEGIN IMMEDIATE"));
+  auto rollback = [&](Status s) -> Status {
+    w.Exec("ROLLBACK");
+    return s;
+  };
+  std::vector<int64_t> revisions;
+  revisions.reserve(mutations.size());
+  for (const Mutation& m : mutations) {
+    const Document& d = m.doc;
+    // 1. Current revision (0: absent).
+    auto sel = w.Prepare(
+        "SELECT revision FROM documents WHERE collection=?1 AND partition=?2 AND id=?3");
+    if (!sel.ok()) return rollback(sel.status());
+    BindText(*sel, 1, d.collection);
+    BindBlob(*sel, 2, d.partition);
+    BindBlob(*sel, 3, d.id);
+    int rc = sqlite3_step(*sel);
+    int64_t current = rc == SQLITE_ROW ? sqlite3_column_int64(*sel, 0) : 0;
+    sqlite3_reset(*sel);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return rollback(w.Failed("read revision"));
+
+    // 2. Precondition.
+    bool holds = true;
+    switch (m.precondition) {
+      case Precondition::kNone:
+        break;
+      case Precondition::kMustNotExist:
+        holds = current == 0;
+        break;
+      case Precondition::kMustExist:
+        holds = current != 0;
+        break;
+      case Precondition::kRevisionIs:
+        holds = current == m.expected_revision;
+        break;
+    }
+    if (!holds) {
+      return rollback(Status(ErrorCode::kConflict, "precondition failed for " + d.collection));
+    }
+
+    // 3. Write.
+    if (m.kind == Mutation::Kind::kDelete) {
+      auto del =
+          w.Prepare("DELETE FROM documents WHERE collection=?1 AND partition=?2 AND id=?3");
+      if (!del.ok()) return rollback(del.status());
+      BindText(*del, 1, d.collection);
+      BindBlob(*del, 2, d.partition);
+      BindBlob(*del, 3, d.id);
+      rc = sqlite3_step(*del);
+      sqlite3_reset(*del);
+      if (rc != SQLITE_DONE) return rollback(w.Failed("delete"));
+      revisions.push_back(0);
+    } else {
+      auto put = w.Prepare(
+          "INSERT OR REPLACE INTO documents(collection, partition, id, body, revision, due_at) "
+          "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+      if (!put.ok()) return rollback(put.status());
+      BindText(*put, 1, d.collection);
+      BindBlob(*put, 2, d.partition);
+      BindBlob(*put, 3, d.id);
+      BindBlob(*put, 4, d.body);
+      sqlite3_bind_int64(*put, 5, current + 1);
+      sqlite3_bind_int64(*put, 6, d.due_at_ms);
+      rc = sqlite3_step(*put);
+      sqlite3_reset(*put);
+      if (rc != SQLITE_DONE) return rollback(w.Failed("put"));
+      revisions.push_back(current + 1);
+    }
+  }
+  Status committed = w.Exec("COMMIT");
+  if (!committed.ok()) return rollback(committed);
+  return revisions;
+}
+
+Status SqliteMetadataStore::Scrub() {
+  std::lock_guard lock(write_mu_);
+  // secure_delete already zeroes freed pages in the database file; the WAL still holds page images
+  // from before the delete, so checkpoint everything and truncate it to zero bytes.
+  HANGAR_RETURN_IF_ERROR(writer_->Exec("PRAGMA wal_checkpoint(TRUNCATE);"));
+  return Status::Ok();
+}
+
+}  // namespace hangar::store
