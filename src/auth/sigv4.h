@@ -53,7 +53,8 @@ struct SigV4Request {
 // Finds SigV4 parameters in the Authorization header or the query string.
 // Returns nullopt when the request carries no authentication at all (anonymous).
 // Errors: kIncompleteSignature for a malformed Authorization header or query parameters (with the
-// AWS text naming what is missing); kInvalidRequest for an unsupported algorithm.
+// AWS text naming what is missing, or "Unsupported Authorization Type" for another algorithm);
+// kInvalidRequest when a request carries both header and query authentication.
 Result<std::optional<SigV4Request>> ParseSigV4(const HttpRequest& request);
 
 // Only the service name of the credential scope, without validating anything else: used to route
@@ -95,7 +96,8 @@ class SigV4Verifier {
   SigV4Verifier(const CredentialProvider& credentials, const Clock& clock, Options options);
 
   // Verifies `sig` (from ParseSigV4) for `request`.
-  // Steps: 1. look up the access key (kUnknownAccessKey; inactive or expired keys too);
+  // Steps: 1. look up the access key (kUnknownAccessKey, also for inactive keys; expired
+  //    temporary credentials → kExpiredToken);
   // 2. check the time window (kRequestTimeTooSkewed; presigned: expiry → kAccessDenied
   //    "Request has expired"); 3. session token (kUnknownAccessKey on mismatch);
   // 4. rebuild the canonical request and compare signatures in constant time (kSignatureMismatch).

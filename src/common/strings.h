@@ -33,6 +33,9 @@ std::optional<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::
 
 bool IsValidUtf8(std::string_view s);
 
+// Escapes &, <, >, " and ' for XML text and attribute values.
+std::string XmlEscape(std::string_view s);
+
 // 20150830T123600Z (SigV4's X-Amz-Date) <-> time.
 std::string FormatAmzDate(TimePoint t);
 std::optional<TimePoint> ParseAmzDate(std::string_view s);

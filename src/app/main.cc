@@ -1,0 +1,219 @@
+// hangar: the server binary. `hangar serve --data-dir DIR --listen HOST:PORT` opens the data
+// directory, creates the default account on first start, and serves KMS, STS (and later S3, IAM)
+// on one port until SIGTERM/SIGINT.
+
+#include <CLI/CLI.hpp>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "app/data_dir.h"
+#include "app/lifecycle_runner.h"
+#include "auth/sigv4.h"
+#include "common/files.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "iam/account_directory.h"
+#include "iam/sts_api.h"
+#include "kms/authorizer.h"
+#include "kms/key_repository.h"
+#include "kms/key_service.h"
+#include "kms/kms_api.h"
+
+namespace hangar::app {
+namespace {
+
+struct ServeOptions {
+  std::string data_dir = "./hangar-data";
+  std::string listen = "127.0.0.1:9000";
+  std::string region = "us-east-1";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string root_key_file;
+  std::string account_id;
+  std::string root_access_key_id;
+  std::string root_secret_access_key;
+  int io_threads = 0;
+  int worker_threads = 64;
+  std::string log_level = "info";
+};
+
+std::optional<std::string> Env(const char* name) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return std::nullopt;
+  return std::string(v);
+}
+
+std::optional<std::string> FlagOrEnv(const std::string& flag, const char* env) {
+  if (!flag.empty()) return flag;
+  return Env(env);
+}
+
+bool SplitListen(const std::string& listen, std::string& host, uint16_t& port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  try {
+    int p = std::stoi(listen.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !host.empty();
+}
+
+std::string CredentialsFileText(const iam::RootCredentials& creds) {
+  return "# Root credentials of Hangar account " + creds.account_id +
+         ". Keep this file private.\n[default]\naws_access_key_id = " + creds.access_key_id +
+         "\naws_secret_access_key = " + creds.secret_access_key + "\n";
+}
+
+int Serve(const ServeOptions& opts) {
+  spdlog::set_level(spdlog::level::from_str(opts.log_level));
+  std::string host;
+  uint16_t port = 0;
+  if (!SplitListen(opts.listen, host, port)) {
+    std::cerr << "hangar: --listen must be HOST:PORT, got '" << opts.listen << "'\n";
+    return 2;
+  }
+
+  // Signals are taken by a dedicated thread (sigwait), so block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  RootKeySource key_source;
+  key_source.file = FlagOrEnv(opts.root_key_file, "HANGAR_ROOT_KEY_FILE");
+  key_source.base64 = Env("HANGAR_ROOT_KEY");
+  auto dir = OpenDataDir(opts.data_dir, key_source);
+  if (!dir.ok()) {
+    std::cerr << "hangar: cannot open data directory: " << dir.status().message() << "\n";
+    return 1;
+  }
+
+  const bool dev_clock = Env("HANGAR_DEV_CLOCK") == std::optional<std::string>("1");
+  SystemClock system_clock;
+  OffsetClock offset_clock;
+  const Clock& lifecycle_clock = dev_clock ? static_cast<const Clock&>(offset_clock)
+                                           : static_cast<const Clock&>(system_clock);
+
+  iam::AccountDirectory accounts(*dir->metadata, *dir->root_key, lifecycle_clock);
+  auto creds = accounts.EnsureDefaultAccount(FlagOrEnv(opts.account_id, "HANGAR_ACCOUNT_ID"),
+                                             FlagOrEnv(opts.root_access_key_id,
+                                                       "HANGAR_ROOT_ACCESS_KEY_ID"),
+                                             FlagOrEnv(opts.root_secret_access_key,
+                                                       "HANGAR_ROOT_SECRET_ACCESS_KEY"));
+  if (!creds.ok()) {
+    std::cerr << "hangar: cannot set up the default account: " << creds.status().message() << "\n";
+    return 1;
+  }
+  const std::string creds_file = opts.data_dir + "/root-credentials";
+  if (Status s = WriteFileAtomically(creds_file, CredentialsFileText(*creds), 0600); !s.ok()) {
+    std::cerr << "hangar: " << s.message() << "\n";
+    return 1;
+  }
+
+  kms::SameAccountAuthorizer kms_authorizer;
+  kms::KeyRepository key_repository(*dir->metadata, *dir->root_key);
+  kms::KeyService key_service(key_repository, kms_authorizer, lifecycle_clock, kms::KmsOptions{});
+  kms::KmsApi kms_api(key_service);
+  iam::StsApi sts_api;
+  auth::SigV4Verifier verifier(accounts, system_clock, auth::SigV4Verifier::Options{});
+
+  LifecycleRunner lifecycle(
+      [&key_service]() -> Status {
+        auto changed = key_service.RunDueTasks();
+        return changed.ok() ? Status::Ok() : changed.status();
+      },
+      std::chrono::seconds(60));
+
+  http::RouterOptions router_options;
+  router_options.default_region = opts.region;
+  router_options.dev_clock = dev_clock;
+  http::Router router(router_options, verifier, kms_api, sts_api, lifecycle_clock,
+                      [&](std::chrono::seconds by) {
+                        offset_clock.Advance(by);
+                        return lifecycle.RunNow();
+                      });
+
+  http::ServerOptions server_options;
+  server_options.host = host;
+  server_options.port = port;
+  server_options.io_threads = opts.io_threads;
+  server_options.worker_threads = opts.worker_threads;
+  server_options.tls_cert_file = opts.tls_cert;
+  server_options.tls_key_file = opts.tls_key;
+  auto server = http::Server::Create(server_options, router);
+  if (!server.ok()) {
+    std::cerr << "hangar: " << server.status().message() << "\n";
+    return 1;
+  }
+
+  const std::string scheme = (*server)->tls() ? "https" : "http";
+  const std::string display_host = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  std::cout << "Hangar listening on " << scheme << "://" << display_host << ":" << (*server)->port()
+            << "\n"
+            << "  account:      " << creds->account_id << "\n"
+            << "  region:       " << opts.region << "\n"
+            << "  credentials:  " << creds_file << "\n";
+  if (creds->created) {
+    std::cout << "  first start: created the root access key\n"
+              << "    AWS_ACCESS_KEY_ID=" << creds->access_key_id << "\n"
+              << "    AWS_SECRET_ACCESS_KEY=" << creds->secret_access_key << "\n";
+  }
+  if (dev_clock) std::cout << "  dev clock:    POST /_hangar/dev/clock?advance=SECONDS\n";
+  std::cout << std::flush;
+
+  std::thread signal_thread([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    spdlog::info("signal {} received; finishing requests in flight", received);
+    (*server)->Stop();
+  });
+
+  (*server)->Run();
+  // Run() returned without a signal only if the server failed; make the signal thread return.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace hangar::app
+
+int main(int argc, char** argv) {
+  CLI::App app{"Hangar: KMS, S3, IAM and STS on your own machines"};
+  app.require_subcommand(1);
+  hangar::app::ServeOptions opts;
+  CLI::App* serve = app.add_subcommand("serve", "Run the server");
+  serve->add_option("--data-dir", opts.data_dir, "Data directory (created if missing)");
+  serve->add_option("--listen", opts.listen, "HOST:PORT to listen on (port 0: any free port)");
+  serve->add_option("--region", opts.region, "Default region");
+  serve->add_option("--tls-cert", opts.tls_cert, "PEM certificate chain: serve HTTPS");
+  serve->add_option("--tls-key", opts.tls_key, "PEM private key for --tls-cert");
+  serve->add_option("--root-key-file", opts.root_key_file,
+                    "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
+  serve->add_option("--account-id", opts.account_id, "Default account id (HANGAR_ACCOUNT_ID)");
+  serve->add_option("--root-access-key-id", opts.root_access_key_id,
+                    "Root access key id (HANGAR_ROOT_ACCESS_KEY_ID)");
+  serve->add_option("--root-secret-access-key", opts.root_secret_access_key,
+                    "Root secret access key (HANGAR_ROOT_SECRET_ACCESS_KEY)");
+  serve->add_option("--io-threads", opts.io_threads, "I/O threads (0: one per core)");
+  serve->add_option("--worker-threads", opts.worker_threads, "Threads for blocking work");
+  serve->add_option("--log-level", opts.log_level, "trace, debug, info, warn, error");
+  CLI11_PARSE(app, argc, argv);
+  if (serve->parsed()) return hangar::app::Serve(opts);
+  return 0;
+}

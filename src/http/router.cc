@@ -1,0 +1,235 @@
+#include "http/router.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/strings.h"
+#include "crypto/digest.h"
+
+namespace hangar::http {
+namespace {
+
+constexpr std::string_view kKmsTargetPrefix = "TrentService.";
+constexpr std::string_view kJsonContentType = "application/x-amz-json-1.1";
+constexpr std::string_view kStsXmlns = "https://sts.amazonaws.com/doc/2011-06-15/";
+constexpr std::string_view kIamXmlns = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+std::string_view KmsOperation(const HttpRequest& request) {
+  std::string_view target = request.headers.Get("x-amz-target");
+  if (!target.starts_with(kKmsTargetPrefix)) return {};
+  return target.substr(kKmsTargetPrefix.size());
+}
+
+bool IsFormPost(const HttpRequest& request) {
+  return request.method == "POST" &&
+         ToLower(request.headers.Get("content-type")).starts_with("application/x-www-form-urlencoded");
+}
+
+HttpResponse JsonResponse(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.headers.Add("Content-Type", "application/json");
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+Router::Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
+               iam::StsApi& sts, const Clock& lifecycle_clock, AdvanceClockFn advance_clock)
+    : options_(std::move(options)),
+      verifier_(verifier),
+      kms_(kms),
+      sts_(sts),
+      lifecycle_clock_(lifecycle_clock),
+      advance_clock_(std::move(advance_clock)) {}
+
+Router::Service Router::Detect(const HttpRequest& request) const {
+  if (options_.dev_clock && request.path.starts_with("/_hangar/")) return Service::kInternal;
+  if (auto service = auth::PeekSigV4Service(request)) {
+    if (*service == "kms") return Service::kKms;
+    if (*service == "s3") return Service::kS3;
+    if (*service == "sts") return Service::kSts;
+    if (*service == "iam") return Service::kIam;
+    return Service::kUnknown;
+  }
+  // Anonymous: guess from the request's shape so the error speaks the caller's protocol.
+  if (request.headers.Has("x-amz-target")) return Service::kKms;
+  if (IsFormPost(request) && request.path == "/") return Service::kSts;
+  return Service::kS3;
+}
+
+RoutePlan Router::Plan(const HttpRequest& request) {
+  RoutePlan plan;
+  plan.max_buffered_body = options_.max_api_body;
+  Service service = Detect(request);
+  if (service == Service::kKms) plan.run_inline = kms::KmsApi::RunsInline(KmsOperation(request));
+  return plan;
+}
+
+Status Router::Authenticate(Service service, const HttpRequest& request,
+                            auth::RequestContext& ctx) const {
+  HANGAR_ASSIGN_OR_RETURN(auto sig, auth::ParseSigV4(request));
+  if (!sig) {
+    return Error(ErrorCode::kMissingAuthentication,
+                 service == Service::kS3 ? "Access Denied" : "Missing Authentication Token");
+  }
+  std::string payload_hash;
+  if (service == Service::kS3) {
+    payload_hash = std::string(request.headers.Get("x-amz-content-sha256"));
+    if (payload_hash.empty()) payload_hash = std::string(auth::kUnsignedPayload);
+  } else {
+    payload_hash = crypto::Sha256Hex(request.body);
+  }
+  HANGAR_ASSIGN_OR_RETURN(auth::VerifiedRequest verified,
+                          verifier_.Verify(request, *sig, payload_hash));
+  ctx.principal = std::move(verified.principal);
+  ctx.region = verified.scope.region.empty() ? options_.default_region : verified.scope.region;
+  return Status::Ok();
+}
+
+HttpResponse Router::Handle(HttpRequest& request) {
+  const std::string request_id = NewRequestId();
+  const Service service = Detect(request);
+  if (service == Service::kInternal) return HandleInternal(request, request_id);
+
+  auth::RequestContext ctx;
+  ctx.request_id = request_id;
+  ctx.source_ip = request.remote_address;
+  ctx.secure_transport = request.secure_transport;
+  ctx.now = lifecycle_clock_.Now();
+  if (service == Service::kUnknown) {
+    return RenderErrorFor(Service::kKms, request,
+                          Error(ErrorCode::kUnknownOperation,
+                                "The credential scope names a service this server does not offer."),
+                          request_id);
+  }
+  Status auth = Authenticate(service, request, ctx);
+  if (!auth.ok()) return RenderErrorFor(service, request, auth, request_id);
+
+  HttpResponse response;
+  switch (service) {
+    case Service::kKms: {
+      auto result = kms_.Call(ctx, KmsOperation(request), request.body);
+      if (!result.ok()) return RenderErrorFor(service, request, result.status(), request_id);
+      response.headers.Add("Content-Type", kJsonContentType);
+      response.body = std::move(result).value();
+      break;
+    }
+    case Service::kSts: {
+      std::string_view form = request.method == "POST" ? std::string_view(request.body)
+                                                       : std::string_view(request.query);
+      auto result = sts_.Call(ctx, form);
+      if (!result.ok()) return RenderErrorFor(service, request, result.status(), request_id);
+      response.headers.Add("Content-Type", "text/xml");
+      response.body = std::move(result).value();
+      break;
+    }
+    case Service::kIam:
+      return RenderErrorFor(service, request,
+                            Error(ErrorCode::kUnknownOperation,
+                                  "IAM operations arrive with a later release of this server."),
+                            request_id);
+    case Service::kS3:
+      return RenderErrorFor(service, request,
+                            Error(ErrorCode::kNotImplemented,
+                                  "S3 operations arrive with a later release of this server."),
+                            request_id);
+    default:
+      break;
+  }
+  response.headers.Add(service == Service::kKms ? "x-amzn-RequestId" : "x-amz-request-id",
+                       request_id);
+  return response;
+}
+
+HttpResponse Router::HandleInternal(HttpRequest& request, const std::string& request_id) {
+  if (request.path == "/_hangar/dev/clock") {
+    if (request.method == "POST") {
+      auto params = ParseQuery(request.query, false);
+      std::string advance;
+      if (params) {
+        for (const auto& [k, v] : *params) {
+          if (k == "advance") advance = v;
+        }
+      }
+      int64_t seconds = 0;
+      try {
+        size_t used = 0;
+        seconds = std::stoll(advance, &used);
+        if (used != advance.size() || seconds < 0) throw std::invalid_argument("advance");
+      } catch (...) {
+        return JsonResponse(400, R"({"error":"advance must be a non-negative number of seconds"})");
+      }
+      Status s = advance_clock_(std::chrono::seconds(seconds));
+      if (!s.ok()) {
+        return JsonResponse(500, nlohmann::json{{"error", s.message()}}.dump());
+      }
+    } else if (request.method != "GET") {
+      return JsonResponse(405, R"({"error":"use GET or POST"})");
+    }
+    TimePoint now = lifecycle_clock_.Now();
+    return JsonResponse(200, nlohmann::json{{"now", FormatIso8601(now, true)},
+                                            {"epoch_ms", ToUnixMillis(now)},
+                                            {"request_id", request_id}}
+                                 .dump());
+  }
+  return JsonResponse(404, R"({"error":"no such endpoint"})");
+}
+
+HttpResponse Router::RenderError(const HttpRequest& request, const Status& status) {
+  return RenderErrorFor(Detect(request), request, status, NewRequestId());
+}
+
+HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
+                                    const Status& status, const std::string& request_id) const {
+  const ErrorWire& wire = WireOf(status.code());
+  if (status.code() == ErrorCode::kInternal || status.code() == ErrorCode::kConflict) {
+    spdlog::error("request {} failed: {}", request_id, status.ToString());
+  }
+  HttpResponse r;
+  switch (service) {
+    case Service::kKms:
+    case Service::kUnknown:
+    case Service::kInternal: {
+      r.status = wire.json_status;
+      // AWS sends a capital "Message" for AccessDeniedException, lower-case elsewhere.
+      const char* message_key = status.code() == ErrorCode::kAccessDenied ? "Message" : "message";
+      r.body = nlohmann::json{{"__type", wire.json_type}, {message_key, status.message()}}.dump();
+      r.headers.Add("Content-Type", kJsonContentType);
+      r.headers.Add("X-Amzn-ErrorType", wire.json_type);
+      r.headers.Add("x-amzn-RequestId", request_id);
+      break;
+    }
+    case Service::kSts:
+    case Service::kIam: {
+      r.status = wire.query_status;
+      r.body = iam::QueryErrorXml(service == Service::kSts ? kStsXmlns : kIamXmlns,
+                                  wire.query_code, status.message(), request_id,
+                                  wire.query_status < 500);
+      r.headers.Add("Content-Type", "text/xml");
+      r.headers.Add("x-amzn-RequestId", request_id);
+      break;
+    }
+    case Service::kS3: {
+      r.status = wire.xml_status;
+      std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>";
+      body += XmlEscape(wire.xml_code);
+      body += "</Code><Message>";
+      body += XmlEscape(status.message());
+      body += "</Message>";
+      for (const auto& [name, value] : status.fields()) {
+        body += "<" + name + ">" + XmlEscape(value) + "</" + name + ">";
+      }
+      body += "<Resource>" + XmlEscape(request.path) + "</Resource>";
+      body += "<RequestId>" + request_id + "</RequestId></Error>";
+      r.body = std::move(body);
+      r.headers.Add("Content-Type", "application/xml");
+      r.headers.Add("x-amz-request-id", request_id);
+      break;
+    }
+  }
+  return r;
+}
+
+}  // namespace hangar::http

@@ -1,0 +1,73 @@
+#pragma once
+// The KMS key model: a key's metadata record, its states and its key-material versions.
+// Key material itself never lives in these structs (see key_repository.h).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hangar::kms {
+
+enum class KeyState { kEnabled, kDisabled, kPendingDeletion };
+
+std::string_view KeyStateName(KeyState state);
+
+struct Tag {
+  std::string key;
+  std::string value;
+};
+
+// One backing-key version. Version 1 is created with the key; each rotation adds one.
+struct MaterialVersion {
+  uint32_t version = 0;
+  std::string material_id;  // 64 lower-case hex, as AWS's KeyMaterialId
+  int64_t created_ms = 0;
+  std::string rotation_type;  // "" for the original material, else AUTOMATIC or ON_DEMAND
+};
+
+struct KeyRecord {
+  std::string key_id;
+  std::string account_id;
+  std::string region;
+  std::string arn;
+  int64_t creation_ms = 0;
+  std::string description;
+  std::string key_usage = "ENCRYPT_DECRYPT";
+  std::string key_spec = "SYMMETRIC_DEFAULT";
+  std::string origin = "AWS_KMS";
+  std::string key_manager = "CUSTOMER";  // or AWS for AWS managed keys
+  KeyState state = KeyState::kEnabled;
+  // Pending deletion: when the key will be destroyed and the window it was scheduled with.
+  int64_t deletion_ms = 0;
+  int pending_window_days = 0;
+  bool multi_region = false;
+  std::string policy;  // stored verbatim
+  std::vector<Tag> tags;
+  // Automatic rotation.
+  bool rotation_enabled = false;
+  int rotation_period_days = 365;
+  int64_t next_rotation_ms = 0;
+  int on_demand_rotations = 0;
+  std::vector<MaterialVersion> versions;  // ascending; the last one is current
+  // A destroyed key leaves a tombstone (ids only) so its ciphertexts answer NotFound forever.
+  bool destroyed = false;
+
+  const MaterialVersion& current() const { return versions.back(); }
+  const MaterialVersion* FindVersion(uint32_t version) const;
+  bool aws_managed() const { return key_manager == "AWS"; }
+  // When the lifecycle sweeper must look at this key next (0: never).
+  int64_t NextDueMs() const;
+};
+
+// Storage encoding (JSON). Decoding errors are kInternal: the store holds only what we wrote.
+std::string EncodeKeyRecord(const KeyRecord& key);
+Result<KeyRecord> DecodeKeyRecord(std::string_view text);
+
+std::string KeyArn(std::string_view region, std::string_view account, std::string_view key_id);
+std::string AliasArn(std::string_view region, std::string_view account, std::string_view alias);
+
+}  // namespace hangar::kms

@@ -1,0 +1,99 @@
+#pragma once
+// KeyRepository: where KMS keys, their wrapped key material and aliases live in the metadata store,
+// with an in-memory cache so the cryptographic hot path never touches storage.
+//
+// Documents:
+//   kms.key      ""              / <key id>  the KeyRecord (JSON); due time = next lifecycle event
+//   kms.listing  <acct>/<region> / <key id>  empty; lets ListKeys page through one account+region
+//   kms.material <key id>        / <version> material wrapped under the root key
+//   kms.alias    <acct>/<region> / <alias>   target key id and dates (JSON)
+// Key material is unwrapped only into the cache (SecretBytes) and never written in plaintext.
+//
+// Thread-safety: all methods may be called concurrently. Writers must serialise conflicting
+// read-modify-write sequences themselves (KeyService does); the store's revision checks catch
+// anything that slips past (kConflict).
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+#include "common/secret_bytes.h"
+#include "crypto/root_key.h"
+#include "kms/key.h"
+#include "store/metadata_store.h"
+
+namespace hangar::kms {
+
+using MaterialSet = std::map<uint32_t, SecretBytes>;
+
+// An immutable snapshot of a key as cached: record, store revision and unwrapped material.
+struct LoadedKey {
+  KeyRecord record;
+  int64_t revision = 0;
+  std::shared_ptr<const MaterialSet> materials;  // empty for tombstones
+
+  const SecretBytes* Material(uint32_t version) const;
+};
+
+struct Alias {
+  std::string name;  // alias/...
+  std::string target_key_id;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+class KeyRepository {
+ public:
+  KeyRepository(store::MetadataStore& store, const crypto::RootKey& root_key);
+
+  // The key with this id (tombstones included), or nullptr if it never existed.
+  Result<std::shared_ptr<const LoadedKey>> Find(std::string_view key_id);
+
+  // Stores a new key with its first material version (record.versions must hold exactly it).
+  Status Create(const KeyRecord& key, const SecretBytes& material);
+  // Replaces the record. Errors: kConflict if the stored revision is not `expected_revision`.
+  Status Update(const KeyRecord& key, int64_t expected_revision);
+  // Replaces the record and adds the material of its newest version.
+  Status AddVersion(const KeyRecord& key, int64_t expected_revision, const SecretBytes& material);
+  // Destroys every material version and alias of the key and leaves a tombstone record, then
+  // scrubs the store so nothing that decrypts its data remains in files.
+  Status Destroy(const KeyRecord& key, int64_t expected_revision);
+
+  Result<std::vector<std::string>> ListKeyIds(std::string_view account, std::string_view region,
+                                              std::string_view start_after, size_t limit);
+  // Keys whose next lifecycle event (deletion, rotation) is due.
+  Result<std::vector<std::string>> ListDueKeyIds(int64_t now_ms, size_t limit);
+
+  Result<std::optional<Alias>> FindAlias(std::string_view account, std::string_view region,
+                                         std::string_view name);
+  Result<std::vector<Alias>> ListAliases(std::string_view account, std::string_view region,
+                                         std::string_view start_after, size_t limit);
+  // Errors: kConflict if it already exists.
+  Status CreateAlias(std::string_view account, std::string_view region, const Alias& alias);
+  Status PutAlias(std::string_view account, std::string_view region, const Alias& alias);
+  Status DeleteAlias(std::string_view account, std::string_view region, std::string_view name);
+
+ private:
+  Result<std::shared_ptr<const LoadedKey>> Load(std::string_view key_id);
+  void Cache(std::shared_ptr<const LoadedKey> key);
+  std::string WrapMaterial(const std::string& key_id, uint32_t version,
+                           const SecretBytes& material) const;
+  static std::string Partition(std::string_view account, std::string_view region);
+
+  store::MetadataStore& store_;
+  const crypto::RootKey& root_key_;
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<const LoadedKey>> keys_;  // protected by mu_
+  // "<acct>/<region>/<alias>" -> the alias, or nullopt when known absent. Protected by mu_.
+  std::unordered_map<std::string, std::optional<Alias>> aliases_;
+  // Bumped by every alias mutation, so a lookup racing with one does not cache a stale answer.
+  uint64_t alias_generation_ = 0;  // protected by mu_
+};
+
+}  // namespace hangar::kms

@@ -1,0 +1,275 @@
+#pragma once
+// KeyService: the KMS domain — key lifecycle, aliases, tags, key policies, rotation and the
+// cryptographic operations — as typed functions. The JSON codec (kms_api.h), S3's use of keys and
+// tests all call this; it never sees the wire format. Key states and errors follow
+// ../shared/reference/kms.md §5–§12.
+//
+// Check order for every operation that names a key (kms.md §7): validation → key lookup
+// (NotFound) → authorisation → key state → cryptographic checks.
+//
+// Thread-safety: every method may be called concurrently. Mutations are serialised by an internal
+// mutex; cryptographic operations read immutable cached snapshots and never block on storage once
+// a key is cached.
+
+#include <array>
+#include <functional>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/request_context.h"
+#include "common/clock.h"
+#include "common/result.h"
+#include "common/secret_bytes.h"
+#include "kms/authorizer.h"
+#include "kms/ciphertext.h"
+#include "kms/key.h"
+#include "kms/key_repository.h"
+
+namespace hangar::kms {
+
+struct KmsOptions {
+  int max_on_demand_rotations = 25;  // per key (AWS's documented quota)
+  int max_aliases_per_key = 50;
+};
+
+struct CreateKeyInput {
+  std::optional<std::string> policy;
+  std::string description;
+  std::optional<std::string> key_usage;
+  std::optional<std::string> key_spec;
+  std::optional<std::string> origin;
+  std::optional<std::string> custom_key_store_id;
+  bool bypass_policy_lockout_safety_check = false;
+  std::vector<Tag> tags;
+  bool multi_region = false;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_marker;  // empty when not truncated
+  bool truncated = false;
+};
+
+struct KeyListEntry {
+  std::string key_id;
+  std::string key_arn;
+};
+
+struct AliasEntry {
+  std::string alias_name;
+  std::string alias_arn;
+  std::string target_key_id;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+};
+
+struct ScheduleKeyDeletionOutput {
+  std::string key_arn;
+  int64_t deletion_ms = 0;
+  KeyState state = KeyState::kPendingDeletion;
+  int pending_window_days = 0;
+};
+
+struct RotationStatus {
+  bool enabled = false;
+  std::string key_arn;
+  std::optional<int> period_days;
+  std::optional<int64_t> next_rotation_ms;
+};
+
+struct RotationEntry {
+  std::string key_arn;
+  std::string material_id;
+  std::string material_state;  // CURRENT / NON_CURRENT
+  int64_t rotation_ms = 0;
+  std::string rotation_type;  // AUTOMATIC / ON_DEMAND; empty for the original material
+};
+
+struct EncryptInput {
+  std::string key_id;
+  std::string plaintext;
+  EncryptionContext context;
+  std::string algorithm = "SYMMETRIC_DEFAULT";
+  bool dry_run = false;
+};
+struct EncryptOutput {
+  std::string ciphertext;
+  std::string key_arn;
+  std::string algorithm;
+};
+
+struct DecryptInput {
+  std::string ciphertext;
+  EncryptionContext context;
+  std::optional<std::string> key_id;
+  std::string algorithm = "SYMMETRIC_DEFAULT";
+  bool dry_run = false;
+};
+struct DecryptOutput {
+  std::string key_arn;
+  SecretBytes plaintext;
+  std::string algorithm;
+  std::string material_id;
+};
+
+struct GenerateDataKeyInput {
+  std::string key_id;
+  EncryptionContext context;
+  std::optional<int64_t> number_of_bytes;
+  std::optional<std::string> key_spec;
+  bool dry_run = false;
+};
+struct GenerateDataKeyOutput {
+  std::string ciphertext;
+  SecretBytes plaintext;  // empty for GenerateDataKeyWithoutPlaintext
+  std::string key_arn;
+  std::string material_id;
+};
+
+struct ReEncryptInput {
+  std::string ciphertext;
+  EncryptionContext source_context;
+  std::optional<std::string> source_key_id;
+  std::string destination_key_id;
+  EncryptionContext destination_context;
+  std::string source_algorithm = "SYMMETRIC_DEFAULT";
+  std::string destination_algorithm = "SYMMETRIC_DEFAULT";
+  bool dry_run = false;
+};
+struct ReEncryptOutput {
+  std::string ciphertext;
+  std::string source_key_arn;
+  std::string key_arn;
+  std::string source_algorithm;
+  std::string destination_algorithm;
+  std::string source_material_id;
+  std::string destination_material_id;
+};
+
+// Calls per operation since start, for metrics and for proving what Bucket Keys save.
+using KmsCallCounts = std::map<std::string, uint64_t>;
+
+class KeyService {
+ public:
+  KeyService(KeyRepository& repository, const KeyAuthorizer& authorizer, const Clock& clock,
+             KmsOptions options);
+
+  // --- Lifecycle and metadata ---
+  Result<KeyRecord> CreateKey(const auth::RequestContext& ctx, const CreateKeyInput& input);
+  // `key_id` in any of the four forms. Describing alias/aws/<service> creates that AWS managed key.
+  Result<KeyRecord> DescribeKey(const auth::RequestContext& ctx, std::string_view key_id);
+  Result<Page<KeyListEntry>> ListKeys(const auth::RequestContext& ctx, int limit,
+                                      std::string_view marker);
+  Status UpdateKeyDescription(const auth::RequestContext& ctx, std::string_view key_id,
+                              std::string_view description);
+  Status EnableKey(const auth::RequestContext& ctx, std::string_view key_id);
+  Status DisableKey(const auth::RequestContext& ctx, std::string_view key_id);
+  Result<ScheduleKeyDeletionOutput> ScheduleKeyDeletion(const auth::RequestContext& ctx,
+                                                        std::string_view key_id,
+                                                        std::optional<int64_t> window_days);
+  Result<std::string> CancelKeyDeletion(const auth::RequestContext& ctx, std::string_view key_id);
+
+  // --- Aliases ---
+  Status CreateAlias(const auth::RequestContext& ctx, std::string_view alias_name,
+                     std::string_view target_key_id);
+  Status UpdateAlias(const auth::RequestContext& ctx, std::string_view alias_name,
+                     std::string_view target_key_id);
+  Status DeleteAlias(const auth::RequestContext& ctx, std::string_view alias_name);
+  Result<Page<AliasEntry>> ListAliases(const auth::RequestContext& ctx,
+                                       std::optional<std::string_view> key_id, int limit,
+                                       std::string_view marker);
+
+  // --- Tags ---
+  Status TagResource(const auth::RequestContext& ctx, std::string_view key_id,
+                     const std::vector<Tag>& tags);
+  Status UntagResource(const auth::RequestContext& ctx, std::string_view key_id,
+                       const std::vector<std::string>& tag_keys);
+  Result<Page<Tag>> ListResourceTags(const auth::RequestContext& ctx, std::string_view key_id,
+                                     int limit, std::string_view marker);
+
+  // --- Key policies (stored verbatim; enforcement arrives with IAM) ---
+  Result<std::string> GetKeyPolicy(const auth::RequestContext& ctx, std::string_view key_id,
+                                   std::string_view policy_name);
+  Status PutKeyPolicy(const auth::RequestContext& ctx, std::string_view key_id,
+                      std::string_view policy_name, std::string_view policy, bool bypass_lockout);
+  Result<Page<std::string>> ListKeyPolicies(const auth::RequestContext& ctx,
+                                            std::string_view key_id, int limit,
+                                            std::string_view marker);
+
+  // --- Rotation ---
+  Status EnableKeyRotation(const auth::RequestContext& ctx, std::string_view key_id,
+                           std::optional<int64_t> period_days);
+  Status DisableKeyRotation(const auth::RequestContext& ctx, std::string_view key_id);
+  Result<RotationStatus> GetKeyRotationStatus(const auth::RequestContext& ctx,
+                                              std::string_view key_id);
+  Result<std::string> RotateKeyOnDemand(const auth::RequestContext& ctx, std::string_view key_id);
+  Result<Page<RotationEntry>> ListKeyRotations(const auth::RequestContext& ctx,
+                                               std::string_view key_id, bool include_original,
+                                               int limit, std::string_view marker);
+
+  // --- Cryptographic operations ---
+  Result<EncryptOutput> Encrypt(const auth::RequestContext& ctx, const EncryptInput& input);
+  Result<DecryptOutput> Decrypt(const auth::RequestContext& ctx, const DecryptInput& input);
+  Result<ReEncryptOutput> ReEncrypt(const auth::RequestContext& ctx, const ReEncryptInput& input);
+  Result<GenerateDataKeyOutput> GenerateDataKey(const auth::RequestContext& ctx,
+                                                const GenerateDataKeyInput& input,
+                                                bool with_plaintext);
+  Result<SecretBytes> GenerateRandom(const auth::RequestContext& ctx,
+                                     std::optional<int64_t> number_of_bytes);
+
+  // --- Background lifecycle ---
+  // Destroys keys whose deletion window has ended and rotates keys whose rotation is due, as of
+  // the lifecycle clock's now. Returns how many keys it changed.
+  Result<int> RunDueTasks();
+
+  // The AWS managed key alias/aws/<service> of the caller's account and region, created on first
+  // use (S3's SSE-KMS default).
+  Result<KeyRecord> GetOrCreateAwsManagedKey(const auth::RequestContext& ctx,
+                                             std::string_view service);
+
+  KmsCallCounts CallCounts() const;
+
+ private:
+  enum class Op {
+    kCreateKey, kDescribeKey, kListKeys, kUpdateKeyDescription, kEnableKey, kDisableKey,
+    kScheduleKeyDeletion, kCancelKeyDeletion, kCreateAlias, kUpdateAlias, kDeleteAlias,
+    kListAliases, kTagResource, kUntagResource, kListResourceTags, kGetKeyPolicy, kPutKeyPolicy,
+    kListKeyPolicies, kEnableKeyRotation, kDisableKeyRotation, kGetKeyRotationStatus,
+    kRotateKeyOnDemand, kListKeyRotations, kEncrypt, kDecrypt, kReEncrypt, kGenerateDataKey,
+    kGenerateDataKeyWithoutPlaintext, kGenerateRandom, kCount_,
+  };
+  void Count(Op op) { calls_[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed); }
+
+  // Resolves a key reference, checks it exists in the caller's region and authorises `action`.
+  Result<std::shared_ptr<const LoadedKey>> Resolve(const auth::RequestContext& ctx,
+                                                   std::string_view key_id, bool allow_alias,
+                                                   std::string_view action);
+  // Applies `change` to the current record under the mutation lock and stores it.
+  Status Mutate(const auth::RequestContext& ctx, std::string_view key_id, std::string_view action,
+                const std::function<Status(KeyRecord&)>& change);
+  Status Rotate(const LoadedKey& key, std::string_view rotation_type, int64_t now_ms);
+  Result<KeyRecord> CreateAwsManagedKeyLocked(const auth::RequestContext& ctx,
+                                              std::string_view service);
+  Result<std::string> ResolveAliasTarget(const auth::RequestContext& ctx,
+                                         std::string_view target_key_id);
+  Status ValidateTags(const std::vector<Tag>& tags, size_t existing_count) const;
+
+  KeyRepository& repository_;
+  const KeyAuthorizer& authorizer_;
+  const Clock& clock_;
+  const KmsOptions options_;
+  std::mutex mutate_mu_;  // serialises every read-modify-write of keys and aliases
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::kCount_)> calls_{};
+};
+
+// Default key policy for API-created keys (kms.md §12).
+std::string DefaultKeyPolicy(std::string_view account_id);
+
+}  // namespace hangar::kms
