@@ -17,5 +17,6 @@ function(hangar_test name)
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
     PROPERTIES ENVIRONMENT "HANGAR_SIGV4_VECTORS=${PROJECT_SOURCE_DIR}/../shared/testdata/sigv4"
+               LABELS unit
     DISCOVERY_TIMEOUT 30)
 endfunction()

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "app/data_dir.h"
+#include "app/dev_clock.h"
 #include "app/lifecycle_runner.h"
 #include "auth/sigv4.h"
 #include "common/files.h"
@@ -105,6 +106,15 @@ int Serve(const ServeOptions& opts) {
   const bool dev_clock = Env("HANGAR_DEV_CLOCK") == std::optional<std::string>("1");
   SystemClock system_clock;
   OffsetClock offset_clock;
+  if (dev_clock) {
+    // Dev-clock time must not run backwards across a restart: resume from the stored offset.
+    auto offset = LoadDevClockOffset(*dir->metadata);
+    if (!offset.ok()) {
+      std::cerr << "hangar: " << offset.status().message() << "\n";
+      return 1;
+    }
+    offset_clock.Advance(*offset);
+  }
   const Clock& lifecycle_clock = dev_clock ? static_cast<const Clock&>(offset_clock)
                                            : static_cast<const Clock&>(system_clock);
 
@@ -144,6 +154,8 @@ int Serve(const ServeOptions& opts) {
   http::Router router(router_options, verifier, kms_api, sts_api, lifecycle_clock,
                       [&](std::chrono::seconds by) {
                         offset_clock.Advance(by);
+                        HANGAR_RETURN_IF_ERROR(
+                            StoreDevClockOffset(*dir->metadata, offset_clock.offset()));
                         return lifecycle.RunNow();
                       });
 

@@ -32,6 +32,7 @@ class OffsetClock final : public Clock {
     return base + std::chrono::milliseconds(offset_ms_.load(std::memory_order_relaxed));
   }
   void Advance(std::chrono::milliseconds by) { offset_ms_.fetch_add(by.count()); }
+  std::chrono::milliseconds offset() const { return std::chrono::milliseconds(offset_ms_.load()); }
 
  private:
   const TimePoint fixed_base_;  // zero: follow the system clock

@@ -25,6 +25,10 @@ bool IsFormPost(const HttpRequest& request) {
          ToLower(request.headers.Get("content-type")).starts_with("application/x-www-form-urlencoded");
 }
 
+std::string SafeDump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 HttpResponse JsonResponse(int status, std::string body) {
   HttpResponse r;
   r.status = status;
@@ -163,7 +167,7 @@ HttpResponse Router::HandleInternal(HttpRequest& request, const std::string& req
       }
       Status s = advance_clock_(std::chrono::seconds(seconds));
       if (!s.ok()) {
-        return JsonResponse(500, nlohmann::json{{"error", s.message()}}.dump());
+        return JsonResponse(500, SafeDump(nlohmann::json{{"error", s.message()}}));
       }
     } else if (request.method != "GET") {
       return JsonResponse(405, R"({"error":"use GET or POST"})");
@@ -195,7 +199,9 @@ HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
       r.status = wire.json_status;
       // AWS sends a capital "Message" for AccessDeniedException, lower-case elsewhere.
       const char* message_key = status.code() == ErrorCode::kAccessDenied ? "Message" : "message";
-      r.body = nlohmann::json{{"__type", wire.json_type}, {message_key, status.message()}}.dump();
+      // Messages may quote client bytes (a mangled Authorization header): never let invalid UTF-8
+      // turn an error answer into a crash of the handler.
+      r.body = SafeDump(nlohmann::json{{"__type", wire.json_type}, {message_key, status.message()}});
       r.headers.Add("Content-Type", kJsonContentType);
       r.headers.Add("X-Amzn-ErrorType", wire.json_type);
       r.headers.Add("x-amzn-RequestId", request_id);

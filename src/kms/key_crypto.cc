@@ -79,10 +79,19 @@ Result<DecryptOutput> KeyService::Decrypt(const auth::RequestContext& ctx,
                                           const DecryptInput& input) {
   Count(Op::kDecrypt);
   ValidationErrors v;
-  v.CheckLength(input.ciphertext, "ciphertextBlob", 1, 6144, /*secret=*/true);
+  if (!input.ignore_ciphertext) {
+    v.CheckLength(input.ciphertext, "ciphertextBlob", 1, 6144, /*secret=*/true);
+  }
   if (input.key_id) v.CheckLength(*input.key_id, "keyId", 1, 2048);
   HANGAR_RETURN_IF_ERROR(v.ToStatus());
   HANGAR_RETURN_IF_ERROR(CheckAlgorithm(input.algorithm, "encryptionAlgorithm"));
+  if (input.ignore_ciphertext) {
+    // DryRun with IGNORE_CIPHERTEXT: would the caller be allowed to decrypt under this key?
+    HANGAR_ASSIGN_OR_RETURN(auto named, Resolve(ctx, input.key_id.value_or(""),
+                                                /*allow_alias=*/true, "Decrypt"));
+    HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(named->record));
+    return DryRunSucceeded();
+  }
 
   // 1. The blob names its key and material version.
   HANGAR_ASSIGN_OR_RETURN(CiphertextHeader header, PeekCiphertext(input.ciphertext));
@@ -109,9 +118,10 @@ Result<DecryptOutput> KeyService::Decrypt(const auth::RequestContext& ctx,
   if (material == nullptr || version == nullptr) {
     return Error(ErrorCode::kKmsInvalidCiphertext, "");
   }
-  if (input.dry_run) return DryRunSucceeded();
   HANGAR_ASSIGN_OR_RETURN(SecretBytes plaintext,
                           OpenCiphertext(input.ciphertext, material->span(), input.context));
+  // DryRun answers "would have succeeded" only for a call that would: after the ciphertext check.
+  if (input.dry_run) return DryRunSucceeded();
   DecryptOutput out;
   out.key_arn = k.arn;
   out.plaintext = std::move(plaintext);
@@ -124,13 +134,25 @@ Result<ReEncryptOutput> KeyService::ReEncrypt(const auth::RequestContext& ctx,
                                               const ReEncryptInput& input) {
   Count(Op::kReEncrypt);
   ValidationErrors v;
-  v.CheckLength(input.ciphertext, "ciphertextBlob", 1, 6144, /*secret=*/true);
+  if (!input.ignore_ciphertext) {
+    v.CheckLength(input.ciphertext, "ciphertextBlob", 1, 6144, /*secret=*/true);
+  }
   v.CheckLength(input.destination_key_id, "destinationKeyId", 1, 2048);
   if (input.source_key_id) v.CheckLength(*input.source_key_id, "sourceKeyId", 1, 2048);
   HANGAR_RETURN_IF_ERROR(v.ToStatus());
   HANGAR_RETURN_IF_ERROR(CheckAlgorithm(input.source_algorithm, "sourceEncryptionAlgorithm"));
   HANGAR_RETURN_IF_ERROR(
       CheckAlgorithm(input.destination_algorithm, "destinationEncryptionAlgorithm"));
+
+  if (input.ignore_ciphertext) {
+    HANGAR_ASSIGN_OR_RETURN(auto named, Resolve(ctx, input.source_key_id.value_or(""),
+                                                /*allow_alias=*/true, "ReEncryptFrom"));
+    HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(named->record));
+    HANGAR_ASSIGN_OR_RETURN(auto destination, Resolve(ctx, input.destination_key_id,
+                                                      /*allow_alias=*/true, "ReEncryptTo"));
+    HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(destination->record));
+    return DryRunSucceeded();
+  }
 
   HANGAR_ASSIGN_OR_RETURN(CiphertextHeader header, PeekCiphertext(input.ciphertext));
   if (input.source_key_id) {
@@ -159,10 +181,10 @@ Result<ReEncryptOutput> KeyService::ReEncrypt(const auth::RequestContext& ctx,
   if (source_material == nullptr || source_version == nullptr) {
     return Error(ErrorCode::kKmsInvalidCiphertext, "");
   }
-  if (input.dry_run) return DryRunSucceeded();
   HANGAR_ASSIGN_OR_RETURN(
       SecretBytes plaintext,
       OpenCiphertext(input.ciphertext, source_material->span(), input.source_context));
+  if (input.dry_run) return DryRunSucceeded();
   const uint32_t dest_version = dk.current().version;
   const SecretBytes* dest_material = destination->Material(dest_version);
   if (dest_material == nullptr) return InternalError("key material missing for " + dk.arn);

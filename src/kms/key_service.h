@@ -111,6 +111,8 @@ struct DecryptInput {
   std::optional<std::string> key_id;
   std::string algorithm = "SYMMETRIC_DEFAULT";
   bool dry_run = false;
+  // DryRun with IGNORE_CIPHERTEXT: check the named key and authorisation only (key_id required).
+  bool ignore_ciphertext = false;
 };
 struct DecryptOutput {
   std::string key_arn;
@@ -142,6 +144,7 @@ struct ReEncryptInput {
   std::string source_algorithm = "SYMMETRIC_DEFAULT";
   std::string destination_algorithm = "SYMMETRIC_DEFAULT";
   bool dry_run = false;
+  bool ignore_ciphertext = false;  // as DecryptInput (source_key_id required)
 };
 struct ReEncryptOutput {
   std::string ciphertext;

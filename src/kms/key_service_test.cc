@@ -1,0 +1,530 @@
+#include "kms/key_service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "crypto/random.h"
+#include "store/sqlite/sqlite_metadata_store.h"
+
+namespace hangar::kms {
+namespace {
+
+using std::chrono::hours;
+
+constexpr char kAccount[] = "111122223333";
+constexpr char kRegion[] = "us-east-1";
+
+// A KeyService over a real SQLite store in a temp dir, with a fixed, movable clock.
+class KeyServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hangar-kms-" + std::to_string(::getpid()) + "-" + crypto::RandomString(8, "abcdef"));
+    std::filesystem::create_directories(dir_);
+    root_key_ = crypto::RootKey::FromBytes(crypto::RandomSecret(32));
+    Reopen();
+  }
+  void TearDown() override {
+    service_.reset();
+    repository_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // Drops every in-memory cache and reads the store afresh, as a restart would.
+  void Reopen() {
+    service_.reset();
+    repository_.reset();
+    store_.reset();
+    store_ = std::move(*store::SqliteMetadataStore::Open((dir_ / "meta.db").string()));
+    repository_ = std::make_unique<KeyRepository>(*store_, *root_key_);
+    service_ = std::make_unique<KeyService>(*repository_, authorizer_, clock_, KmsOptions{});
+  }
+
+  auth::RequestContext Ctx(std::string account = kAccount) const {
+    auth::RequestContext ctx;
+    ctx.principal.type = auth::PrincipalType::kRoot;
+    ctx.principal.account_id = account;
+    ctx.principal.arn = "arn:aws:iam::" + account + ":root";
+    ctx.region = kRegion;
+    ctx.now = clock_.Now();
+    return ctx;
+  }
+
+  KeyRecord NewKey(CreateKeyInput input = {}) {
+    auto key = service_->CreateKey(Ctx(), input);
+    EXPECT_TRUE(key.ok()) << key.status().ToString();
+    return *key;
+  }
+
+  std::string EncryptWith(const std::string& key_id, const std::string& plaintext,
+                          EncryptionContext context = {}) {
+    EncryptInput in;
+    in.key_id = key_id;
+    in.plaintext = plaintext;
+    in.context = std::move(context);
+    auto out = service_->Encrypt(Ctx(), in);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    return out.ok() ? out->ciphertext : "";
+  }
+
+  Result<DecryptOutput> DecryptBlob(const std::string& blob, EncryptionContext context = {},
+                                    std::optional<std::string> key_id = std::nullopt) {
+    DecryptInput in;
+    in.ciphertext = blob;
+    in.context = std::move(context);
+    in.key_id = std::move(key_id);
+    return service_->Decrypt(Ctx(), in);
+  }
+
+  size_t StoredMaterialCount(const std::string& key_id) {
+    return store_->List("kms.material", key_id, {})->size();
+  }
+
+  std::filesystem::path dir_;
+  OffsetClock clock_{FromUnixMillis(1'800'000'000'000)};
+  SameAccountAuthorizer authorizer_;
+  std::unique_ptr<crypto::RootKey> root_key_;
+  std::unique_ptr<store::SqliteMetadataStore> store_;
+  std::unique_ptr<KeyRepository> repository_;
+  std::unique_ptr<KeyService> service_;
+};
+
+TEST_F(KeyServiceTest, CreateKeyDefaultsToAnEnabledSymmetricCustomerKey) {
+  KeyRecord k = NewKey();
+  EXPECT_EQ(k.state, KeyState::kEnabled);
+  EXPECT_EQ(k.key_spec, "SYMMETRIC_DEFAULT");
+  EXPECT_EQ(k.key_usage, "ENCRYPT_DECRYPT");
+  EXPECT_EQ(k.key_manager, "CUSTOMER");
+  EXPECT_EQ(k.arn, "arn:aws:kms:us-east-1:111122223333:key/" + k.key_id);
+  EXPECT_EQ(k.policy, DefaultKeyPolicy(kAccount));
+  EXPECT_EQ(k.current().material_id.size(), 64u);
+}
+
+TEST_F(KeyServiceTest, MultiRegionKeysGetMrkIds) {
+  CreateKeyInput in;
+  in.multi_region = true;
+  KeyRecord k = NewKey(in);
+  EXPECT_TRUE(k.key_id.starts_with("mrk-"));
+  EXPECT_EQ(k.key_id.size(), 36u);
+  EXPECT_TRUE(service_->DescribeKey(Ctx(), k.key_id).ok());
+}
+
+TEST_F(KeyServiceTest, CreateKeyRejectsUnsupportedSpecsWithAwsErrors) {
+  CreateKeyInput rsa;
+  rsa.key_spec = "RSA_2048";
+  EXPECT_EQ(service_->CreateKey(Ctx(), rsa).status().message(),
+            "You must specify a KeyUsage value for all KMS keys except for symmetric encryption "
+            "keys.");
+  CreateKeyInput bad_usage;
+  bad_usage.key_usage = "RANDOM";
+  auto r = service_->CreateKey(Ctx(), bad_usage);
+  EXPECT_EQ(r.status().code(), ErrorCode::kValidation);
+  EXPECT_TRUE(r.status().message().starts_with(
+      "1 validation error detected: Value 'RANDOM' at 'keyUsage' failed to satisfy constraint: "
+      "Member must satisfy enum value set: ["));
+  CreateKeyInput bad_policy;
+  bad_policy.policy = "{not json";
+  EXPECT_EQ(service_->CreateKey(Ctx(), bad_policy).status().code(),
+            ErrorCode::kKmsMalformedPolicyDocument);
+}
+
+TEST_F(KeyServiceTest, DescribeKeyAcceptsIdArnAliasAndAliasArn) {
+  KeyRecord k = NewKey();
+  ASSERT_TRUE(service_->CreateAlias(Ctx(), "alias/cloud_user", k.key_id).ok());
+  for (std::string ref : {k.key_id, k.arn, std::string("alias/cloud_user"),
+                          std::string("arn:aws:kms:us-east-1:111122223333:alias/cloud_user")}) {
+    auto d = service_->DescribeKey(Ctx(), ref);
+    ASSERT_TRUE(d.ok()) << ref << ": " << d.status().ToString();
+    EXPECT_EQ(d->key_id, k.key_id);
+  }
+}
+
+TEST_F(KeyServiceTest, UnknownKeysAndAliasesAreNotFoundWithAwsText) {
+  std::string id = "1234abcd-12ab-34cd-56ef-1234567890ab";
+  EXPECT_EQ(service_->DescribeKey(Ctx(), id).status().message(),
+            "Key 'arn:aws:kms:us-east-1:111122223333:key/" + id + "' does not exist");
+  EXPECT_EQ(service_->DescribeKey(Ctx(), "alias/nope").status().message(),
+            "Alias arn:aws:kms:us-east-1:111122223333:alias/nope is not found.");
+}
+
+TEST_F(KeyServiceTest, KeysOfAnotherAccountAreInvisibleByIdAndDeniedByArn) {
+  KeyRecord k = NewKey();
+  auto by_id = service_->DescribeKey(Ctx("999988887777"), k.key_id);
+  EXPECT_EQ(by_id.status().code(), ErrorCode::kKmsNotFound);
+  auto by_arn = service_->DescribeKey(Ctx("999988887777"), k.arn);
+  EXPECT_EQ(by_arn.status().code(), ErrorCode::kAccessDenied);
+  EXPECT_EQ(by_arn.status().message(),
+            "User: arn:aws:iam::999988887777:root is not authorized to perform: kms:DescribeKey "
+            "on resource: " + k.arn + " because no resource-based policy allows the "
+            "kms:DescribeKey action");
+}
+
+TEST_F(KeyServiceTest, EncryptDecryptRoundTripBindsTheContext) {
+  KeyRecord k = NewKey();
+  std::string blob = EncryptWith(k.key_id, "top secret", {{"dept", "ops"}});
+  auto plain = DecryptBlob(blob, {{"dept", "ops"}});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(AsStringView(plain->plaintext.span()), "top secret");
+  EXPECT_EQ(plain->key_arn, k.arn);
+  EXPECT_EQ(plain->material_id, k.current().material_id);
+  EXPECT_EQ(DecryptBlob(blob, {}).status().code(), ErrorCode::kKmsInvalidCiphertext);
+  EXPECT_EQ(DecryptBlob(blob, {{"dept", "dev"}}).status().code(),
+            ErrorCode::kKmsInvalidCiphertext);
+}
+
+TEST_F(KeyServiceTest, DecryptWithAnotherKeyIdIsIncorrectKey) {
+  KeyRecord a = NewKey(), b = NewKey();
+  std::string blob = EncryptWith(a.key_id, "x");
+  auto r = DecryptBlob(blob, {}, b.key_id);
+  EXPECT_EQ(r.status().code(), ErrorCode::kKmsIncorrectKey);
+  EXPECT_EQ(r.status().message(),
+            "The key ID in the request does not identify a CMK that can perform this operation.");
+  EXPECT_TRUE(DecryptBlob(blob, {}, a.arn).ok());
+}
+
+TEST_F(KeyServiceTest, PlaintextLimitsAreValidatedWithoutEchoingThePlaintext) {
+  KeyRecord k = NewKey();
+  EncryptInput in;
+  in.key_id = k.key_id;
+  in.plaintext = std::string(4097, 's');
+  auto r = service_->Encrypt(Ctx(), in);
+  EXPECT_EQ(r.status().message(),
+            "1 validation error detected: Value at 'plaintext' failed to satisfy constraint: "
+            "Member must have length less than or equal to 4096");
+}
+
+TEST_F(KeyServiceTest, DisabledKeysRefuseCryptoUntilEnabled) {
+  KeyRecord k = NewKey();
+  std::string blob = EncryptWith(k.key_id, "x");
+  ASSERT_TRUE(service_->DisableKey(Ctx(), k.key_id).ok());
+  auto r = DecryptBlob(blob);
+  EXPECT_EQ(r.status().code(), ErrorCode::kKmsDisabled);
+  EXPECT_EQ(r.status().message(), k.arn + " is disabled.");
+  ASSERT_TRUE(service_->EnableKey(Ctx(), k.key_id).ok());
+  EXPECT_TRUE(DecryptBlob(blob).ok());
+}
+
+TEST_F(KeyServiceTest, ScheduleDeletionValidatesTheWindowAndDefaultsTo30Days) {
+  KeyRecord k = NewKey();
+  EXPECT_EQ(service_->ScheduleKeyDeletion(Ctx(), k.key_id, 6).status().code(),
+            ErrorCode::kValidation);
+  EXPECT_EQ(service_->ScheduleKeyDeletion(Ctx(), k.key_id, 31).status().code(),
+            ErrorCode::kValidation);
+  auto out = service_->ScheduleKeyDeletion(Ctx(), k.key_id, std::nullopt);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->pending_window_days, 30);
+  EXPECT_EQ(out->deletion_ms, ToUnixMillis(clock_.Now()) + 30LL * 24 * 3600 * 1000);
+  EXPECT_EQ(out->key_arn, k.arn);
+  auto again = service_->ScheduleKeyDeletion(Ctx(), k.key_id, 7);
+  EXPECT_EQ(again.status().code(), ErrorCode::kKmsInvalidState);
+  EXPECT_EQ(again.status().message(), k.arn + " is pending deletion.");
+}
+
+TEST_F(KeyServiceTest, PendingDeletionBlocksUseAndCancelLeavesTheKeyDisabled) {
+  KeyRecord k = NewKey();
+  std::string blob = EncryptWith(k.key_id, "x");
+  ASSERT_TRUE(service_->ScheduleKeyDeletion(Ctx(), k.key_id, 7).ok());
+  auto r = DecryptBlob(blob);
+  EXPECT_EQ(r.status().code(), ErrorCode::kKmsInvalidState);
+  EXPECT_EQ(r.status().message(), k.arn + " is pending deletion.");
+  EXPECT_EQ(service_->EnableKey(Ctx(), k.key_id).code(), ErrorCode::kKmsInvalidState);
+  ASSERT_TRUE(service_->CancelKeyDeletion(Ctx(), k.key_id).ok());
+  EXPECT_EQ(service_->DescribeKey(Ctx(), k.key_id)->state, KeyState::kDisabled);
+  auto not_pending = service_->CancelKeyDeletion(Ctx(), k.key_id);
+  EXPECT_EQ(not_pending.status().message(), k.arn + " is not pending deletion.");
+  ASSERT_TRUE(service_->EnableKey(Ctx(), k.key_id).ok());
+  EXPECT_TRUE(DecryptBlob(blob).ok());
+}
+
+TEST_F(KeyServiceTest, AtTheEndOfTheWindowTheKeyAndItsMaterialAreGoneForGood) {
+  KeyRecord k = NewKey();
+  ASSERT_TRUE(service_->CreateAlias(Ctx(), "alias/doomed", k.key_id).ok());
+  std::string blob = EncryptWith(k.key_id, "x");
+  ASSERT_TRUE(service_->ScheduleKeyDeletion(Ctx(), k.key_id, 7).ok());
+
+  clock_.Advance(hours(24 * 7) - std::chrono::seconds(1));
+  EXPECT_EQ(*service_->RunDueTasks(), 0);
+  EXPECT_EQ(service_->DescribeKey(Ctx(), k.key_id)->state, KeyState::kPendingDeletion);
+
+  clock_.Advance(std::chrono::seconds(2));
+  EXPECT_EQ(*service_->RunDueTasks(), 1);
+  const std::string gone = "Key '" + k.arn + "' does not exist";
+  EXPECT_EQ(service_->DescribeKey(Ctx(), k.key_id).status().message(), gone);
+  EXPECT_EQ(DecryptBlob(blob).status().message(), gone);
+  EXPECT_EQ(service_->DescribeKey(Ctx(), "alias/doomed").status().code(), ErrorCode::kKmsNotFound);
+  EXPECT_EQ(StoredMaterialCount(k.key_id), 0u);
+  EXPECT_TRUE(service_->ListKeys(Ctx(), 100, "")->items.empty());
+
+  Reopen();
+  EXPECT_EQ(DecryptBlob(blob).status().message(), gone);
+  EXPECT_EQ(service_->CancelKeyDeletion(Ctx(), k.key_id).status().code(), ErrorCode::kKmsNotFound);
+}
+
+TEST_F(KeyServiceTest, OnDemandRotationKeepsOldMaterialForDecryption) {
+  KeyRecord k = NewKey();
+  std::string before = EncryptWith(k.key_id, "before");
+  auto rotated = service_->RotateKeyOnDemand(Ctx(), k.key_id);
+  ASSERT_TRUE(rotated.ok());
+  EXPECT_EQ(*rotated, k.arn);
+  KeyRecord after_rotation = *service_->DescribeKey(Ctx(), k.key_id);
+  EXPECT_NE(after_rotation.current().material_id, k.current().material_id);
+  std::string after = EncryptWith(k.key_id, "after");
+  Reopen();
+  EXPECT_EQ(AsStringView(DecryptBlob(before)->plaintext.span()), "before");
+  EXPECT_EQ(AsStringView(DecryptBlob(after)->plaintext.span()), "after");
+  auto rotations = service_->ListKeyRotations(Ctx(), k.key_id, false, 100, "");
+  ASSERT_TRUE(rotations.ok());
+  ASSERT_EQ(rotations->items.size(), 1u);
+  EXPECT_EQ(rotations->items[0].rotation_type, "ON_DEMAND");
+  EXPECT_EQ(rotations->items[0].material_state, "CURRENT");
+  EXPECT_EQ(service_->ListKeyRotations(Ctx(), k.key_id, true, 100, "")->items.size(), 2u);
+}
+
+TEST_F(KeyServiceTest, OnDemandRotationsAreLimitedPerKey) {
+  KeyRecord k = NewKey();
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(service_->RotateKeyOnDemand(Ctx(), k.key_id).ok()) << i;
+  auto r = service_->RotateKeyOnDemand(Ctx(), k.key_id);
+  EXPECT_EQ(r.status().code(), ErrorCode::kKmsLimitExceeded);
+}
+
+TEST_F(KeyServiceTest, AutomaticRotationHappensOnTheClock) {
+  KeyRecord k = NewKey();
+  std::string before = EncryptWith(k.key_id, "before");
+  EXPECT_EQ(service_->EnableKeyRotation(Ctx(), k.key_id, 89).code(), ErrorCode::kValidation);
+  EXPECT_EQ(service_->EnableKeyRotation(Ctx(), k.key_id, 2561).code(), ErrorCode::kValidation);
+  ASSERT_TRUE(service_->EnableKeyRotation(Ctx(), k.key_id, 90).ok());
+  auto status = service_->GetKeyRotationStatus(Ctx(), k.key_id);
+  ASSERT_TRUE(status.ok());
+  EXPECT_TRUE(status->enabled);
+  EXPECT_EQ(*status->period_days, 90);
+  EXPECT_EQ(*status->next_rotation_ms, ToUnixMillis(clock_.Now()) + 90LL * 24 * 3600 * 1000);
+
+  clock_.Advance(hours(24 * 91));
+  EXPECT_EQ(*service_->RunDueTasks(), 1);
+  auto rotations = service_->ListKeyRotations(Ctx(), k.key_id, false, 100, "");
+  ASSERT_EQ(rotations->items.size(), 1u);
+  EXPECT_EQ(rotations->items[0].rotation_type, "AUTOMATIC");
+  EXPECT_EQ(AsStringView(DecryptBlob(before)->plaintext.span()), "before");
+  EXPECT_EQ(*service_->RunDueTasks(), 0);  // next one is a full period away
+}
+
+TEST_F(KeyServiceTest, RotationStatusReadsFalseWhilePendingDeletion) {
+  KeyRecord k = NewKey();
+  ASSERT_TRUE(service_->EnableKeyRotation(Ctx(), k.key_id, std::nullopt).ok());
+  ASSERT_TRUE(service_->ScheduleKeyDeletion(Ctx(), k.key_id, 7).ok());
+  EXPECT_FALSE(service_->GetKeyRotationStatus(Ctx(), k.key_id)->enabled);
+  ASSERT_TRUE(service_->CancelKeyDeletion(Ctx(), k.key_id).ok());
+  EXPECT_TRUE(service_->GetKeyRotationStatus(Ctx(), k.key_id)->enabled);
+}
+
+TEST_F(KeyServiceTest, GenerateDataKeyNeedsExactlyOneOfSpecAndBytes) {
+  KeyRecord k = NewKey();
+  GenerateDataKeyInput in;
+  in.key_id = k.key_id;
+  EXPECT_EQ(service_->GenerateDataKey(Ctx(), in, true).status().code(), ErrorCode::kValidation);
+  in.key_spec = "AES_128";
+  in.number_of_bytes = 16;
+  EXPECT_EQ(service_->GenerateDataKey(Ctx(), in, true).status().code(), ErrorCode::kValidation);
+  in.number_of_bytes.reset();
+  auto out = service_->GenerateDataKey(Ctx(), in, true);
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->plaintext.size(), 16u);
+  auto back = DecryptBlob(out->ciphertext);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(AsStringView(back->plaintext.span()), AsStringView(out->plaintext.span()));
+  in.key_spec.reset();
+  in.number_of_bytes = 1025;
+  EXPECT_EQ(service_->GenerateDataKey(Ctx(), in, true).status().message(),
+            "1 validation error detected: Value '1025' at 'numberOfBytes' failed to satisfy "
+            "constraint: Member must have value less than or equal to 1024");
+  in.number_of_bytes = 64;
+  auto without = service_->GenerateDataKey(Ctx(), in, false);
+  ASSERT_TRUE(without.ok());
+  EXPECT_TRUE(without->plaintext.empty());
+  EXPECT_EQ(DecryptBlob(without->ciphertext)->plaintext.size(), 64u);
+}
+
+TEST_F(KeyServiceTest, GenerateRandomValidatesItsSize) {
+  EXPECT_EQ(service_->GenerateRandom(Ctx(), std::nullopt).status().message(),
+            "NumberOfBytes is required.");
+  EXPECT_EQ(service_->GenerateRandom(Ctx(), 0).status().message(),
+            "1 validation error detected: Value '0' at 'numberOfBytes' failed to satisfy "
+            "constraint: Member must have value greater than or equal to 1");
+  EXPECT_EQ(service_->GenerateRandom(Ctx(), 1024)->size(), 1024u);
+}
+
+TEST_F(KeyServiceTest, DryRunReportsWouldSucceed) {
+  KeyRecord k = NewKey();
+  EncryptInput in;
+  in.key_id = k.key_id;
+  in.plaintext = "x";
+  in.dry_run = true;
+  auto r = service_->Encrypt(Ctx(), in);
+  EXPECT_EQ(r.status().code(), ErrorCode::kKmsDryRun);
+  EXPECT_EQ(r.status().message(), "The request would have succeeded, but the DryRun option is set.");
+}
+
+TEST_F(KeyServiceTest, ReEncryptMovesCiphertextBetweenKeys) {
+  KeyRecord a = NewKey(), b = NewKey();
+  std::string blob = EncryptWith(a.key_id, "moving", {{"c", "1"}});
+  ReEncryptInput in;
+  in.ciphertext = blob;
+  in.source_context = {{"c", "1"}};
+  in.destination_key_id = b.key_id;
+  in.destination_context = {{"c", "2"}};
+  auto out = service_->ReEncrypt(Ctx(), in);
+  ASSERT_TRUE(out.ok()) << out.status().ToString();
+  EXPECT_EQ(out->source_key_arn, a.arn);
+  EXPECT_EQ(out->key_arn, b.arn);
+  auto plain = DecryptBlob(out->ciphertext, {{"c", "2"}});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(AsStringView(plain->plaintext.span()), "moving");
+  in.source_key_id = b.key_id;
+  EXPECT_EQ(service_->ReEncrypt(Ctx(), in).status().code(), ErrorCode::kKmsIncorrectKey);
+}
+
+TEST_F(KeyServiceTest, AliasRulesFollowAws) {
+  KeyRecord k = NewKey(), other = NewKey();
+  EXPECT_EQ(service_->CreateAlias(Ctx(), "alias/aws/mine", k.key_id).code(),
+            ErrorCode::kKmsInvalidAliasName);
+  ASSERT_TRUE(service_->CreateAlias(Ctx(), "alias/a", k.key_id).ok());
+  auto dup = service_->CreateAlias(Ctx(), "alias/a", other.key_id);
+  EXPECT_EQ(dup.code(), ErrorCode::kKmsAlreadyExists);
+  EXPECT_EQ(dup.message(),
+            "An alias with the name arn:aws:kms:us-east-1:111122223333:alias/a already exists");
+  EXPECT_EQ(service_->CreateAlias(Ctx(), "alias/b", "alias/a").code(), ErrorCode::kKmsNotFound);
+  ASSERT_TRUE(service_->UpdateAlias(Ctx(), "alias/a", other.key_id).ok());
+  EXPECT_EQ(service_->DescribeKey(Ctx(), "alias/a")->key_id, other.key_id);
+  auto filtered = service_->ListAliases(Ctx(), std::string_view(other.key_id), 50, "");
+  ASSERT_EQ(filtered->items.size(), 1u);
+  EXPECT_EQ(filtered->items[0].alias_arn, "arn:aws:kms:us-east-1:111122223333:alias/a");
+  ASSERT_TRUE(service_->DeleteAlias(Ctx(), "alias/a").ok());
+  EXPECT_EQ(service_->DeleteAlias(Ctx(), "alias/a").code(), ErrorCode::kKmsNotFound);
+}
+
+TEST_F(KeyServiceTest, AliasesCannotPointAtKeysPendingDeletion) {
+  KeyRecord k = NewKey();
+  ASSERT_TRUE(service_->ScheduleKeyDeletion(Ctx(), k.key_id, 7).ok());
+  EXPECT_EQ(service_->CreateAlias(Ctx(), "alias/late", k.key_id).code(),
+            ErrorCode::kKmsInvalidState);
+}
+
+TEST_F(KeyServiceTest, ListKeysAndListAliasesPage) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 7; ++i) {
+    KeyRecord k = NewKey();
+    ids.push_back(k.key_id);
+    ASSERT_TRUE(service_->CreateAlias(Ctx(), "alias/k" + std::to_string(i), k.key_id).ok());
+  }
+  std::vector<std::string> seen;
+  std::string marker;
+  int pages = 0;
+  do {
+    auto page = service_->ListKeys(Ctx(), 3, marker);
+    ASSERT_TRUE(page.ok());
+    for (auto& e : page->items) seen.push_back(e.key_id);
+    marker = page->next_marker;
+    EXPECT_EQ(page->truncated, !marker.empty());
+    ++pages;
+  } while (!marker.empty());
+  EXPECT_EQ(pages, 3);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(seen, ids);
+  auto aliases = service_->ListAliases(Ctx(), std::nullopt, 5, "");
+  EXPECT_EQ(aliases->items.size(), 5u);
+  EXPECT_TRUE(aliases->truncated);
+  auto rest = service_->ListAliases(Ctx(), std::nullopt, 5, aliases->next_marker);
+  EXPECT_EQ(rest->items.size(), 2u);
+  EXPECT_FALSE(rest->truncated);
+  EXPECT_EQ(service_->ListKeys(Ctx(), 0, "").status().code(), ErrorCode::kValidation);
+  EXPECT_EQ(service_->ListKeys(Ctx(), 10, "garbage").status().code(), ErrorCode::kKmsInvalidMarker);
+}
+
+TEST_F(KeyServiceTest, TagRulesFollowAws) {
+  KeyRecord k = NewKey();
+  EXPECT_EQ(service_->TagResource(Ctx(), k.key_id, {{"AWS:x", "v"}}).message(),
+            "Tags beginning with aws: are reserved");
+  EXPECT_EQ(service_->TagResource(Ctx(), k.key_id, {{"a", "1"}, {"a", "2"}}).message(),
+            "Duplicate tag keys");
+  std::vector<Tag> many;
+  for (int i = 0; i < 51; ++i) many.push_back({"k" + std::to_string(i), ""});
+  EXPECT_EQ(service_->TagResource(Ctx(), k.key_id, many).message(), "Too many tags");
+  auto long_key = service_->TagResource(Ctx(), k.key_id, {{std::string(129, 'k'), "v"}});
+  EXPECT_TRUE(long_key.message().find("at 'tags.1.member.tagKey' failed to satisfy constraint: "
+                                      "Member must have length less than or equal to 128") !=
+              std::string::npos);
+  ASSERT_TRUE(service_->TagResource(Ctx(), k.key_id, {{"env", "dev"}, {"team", "a"}}).ok());
+  ASSERT_TRUE(service_->TagResource(Ctx(), k.key_id, {{"env", "prod"}}).ok());
+  auto tags = service_->ListResourceTags(Ctx(), k.key_id, 50, "");
+  ASSERT_EQ(tags->items.size(), 2u);
+  EXPECT_EQ(tags->items[0].value, "prod");
+  ASSERT_TRUE(service_->UntagResource(Ctx(), k.key_id, {"env"}).ok());
+  EXPECT_EQ(service_->ListResourceTags(Ctx(), k.key_id, 50, "")->items.size(), 1u);
+}
+
+TEST_F(KeyServiceTest, KeyPoliciesAreStoredVerbatim) {
+  KeyRecord k = NewKey();
+  std::string policy =
+      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},)"
+      R"("Action":"kms:*","Resource":"*"}]}  )";
+  ASSERT_TRUE(service_->PutKeyPolicy(Ctx(), k.key_id, "default", policy, false).ok());
+  EXPECT_EQ(*service_->GetKeyPolicy(Ctx(), k.key_id, "default"), policy);
+  EXPECT_EQ(service_->PutKeyPolicy(Ctx(), k.key_id, "default", "nope", false).code(),
+            ErrorCode::kKmsMalformedPolicyDocument);
+  EXPECT_EQ(service_->PutKeyPolicy(Ctx(), k.key_id, "default",
+                                   "{\"Statement\":[]," + std::string(40000, ' ') + "}", false)
+                .code(),
+            ErrorCode::kKmsLimitExceeded);
+  EXPECT_EQ(service_->ListKeyPolicies(Ctx(), k.key_id, 100, "")->items,
+            std::vector<std::string>{"default"});
+}
+
+TEST_F(KeyServiceTest, AwsManagedKeysAreCreatedOnFirstUseAndNotModifiable) {
+  auto key = service_->DescribeKey(Ctx(), "alias/aws/s3");
+  ASSERT_TRUE(key.ok()) << key.status().ToString();
+  EXPECT_EQ(key->key_manager, "AWS");
+  EXPECT_EQ(key->description, "Default key that protects my S3 objects when no other key is defined");
+  EXPECT_EQ(service_->DescribeKey(Ctx(), "alias/aws/s3")->key_id, key->key_id);
+  EXPECT_EQ(service_->DisableKey(Ctx(), key->key_id).code(), ErrorCode::kAccessDenied);
+  EncryptInput direct;
+  direct.key_id = "alias/aws/s3";
+  direct.plaintext = "x";
+  EXPECT_EQ(service_->Encrypt(Ctx(), direct).status().code(), ErrorCode::kAccessDenied);
+  auth::RequestContext via_s3 = Ctx();
+  via_s3.via_service = "s3.us-east-1.amazonaws.com";
+  EXPECT_TRUE(service_->Encrypt(via_s3, direct).ok());
+}
+
+TEST_F(KeyServiceTest, MaterialIsNeverStoredInPlaintext) {
+  KeyRecord k = NewKey();
+  auto key = repository_->Find(k.key_id);
+  ASSERT_TRUE(key.ok() && *key);
+  std::string material(AsStringView((*key)->Material(1)->span()));
+  ASSERT_EQ(material.size(), 32u);
+  service_.reset();
+  repository_.reset();
+  store_.reset();  // closes and checkpoints the database
+  for (auto& entry : std::filesystem::directory_iterator(dir_)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content.find(material), std::string::npos) << entry.path();
+  }
+  Reopen();
+}
+
+TEST_F(KeyServiceTest, CallsAreCountedPerOperation) {
+  KeyRecord k = NewKey();
+  EncryptWith(k.key_id, "a");
+  EncryptWith(k.key_id, "b");
+  auto counts = service_->CallCounts();
+  EXPECT_EQ(counts["CreateKey"], 1u);
+  EXPECT_EQ(counts["Encrypt"], 2u);
+  EXPECT_EQ(counts["Decrypt"], 0u);
+}
+
+}  // namespace
+}  // namespace hangar::kms

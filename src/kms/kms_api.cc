@@ -37,11 +37,16 @@ class Input {
   }
   std::string RequiredString(std::string_view name) { return String(name, true).value_or(""); }
 
+  // AWS's Integer members are 32-bit: anything else cannot be deserialised.
   std::optional<int64_t> Integer(std::string_view name, bool required = false) {
     const json* v = Find(name, required);
     if (!v) return std::nullopt;
-    if (!v->is_number_integer()) {
-      TypeError(name, "NUMBER_VALUE");
+    bool fits = v->is_number_integer() &&
+                (v->is_number_unsigned()
+                     ? v->get<uint64_t>() <= static_cast<uint64_t>(INT32_MAX)
+                     : v->get<int64_t>() >= INT32_MIN && v->get<int64_t>() <= INT32_MAX);
+    if (!fits) {
+      TypeError(name, "32-bit NUMBER_VALUE");
       return std::nullopt;
     }
     return v->get<int64_t>();
@@ -198,6 +203,14 @@ void AddPaging(json& out, const Page<T>& page) {
 
 std::string B64(std::string_view bytes) { return crypto::Base64Encode(bytes); }
 std::string B64(const SecretBytes& bytes) { return crypto::Base64Encode(bytes.span()); }
+
+// DryRunModifiers: ["IGNORE_CIPHERTEXT"] lets a DryRun Decrypt/ReEncrypt check authorisation only.
+bool IgnoresCiphertext(Input& in) {
+  for (const auto& m : in.StringList("DryRunModifiers")) {
+    if (m == "IGNORE_CIPHERTEXT") return true;
+  }
+  return false;
+}
 
 using Handler = std::function<Result<json>(KeyService&, const auth::RequestContext&, Input&)>;
 
@@ -472,11 +485,12 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"Decrypt",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
          DecryptInput input;
-         input.ciphertext = in.Blob("CiphertextBlob", true).value_or("");
-         input.context = in.Context("EncryptionContext");
-         input.key_id = in.String("KeyId");
-         input.algorithm = in.String("EncryptionAlgorithm").value_or("SYMMETRIC_DEFAULT");
          input.dry_run = in.Boolean("DryRun");
+         input.ignore_ciphertext = input.dry_run && IgnoresCiphertext(in);
+         input.ciphertext = in.Blob("CiphertextBlob", !input.ignore_ciphertext).value_or("");
+         input.context = in.Context("EncryptionContext");
+         input.key_id = in.String("KeyId", input.ignore_ciphertext);
+         input.algorithm = in.String("EncryptionAlgorithm").value_or("SYMMETRIC_DEFAULT");
          in.StringList("GrantTokens");
          HANGAR_CHECK_INPUT(in);
          HANGAR_ASSIGN_OR_RETURN(DecryptOutput out, s.Decrypt(ctx, input));
@@ -488,16 +502,17 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"ReEncrypt",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
          ReEncryptInput input;
-         input.ciphertext = in.Blob("CiphertextBlob", true).value_or("");
+         input.dry_run = in.Boolean("DryRun");
+         input.ignore_ciphertext = input.dry_run && IgnoresCiphertext(in);
+         input.ciphertext = in.Blob("CiphertextBlob", !input.ignore_ciphertext).value_or("");
          input.source_context = in.Context("SourceEncryptionContext");
-         input.source_key_id = in.String("SourceKeyId");
+         input.source_key_id = in.String("SourceKeyId", input.ignore_ciphertext);
          input.destination_key_id = in.RequiredString("DestinationKeyId");
          input.destination_context = in.Context("DestinationEncryptionContext");
          input.source_algorithm =
              in.String("SourceEncryptionAlgorithm").value_or("SYMMETRIC_DEFAULT");
          input.destination_algorithm =
              in.String("DestinationEncryptionAlgorithm").value_or("SYMMETRIC_DEFAULT");
-         input.dry_run = in.Boolean("DryRun");
          in.StringList("GrantTokens");
          HANGAR_CHECK_INPUT(in);
          HANGAR_ASSIGN_OR_RETURN(ReEncryptOutput out, s.ReEncrypt(ctx, input));
@@ -597,7 +612,7 @@ Result<std::string> KmsApi::Call(const auth::RequestContext& ctx, std::string_vi
   }
   Input input(request);
   HANGAR_ASSIGN_OR_RETURN(json response, it->second(service_, ctx, input));
-  return response.dump();
+  return response.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace hangar::kms

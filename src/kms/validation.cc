@@ -10,6 +10,11 @@ void ValidationErrors::Add(std::optional<std::string_view> value, std::string_vi
   errors_.push_back(std::move(e));
 }
 
+void ValidationErrors::AddNull(std::string_view member) {
+  errors_.push_back("Value null at '" + std::string(member) +
+                    "' failed to satisfy constraint: Member must not be null");
+}
+
 void ValidationErrors::CheckLength(std::string_view value, std::string_view member, size_t min,
                                    size_t max, bool secret) {
   std::optional<std::string_view> shown;

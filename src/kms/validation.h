@@ -19,7 +19,7 @@ class ValidationErrors {
   // "Value '<value>' at".
   void Add(std::optional<std::string_view> value, std::string_view member,
            std::string_view constraint);
-  void AddNull(std::string_view member) { Add(std::nullopt, member, "Member must not be null"); }
+  void AddNull(std::string_view member);
 
   void CheckLength(std::string_view value, std::string_view member, size_t min, size_t max,
                    bool secret = false);

@@ -1,0 +1,560 @@
+"""End-to-end harness: runs the real `hangar` binary and drives it with real AWS clients.
+
+A HangarServer owns one server process, its temp directory (data dir, server log, empty aws CLI
+config files) and the root credentials it was started with. It is not thread-safe: one test thread
+drives it. Nothing in Hangar is mocked; the clients are the preinstalled aws CLI v1 and boto3.
+
+    server = HangarServer()          # temp dir, fixed account and root key
+    server.start()                   # waits for "Hangar listening on ..." (fails after 20 s)
+    kms = server.client("kms")       # boto3 client signed with the root key
+    rc, out, err = server.aws("kms", "list-keys")
+    server.kms_call("DescribeKey", b'{"KeyId":')  # raw HTTP, SigV4-signed by botocore
+    server.advance_clock(7 * 86400)  # dev clock: runs due lifecycle work before it answers
+    server.restart()                 # SIGTERM, then start again on the same data dir (and port)
+    server.crash_restart()           # kill -9, then start again
+    server.close()                   # always stops the process and removes the temp dir
+
+HangarTestCase starts one server per TestCase class and stops it even when setUpClass or a test
+fails; the kernel also kills the server if the test process dies (PR_SET_PDEATHSIG). The server
+logs to stdout (kept in `stdout_lines`) and stderr (`server.log` in the temp dir); failures to
+start quote both. Set HANGAR_E2E_KEEP=1 to keep temp dirs for post-mortems.
+"""
+
+import atexit
+import base64
+import ctypes
+import datetime
+import http.client
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import unittest
+import urllib.parse
+from typing import Any, NamedTuple, Optional
+
+import boto3
+import botocore.auth
+import botocore.awsrequest
+import botocore.config
+import botocore.credentials
+import botocore.exceptions
+import botocore.session
+
+HANGAR_BIN = os.environ.get("HANGAR_BIN", "/work/main/build/hangar")
+REGION = "us-east-1"
+START_TIMEOUT_SECONDS = 20.0
+STOP_TIMEOUT_SECONDS = 20.0
+CLI_TIMEOUT_SECONDS = 60.0
+
+DEFAULT_ACCOUNT_ID = "111122223333"
+DEFAULT_ACCESS_KEY_ID = "AKIAHANGARE2ETEST001"
+DEFAULT_SECRET_ACCESS_KEY = "hangarE2eSecretKey0123456789abcdefghijKL"  # 40 chars
+
+_LISTENING = re.compile(r"^Hangar listening on (https?)://(\S+):(\d+)\s*$")
+_CLI_ERROR = re.compile(
+    r"An error occurred \((?P<code>[^)]+)\) when calling the (?P<op>\w+) operation"
+    r"(?: \(reached max retries: \d+\))?: ?(?P<message>.*)$",
+    re.S)
+
+_live_servers = set()
+
+
+@atexit.register
+def _stop_leftover_servers():
+    # Last resort if a runner is interrupted between start() and a test's cleanup.
+    for server in list(_live_servers):
+        server.close()
+
+
+def _die_with_parent():
+    # Runs in the child before exec: the kernel kills the server if the test process dies
+    # (e.g. ctest's timeout kills python), so no server outlives its test.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class HangarError(Exception):
+    """The server did not start, stop or answer as a harness call expected."""
+
+
+class CliResult(NamedTuple):
+    """What an aws CLI run returned: exit code, stdout (parsed JSON, else text) and stderr."""
+    rc: int
+    out: Any
+    err: str
+
+    @property
+    def error(self):
+        """(code, message) of the AWS error the CLI printed, or None."""
+        return parse_cli_error(self.err)
+
+
+class RawResponse(NamedTuple):
+    """An HTTP response read by HangarServer.raw_request()."""
+    status: int
+    headers: dict  # lower-case name -> value
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body.decode("utf-8"))
+
+
+def parse_cli_error(stderr: str):
+    """Returns (code, message) from the aws CLI's "An error occurred (X) ..." line, or None."""
+    for line in stderr.strip().splitlines()[::-1]:
+        m = _CLI_ERROR.search(line.strip())
+        if m:
+            return m.group("code"), m.group("message")
+    return None
+
+
+def parse_timestamp(value) -> float:
+    """Epoch seconds from an AWS JSON timestamp: a number, or an ISO-8601 string (the aws CLI's
+    cli_timestamp_format=iso8601), or a datetime (boto3)."""
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value)
+    try:
+        return float(text)
+    except ValueError:
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+class HangarServer:
+    """One `hangar serve` process on 127.0.0.1:<free port> with a fresh temp data dir."""
+
+    def __init__(self, *, account_id=DEFAULT_ACCOUNT_ID, access_key_id=DEFAULT_ACCESS_KEY_ID,
+                 secret_access_key=DEFAULT_SECRET_ACCESS_KEY, dev_clock=True, binary=None,
+                 extra_env=None):
+        self.binary = binary or HANGAR_BIN
+        self.account_id = account_id
+        self.access_key_id = access_key_id
+        self.secret_access_key = secret_access_key
+        self.dev_clock = dev_clock
+        self.extra_env = dict(extra_env or {})
+        self.tmp_dir = tempfile.mkdtemp(prefix="hangar-e2e-")
+        self.data_dir = os.path.join(self.tmp_dir, "data")
+        self.log_path = os.path.join(self.tmp_dir, "server.log")
+        # Empty files: the user's ~/.aws never reaches the clients.
+        self.aws_config_file = os.path.join(self.tmp_dir, "aws-config")
+        self.aws_credentials_file = os.path.join(self.tmp_dir, "aws-credentials")
+        for path in (self.aws_config_file, self.aws_credentials_file):
+            open(path, "w").close()
+        self.proc: Optional[subprocess.Popen] = None
+        self.port: Optional[int] = None
+        self.stdout_lines = []  # every stdout line of every run, in order
+        self._stdout_queue: Optional[queue.Queue] = None
+        self._closed = False
+
+    # --- process lifecycle ---------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout=START_TIMEOUT_SECONDS, port=0):
+        """Starts the server on the data dir and returns once it printed its listening line.
+        port 0 lets the kernel choose a free port."""
+        if self.running:
+            raise HangarError("server already running")
+        if not os.access(self.binary, os.X_OK):
+            raise HangarError(f"hangar binary not found or not executable: {self.binary} "
+                              "(build it, or set HANGAR_BIN)")
+        env = dict(os.environ)
+        env.pop("HANGAR_DEV_CLOCK", None)
+        env.update({
+            "HANGAR_ACCOUNT_ID": self.account_id,
+            "HANGAR_ROOT_ACCESS_KEY_ID": self.access_key_id,
+            "HANGAR_ROOT_SECRET_ACCESS_KEY": self.secret_access_key,
+        })
+        if self.dev_clock:
+            env["HANGAR_DEV_CLOCK"] = "1"
+        env.update(self.extra_env)
+        with open(self.log_path, "ab") as log:
+            log.write(f"--- start {datetime.datetime.now().isoformat()} ---\n".encode())
+            log.flush()
+            command = [self.binary, "serve", "--data-dir", self.data_dir,
+                       "--listen", f"127.0.0.1:{port}"]
+            self.proc = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env,
+                preexec_fn=_die_with_parent)
+        _live_servers.add(self)
+        self._stdout_queue = queue.Queue()
+        threading.Thread(target=self._read_stdout, args=(self.proc, self._stdout_queue),
+                         daemon=True).start()
+        try:
+            line = self._stdout_queue.get(timeout=timeout)
+        except queue.Empty:
+            self.kill()
+            raise HangarError(f"no listening line within {timeout:.0f} s\n{self.log_tail()}")
+        if line is None:
+            rc = self.proc.wait()
+            self._reap()
+            raise HangarError(f"hangar exited with {rc} before listening\n{self.log_tail()}")
+        m = _LISTENING.match(line)
+        if not m:
+            self.kill()
+            raise HangarError(f"unexpected first stdout line: {line!r}\n{self.log_tail()}")
+        self.port = int(m.group(3))
+        return self
+
+    def _read_stdout(self, proc, lines):
+        try:
+            for raw in proc.stdout:
+                text = raw.decode("utf-8", "replace").rstrip("\n")
+                self.stdout_lines.append(text)
+                lines.put(text)
+        finally:
+            proc.stdout.close()
+            lines.put(None)
+
+    def stop(self, timeout=STOP_TIMEOUT_SECONDS) -> int:
+        """SIGTERM, then waits for a graceful exit. Returns the exit code; raises HangarError
+        (after SIGKILL) if the server does not exit in time."""
+        if self.proc is None:
+            return 0
+        proc = self.proc
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise HangarError(f"hangar ignored SIGTERM for {timeout:.0f} s\n{self.log_tail()}")
+        self._reap()
+        return proc.returncode
+
+    def kill(self) -> int:
+        """kill -9: no chance to flush or close anything."""
+        if self.proc is None:
+            return 0
+        proc = self.proc
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        self._reap()
+        return proc.returncode
+
+    def _reap(self):
+        self.proc = None
+        self.port = None
+        _live_servers.discard(self)
+
+    def restart(self) -> int:
+        """Graceful stop (SIGTERM) and start on the same data dir and credentials. Returns the
+        exit code of the stopped process. The server comes back on the same port when it is
+        still free (so existing clients keep working), else on a new one: check `endpoint`."""
+        port = self.port
+        rc = self.stop()
+        self._start_again(port)
+        return rc
+
+    def crash_restart(self):
+        """kill -9, then start on the same data dir, credentials and (if free) port."""
+        port = self.port
+        self.kill()
+        self._start_again(port)
+
+    def _start_again(self, port):
+        try:
+            self.start(port=port or 0)
+        except HangarError:
+            if not port or self.running:
+                raise
+            self.start(port=0)  # someone took the port meanwhile
+
+    def close(self):
+        """Stops the server (kill if SIGTERM fails) and removes the temp dir. Idempotent."""
+        if self._closed:
+            return
+        try:
+            self.stop()
+        except HangarError:
+            pass
+        finally:
+            self.kill()
+            self._closed = True
+            if os.environ.get("HANGAR_E2E_KEEP") != "1":
+                shutil.rmtree(self.tmp_dir, ignore_errors=True)
+
+    def log_tail(self, lines=40) -> str:
+        """The last lines of the server's stdout (where it logs) and stderr, for failure texts."""
+        try:
+            with open(self.log_path, "r", errors="replace") as f:
+                stderr = "".join(f.readlines()[-lines:])
+        except OSError:
+            stderr = "(none)\n"
+        stdout = "\n".join(self.stdout_lines[-lines:])
+        return f"server stdout (tail):\n{stdout}\nserver stderr (tail):\n{stderr}"
+
+    # --- endpoints and clients -----------------------------------------------------------------
+
+    @property
+    def endpoint(self) -> str:
+        if self.port is None:
+            raise HangarError("server is not running")
+        return f"http://127.0.0.1:{self.port}"
+
+    def aws_env(self) -> dict:
+        """Environment for the aws CLI: the root key, us-east-1, and empty config files. Other
+        AWS_* variables of the caller (profile, session token, endpoint overrides) are dropped;
+        AWS_CA_BUNDLE and everything else is kept as it is."""
+        env = {k: v for k, v in os.environ.items()
+               if not (k.startswith("AWS_") and k != "AWS_CA_BUNDLE")}
+        env.update({
+            "AWS_ACCESS_KEY_ID": self.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": self.aws_config_file,
+            "AWS_SHARED_CREDENTIALS_FILE": self.aws_credentials_file,
+            "AWS_MAX_ATTEMPTS": "1",  # an error is an answer, not something to retry
+            "AWS_PAGER": "",
+        })
+        return env
+
+    def aws(self, *args, timeout=CLI_TIMEOUT_SECONDS, env=None) -> CliResult:
+        """Runs `aws --endpoint-url <endpoint> --output json <args>`. Returns (rc, out, err) with
+        out parsed as JSON when it is JSON, else the stripped text."""
+        cmd = ["aws", "--endpoint-url", self.endpoint, "--output", "json", *map(str, args)]
+        proc = subprocess.run(cmd, env=env or self.aws_env(), capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        out: Any = proc.stdout.strip()
+        if out:
+            try:
+                out = json.loads(out)
+            except ValueError:
+                pass
+        return CliResult(proc.returncode, out, proc.stderr)
+
+    def botocore_session(self) -> botocore.session.Session:
+        # No profile from AWS_PROFILE, and config files that are empty.
+        session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+        session.set_config_variable("config_file", self.aws_config_file)
+        session.set_config_variable("credentials_file", self.aws_credentials_file)
+        return session
+
+    def client(self, service="kms", *, validate=True, access_key_id=None,
+               secret_access_key=None, region=REGION, **config):
+        """A boto3 client for `service` at this server, signed with the root key (or the given
+        one). validate=False turns off botocore's client-side parameter checks so that invalid
+        values reach the server. No retries: an error is the answer under test."""
+        cfg = botocore.config.Config(
+            retries={"total_max_attempts": 1, "mode": "standard"},
+            parameter_validation=validate, connect_timeout=10, read_timeout=60, **config)
+        session = boto3.session.Session(
+            aws_access_key_id=access_key_id or self.access_key_id,
+            aws_secret_access_key=secret_access_key or self.secret_access_key,
+            region_name=region, botocore_session=self.botocore_session())
+        return session.client(service, endpoint_url=self.endpoint, config=cfg)
+
+    # --- dev clock -----------------------------------------------------------------------------
+
+    def _internal(self, method, path) -> dict:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        try:
+            conn.request(method, path)
+            resp = conn.getresponse()
+            body = resp.read()
+        finally:
+            conn.close()
+        if resp.status != 200:
+            raise HangarError(f"{method} {path} -> {resp.status} {body!r}")
+        return json.loads(body)
+
+    def advance_clock(self, seconds: int) -> float:
+        """Moves the lifecycle clock forward; due deletions and rotations have run when this
+        returns. Returns the server's new lifecycle time in epoch seconds."""
+        answer = self._internal("POST", f"/_hangar/dev/clock?advance={int(seconds)}")
+        return answer["epoch_ms"] / 1000.0
+
+    def clock_now(self) -> float:
+        """The server's lifecycle time in epoch seconds."""
+        return self._internal("GET", "/_hangar/dev/clock")["epoch_ms"] / 1000.0
+
+    # --- raw signed HTTP -----------------------------------------------------------------------
+
+    def sign(self, body: bytes = b"", *, method="POST", path="/", query="", headers=None,
+             service="kms", target=None, access_key_id=None, secret_access_key=None,
+             region=REGION, signed_at=None):
+        """Signs a request with botocore's SigV4Auth. Returns (path with query, headers dict)
+        ready for http.client. `target` sets X-Amz-Target (KMS: "TrentService.<Op>");
+        `signed_at` is the naive UTC datetime to sign as (default now)."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        hdrs = {"Host": f"127.0.0.1:{self.port}"}
+        if service == "kms" or target is not None:
+            hdrs["Content-Type"] = "application/x-amz-json-1.1"
+        if target is not None:
+            hdrs["X-Amz-Target"] = target
+        hdrs.update(headers or {})
+        url = self.endpoint + path + (("?" + query) if query else "")
+        request = botocore.awsrequest.AWSRequest(method=method, url=url, data=body, headers=hdrs)
+        creds = botocore.credentials.Credentials(access_key_id or self.access_key_id,
+                                                 secret_access_key or self.secret_access_key)
+        DatedSigV4Auth(creds, service, region, signed_at).add_auth(request)
+        prepared = request.prepare()
+        parsed = urllib.parse.urlsplit(prepared.url)
+        target_path = parsed.path + (("?" + parsed.query) if parsed.query else "")
+        return target_path, {k: v for k, v in prepared.headers.items()
+                             if k.lower() not in ("content-length", "transfer-encoding")}
+
+    def raw_request(self, body: bytes = b"", *, method="POST", path="/", query="",
+                    headers=None, service="kms", target=None, sign=True, access_key_id=None,
+                    secret_access_key=None, region=REGION, signed_at=None,
+                    after_signing=None, send_body=None, timeout=30.0) -> RawResponse:
+        """Sends one request, signed as sign() does unless sign=False, over a fresh connection.
+        The body is sent as given, so it may be malformed JSON. Header values may be bytes
+        (sent as is, e.g. invalid UTF-8; never signed). To tamper with a signed request,
+        `after_signing` replaces headers after signing and `send_body` is sent instead of the
+        signed body."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        raw_headers = {k: v for k, v in (headers or {}).items() if isinstance(v, bytes)}
+        text_headers = {k: v for k, v in (headers or {}).items() if not isinstance(v, bytes)}
+        if sign:
+            target_path, hdrs = self.sign(
+                body, method=method, path=path, query=query, headers=text_headers,
+                service=service, target=target, access_key_id=access_key_id,
+                secret_access_key=secret_access_key, region=region, signed_at=signed_at)
+        else:
+            target_path = path + (("?" + query) if query else "")
+            hdrs = {"Host": f"127.0.0.1:{self.port}"}
+            if service == "kms" or target is not None:
+                hdrs["Content-Type"] = "application/x-amz-json-1.1"
+            if target is not None:
+                hdrs["X-Amz-Target"] = target
+            hdrs.update(text_headers)
+        for name, value in (after_signing or {}).items():
+            hdrs = {k: v for k, v in hdrs.items() if k.lower() != name.lower()}
+            hdrs[name] = value
+        if send_body is not None:
+            body = send_body
+        head = f"{method} {target_path} HTTP/1.1\r\n".encode()
+        for name, value in hdrs.items():
+            head += name.encode() + b": " + value.encode("latin-1") + b"\r\n"
+        for name, value in raw_headers.items():
+            head += name.encode() + b": " + value + b"\r\n"
+        head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        return self.raw_exchange(head, body, timeout=timeout)
+
+    def raw_exchange(self, head: bytes, body: bytes = b"", timeout=30.0) -> RawResponse:
+        """Writes `head` then `body` (from another thread, so that a server that answers early
+        and closes, e.g. with 413, does not block us) and reads one HTTP response."""
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        sender = None
+        try:
+            sock.sendall(head)
+            if body:
+                def pump():
+                    try:
+                        sock.sendall(body)
+                    except OSError:
+                        pass  # the server stopped reading: expected after an early answer
+                sender = threading.Thread(target=pump, daemon=True)
+                sender.start()
+            resp = http.client.HTTPResponse(sock, method="POST")
+            resp.begin()
+            data = resp.read()
+            return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
+        finally:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+            if sender is not None:
+                sender.join(timeout)
+
+    def kms_call(self, operation: str, payload, **kwargs) -> RawResponse:
+        """A raw KMS JSON 1.1 call; payload is a dict (dumped) or raw bytes/str (sent as is)."""
+        body = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+        return self.raw_request(body, target=f"TrentService.{operation}", **kwargs)
+
+    # --- the data directory --------------------------------------------------------------------
+
+    @property
+    def db_path(self) -> str:
+        return os.path.join(self.data_dir, "metadata.db")
+
+    def query_db(self, sql, params=()):
+        """Runs a read-only query on the metadata store (safe while the server runs: WAL)."""
+        conn = sqlite3.connect(f"file:{self.db_path}?mode=ro", uri=True, timeout=10)
+        try:
+            return conn.execute(sql, params).fetchall()
+        finally:
+            conn.close()
+
+
+class DatedSigV4Auth(botocore.auth.SigV4Auth):
+    """botocore's SigV4 signer with an optional fixed signing time (to send stale requests)."""
+
+    def __init__(self, credentials, service_name, region_name, signed_at=None):
+        super().__init__(credentials, service_name, region_name)
+        self._signed_at = signed_at
+
+    def add_auth(self, request):
+        if self._signed_at is None:
+            return super().add_auth(request)
+        request.context["timestamp"] = self._signed_at.strftime(botocore.auth.SIGV4_TIMESTAMP)
+        self._modify_request_before_signing(request)
+        canonical_request = self.canonical_request(request)
+        string_to_sign = self.string_to_sign(request, canonical_request)
+        self._inject_signature_to_request(request, self.signature(string_to_sign, request))
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class HangarTestCase(unittest.TestCase):
+    """Starts one HangarServer for the TestCase class (setUpClass) and always stops it."""
+
+    server: HangarServer
+    server_options: dict = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.server = HangarServer(**cls.server_options)
+        cls.addClassCleanup(cls.server.close)
+        cls.server.start()
+
+    def assertClientError(self, error_code, message, call, *args, **kwargs):
+        """Runs a boto3 call that must fail with `error_code` and exactly `message` (None: any
+        message) and HTTP 400. Returns the botocore ClientError."""
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            call(*args, **kwargs)
+        err = cm.exception.response["Error"]
+        meta = cm.exception.response["ResponseMetadata"]
+        self.assertEqual(err.get("Code"), error_code, cm.exception.response)
+        if message is not None:
+            self.assertEqual(err.get("Message"), message, cm.exception.response)
+        self.assertEqual(meta["HTTPStatusCode"], 400, cm.exception.response)
+        return cm.exception
+
+    def assertCliError(self, result: CliResult, error_code, message=None):
+        """The aws CLI run failed with `error_code` (and exactly `message` if given)."""
+        self.assertNotEqual(result.rc, 0, f"expected {error_code}, CLI succeeded: {result.out}")
+        parsed = result.error
+        self.assertIsNotNone(parsed, f"no AWS error on stderr: {result.err!r}")
+        self.assertEqual(parsed[0], error_code, result.err)
+        if message is not None:
+            self.assertEqual(parsed[1], message, result.err)
+
+    def assertCliOk(self, result: CliResult):
+        self.assertEqual(result.rc, 0, f"aws CLI failed: {result.err}")
+        return result.out
