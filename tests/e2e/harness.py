@@ -138,13 +138,15 @@ class HangarServer:
 
     def __init__(self, *, account_id=DEFAULT_ACCOUNT_ID, access_key_id=DEFAULT_ACCESS_KEY_ID,
                  secret_access_key=DEFAULT_SECRET_ACCESS_KEY, dev_clock=True, binary=None,
-                 extra_env=None):
+                 extra_env=None, extra_args=None):
         self.binary = binary or HANGAR_BIN
         self.account_id = account_id
         self.access_key_id = access_key_id
         self.secret_access_key = secret_access_key
         self.dev_clock = dev_clock
         self.extra_env = dict(extra_env or {})
+        self.extra_args = list(extra_args or [])
+        self.scheme = "http"
         self.tmp_dir = tempfile.mkdtemp(prefix="hangar-e2e-")
         self.data_dir = os.path.join(self.tmp_dir, "data")
         self.log_path = os.path.join(self.tmp_dir, "server.log")
@@ -187,7 +189,7 @@ class HangarServer:
             log.write(f"--- start {datetime.datetime.now().isoformat()} ---\n".encode())
             log.flush()
             command = [self.binary, "serve", "--data-dir", self.data_dir,
-                       "--listen", f"127.0.0.1:{port}"]
+                       "--listen", f"127.0.0.1:{port}"] + self.extra_args
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env,
                 preexec_fn=_die_with_parent)
@@ -208,6 +210,7 @@ class HangarServer:
         if not m:
             self.kill()
             raise HangarError(f"unexpected first stdout line: {line!r}\n{self.log_tail()}")
+        self.scheme = m.group(1)
         self.port = int(m.group(3))
         return self
 
@@ -307,7 +310,7 @@ class HangarServer:
     def endpoint(self) -> str:
         if self.port is None:
             raise HangarError("server is not running")
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def aws_env(self) -> dict:
         """Environment for the aws CLI: the root key, us-east-1, and empty config files. Other
@@ -348,7 +351,7 @@ class HangarServer:
         return session
 
     def client(self, service="kms", *, validate=True, access_key_id=None,
-               secret_access_key=None, region=REGION, **config):
+               secret_access_key=None, region=REGION, verify=None, **config):
         """A boto3 client for `service` at this server, signed with the root key (or the given
         one). validate=False turns off botocore's client-side parameter checks so that invalid
         values reach the server. No retries: an error is the answer under test."""
@@ -359,7 +362,7 @@ class HangarServer:
             aws_access_key_id=access_key_id or self.access_key_id,
             aws_secret_access_key=secret_access_key or self.secret_access_key,
             region_name=region, botocore_session=self.botocore_session())
-        return session.client(service, endpoint_url=self.endpoint, config=cfg)
+        return session.client(service, endpoint_url=self.endpoint, config=cfg, verify=verify)
 
     # --- dev clock -----------------------------------------------------------------------------
 
