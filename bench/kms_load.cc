@@ -21,7 +21,6 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
@@ -569,8 +568,7 @@ class Worker {
  public:
   Worker(const Options& o, RunControl& control, std::string_view target, std::string_view body,
          const tcp::resolver::results_type& endpoints, int connections)
-      : options_(o),
-        control_(control),
+      : control_(control),
         target_(target),
         body_(body),
         endpoints_(endpoints),
@@ -644,7 +642,6 @@ class Worker {
     });
   }
 
-  const Options& options_;
   RunControl& control_;
   std::string_view target_;
   std::string_view body_;
