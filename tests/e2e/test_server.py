@@ -99,11 +99,20 @@ class GracefulShutdownTest(unittest.TestCase):
         head = f"POST {path} HTTP/1.1\r\n".encode()
         for name, value in headers.items():
             head += f"{name}: {value}\r\n".encode()
-        head += f"Content-Length: {len(body)}\r\n\r\n".encode()
+        head += f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode()
 
         idle = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
         busy = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
-        busy.sendall(head + body[:100])  # the request is now in flight, its body half sent
+        busy.sendall(head)
+        # "100 Continue" says the server has read the header and waits for the body: the request
+        # is in flight. Send half the body, then stop the server.
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            chunk = busy.recv(1)
+            self.assertTrue(chunk, "connection closed before 100 Continue")
+            interim += chunk
+        self.assertTrue(interim.startswith(b"HTTP/1.1 100"), interim)
+        busy.sendall(body[:100])
         self.server.proc.send_signal(signal.SIGTERM)
         # Once the listener is closed the server is shutting down; then finish the request.
         wait_until(lambda: not port_accepts(self.server.port), what="listener to close")
