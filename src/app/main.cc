@@ -16,6 +16,7 @@
 #include "app/lifecycle_runner.h"
 #include "auth/sigv4.h"
 #include "common/files.h"
+#include "common/strings.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "iam/account_directory.h"
@@ -24,6 +25,10 @@
 #include "kms/key_repository.h"
 #include "kms/key_service.h"
 #include "kms/kms_api.h"
+#include "s3/s3_api.h"
+#include "s3/s3_repository.h"
+#include "s3/s3_service.h"
+#include "store/fs/fs_blob_store.h"
 
 namespace hangar::app {
 namespace {
@@ -41,6 +46,7 @@ struct ServeOptions {
   int io_threads = 0;
   int worker_threads = 64;
   std::string log_level = "info";
+  std::string s3_domain = "s3.localhost";
 };
 
 std::optional<std::string> Env(const char* name) {
@@ -141,17 +147,38 @@ int Serve(const ServeOptions& opts) {
   iam::StsApi sts_api;
   auth::SigV4Verifier verifier(accounts, system_clock, auth::SigV4Verifier::Options{});
 
+  auto blobs = store::FsBlobStore::OpenAt(opts.data_dir + "/blobs");
+  if (!blobs.ok()) {
+    std::cerr << "hangar: " << blobs.status().message() << "\n";
+    return 1;
+  }
+  s3::S3Repository s3_repository(*dir->metadata);
+  s3::S3Service s3_service(s3_repository, **blobs, lifecycle_clock, s3::S3Options{});
+  // Before serving: finish or undo what a crash interrupted.
+  if (Status s = s3_service.Recover(); !s.ok()) {
+    std::cerr << "hangar: S3 recovery failed: " << s.message() << "\n";
+    return 1;
+  }
+  s3::S3ApiOptions s3_api_options;
+  s3_api_options.virtual_host_domains = {opts.s3_domain};
+  if (host != "0.0.0.0" && host != "::" && host.find_first_not_of("0123456789.:") != std::string::npos) {
+    s3_api_options.virtual_host_domains.push_back(ToLower(host));
+  }
+  s3::S3Api s3_api(s3_service, s3_api_options);
+
   LifecycleRunner lifecycle(
-      [&key_service]() -> Status {
+      [&key_service, &s3_service]() -> Status {
         auto changed = key_service.RunDueTasks();
-        return changed.ok() ? Status::Ok() : changed.status();
+        if (!changed.ok()) return changed.status();
+        auto cleaned = s3_service.RunMaintenance();
+        return cleaned.ok() ? Status::Ok() : cleaned.status();
       },
       std::chrono::seconds(60));
 
   http::RouterOptions router_options;
   router_options.default_region = opts.region;
   router_options.dev_clock = dev_clock;
-  http::Router router(router_options, verifier, kms_api, sts_api, lifecycle_clock,
+  http::Router router(router_options, verifier, kms_api, sts_api, s3_api, lifecycle_clock,
                       [&](std::chrono::seconds by) {
                         offset_clock.Advance(by);
                         HANGAR_RETURN_IF_ERROR(
@@ -225,6 +252,8 @@ int main(int argc, char** argv) {
   serve->add_option("--io-threads", opts.io_threads, "I/O threads (0: one per core)");
   serve->add_option("--worker-threads", opts.worker_threads, "Threads for blocking work");
   serve->add_option("--log-level", opts.log_level, "trace, debug, info, warn, error");
+  serve->add_option("--s3-domain", opts.s3_domain,
+                    "Domain for virtual-hosted S3 addressing (<bucket>.DOMAIN)");
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return hangar::app::Serve(opts);
   return 0;

@@ -40,11 +40,13 @@ HttpResponse JsonResponse(int status, std::string body) {
 }  // namespace
 
 Router::Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
-               iam::StsApi& sts, const Clock& lifecycle_clock, AdvanceClockFn advance_clock)
+               iam::StsApi& sts, s3::S3Api& s3, const Clock& lifecycle_clock,
+               AdvanceClockFn advance_clock)
     : options_(std::move(options)),
       verifier_(verifier),
       kms_(kms),
       sts_(sts),
+      s3_(s3),
       lifecycle_clock_(lifecycle_clock),
       advance_clock_(std::move(advance_clock)) {}
 
@@ -68,11 +70,17 @@ RoutePlan Router::Plan(const HttpRequest& request) {
   plan.max_buffered_body = options_.max_api_body;
   Service service = Detect(request);
   if (service == Service::kKms) plan.run_inline = kms::KmsApi::RunsInline(KmsOperation(request));
+  if (service == Service::kS3) {
+    s3::S3Api::BodyPlan body = s3_.Plan(request);
+    plan.buffer_body = !body.stream;
+    plan.max_buffered_body = body.max_buffered;
+  }
   return plan;
 }
 
 Status Router::Authenticate(Service service, const HttpRequest& request,
-                            auth::RequestContext& ctx) const {
+                            auth::RequestContext& ctx,
+                            std::optional<auth::VerifiedRequest>& verified_out) const {
   HANGAR_ASSIGN_OR_RETURN(auto sig, auth::ParseSigV4(request));
   if (!sig) {
     return Error(ErrorCode::kMissingAuthentication,
@@ -80,15 +88,23 @@ Status Router::Authenticate(Service service, const HttpRequest& request,
   }
   std::string payload_hash;
   if (service == Service::kS3) {
+    // S3 signs a claim about the body (x-amz-content-sha256); the payload reader holds the body to
+    // it while it streams. Presigned URLs never sign the body.
     payload_hash = std::string(request.headers.Get("x-amz-content-sha256"));
-    if (payload_hash.empty()) payload_hash = std::string(auth::kUnsignedPayload);
+    if (sig->kind == auth::SigV4Request::Kind::kQuery) {
+      if (payload_hash.empty()) payload_hash = std::string(auth::kUnsignedPayload);
+    } else if (payload_hash.empty()) {
+      return Error(ErrorCode::kInvalidRequest,
+                   "Missing required header for this request: x-amz-content-sha256");
+    }
   } else {
     payload_hash = crypto::Sha256Hex(request.body);
   }
   HANGAR_ASSIGN_OR_RETURN(auth::VerifiedRequest verified,
                           verifier_.Verify(request, *sig, payload_hash));
-  ctx.principal = std::move(verified.principal);
+  ctx.principal = verified.principal;
   ctx.region = verified.scope.region.empty() ? options_.default_region : verified.scope.region;
+  verified_out = std::move(verified);
   return Status::Ok();
 }
 
@@ -108,7 +124,8 @@ HttpResponse Router::Handle(HttpRequest& request) {
                                 "The credential scope names a service this server does not offer."),
                           request_id);
   }
-  Status auth = Authenticate(service, request, ctx);
+  std::optional<auth::VerifiedRequest> verified;
+  Status auth = Authenticate(service, request, ctx, verified);
   if (!auth.ok()) return RenderErrorFor(service, request, auth, request_id);
 
   HttpResponse response;
@@ -134,11 +151,12 @@ HttpResponse Router::Handle(HttpRequest& request) {
                             Error(ErrorCode::kUnknownOperation,
                                   "IAM operations arrive with a later release of this server."),
                             request_id);
-    case Service::kS3:
-      return RenderErrorFor(service, request,
-                            Error(ErrorCode::kNotImplemented,
-                                  "S3 operations arrive with a later release of this server."),
-                            request_id);
+    case Service::kS3: {
+      auto result = s3_.Handle(ctx, request, verified ? &*verified : nullptr);
+      if (!result.ok()) return RenderErrorFor(service, request, result.status(), request_id);
+      response = std::move(result).value();
+      break;
+    }
     default:
       break;
   }
@@ -219,6 +237,8 @@ HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
     }
     case Service::kS3: {
       r.status = wire.xml_status;
+      r.headers.Add("x-amz-request-id", request_id);
+      if (status.code() == ErrorCode::kNotModified) break;  // 304 carries no body
       std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>";
       body += XmlEscape(wire.xml_code);
       body += "</Code><Message>";
@@ -231,7 +251,6 @@ HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
       body += "<RequestId>" + request_id + "</RequestId></Error>";
       r.body = std::move(body);
       r.headers.Add("Content-Type", "application/xml");
-      r.headers.Add("x-amz-request-id", request_id);
       break;
     }
   }

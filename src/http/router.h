@@ -16,6 +16,7 @@
 #include "http/server.h"
 #include "iam/sts_api.h"
 #include "kms/kms_api.h"
+#include "s3/s3_api.h"
 
 namespace hangar::http {
 
@@ -32,7 +33,8 @@ using AdvanceClockFn = std::function<Status(std::chrono::seconds)>;
 class Router final : public RequestHandler {
  public:
   Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
-         iam::StsApi& sts, const Clock& lifecycle_clock, AdvanceClockFn advance_clock);
+         iam::StsApi& sts, s3::S3Api& s3, const Clock& lifecycle_clock,
+         AdvanceClockFn advance_clock);
 
   RoutePlan Plan(const HttpRequest& request) override;
   HttpResponse Handle(HttpRequest& request) override;
@@ -43,14 +45,17 @@ class Router final : public RequestHandler {
   Service Detect(const HttpRequest& request) const;
   HttpResponse RenderErrorFor(Service service, const HttpRequest& request, const Status& status,
                               const std::string& request_id) const;
-  // Authenticates `request` for `service`, filling `ctx`.
-  Status Authenticate(Service service, const HttpRequest& request, auth::RequestContext& ctx) const;
+  // Authenticates `request` for `service`, filling `ctx`; `verified` receives the signature
+  // details header-signed requests carry (aws-chunked bodies chain from them).
+  Status Authenticate(Service service, const HttpRequest& request, auth::RequestContext& ctx,
+                      std::optional<auth::VerifiedRequest>& verified) const;
   HttpResponse HandleInternal(HttpRequest& request, const std::string& request_id);
 
   const RouterOptions options_;
   const auth::SigV4Verifier& verifier_;
   kms::KmsApi& kms_;
   iam::StsApi& sts_;
+  s3::S3Api& s3_;
   const Clock& lifecycle_clock_;
   AdvanceClockFn advance_clock_;
 };

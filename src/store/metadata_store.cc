@@ -26,4 +26,12 @@ Mutation Mutation::DeleteIfRevision(std::string collection, std::string partitio
   return m;
 }
 
+Mutation Mutation::RequireRevision(std::string collection, std::string partition, std::string id,
+                                   int64_t expected_revision) {
+  Mutation m = DeleteIfRevision(std::move(collection), std::move(partition), std::move(id),
+                                expected_revision);
+  m.kind = Kind::kCheck;
+  return m;
+}
+
 }  // namespace hangar::store

@@ -34,7 +34,8 @@ enum class Precondition {
 };
 
 struct Mutation {
-  enum class Kind { kPut, kDelete };
+  // kCheck writes nothing: it only makes the commit depend on its precondition.
+  enum class Kind { kPut, kDelete, kCheck };
   Kind kind = Kind::kPut;
   Document doc;  // for kDelete only the address is used
   Precondition precondition = Precondition::kNone;
@@ -46,6 +47,8 @@ struct Mutation {
   static Mutation Delete(std::string collection, std::string partition, std::string id);
   static Mutation DeleteIfRevision(std::string collection, std::string partition, std::string id,
                                    int64_t expected_revision);
+  static Mutation RequireRevision(std::string collection, std::string partition, std::string id,
+                                  int64_t expected_revision);
 };
 
 struct ListOptions {

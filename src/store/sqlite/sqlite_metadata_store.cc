@@ -321,7 +321,9 @@ Result<std::vector<int64_t>> SqliteMetadataStore::Commit(const std::vector<Mutat
     }
 
     // 3. Write.
-    if (m.kind == Mutation::Kind::kDelete) {
+    if (m.kind == Mutation::Kind::kCheck) {
+      revisions.push_back(current);
+    } else if (m.kind == Mutation::Kind::kDelete) {
       auto del =
           w.Prepare("DELETE FROM documents WHERE collection=?1 AND partition=?2 AND id=?3");
       if (!del.ok()) return rollback(del.status());

@@ -75,6 +75,18 @@ TEST_F(SqliteMetadataStoreTest, AFailedPreconditionRollsBackTheWholeCommit) {
   EXPECT_FALSE(store_->Get("c", "p", "b")->has_value());
 }
 
+TEST_F(SqliteMetadataStoreTest, ACheckMutationGuardsACommitWithoutWriting) {
+  ASSERT_TRUE(store_->Commit({Mutation::Create(Doc("guard", "g"))}).ok());
+  auto ok = store_->Commit({Mutation::RequireRevision("c", "p", "guard", 1),
+                            Mutation::Create(Doc("child", "c"))});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*store_->Get("c", "p", "guard"))->revision, 1);
+  auto stale = store_->Commit({Mutation::RequireRevision("c", "p", "guard", 2),
+                               Mutation::Create(Doc("orphan", "o"))});
+  EXPECT_EQ(stale.status().code(), ErrorCode::kConflict);
+  EXPECT_FALSE(store_->Get("c", "p", "orphan")->has_value());
+}
+
 TEST_F(SqliteMetadataStoreTest, ListIsInBinaryOrderWithPrefixStartAfterAndLimit) {
   std::vector<Mutation> m;
   for (std::string id : {"b", "a/2", "a/1", "a\xff", "\xc3\xa9", "A", "a/10"}) {

@@ -1,0 +1,152 @@
+// S3Service: buckets (create, head, delete, list, tagging) and the checks every operation shares.
+
+#include <set>
+
+#include <algorithm>
+#include <map>
+
+#include "common/strings.h"
+#include "s3/bucket_name.h"
+#include "s3/s3_service.h"
+#include "s3/tags.h"
+
+namespace hangar::s3 {
+namespace {
+
+constexpr std::string_view kGlobalRegion = "us-east-1";
+
+Status NoSuchBucket(std::string_view bucket) {
+  return Error(ErrorCode::kNoSuchBucket, "The specified bucket does not exist")
+      .WithField("BucketName", std::string(bucket));
+}
+
+}  // namespace
+
+S3Service::S3Service(S3Repository& repository, store::BlobStore& blobs, const Clock& clock,
+                     S3Options options)
+    : repository_(repository), blobs_(blobs), clock_(clock), options_(options) {}
+
+int64_t S3Service::GarbageDue() const {
+  return ToUnixMillis(clock_.Now()) +
+         std::chrono::duration_cast<std::chrono::milliseconds>(options_.garbage_grace).count();
+}
+
+Result<Stored<BucketRecord>> S3Service::RequireBucket(const auth::RequestContext& ctx,
+                                                      std::string_view bucket) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetBucket(bucket));
+  if (!stored) return NoSuchBucket(bucket);
+  // Until bucket policies exist, a bucket is its owner's alone.
+  if (ctx.principal.anonymous() || stored->record.owner_account != ctx.principal.account_id) {
+    return Error(ErrorCode::kAccessDenied, "Access Denied");
+  }
+  return std::move(*stored);
+}
+
+Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBucketInput& input) {
+  HANGAR_RETURN_IF_ERROR(ValidateBucketName(input.bucket));
+  if (ctx.principal.anonymous()) return Error(ErrorCode::kAccessDenied, "Access Denied");
+  std::string region = ctx.region;
+  if (input.location_constraint) {
+    const std::string& location = *input.location_constraint;
+    if (location == kGlobalRegion) {
+      // AWS refuses an explicit us-east-1 constraint: that region is the absence of one.
+      return Error(ErrorCode::kInvalidLocationConstraint,
+                   "The specified location-constraint is not valid")
+          .WithField("LocationConstraint", location);
+    }
+    // The us-east-1 endpoint creates buckets anywhere; a regional one only in its own region.
+    if (!location.empty() && ctx.region != kGlobalRegion && location != ctx.region) {
+      return Error(ErrorCode::kIllegalLocationConstraint,
+                   "The " + location +
+                       " location constraint is incompatible for the region specific endpoint "
+                       "this request was sent to.")
+          .WithField("LocationConstraint", location);
+    }
+    if (!location.empty()) region = location;
+  }
+  BucketRecord bucket;
+  bucket.name = input.bucket;
+  bucket.owner_account = ctx.principal.account_id;
+  bucket.region = region;
+  bucket.created_ms = ToUnixMillis(ctx.now);
+  Status created = repository_.Commit({S3Repository::CreateBucket(bucket)});
+  if (created.code() != ErrorCode::kConflict) return created;
+  HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.GetBucket(input.bucket));
+  if (existing && existing->record.owner_account == ctx.principal.account_id) {
+    // In us-east-1, re-creating your own bucket succeeds (kept for compatibility by AWS).
+    if (existing->record.region == kGlobalRegion && region == kGlobalRegion) return Status::Ok();
+    return Error(ErrorCode::kBucketAlreadyOwnedByYou,
+                 "Your previous request to create the named bucket succeeded and you already own "
+                 "it.")
+        .WithField("BucketName", input.bucket);
+  }
+  return Error(ErrorCode::kBucketAlreadyExists,
+               "The requested bucket name is not available. The bucket namespace is shared by all "
+               "users of the system. Please select a different name and try again.")
+      .WithField("BucketName", input.bucket);
+}
+
+Result<BucketRecord> S3Service::HeadBucket(const auth::RequestContext& ctx,
+                                           std::string_view bucket) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  return std::move(stored.record);
+}
+
+Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view bucket) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  HANGAR_ASSIGN_OR_RETURN(bool empty, repository_.BucketIsEmpty(bucket));
+  if (!empty) {
+    return Error(ErrorCode::kBucketNotEmpty, "The bucket you tried to delete is not empty")
+        .WithField("BucketName", std::string(bucket));
+  }
+  // Uploads still in progress go with the bucket.
+  for (;;) {
+    HANGAR_ASSIGN_OR_RETURN(auto uploads, repository_.ListUploads(bucket, "", "", "", 100));
+    for (const auto& u : uploads) {
+      Status s = AbortMultipartUpload(ctx, bucket, u.key, u.upload_id);
+      if (!s.ok() && s.code() != ErrorCode::kNoSuchUpload) return s;
+    }
+    if (uploads.size() < 100) break;
+  }
+  Status s = repository_.Commit({S3Repository::DeleteBucket(bucket, stored.revision)});
+  if (s.code() == ErrorCode::kConflict) return NoSuchBucket(bucket);
+  return s;
+}
+
+Result<std::vector<BucketRecord>> S3Service::ListBuckets(const auth::RequestContext& ctx) {
+  if (ctx.principal.anonymous()) return Error(ErrorCode::kAccessDenied, "Access Denied");
+  HANGAR_ASSIGN_OR_RETURN(auto all, repository_.ListBuckets());
+  std::vector<BucketRecord> mine;
+  for (auto& b : all) {
+    if (b.owner_account == ctx.principal.account_id) mine.push_back(std::move(b));
+  }
+  return mine;
+}
+
+Status S3Service::PutBucketTagging(const auth::RequestContext& ctx, std::string_view bucket,
+                                   const KeyValues& tags) {
+  HANGAR_RETURN_IF_ERROR(ValidateTags(tags, kMaxBucketTags));
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  stored.record.tags = tags;
+  stored.record.has_tags = true;
+  return repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
+}
+
+Result<KeyValues> S3Service::GetBucketTagging(const auth::RequestContext& ctx,
+                                              std::string_view bucket) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  if (!stored.record.has_tags) {
+    return Error(ErrorCode::kNoSuchTagSet, "The TagSet does not exist")
+        .WithField("BucketName", std::string(bucket));
+  }
+  return stored.record.tags;
+}
+
+Status S3Service::DeleteBucketTagging(const auth::RequestContext& ctx, std::string_view bucket) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  stored.record.tags.clear();
+  stored.record.has_tags = false;
+  return repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
+}
+
+}  // namespace hangar::s3

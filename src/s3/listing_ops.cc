@@ -1,0 +1,113 @@
+// S3Service: object listings and the background work that keeps storage tidy.
+//
+// Listing walks the key index in UTF-8 binary order. With a delimiter, the first key under a
+// common prefix yields the prefix and the walk jumps past everything under it in one seek, so a
+// listing costs O(entries returned + prefixes), not O(keys in the bucket).
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "s3/s3_service.h"
+
+namespace hangar::s3 {
+
+Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx,
+                                                 const ListObjectsInput& input) {
+  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket));
+  ListObjectsOutput out;
+  const size_t max = static_cast<size_t>(std::clamp(input.max_keys, 0, 1000));
+  std::string cursor = input.start_after;
+  auto count = [&] { return out.objects.size() + out.common_prefixes.size(); };
+  while (count() < max + 1) {
+    // One more than still fits, to learn whether the listing is truncated.
+    const size_t want = max + 1 - count();
+    HANGAR_ASSIGN_OR_RETURN(auto batch, repository_.ListObjects(input.bucket, input.prefix, cursor,
+                                                               std::min<size_t>(want, 1000)));
+    if (batch.empty()) break;
+    bool jumped = false;
+    for (auto& o : batch) {
+      if (count() == max) {
+        out.truncated = true;
+        break;
+      }
+      if (!input.delimiter.empty()) {
+        size_t at = o.key.find(input.delimiter, input.prefix.size());
+        if (at != std::string::npos) {
+          std::string common = o.key.substr(0, at + input.delimiter.size());
+          // A common prefix at or before start-after was already returned on an earlier page.
+          if (common > input.start_after || input.start_after.empty()) {
+            out.common_prefixes.push_back(common);
+            out.next_marker = common;
+          }
+          // Keys are UTF-8, which never contains 0xff: this sorts after every key under `common`.
+          cursor = common + "\xff";
+          jumped = true;
+          break;
+        }
+      }
+      cursor = o.key;
+      out.next_marker = o.key;
+      out.objects.push_back(std::move(o));
+    }
+    if (out.truncated) break;
+    if (!jumped && batch.size() < std::min<size_t>(want, 1000)) break;
+  }
+  if (!out.truncated) out.next_marker.clear();
+  return out;
+}
+
+Status S3Service::Recover() {
+  HANGAR_ASSIGN_OR_RETURN(auto staged, blobs_.ListStaged());
+  int published = 0, removed = 0;
+  for (const auto& id : staged) {
+    HANGAR_ASSIGN_OR_RETURN(bool referenced, repository_.IsBlobReferenced(id));
+    if (referenced) {
+      HANGAR_RETURN_IF_ERROR(blobs_.Publish(id));
+      ++published;
+    } else {
+      // Bytes of a write that never committed: nobody can see them, nobody will.
+      HANGAR_RETURN_IF_ERROR(blobs_.Delete(id));
+      ++removed;
+    }
+  }
+  if (published + removed > 0) {
+    spdlog::info("S3 recovery: published {} blobs, removed {} from interrupted writes", published,
+                 removed);
+  }
+  return Status::Ok();
+}
+
+Result<int> S3Service::RunMaintenance() {
+  const int64_t now = ToUnixMillis(clock_.Now());
+  int done = 0;
+  // 1. Blobs nothing refers to any more, once their grace time has passed.
+  for (;;) {
+    HANGAR_ASSIGN_OR_RETURN(auto garbage, repository_.ListDueGarbage(now, 500));
+    if (garbage.empty()) break;
+    std::vector<store::Mutation> forget;
+    for (const auto& id : garbage) {
+      HANGAR_RETURN_IF_ERROR(blobs_.Delete(id));
+      forget.push_back(S3Repository::ForgetGarbage(id));
+    }
+    HANGAR_RETURN_IF_ERROR(repository_.Commit(forget));
+    done += static_cast<int>(garbage.size());
+    if (garbage.size() < 500) break;
+  }
+  // 2. Uploads nobody completed or aborted in time.
+  HANGAR_ASSIGN_OR_RETURN(auto abandoned, repository_.ListAbandonedUploads(now, 100));
+  for (const auto& u : abandoned) {
+    auth::RequestContext owner;
+    owner.principal.type = auth::PrincipalType::kRoot;
+    owner.principal.account_id = u.owner_account;
+    owner.now = clock_.Now();
+    Status s = AbortMultipartUpload(owner, u.bucket, u.key, u.upload_id);
+    if (!s.ok() && s.code() != ErrorCode::kNoSuchUpload && s.code() != ErrorCode::kNoSuchBucket) {
+      return s;
+    }
+    ++done;
+  }
+  return done;
+}
+
+}  // namespace hangar::s3

@@ -1,0 +1,351 @@
+// S3Service: single objects — PUT, GET/HEAD, DELETE, multi-delete, copy, tagging — and the atomic
+// swap of an object's metadata that every write ends with.
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/strings.h"
+#include "crypto/base64.h"
+#include "s3/object_io.h"
+#include "s3/object_rules.h"
+#include "s3/s3_service.h"
+#include "s3/tags.h"
+
+namespace hangar::s3 {
+namespace {
+
+constexpr size_t kMaxKeyBytes = 1024;
+constexpr size_t kMaxUserMetadataBytes = 2048;
+constexpr int kMaxCommitAttempts = 16;
+
+std::string QuotedHexEtag(std::string_view raw_md5) { return "\"" + HexEncode(raw_md5) + "\""; }
+
+Status NoSuchKey(std::string_view key) {
+  return Error(ErrorCode::kNoSuchKey, "The specified key does not exist.")
+      .WithField("Key", std::string(key));
+}
+
+// The expected checksum (raw digest) from a header value, if the request carries one there.
+Result<std::optional<std::string>> ExpectedChecksum(const std::optional<ChecksumRequest>& request) {
+  if (!request || !request->expected) return std::optional<std::string>();
+  HANGAR_ASSIGN_OR_RETURN(std::string raw,
+                          ParseChecksumHeaderValue(request->algorithm, *request->expected));
+  return std::optional<std::string>(std::move(raw));
+}
+
+}  // namespace
+
+Status ValidateObjectKey(std::string_view key) {
+  if (key.size() > kMaxKeyBytes) {
+    return Error(ErrorCode::kKeyTooLong, "Your key is too long")
+        .WithField("MaxSizeAllowed", std::to_string(kMaxKeyBytes))
+        .WithField("Size", std::to_string(key.size()));
+  }
+  if (key.empty() || !IsValidUtf8(key)) {
+    return Error(ErrorCode::kValidation, "Object key must be a non-empty UTF-8 string");
+  }
+  return Status::Ok();
+}
+
+Status ValidateUserMetadata(const KeyValues& metadata) {
+  size_t total = 0;
+  for (const auto& [name, value] : metadata) total += name.size() + value.size();
+  if (total > kMaxUserMetadataBytes) {
+    return Error(ErrorCode::kMetadataTooLarge,
+                 "Your metadata headers exceed the maximum allowed metadata size")
+        .WithField("Size", std::to_string(total))
+        .WithField("MaxSizeAllowed", std::to_string(kMaxUserMetadataBytes));
+  }
+  return Status::Ok();
+}
+
+Status VerifyUpload(const WrittenBlob& written, const std::optional<std::string>& md5_expected,
+                    const std::optional<ChecksumRequest>& checksum,
+                    const std::optional<std::string>& checksum_expected,
+                    const auth::PayloadReader& body) {
+  if (md5_expected) HANGAR_RETURN_IF_ERROR(CheckContentMd5(*md5_expected, written.md5));
+  if (!checksum) return Status::Ok();
+  std::optional<std::string> expected = checksum_expected;
+  if (!expected) {
+    // Sent after the body, in the aws-chunked trailer.
+    const std::string* trailer = body.trailers().Find(ChecksumHeaderName(checksum->algorithm));
+    if (trailer == nullptr) {
+      return Error(ErrorCode::kInvalidRequest,
+                   "The checksum named in x-amz-trailer was not sent in the trailer.");
+    }
+    HANGAR_ASSIGN_OR_RETURN(std::string raw,
+                            ParseChecksumHeaderValue(checksum->algorithm, *trailer));
+    expected = std::move(raw);
+  }
+  return VerifyChecksum(checksum->algorithm, *expected, written.checksum);
+}
+
+Result<Stored<ObjectRecord>> S3Service::RequireObject(const auth::RequestContext& ctx,
+                                                      std::string_view bucket,
+                                                      std::string_view key) {
+  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket));
+  HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetObject(bucket, key));
+  if (!stored) return NoSuchKey(key);
+  return std::move(*stored);
+}
+
+void S3Service::PublishQuietly(const std::string& blob_id) {
+  // Publishing only moves a durable, referenced blob to its final place; if it fails, readers
+  // still find it staged and recovery finishes the job.
+  Status s = blobs_.Publish(blob_id);
+  if (!s.ok()) spdlog::warn("blob {} stays staged: {}", blob_id, s.ToString());
+}
+
+Status S3Service::SwapObject(const ObjectRecord& record, bool must_not_exist,
+                             std::vector<store::Mutation> extra) {
+  const std::string owner = "object " + record.bucket + "/" + record.key;
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(record.bucket, record.key));
+    if (current && must_not_exist) {
+      return Error(ErrorCode::kPreconditionFailed,
+                   "At least one of the pre-conditions you specified did not hold")
+          .WithField("Condition", "If-None-Match");
+    }
+    std::vector<store::Mutation> m = extra;
+    m.push_back(S3Repository::PutObject(record, current ? current->revision : 0));
+    for (const auto& seg : record.segments) m.push_back(S3Repository::RegisterBlob(seg.blob_id, owner));
+    if (current) {
+      for (const auto& seg : current->record.segments) {
+        bool reused = std::any_of(record.segments.begin(), record.segments.end(),
+                                  [&](const Segment& s) { return s.blob_id == seg.blob_id; });
+        if (reused) continue;
+        for (auto& r : S3Repository::ReleaseBlob(seg.blob_id, GarbageDue())) m.push_back(std::move(r));
+      }
+    }
+    Status s = repository_.Commit(m);
+    if (s.ok()) {
+      for (const auto& seg : record.segments) PublishQuietly(seg.blob_id);
+      return Status::Ok();
+    }
+    if (s.code() != ErrorCode::kConflict) return s;
+  }
+  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
+}
+
+Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
+                                             const PutObjectInput& input,
+                                             auth::PayloadReader& body) {
+  // 1. Everything that can be checked before reading the body.
+  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket));
+  HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
+  HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
+  HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
+  if (!input.content_length) {
+    return Error(ErrorCode::kMissingContentLength, "You must provide the Content-Length HTTP header.");
+  }
+  if (*input.content_length > options_.max_object_size) {
+    return Error(ErrorCode::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
+        .WithField("ProposedSize", std::to_string(*input.content_length))
+        .WithField("MaxSizeAllowed", std::to_string(options_.max_object_size));
+  }
+  std::optional<std::string> md5_expected;
+  if (input.content_md5) {
+    HANGAR_ASSIGN_OR_RETURN(std::string raw, ParseContentMd5(*input.content_md5));
+    md5_expected = std::move(raw);
+  }
+  HANGAR_ASSIGN_OR_RETURN(auto checksum_expected, ExpectedChecksum(input.checksum));
+
+  // 2. The body, into a staged blob.
+  std::optional<ChecksumAlgorithm> algorithm;
+  if (input.checksum) algorithm = input.checksum->algorithm;
+  HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
+                          WriteBlob(blobs_, body, algorithm, options_.max_object_size,
+                                    input.content_length));
+  auto discard = [&](Status s) -> Status {
+    if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
+    return s;
+  };
+  Status verified = VerifyUpload(written, md5_expected, input.checksum, checksum_expected, body);
+  if (!verified.ok()) return discard(verified);
+
+  // 3. The metadata that makes it visible.
+  ObjectRecord record;
+  record.bucket = input.bucket;
+  record.key = input.key;
+  record.size = written.size;
+  record.etag = QuotedHexEtag(written.md5);
+  record.last_modified_ms = ToUnixMillis(ctx.now);
+  record.headers = input.headers;
+  record.user_metadata = input.user_metadata;
+  record.tags = input.tags;
+  record.storage_class = input.storage_class;
+  if (input.checksum) {
+    record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(input.checksum->algorithm)),
+                                    crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
+  }
+  if (!written.blob_id.empty()) record.segments.push_back({written.blob_id, written.size, 0, "", {}});
+  Status swapped = SwapObject(record, input.if_none_match_star, {});
+  if (!swapped.ok()) return discard(swapped);
+  return PutObjectOutput{record.etag, record.checksum};
+}
+
+Result<ObjectRecord> S3Service::GetObjectRecord(const auth::RequestContext& ctx,
+                                                std::string_view bucket, std::string_view key) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key));
+  return std::move(stored.record);
+}
+
+Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
+                                             const GetObjectInput& input) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, input.bucket, input.key));
+  GetObjectOutput out;
+  out.object = std::move(stored.record);
+  const ObjectRecord& o = out.object;
+  HANGAR_RETURN_IF_ERROR(
+      EvaluateConditions(input.conditions, o.etag, FromUnixMillis(o.last_modified_ms), ctx.now));
+
+  out.first = 0;
+  out.length = o.size;
+  if (input.part_number) {
+    // PartNumber selects one part of a multipart object; part 1 of a simple object is all of it.
+    int part = *input.part_number;
+    int parts = o.parts_count > 0 ? o.parts_count : 1;
+    if (part < 1 || part > parts) {
+      return Error(ErrorCode::kInvalidPartNumber, "The requested partnumber is not satisfiable")
+          .WithField("PartNumberRequested", std::to_string(part))
+          .WithField("ActualPartCount", std::to_string(parts));
+    }
+    if (o.parts_count > 0) {
+      uint64_t offset = 0;
+      for (const auto& seg : o.segments) {
+        if (seg.part_number == part) {
+          out.first = offset;
+          out.length = seg.size;
+          break;
+        }
+        offset += seg.size;
+      }
+      out.partial = true;
+    }
+  } else if (!input.range.empty()) {
+    RangeResult range = ParseRange(input.range, o.size);
+    if (range.kind == RangeKind::kUnsatisfiable) return InvalidRangeError(input.range, o.size);
+    if (range.kind == RangeKind::kSatisfiable) {
+      out.first = range.range.first;
+      out.length = range.range.length();
+      out.partial = true;
+    }
+  }
+  if (input.head || out.length == 0) return out;
+  if (out.length <= options_.small_object) {
+    HANGAR_ASSIGN_OR_RETURN(out.body, ReadRange(blobs_, o.segments, out.first, out.length));
+  } else {
+    out.stream = std::make_unique<ObjectBodySource>(blobs_, o.segments, out.first, out.length);
+  }
+  return out;
+}
+
+Status S3Service::DeleteObject(const auth::RequestContext& ctx, std::string_view bucket,
+                               std::string_view key) {
+  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket));
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(bucket, key));
+    if (!current) return Status::Ok();  // deleting what is not there succeeds, as on S3
+    std::vector<store::Mutation> m = {S3Repository::DeleteObject(bucket, key, current->revision)};
+    for (const auto& seg : current->record.segments) {
+      for (auto& r : S3Repository::ReleaseBlob(seg.blob_id, GarbageDue())) m.push_back(std::move(r));
+    }
+    Status s = repository_.Commit(m);
+    if (s.code() != ErrorCode::kConflict) return s;
+  }
+  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
+}
+
+Result<std::vector<DeleteObjectsEntry>> S3Service::DeleteObjects(
+    const auth::RequestContext& ctx, std::string_view bucket,
+    const std::vector<std::string>& keys) {
+  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket));
+  std::vector<DeleteObjectsEntry> out;
+  out.reserve(keys.size());
+  for (const auto& key : keys) {
+    Status s = ValidateObjectKey(key);
+    if (s.ok()) s = DeleteObject(ctx, bucket, key);
+    out.push_back({key, s});
+  }
+  return out;
+}
+
+Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
+                                               const CopyObjectInput& input) {
+  HANGAR_ASSIGN_OR_RETURN(auto source, RequireObject(ctx, input.source.bucket, input.source.key));
+  HANGAR_ASSIGN_OR_RETURN(auto target_bucket, RequireBucket(ctx, input.bucket));
+  HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
+  const ObjectRecord& src = source.record;
+  HANGAR_RETURN_IF_ERROR(EvaluateCopySourceConditions(
+      input.source.conditions, src.etag, FromUnixMillis(src.last_modified_ms), ctx.now));
+  const bool same_object = input.source.bucket == input.bucket && input.source.key == input.key;
+  if (same_object && !input.replace_metadata && input.storage_class.empty() &&
+      !input.checksum_algorithm) {
+    return Error(ErrorCode::kInvalidRequest,
+                 "This copy request is illegal because it is trying to copy an object to itself "
+                 "without changing the object's metadata, storage class, website redirect "
+                 "location or encryption attributes.");
+  }
+  if (src.size > options_.max_object_size) {
+    return Error(ErrorCode::kInvalidRequest,
+                 "The specified copy source is larger than the maximum allowable size for a copy "
+                 "source: " + std::to_string(options_.max_object_size));
+  }
+  if (input.replace_metadata) HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
+  if (input.replace_tags) HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
+
+  std::optional<ChecksumAlgorithm> algorithm = input.checksum_algorithm;
+  if (!algorithm && src.checksum) algorithm = ParseChecksumAlgorithm(src.checksum->algorithm);
+  ObjectRangeReader reader(blobs_, src.segments, 0, src.size);
+  HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
+                          WriteBlob(blobs_, reader, algorithm, options_.max_object_size, src.size));
+
+  ObjectRecord record;
+  record.bucket = input.bucket;
+  record.key = input.key;
+  record.size = written.size;
+  record.etag = QuotedHexEtag(written.md5);
+  record.last_modified_ms = ToUnixMillis(ctx.now);
+  record.headers = input.replace_metadata ? input.headers : src.headers;
+  record.user_metadata = input.replace_metadata ? input.user_metadata : src.user_metadata;
+  record.tags = input.replace_tags ? input.tags : src.tags;
+  record.storage_class = input.storage_class.empty() ? src.storage_class : input.storage_class;
+  if (algorithm) {
+    record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(*algorithm)),
+                                    crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
+  }
+  if (!written.blob_id.empty()) record.segments.push_back({written.blob_id, written.size, 0, "", {}});
+  Status swapped = SwapObject(record, false, {});
+  if (!swapped.ok()) {
+    if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
+    return swapped;
+  }
+  return CopyObjectOutput{record.etag, record.last_modified_ms, record.checksum};
+}
+
+Status S3Service::PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
+                                   std::string_view key, const KeyValues& tags) {
+  HANGAR_RETURN_IF_ERROR(ValidateTags(tags, kMaxObjectTags));
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key));
+    stored.record.tags = tags;
+    Status s = repository_.Commit({S3Repository::PutObject(stored.record, stored.revision)});
+    if (s.code() != ErrorCode::kConflict) return s;
+  }
+  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
+}
+
+Result<KeyValues> S3Service::GetObjectTagging(const auth::RequestContext& ctx,
+                                              std::string_view bucket, std::string_view key) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key));
+  return std::move(stored.record.tags);
+}
+
+Status S3Service::DeleteObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
+                                      std::string_view key) {
+  return PutObjectTagging(ctx, bucket, key, {});
+}
+
+}  // namespace hangar::s3

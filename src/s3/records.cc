@@ -1,0 +1,171 @@
+#include "s3/records.h"
+
+#include <nlohmann/json.hpp>
+
+namespace hangar::s3 {
+namespace {
+
+using nlohmann::json;
+
+json KeyValuesJson(const KeyValues& kv) {
+  json out = json::array();
+  for (const auto& [k, v] : kv) out.push_back(json::array({k, v}));
+  return out;
+}
+
+KeyValues KeyValuesFrom(const json& j) {
+  KeyValues kv;
+  for (const auto& pair : j) kv.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
+  return kv;
+}
+
+json ChecksumJson(const std::optional<ChecksumValue>& c) {
+  if (!c) return nullptr;
+  return {{"algorithm", c->algorithm}, {"value", c->value}, {"type", c->type}};
+}
+
+std::optional<ChecksumValue> ChecksumFrom(const json& j) {
+  if (j.is_null()) return std::nullopt;
+  return ChecksumValue{j.at("algorithm").get<std::string>(), j.at("value").get<std::string>(),
+                       j.at("type").get<std::string>()};
+}
+
+json HeadersJson(const ContentHeaders& h) {
+  return {{"type", h.content_type},         {"encoding", h.content_encoding},
+          {"disposition", h.content_disposition}, {"language", h.content_language},
+          {"cache_control", h.cache_control}, {"expires", h.expires}};
+}
+
+ContentHeaders HeadersFrom(const json& j) {
+  return {j.at("type").get<std::string>(),        j.at("encoding").get<std::string>(),
+          j.at("disposition").get<std::string>(), j.at("language").get<std::string>(),
+          j.at("cache_control").get<std::string>(), j.at("expires").get<std::string>()};
+}
+
+// The store holds only what we wrote, so any decoding failure is corruption.
+template <typename T, typename F>
+Result<T> Decode(std::string_view text, std::string_view what, F&& f) {
+  try {
+    return f(json::parse(text));
+  } catch (const json::exception& e) {
+    return InternalError("stored " + std::string(what) + " is corrupt: " + e.what());
+  }
+}
+
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::strict); }
+
+}  // namespace
+
+std::string EncodeBucket(const BucketRecord& b) {
+  return Dump({{"name", b.name},
+               {"owner", b.owner_account},
+               {"region", b.region},
+               {"created_ms", b.created_ms},
+               {"tags", KeyValuesJson(b.tags)},
+               {"has_tags", b.has_tags}});
+}
+
+Result<BucketRecord> DecodeBucket(std::string_view text) {
+  return Decode<BucketRecord>(text, "bucket", [](const json& j) {
+    return BucketRecord{j.at("name").get<std::string>(), j.at("owner").get<std::string>(),
+                        j.at("region").get<std::string>(), j.at("created_ms").get<int64_t>(),
+                        KeyValuesFrom(j.at("tags")), j.at("has_tags").get<bool>()};
+  });
+}
+
+std::string EncodeObject(const ObjectRecord& o) {
+  json segments = json::array();
+  for (const auto& s : o.segments) {
+    segments.push_back({{"blob", s.blob_id},
+                        {"size", s.size},
+                        {"part", s.part_number},
+                        {"etag", s.etag},
+                        {"checksum", ChecksumJson(s.checksum)}});
+  }
+  return Dump({{"bucket", o.bucket},
+               {"key", o.key},
+               {"size", o.size},
+               {"etag", o.etag},
+               {"last_modified_ms", o.last_modified_ms},
+               {"headers", HeadersJson(o.headers)},
+               {"meta", KeyValuesJson(o.user_metadata)},
+               {"tags", KeyValuesJson(o.tags)},
+               {"storage_class", o.storage_class},
+               {"checksum", ChecksumJson(o.checksum)},
+               {"segments", segments},
+               {"parts_count", o.parts_count}});
+}
+
+Result<ObjectRecord> DecodeObject(std::string_view text) {
+  return Decode<ObjectRecord>(text, "object", [](const json& j) {
+    ObjectRecord o;
+    o.bucket = j.at("bucket").get<std::string>();
+    o.key = j.at("key").get<std::string>();
+    o.size = j.at("size").get<uint64_t>();
+    o.etag = j.at("etag").get<std::string>();
+    o.last_modified_ms = j.at("last_modified_ms").get<int64_t>();
+    o.headers = HeadersFrom(j.at("headers"));
+    o.user_metadata = KeyValuesFrom(j.at("meta"));
+    o.tags = KeyValuesFrom(j.at("tags"));
+    o.storage_class = j.at("storage_class").get<std::string>();
+    o.checksum = ChecksumFrom(j.at("checksum"));
+    for (const auto& s : j.at("segments")) {
+      o.segments.push_back({s.at("blob").get<std::string>(), s.at("size").get<uint64_t>(),
+                            s.at("part").get<int>(), s.at("etag").get<std::string>(),
+                            ChecksumFrom(s.at("checksum"))});
+    }
+    o.parts_count = j.at("parts_count").get<int>();
+    return o;
+  });
+}
+
+std::string EncodeUpload(const UploadRecord& u) {
+  return Dump({{"bucket", u.bucket},
+               {"key", u.key},
+               {"upload_id", u.upload_id},
+               {"initiated_ms", u.initiated_ms},
+               {"owner", u.owner_account},
+               {"headers", HeadersJson(u.headers)},
+               {"meta", KeyValuesJson(u.user_metadata)},
+               {"tags", KeyValuesJson(u.tags)},
+               {"storage_class", u.storage_class},
+               {"checksum_algorithm", u.checksum_algorithm},
+               {"checksum_type", u.checksum_type}});
+}
+
+Result<UploadRecord> DecodeUpload(std::string_view text) {
+  return Decode<UploadRecord>(text, "upload", [](const json& j) {
+    UploadRecord u;
+    u.bucket = j.at("bucket").get<std::string>();
+    u.key = j.at("key").get<std::string>();
+    u.upload_id = j.at("upload_id").get<std::string>();
+    u.initiated_ms = j.at("initiated_ms").get<int64_t>();
+    u.owner_account = j.at("owner").get<std::string>();
+    u.headers = HeadersFrom(j.at("headers"));
+    u.user_metadata = KeyValuesFrom(j.at("meta"));
+    u.tags = KeyValuesFrom(j.at("tags"));
+    u.storage_class = j.at("storage_class").get<std::string>();
+    u.checksum_algorithm = j.at("checksum_algorithm").get<std::string>();
+    u.checksum_type = j.at("checksum_type").get<std::string>();
+    return u;
+  });
+}
+
+std::string EncodePart(const PartRecord& p) {
+  return Dump({{"part", p.part_number},
+               {"size", p.size},
+               {"etag", p.etag},
+               {"blob", p.blob_id},
+               {"last_modified_ms", p.last_modified_ms},
+               {"checksum", ChecksumJson(p.checksum)}});
+}
+
+Result<PartRecord> DecodePart(std::string_view text) {
+  return Decode<PartRecord>(text, "part", [](const json& j) {
+    return PartRecord{j.at("part").get<int>(),          j.at("size").get<uint64_t>(),
+                      j.at("etag").get<std::string>(),  j.at("blob").get<std::string>(),
+                      j.at("last_modified_ms").get<int64_t>(), ChecksumFrom(j.at("checksum"))};
+  });
+}
+
+}  // namespace hangar::s3

@@ -1,0 +1,101 @@
+#pragma once
+// What S3 keeps in the metadata store: buckets, objects, multipart uploads and their parts, and the
+// bookkeeping that ties blobs to the records that use them. Plain structs plus their storage
+// encoding (JSON); no behaviour.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hangar::s3 {
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+struct BucketRecord {
+  std::string name;
+  std::string owner_account;
+  std::string region;
+  int64_t created_ms = 0;
+  KeyValues tags;
+  bool has_tags = false;  // an empty tag set differs from none (NoSuchTagSet)
+};
+
+struct ChecksumValue {
+  std::string algorithm;  // CRC32, CRC32C, CRC64NVME, SHA1, SHA256
+  std::string value;      // base64, as on the wire ("...-N" for composite)
+  std::string type;       // FULL_OBJECT or COMPOSITE
+};
+
+// A contiguous run of the object's bytes stored as one blob: the whole object for a simple PUT,
+// one part of a multipart upload.
+struct Segment {
+  std::string blob_id;
+  uint64_t size = 0;
+  int part_number = 0;  // multipart objects: the part this segment came from
+  std::string etag;     // multipart objects: the part's ETag (quoted)
+  std::optional<ChecksumValue> checksum;  // the part's own checksum, if any
+};
+
+// Content headers kept with an object and returned on GET/HEAD.
+struct ContentHeaders {
+  std::string content_type;
+  std::string content_encoding;
+  std::string content_disposition;
+  std::string content_language;
+  std::string cache_control;
+  std::string expires;  // as sent
+};
+
+struct ObjectRecord {
+  std::string bucket;
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;  // quoted
+  int64_t last_modified_ms = 0;
+  ContentHeaders headers;
+  KeyValues user_metadata;  // names without the x-amz-meta- prefix, lower-case
+  KeyValues tags;
+  std::string storage_class = "STANDARD";
+  std::optional<ChecksumValue> checksum;
+  std::vector<Segment> segments;  // in order; empty for a zero-byte object
+  int parts_count = 0;            // > 0 for objects made by CompleteMultipartUpload
+};
+
+struct UploadRecord {
+  std::string bucket;
+  std::string key;
+  std::string upload_id;
+  int64_t initiated_ms = 0;
+  std::string owner_account;
+  ContentHeaders headers;
+  KeyValues user_metadata;
+  KeyValues tags;
+  std::string storage_class = "STANDARD";
+  std::string checksum_algorithm;  // requested at creation, "" if none
+  std::string checksum_type;       // COMPOSITE or FULL_OBJECT
+};
+
+struct PartRecord {
+  int part_number = 0;
+  uint64_t size = 0;
+  std::string etag;  // quoted hex MD5 of the part
+  std::string blob_id;
+  int64_t last_modified_ms = 0;
+  std::optional<ChecksumValue> checksum;
+};
+
+std::string EncodeBucket(const BucketRecord& b);
+Result<BucketRecord> DecodeBucket(std::string_view text);
+std::string EncodeObject(const ObjectRecord& o);
+Result<ObjectRecord> DecodeObject(std::string_view text);
+std::string EncodeUpload(const UploadRecord& u);
+Result<UploadRecord> DecodeUpload(std::string_view text);
+std::string EncodePart(const PartRecord& p);
+Result<PartRecord> DecodePart(std::string_view text);
+
+}  // namespace hangar::s3

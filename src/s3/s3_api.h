@@ -1,0 +1,44 @@
+#pragma once
+// S3Api: the S3 REST/XML codec. Finds the bucket and key (path-style or virtual-hosted), decides
+// the operation from method, path and sub-resource, turns headers and XML bodies into S3Service
+// inputs, and renders results as AWS does (../shared/reference/s3.md). Errors are returned as
+// Status; the router renders them as S3 error XML.
+
+#include <string>
+#include <vector>
+
+#include "auth/request_context.h"
+#include "auth/sigv4.h"
+#include "common/http_message.h"
+#include "common/result.h"
+#include "s3/s3_service.h"
+
+namespace hangar::s3 {
+
+struct S3ApiOptions {
+  // Virtual-hosted style: "<bucket>.<domain>" for each of these domains.
+  std::vector<std::string> virtual_host_domains = {"s3.localhost"};
+  uint64_t max_xml_body = 8 << 20;
+  uint64_t small_put = 64 * 1024;  // PUT bodies up to this size are read before dispatch
+};
+
+class S3Api {
+ public:
+  S3Api(S3Service& service, S3ApiOptions options);
+
+  struct BodyPlan {
+    bool stream = false;     // the handler reads the body itself (object and part uploads)
+    uint64_t max_buffered = 0;
+  };
+  BodyPlan Plan(const HttpRequest& request) const;
+
+  // `verified` is null for presigned and anonymous requests.
+  Result<HttpResponse> Handle(const auth::RequestContext& ctx, HttpRequest& request,
+                              const auth::VerifiedRequest* verified);
+
+ private:
+  S3Service& service_;
+  const S3ApiOptions options_;
+};
+
+}  // namespace hangar::s3

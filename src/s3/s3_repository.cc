@@ -1,0 +1,230 @@
+#include "s3/s3_repository.h"
+
+#include <cstdio>
+
+namespace hangar::s3 {
+namespace {
+
+constexpr std::string_view kBuckets = "s3.bucket";
+constexpr std::string_view kObjects = "s3.object";
+constexpr std::string_view kUploads = "s3.upload";
+constexpr std::string_view kParts = "s3.part";
+constexpr std::string_view kBlobs = "s3.blob";
+constexpr std::string_view kGarbage = "s3.garbage";
+
+std::string UploadDocId(std::string_view key, std::string_view upload_id) {
+  std::string id(key);
+  id.push_back('\0');
+  id.append(upload_id);
+  return id;
+}
+
+std::string PartDocId(int part_number) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%05d", part_number);
+  return buf;
+}
+
+store::Document Doc(std::string_view collection, std::string_view partition, std::string_view id,
+                    std::string body, int64_t due_ms = 0) {
+  return store::Document{std::string(collection), std::string(partition), std::string(id),
+                         std::move(body), 0, due_ms};
+}
+
+}  // namespace
+
+Result<std::optional<Stored<BucketRecord>>> S3Repository::GetBucket(std::string_view bucket) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kBuckets, "", bucket));
+  if (!doc) return std::optional<Stored<BucketRecord>>();
+  HANGAR_ASSIGN_OR_RETURN(BucketRecord b, DecodeBucket(doc->body));
+  return std::optional<Stored<BucketRecord>>(Stored<BucketRecord>{std::move(b), doc->revision});
+}
+
+Result<std::vector<BucketRecord>> S3Repository::ListBuckets() {
+  std::vector<BucketRecord> out;
+  std::string after;
+  for (;;) {
+    HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kBuckets, "", {"", after, 1000}));
+    for (const auto& d : docs) {
+      HANGAR_ASSIGN_OR_RETURN(BucketRecord b, DecodeBucket(d.body));
+      out.push_back(std::move(b));
+    }
+    if (docs.size() < 1000) break;
+    after = docs.back().id;
+  }
+  return out;
+}
+
+Result<std::optional<Stored<ObjectRecord>>> S3Repository::GetObject(std::string_view bucket,
+                                                                    std::string_view key) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kObjects, bucket, key));
+  if (!doc) return std::optional<Stored<ObjectRecord>>();
+  HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, DecodeObject(doc->body));
+  return std::optional<Stored<ObjectRecord>>(Stored<ObjectRecord>{std::move(o), doc->revision});
+}
+
+Result<std::vector<ObjectRecord>> S3Repository::ListObjects(std::string_view bucket,
+                                                           std::string_view prefix,
+                                                           std::string_view start_after,
+                                                           size_t limit) {
+  HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kObjects, bucket,
+                                                 {std::string(prefix), std::string(start_after),
+                                                  limit}));
+  std::vector<ObjectRecord> out;
+  out.reserve(docs.size());
+  for (const auto& d : docs) {
+    HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, DecodeObject(d.body));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<bool> S3Repository::BucketIsEmpty(std::string_view bucket) {
+  HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kObjects, bucket, {"", "", 1}));
+  return docs.empty();
+}
+
+Result<std::optional<Stored<UploadRecord>>> S3Repository::GetUpload(std::string_view bucket,
+                                                                    std::string_view key,
+                                                                    std::string_view upload_id) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kUploads, bucket, UploadDocId(key, upload_id)));
+  if (!doc) return std::optional<Stored<UploadRecord>>();
+  HANGAR_ASSIGN_OR_RETURN(UploadRecord u, DecodeUpload(doc->body));
+  return std::optional<Stored<UploadRecord>>(Stored<UploadRecord>{std::move(u), doc->revision});
+}
+
+Result<std::vector<UploadRecord>> S3Repository::ListUploads(std::string_view bucket,
+                                                            std::string_view prefix,
+                                                            std::string_view key_marker,
+                                                            std::string_view upload_id_marker,
+                                                            size_t limit) {
+  // After (key_marker, upload_id_marker): with an upload id marker, uploads of that key after it;
+  // without one, everything after that key.
+  std::string after;
+  if (!key_marker.empty()) {
+    after = upload_id_marker.empty() ? UploadDocId(key_marker, "\xff") :
+                                       UploadDocId(key_marker, upload_id_marker);
+  }
+  HANGAR_ASSIGN_OR_RETURN(auto docs,
+                          store_.List(kUploads, bucket, {std::string(prefix), after, limit}));
+  std::vector<UploadRecord> out;
+  for (const auto& d : docs) {
+    HANGAR_ASSIGN_OR_RETURN(UploadRecord u, DecodeUpload(d.body));
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+Result<std::vector<Stored<PartRecord>>> S3Repository::ListParts(std::string_view upload_id,
+                                                                int after_part_number,
+                                                                size_t limit) {
+  HANGAR_ASSIGN_OR_RETURN(
+      auto docs,
+      store_.List(kParts, upload_id,
+                  {"", after_part_number > 0 ? PartDocId(after_part_number) : "", limit}));
+  std::vector<Stored<PartRecord>> out;
+  for (const auto& d : docs) {
+    HANGAR_ASSIGN_OR_RETURN(PartRecord p, DecodePart(d.body));
+    out.push_back({std::move(p), d.revision});
+  }
+  return out;
+}
+
+Result<std::optional<Stored<PartRecord>>> S3Repository::GetPart(std::string_view upload_id,
+                                                                int part_number) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kParts, upload_id, PartDocId(part_number)));
+  if (!doc) return std::optional<Stored<PartRecord>>();
+  HANGAR_ASSIGN_OR_RETURN(PartRecord p, DecodePart(doc->body));
+  return std::optional<Stored<PartRecord>>(Stored<PartRecord>{std::move(p), doc->revision});
+}
+
+Result<bool> S3Repository::IsBlobReferenced(std::string_view blob_id) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kBlobs, "", blob_id));
+  return doc.has_value();
+}
+
+Result<std::vector<std::string>> S3Repository::ListDueGarbage(int64_t now_ms, size_t limit) {
+  HANGAR_ASSIGN_OR_RETURN(auto docs, store_.ListDue(kGarbage, now_ms, limit));
+  std::vector<std::string> ids;
+  for (auto& d : docs) ids.push_back(std::move(d.id));
+  return ids;
+}
+
+Result<std::vector<UploadRecord>> S3Repository::ListAbandonedUploads(int64_t now_ms,
+                                                                     size_t limit) {
+  HANGAR_ASSIGN_OR_RETURN(auto docs, store_.ListDue(kUploads, now_ms, limit));
+  std::vector<UploadRecord> out;
+  for (const auto& d : docs) {
+    HANGAR_ASSIGN_OR_RETURN(UploadRecord u, DecodeUpload(d.body));
+    out.push_back(std::move(u));
+  }
+  return out;
+}
+
+store::Mutation S3Repository::CreateBucket(const BucketRecord& b) {
+  return store::Mutation::Create(Doc(kBuckets, "", b.name, EncodeBucket(b)));
+}
+
+store::Mutation S3Repository::UpdateBucket(const BucketRecord& b, int64_t revision) {
+  return store::Mutation::Update(Doc(kBuckets, "", b.name, EncodeBucket(b)), revision);
+}
+
+store::Mutation S3Repository::DeleteBucket(std::string_view bucket, int64_t revision) {
+  return store::Mutation::DeleteIfRevision(std::string(kBuckets), "", std::string(bucket),
+                                           revision);
+}
+
+store::Mutation S3Repository::PutObject(const ObjectRecord& o, int64_t expected_revision) {
+  store::Document doc = Doc(kObjects, o.bucket, o.key, EncodeObject(o));
+  return expected_revision == 0 ? store::Mutation::Create(std::move(doc))
+                                : store::Mutation::Update(std::move(doc), expected_revision);
+}
+
+store::Mutation S3Repository::DeleteObject(std::string_view bucket, std::string_view key,
+                                           int64_t revision) {
+  return store::Mutation::DeleteIfRevision(std::string(kObjects), std::string(bucket),
+                                           std::string(key), revision);
+}
+
+store::Mutation S3Repository::PutUpload(const UploadRecord& u, int64_t due_ms, int64_t revision) {
+  store::Document doc =
+      Doc(kUploads, u.bucket, UploadDocId(u.key, u.upload_id), EncodeUpload(u), due_ms);
+  return revision == 0 ? store::Mutation::Create(std::move(doc))
+                       : store::Mutation::Update(std::move(doc), revision);
+}
+
+store::Mutation S3Repository::DeleteUpload(const UploadRecord& u, int64_t revision) {
+  return store::Mutation::DeleteIfRevision(std::string(kUploads), u.bucket,
+                                           UploadDocId(u.key, u.upload_id), revision);
+}
+
+store::Mutation S3Repository::PutPart(std::string_view upload_id, const PartRecord& p) {
+  return store::Mutation::Upsert(Doc(kParts, upload_id, PartDocId(p.part_number), EncodePart(p)));
+}
+
+store::Mutation S3Repository::DeletePart(std::string_view upload_id, int part_number) {
+  return store::Mutation::Delete(std::string(kParts), std::string(upload_id),
+                                 PartDocId(part_number));
+}
+
+store::Mutation S3Repository::RegisterBlob(std::string_view blob_id, std::string_view owner) {
+  return store::Mutation::Upsert(Doc(kBlobs, "", blob_id, std::string(owner)));
+}
+
+std::vector<store::Mutation> S3Repository::ReleaseBlob(std::string_view blob_id, int64_t due_ms) {
+  std::vector<store::Mutation> m;
+  m.push_back(store::Mutation::Delete(std::string(kBlobs), "", std::string(blob_id)));
+  m.push_back(store::Mutation::Upsert(Doc(kGarbage, "", blob_id, "", due_ms)));
+  return m;
+}
+
+store::Mutation S3Repository::ForgetGarbage(std::string_view blob_id) {
+  return store::Mutation::Delete(std::string(kGarbage), "", std::string(blob_id));
+}
+
+Status S3Repository::Commit(const std::vector<store::Mutation>& mutations) {
+  auto r = store_.Commit(mutations);
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+}  // namespace hangar::s3

@@ -1,0 +1,82 @@
+#pragma once
+// S3Repository: how S3's records map onto MetadataStore documents, and the reads S3 needs.
+// Writes are built as mutations here and committed together by the services, so that an object,
+// the blobs it now uses and the blobs it stopped using change in one atomic commit.
+//
+// Documents (collection / partition / id):
+//   s3.bucket   ""        / <bucket>                     BucketRecord
+//   s3.object   <bucket>  / <key>                        ObjectRecord (listing order = key order)
+//   s3.upload   <bucket>  / <key> \0 <upload id>         UploadRecord; due = abandonment time
+//   s3.part     <upload>  / <part number, 5 digits>      PartRecord
+//   s3.blob     ""        / <blob id>                    which record uses the blob (recovery)
+//   s3.garbage  ""        / <blob id>                    blob to delete; due = after a grace time
+// Thread-safety: stateless apart from the store; safe for concurrent use.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "s3/records.h"
+#include "store/metadata_store.h"
+
+namespace hangar::s3 {
+
+template <typename T>
+struct Stored {
+  T record;
+  int64_t revision = 0;
+};
+
+class S3Repository {
+ public:
+  explicit S3Repository(store::MetadataStore& store) : store_(store) {}
+
+  // --- reads ---
+  Result<std::optional<Stored<BucketRecord>>> GetBucket(std::string_view bucket);
+  Result<std::vector<BucketRecord>> ListBuckets();
+  Result<std::optional<Stored<ObjectRecord>>> GetObject(std::string_view bucket,
+                                                        std::string_view key);
+  // Objects of a bucket in key order: keys starting with `prefix`, strictly after `start_after`.
+  Result<std::vector<ObjectRecord>> ListObjects(std::string_view bucket, std::string_view prefix,
+                                                std::string_view start_after, size_t limit);
+  Result<bool> BucketIsEmpty(std::string_view bucket);
+  Result<std::optional<Stored<UploadRecord>>> GetUpload(std::string_view bucket,
+                                                        std::string_view key,
+                                                        std::string_view upload_id);
+  // Uploads of a bucket ordered by key, then upload id (= initiation order).
+  Result<std::vector<UploadRecord>> ListUploads(std::string_view bucket, std::string_view prefix,
+                                                std::string_view key_marker,
+                                                std::string_view upload_id_marker, size_t limit);
+  Result<std::vector<Stored<PartRecord>>> ListParts(std::string_view upload_id,
+                                                    int after_part_number, size_t limit);
+  Result<std::optional<Stored<PartRecord>>> GetPart(std::string_view upload_id, int part_number);
+  Result<bool> IsBlobReferenced(std::string_view blob_id);
+  // Blobs whose grace time has passed, and uploads abandoned long enough to be cleaned up.
+  Result<std::vector<std::string>> ListDueGarbage(int64_t now_ms, size_t limit);
+  Result<std::vector<UploadRecord>> ListAbandonedUploads(int64_t now_ms, size_t limit);
+
+  // --- mutations (commit them with Commit) ---
+  static store::Mutation CreateBucket(const BucketRecord& b);
+  static store::Mutation UpdateBucket(const BucketRecord& b, int64_t revision);
+  static store::Mutation DeleteBucket(std::string_view bucket, int64_t revision);
+  // `expected_revision` 0: the object must not exist yet.
+  static store::Mutation PutObject(const ObjectRecord& o, int64_t expected_revision);
+  static store::Mutation DeleteObject(std::string_view bucket, std::string_view key,
+                                      int64_t revision);
+  static store::Mutation PutUpload(const UploadRecord& u, int64_t due_ms, int64_t revision);
+  static store::Mutation DeleteUpload(const UploadRecord& u, int64_t revision);
+  static store::Mutation PutPart(std::string_view upload_id, const PartRecord& p);
+  static store::Mutation DeletePart(std::string_view upload_id, int part_number);
+  // The blob now belongs to `owner` (a description for recovery, e.g. "object <bucket>/<key>").
+  static store::Mutation RegisterBlob(std::string_view blob_id, std::string_view owner);
+  // The blob is no longer used: drop its registration and schedule its deletion at `due_ms`.
+  static std::vector<store::Mutation> ReleaseBlob(std::string_view blob_id, int64_t due_ms);
+  static store::Mutation ForgetGarbage(std::string_view blob_id);
+
+  Status Commit(const std::vector<store::Mutation>& mutations);
+
+ private:
+  store::MetadataStore& store_;
+};
+
+}  // namespace hangar::s3

@@ -1,0 +1,280 @@
+#pragma once
+// S3Service: the S3 domain — buckets, objects, listings and multipart uploads — as typed
+// operations. The REST/XML codec (s3_api.h) translates HTTP into these and back; tests and (later)
+// the console call them directly. Object bytes stream through BodyReader/BodySource; metadata lives
+// in the MetadataStore via S3Repository; bytes in the BlobStore.
+//
+// Durability: a write is acknowledged only after its blob is fsynced and the metadata naming it is
+// committed. Overwrites swap the metadata atomically, so readers see the old object or the new one;
+// replaced blobs are deleted after a grace time by the janitor (RunMaintenance).
+//
+// Thread-safety: all methods may be called concurrently.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/payload_reader.h"
+#include "auth/request_context.h"
+#include "common/clock.h"
+#include "common/http_message.h"
+#include "s3/checksum.h"
+#include "s3/http_conditions.h"
+#include "s3/object_io.h"
+#include "s3/records.h"
+#include "s3/s3_repository.h"
+#include "store/blob_store.h"
+
+namespace hangar::s3 {
+
+struct S3Options {
+  uint64_t max_object_size = 5ULL << 30;  // single PUT and each part: 5 GiB
+  uint64_t min_part_size = 5ULL << 20;    // all parts but the last
+  int max_parts = 10000;
+  std::chrono::seconds garbage_grace{60};
+  std::chrono::hours abandoned_upload_ttl{24 * 7};
+  size_t small_object = 256 * 1024;  // GETs up to this size are answered from memory
+};
+
+template <typename T>
+struct Listed {
+  std::vector<T> items;
+  bool truncated = false;
+};
+
+// --- Buckets ---
+struct CreateBucketInput {
+  std::string bucket;
+  std::optional<std::string> location_constraint;  // from CreateBucketConfiguration
+};
+
+// --- Objects ---
+struct ChecksumRequest {
+  ChecksumAlgorithm algorithm;
+  std::optional<std::string> expected;  // base64 from a header; nullopt: from the trailer
+};
+
+struct PutObjectInput {
+  std::string bucket;
+  std::string key;
+  ContentHeaders headers;
+  KeyValues user_metadata;
+  KeyValues tags;
+  std::string storage_class = "STANDARD";
+  std::optional<std::string> content_md5;  // base64, as sent
+  std::optional<ChecksumRequest> checksum;
+  std::optional<uint64_t> content_length;  // payload bytes (decoded length for aws-chunked)
+  bool if_none_match_star = false;         // conditional write: fail if the key exists
+};
+
+struct PutObjectOutput {
+  std::string etag;
+  std::optional<ChecksumValue> checksum;
+};
+
+struct GetObjectInput {
+  std::string bucket;
+  std::string key;
+  std::string range;  // Range header as sent, "" if none
+  ConditionHeaders conditions;
+  std::optional<int> part_number;
+  bool head = false;
+};
+
+struct GetObjectOutput {
+  ObjectRecord object;
+  bool partial = false;  // 206 with Content-Range
+  uint64_t first = 0;
+  uint64_t length = 0;
+  std::string body;                   // small objects
+  std::unique_ptr<BodySource> stream;  // large objects
+};
+
+struct DeleteObjectsEntry {
+  std::string key;
+  Status status;  // OK: deleted (or did not exist)
+};
+
+struct CopySource {
+  std::string bucket;
+  std::string key;
+  ConditionHeaders conditions;  // x-amz-copy-source-if-*
+  std::string range;            // x-amz-copy-source-range (UploadPartCopy)
+};
+
+struct CopyObjectInput {
+  CopySource source;
+  std::string bucket;
+  std::string key;
+  bool replace_metadata = false;  // x-amz-metadata-directive: REPLACE
+  bool replace_tags = false;      // x-amz-tagging-directive: REPLACE
+  ContentHeaders headers;
+  KeyValues user_metadata;
+  KeyValues tags;
+  std::string storage_class;  // "" keeps the source's
+  std::optional<ChecksumAlgorithm> checksum_algorithm;
+};
+
+struct CopyObjectOutput {
+  std::string etag;
+  int64_t last_modified_ms = 0;
+  std::optional<ChecksumValue> checksum;
+};
+
+// --- Listing ---
+struct ListObjectsInput {
+  std::string bucket;
+  std::string prefix;
+  std::string delimiter;
+  std::string start_after;  // v1: marker; v2: max(start-after, continuation position)
+  int max_keys = 1000;
+};
+
+struct ListObjectsOutput {
+  std::vector<ObjectRecord> objects;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_marker;  // last key or common prefix returned (continuation position)
+};
+
+// --- Multipart ---
+struct CreateUploadInput {
+  std::string bucket;
+  std::string key;
+  ContentHeaders headers;
+  KeyValues user_metadata;
+  KeyValues tags;
+  std::string storage_class = "STANDARD";
+  std::optional<ChecksumAlgorithm> checksum_algorithm;
+  std::string checksum_type;  // COMPOSITE (default with an algorithm) or FULL_OBJECT
+};
+
+struct UploadPartInput {
+  std::string bucket;
+  std::string key;
+  std::string upload_id;
+  int part_number = 0;
+  std::optional<std::string> content_md5;
+  std::optional<ChecksumRequest> checksum;
+  std::optional<uint64_t> content_length;
+};
+
+struct CompletedPart {
+  int part_number = 0;
+  std::string etag;  // as sent (quotes optional)
+  std::optional<std::string> checksum;
+};
+
+struct ListPartsOutput {
+  UploadRecord upload;
+  std::vector<PartRecord> parts;
+  bool truncated = false;
+  int next_marker = 0;
+};
+
+struct ListUploadsInput {
+  std::string bucket;
+  std::string prefix;
+  std::string delimiter;
+  std::string key_marker;
+  std::string upload_id_marker;
+  int max_uploads = 1000;
+};
+
+struct ListUploadsOutput {
+  std::vector<UploadRecord> uploads;
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_key_marker;
+  std::string next_upload_id_marker;
+};
+
+class S3Service {
+ public:
+  S3Service(S3Repository& repository, store::BlobStore& blobs, const Clock& clock,
+            S3Options options);
+
+  // Buckets.
+  Status CreateBucket(const auth::RequestContext& ctx, const CreateBucketInput& input);
+  Result<BucketRecord> HeadBucket(const auth::RequestContext& ctx, std::string_view bucket);
+  Status DeleteBucket(const auth::RequestContext& ctx, std::string_view bucket);
+  Result<std::vector<BucketRecord>> ListBuckets(const auth::RequestContext& ctx);
+  Status PutBucketTagging(const auth::RequestContext& ctx, std::string_view bucket,
+                          const KeyValues& tags);
+  Result<KeyValues> GetBucketTagging(const auth::RequestContext& ctx, std::string_view bucket);
+  Status DeleteBucketTagging(const auth::RequestContext& ctx, std::string_view bucket);
+
+  // Objects.
+  Result<PutObjectOutput> PutObject(const auth::RequestContext& ctx, const PutObjectInput& input,
+                                    auth::PayloadReader& body);
+  Result<GetObjectOutput> GetObject(const auth::RequestContext& ctx, const GetObjectInput& input);
+  Status DeleteObject(const auth::RequestContext& ctx, std::string_view bucket,
+                      std::string_view key);
+  Result<std::vector<DeleteObjectsEntry>> DeleteObjects(const auth::RequestContext& ctx,
+                                                        std::string_view bucket,
+                                                        const std::vector<std::string>& keys);
+  Result<CopyObjectOutput> CopyObject(const auth::RequestContext& ctx,
+                                      const CopyObjectInput& input);
+  Status PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
+                          std::string_view key, const KeyValues& tags);
+  Result<KeyValues> GetObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
+                                     std::string_view key);
+  Status DeleteObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
+                             std::string_view key);
+  Result<ObjectRecord> GetObjectRecord(const auth::RequestContext& ctx, std::string_view bucket,
+                                       std::string_view key);
+
+  // Listing.
+  Result<ListObjectsOutput> ListObjects(const auth::RequestContext& ctx,
+                                        const ListObjectsInput& input);
+
+  // Multipart.
+  Result<UploadRecord> CreateMultipartUpload(const auth::RequestContext& ctx,
+                                             const CreateUploadInput& input);
+  Result<PartRecord> UploadPart(const auth::RequestContext& ctx, const UploadPartInput& input,
+                                auth::PayloadReader& body);
+  Result<PartRecord> UploadPartCopy(const auth::RequestContext& ctx, const UploadPartInput& input,
+                                    const CopySource& source);
+  Result<ObjectRecord> CompleteMultipartUpload(const auth::RequestContext& ctx,
+                                               std::string_view bucket, std::string_view key,
+                                               std::string_view upload_id,
+                                               const std::vector<CompletedPart>& parts);
+  Status AbortMultipartUpload(const auth::RequestContext& ctx, std::string_view bucket,
+                              std::string_view key, std::string_view upload_id);
+  Result<ListPartsOutput> ListParts(const auth::RequestContext& ctx, std::string_view bucket,
+                                    std::string_view key, std::string_view upload_id,
+                                    int part_number_marker, int max_parts);
+  Result<ListUploadsOutput> ListMultipartUploads(const auth::RequestContext& ctx,
+                                                 const ListUploadsInput& input);
+
+  // Crash recovery (before serving): publish staged blobs that metadata names, delete the rest.
+  Status Recover();
+  // Deletes garbage blobs whose grace time has passed and aborts abandoned uploads.
+  Result<int> RunMaintenance();
+
+ private:
+  // The bucket, if it exists and the caller may use it. Errors: kNoSuchBucket, kAccessDenied.
+  Result<Stored<BucketRecord>> RequireBucket(const auth::RequestContext& ctx,
+                                             std::string_view bucket);
+  Result<Stored<ObjectRecord>> RequireObject(const auth::RequestContext& ctx,
+                                             std::string_view bucket, std::string_view key);
+  // Commits `record` in place of the current object (retrying on concurrent writers), registers
+  // its blobs and releases the replaced object's blobs.
+  Status SwapObject(const ObjectRecord& record, bool must_not_exist,
+                    std::vector<store::Mutation> extra);
+  Result<Stored<UploadRecord>> RequireUpload(const auth::RequestContext& ctx,
+                                             std::string_view bucket, std::string_view key,
+                                             std::string_view upload_id);
+  Result<PartRecord> StorePart(const auth::RequestContext& ctx, const UploadRecord& upload,
+                               int part_number, const WrittenBlob& written);
+  void PublishQuietly(const std::string& blob_id);
+  int64_t GarbageDue() const;
+
+  S3Repository& repository_;
+  store::BlobStore& blobs_;
+  const Clock& clock_;
+  const S3Options options_;
+};
+
+}  // namespace hangar::s3

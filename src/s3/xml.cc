@@ -1,0 +1,146 @@
+#include "s3/xml.h"
+
+#include <pugixml.hpp>
+
+#include "common/strings.h"
+
+namespace hangar::s3 {
+namespace {
+
+Status Malformed() {
+  return Error(ErrorCode::kMalformedXml,
+               "The XML you provided was not well-formed or did not validate against our "
+               "published schema");
+}
+
+XmlDocument::Fields FieldsOf(const pugi::xml_node& node) {
+  XmlDocument::Fields fields;
+  for (const auto& child : node.children()) {
+    if (child.type() != pugi::node_element) continue;
+    fields.emplace_back(child.name(), child.child_value());
+  }
+  return fields;
+}
+
+}  // namespace
+
+XmlWriter::XmlWriter(std::string_view root, bool with_namespace) : root_(root) {
+  out_ = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<";
+  out_ += root;
+  if (with_namespace) {
+    out_ += " xmlns=\"";
+    out_ += kS3Namespace;
+    out_ += "\"";
+  }
+  out_ += ">";
+}
+
+XmlWriter& XmlWriter::Open(std::string_view name) {
+  out_ += "<";
+  out_ += name;
+  out_ += ">";
+  return *this;
+}
+
+XmlWriter& XmlWriter::Close(std::string_view name) {
+  out_ += "</";
+  out_ += name;
+  out_ += ">";
+  return *this;
+}
+
+XmlWriter& XmlWriter::Element(std::string_view name, std::string_view text) {
+  Open(name);
+  out_ += XmlEscape(text);
+  return Close(name);
+}
+
+XmlWriter& XmlWriter::Element(std::string_view name, uint64_t value) {
+  return Element(name, std::to_string(value));
+}
+
+XmlWriter& XmlWriter::Bool(std::string_view name, bool value) {
+  return Element(name, value ? "true" : "false");
+}
+
+std::string XmlWriter::Finish() {
+  Close(root_);
+  return std::move(out_);
+}
+
+struct XmlDocument::Impl {
+  pugi::xml_document doc;
+  pugi::xml_node root;
+};
+
+XmlDocument::XmlDocument() : impl_(std::make_unique<Impl>()) {}
+XmlDocument::~XmlDocument() = default;
+XmlDocument::XmlDocument(XmlDocument&&) noexcept = default;
+XmlDocument& XmlDocument::operator=(XmlDocument&&) noexcept = default;
+
+Result<XmlDocument> XmlDocument::Parse(std::string_view body, std::string_view expected_root) {
+  XmlDocument d;
+  // No DTDs or entities beyond the predefined ones: pugixml does not expand external entities.
+  pugi::xml_parse_result r = d.impl_->doc.load_buffer(body.data(), body.size(),
+                                                       pugi::parse_default, pugi::encoding_utf8);
+  if (!r) return Malformed();
+  d.impl_->root = d.impl_->doc.document_element();
+  if (!d.impl_->root || std::string_view(d.impl_->root.name()) != expected_root) return Malformed();
+  return d;
+}
+
+std::vector<XmlDocument::Fields> XmlDocument::Children(std::string_view name) const {
+  std::vector<Fields> out;
+  for (const auto& child : impl_->root.children()) {
+    if (child.type() == pugi::node_element && std::string_view(child.name()) == name) {
+      out.push_back(FieldsOf(child));
+    }
+  }
+  return out;
+}
+
+std::vector<XmlDocument::Fields> XmlDocument::Grandchildren(std::string_view parent,
+                                                           std::string_view name) const {
+  std::vector<Fields> out;
+  for (const auto& p : impl_->root.children()) {
+    if (p.type() != pugi::node_element || std::string_view(p.name()) != parent) continue;
+    for (const auto& child : p.children()) {
+      if (child.type() == pugi::node_element && std::string_view(child.name()) == name) {
+        out.push_back(FieldsOf(child));
+      }
+    }
+  }
+  return out;
+}
+
+std::string XmlDocument::Text(std::string_view name) const {
+  for (const auto& child : impl_->root.children()) {
+    if (child.type() == pugi::node_element && std::string_view(child.name()) == name) {
+      return child.child_value();
+    }
+  }
+  return "";
+}
+
+bool XmlDocument::Has(std::string_view name) const {
+  for (const auto& child : impl_->root.children()) {
+    if (child.type() == pugi::node_element && std::string_view(child.name()) == name) return true;
+  }
+  return false;
+}
+
+std::string FieldValue(const XmlDocument::Fields& fields, std::string_view name) {
+  for (const auto& [k, v] : fields) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+bool HasField(const XmlDocument::Fields& fields, std::string_view name) {
+  for (const auto& [k, v] : fields) {
+    if (k == name) return true;
+  }
+  return false;
+}
+
+}  // namespace hangar::s3

@@ -1,0 +1,58 @@
+#pragma once
+// XML for the S3 wire: a small writer for responses and pugixml-based helpers for request bodies.
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hangar::s3 {
+
+inline constexpr std::string_view kS3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+// Builds one XML document. Element text is escaped; names are trusted constants.
+class XmlWriter {
+ public:
+  explicit XmlWriter(std::string_view root, bool with_namespace = true);
+  XmlWriter& Open(std::string_view name);
+  XmlWriter& Close(std::string_view name);
+  XmlWriter& Element(std::string_view name, std::string_view text);
+  XmlWriter& Element(std::string_view name, uint64_t value);
+  XmlWriter& Bool(std::string_view name, bool value);
+  // Closes the root and returns the document.
+  std::string Finish();
+
+ private:
+  std::string root_;
+  std::string out_;
+};
+
+// A parsed request body: the text of child elements by path. Errors: kMalformedXml.
+class XmlDocument {
+ public:
+  static Result<XmlDocument> Parse(std::string_view body, std::string_view expected_root);
+  ~XmlDocument();
+  XmlDocument(XmlDocument&&) noexcept;
+  XmlDocument& operator=(XmlDocument&&) noexcept;
+
+  // Each element named `name` under the root (or under `parent` elements of the root), as lists of
+  // (child name, child text) pairs.
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  std::vector<Fields> Children(std::string_view name) const;
+  std::vector<Fields> Grandchildren(std::string_view parent, std::string_view name) const;
+  // Text of a direct child of the root, or "" if absent.
+  std::string Text(std::string_view name) const;
+  bool Has(std::string_view name) const;
+
+ private:
+  XmlDocument();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+std::string FieldValue(const XmlDocument::Fields& fields, std::string_view name);
+bool HasField(const XmlDocument::Fields& fields, std::string_view name);
+
+}  // namespace hangar::s3
