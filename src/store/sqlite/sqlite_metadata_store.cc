@@ -8,6 +8,8 @@ namespace hangar::store {
 namespace {
 
 constexpr int kSchemaVersion = 1;
+constexpr int kWriterCacheKib = 4096;
+constexpr int kReaderCacheKib = 1024;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS documents(
@@ -65,15 +67,18 @@ class SqliteMetadataStore::Connection {
     if (db_) sqlite3_close_v2(db_);
   }
 
-  Status Open(const std::string& path) {
+  // `cache_kib` bounds this connection's page cache: memory must stay flat however many readers
+  // the pool grows to.
+  Status Open(const std::string& path, int cache_kib) {
     int rc = sqlite3_open_v2(path.c_str(), &db_,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              nullptr);
     if (rc != SQLITE_OK) return Failed("cannot open " + path);
     sqlite3_busy_timeout(db_, 10000);
-    return Exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
-        "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;");
+    return Exec(("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
+                 "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-" +
+                 std::to_string(cache_kib) + ";")
+                    .c_str());
   }
 
   Status Exec(const char* sql) {
@@ -126,7 +131,7 @@ SqliteMetadataStore::~SqliteMetadataStore() {
 
 Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std::string& path) {
   std::unique_ptr<SqliteMetadataStore> store(new SqliteMetadataStore(path));
-  HANGAR_ASSIGN_OR_RETURN(store->writer_, store->OpenConnection());
+  HANGAR_ASSIGN_OR_RETURN(store->writer_, store->OpenConnection(kWriterCacheKib));
   Connection& w = *store->writer_;
   HANGAR_RETURN_IF_ERROR(w.Exec(kSchema));
   HANGAR_ASSIGN_OR_RETURN(sqlite3_stmt * version, w.Prepare("PRAGMA user_version"));
@@ -143,9 +148,10 @@ Result<std::unique_ptr<SqliteMetadataStore>> SqliteMetadataStore::Open(const std
   return store;
 }
 
-Result<std::unique_ptr<SqliteMetadataStore::Connection>> SqliteMetadataStore::OpenConnection() {
+Result<std::unique_ptr<SqliteMetadataStore::Connection>> SqliteMetadataStore::OpenConnection(
+    int cache_kib) {
   auto c = std::make_unique<Connection>();
-  HANGAR_RETURN_IF_ERROR(c->Open(path_));
+  HANGAR_RETURN_IF_ERROR(c->Open(path_, cache_kib));
   return c;
 }
 
@@ -158,7 +164,7 @@ Result<std::unique_ptr<SqliteMetadataStore::Connection>> SqliteMetadataStore::Ac
       return c;
     }
   }
-  return OpenConnection();
+  return OpenConnection(kReaderCacheKib);
 }
 
 void SqliteMetadataStore::ReleaseReader(std::unique_ptr<Connection> connection) {

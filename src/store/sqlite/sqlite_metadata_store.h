@@ -35,7 +35,7 @@ class SqliteMetadataStore final : public MetadataStore {
   class Connection;
   explicit SqliteMetadataStore(std::string path);
 
-  Result<std::unique_ptr<Connection>> OpenConnection();
+  Result<std::unique_ptr<Connection>> OpenConnection(int cache_kib);
   // Borrows a read connection from the pool (opening one if none is free).
   Result<std::unique_ptr<Connection>> AcquireReader();
   void ReleaseReader(std::unique_ptr<Connection> connection);

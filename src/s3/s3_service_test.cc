@@ -1,0 +1,391 @@
+#include "s3/s3_service.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+#include <set>
+
+#include "common/strings.h"
+#include "crypto/digest.h"
+#include "crypto/random.h"
+#include "store/fs/fs_blob_store.h"
+#include "store/sqlite/sqlite_metadata_store.h"
+
+namespace hangar::s3 {
+namespace {
+
+constexpr char kAccount[] = "111122223333";
+
+class StringReader final : public BodyReader {
+ public:
+  explicit StringReader(std::string data, size_t piece = 7919) : data_(std::move(data)), piece_(piece) {}
+  Result<size_t> Read(std::span<char> into) override {
+    size_t n = std::min({into.size(), data_.size() - offset_, piece_});
+    std::copy_n(data_.data() + offset_, n, into.data());
+    offset_ += n;
+    return n;
+  }
+
+ private:
+  std::string data_;
+  size_t piece_;
+  size_t offset_ = 0;
+};
+
+// An S3Service over a real SQLite store and a real blob directory in a temp dir.
+class S3ServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hangar-s3-" + std::to_string(::getpid()) + "-" + crypto::RandomString(8, "abcdef"));
+    std::filesystem::create_directories(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    service_.reset();
+    repository_.reset();
+    blobs_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    service_.reset();
+    repository_.reset();
+    blobs_.reset();
+    store_.reset();
+    store_ = std::move(*store::SqliteMetadataStore::Open((dir_ / "meta.db").string()));
+    blobs_ = std::move(*store::FsBlobStore::OpenAt((dir_ / "blobs").string()));
+    repository_ = std::make_unique<S3Repository>(*store_);
+    S3Options options;
+    options.min_part_size = 1024;  // small parts keep the tests fast
+    options.small_object = 1000;
+    service_ = std::make_unique<S3Service>(*repository_, *blobs_, clock_, options);
+  }
+  auth::RequestContext Ctx(std::string account = kAccount) const {
+    auth::RequestContext ctx;
+    ctx.principal.type = auth::PrincipalType::kRoot;
+    ctx.principal.account_id = account;
+    ctx.principal.arn = "arn:aws:iam::" + account + ":root";
+    ctx.region = "us-east-1";
+    ctx.now = clock_.Now();
+    return ctx;
+  }
+  void MakeBucket(const std::string& name) {
+    ASSERT_TRUE(service_->CreateBucket(Ctx(), {name, std::nullopt}).ok());
+  }
+  Result<PutObjectOutput> Put(const std::string& bucket, const std::string& key,
+                              const std::string& data, PutObjectInput input = {}) {
+    input.bucket = bucket;
+    input.key = key;
+    input.content_length = data.size();
+    StringReader raw(data);
+    auth::PassThroughReader body(raw, data.size());
+    return service_->PutObject(Ctx(), input, body);
+  }
+  std::string Get(const std::string& bucket, const std::string& key, std::string range = "") {
+    GetObjectInput in;
+    in.bucket = bucket;
+    in.key = key;
+    in.range = std::move(range);
+    auto out = service_->GetObject(Ctx(), in);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    if (!out.ok()) return "<error>";
+    if (!out->stream) return out->body;
+    std::string all;
+    char buf[4096];
+    for (;;) {
+      auto n = out->stream->Read(buf);
+      EXPECT_TRUE(n.ok());
+      if (!n.ok() || *n == 0) break;
+      all.append(buf, *n);
+    }
+    return all;
+  }
+  size_t FilesUnder(const std::string& sub) {
+    size_t n = 0;
+    for (auto& e : std::filesystem::recursive_directory_iterator(dir_ / "blobs" / sub)) {
+      if (e.is_regular_file()) ++n;
+    }
+    return n;
+  }
+
+  std::filesystem::path dir_;
+  OffsetClock clock_{FromUnixMillis(1'800'000'000'000)};
+  std::unique_ptr<store::SqliteMetadataStore> store_;
+  std::unique_ptr<store::FsBlobStore> blobs_;
+  std::unique_ptr<S3Repository> repository_;
+  std::unique_ptr<S3Service> service_;
+};
+
+TEST_F(S3ServiceTest, BucketsBelongToTheirCreator) {
+  MakeBucket("alpha");
+  EXPECT_EQ(service_->CreateBucket(Ctx(), {"alpha", std::nullopt}).code(), ErrorCode::kOk)
+      << "us-east-1 re-create by the owner succeeds";
+  EXPECT_EQ(service_->CreateBucket(Ctx("999988887777"), {"alpha", std::nullopt}).code(),
+            ErrorCode::kBucketAlreadyExists);
+  EXPECT_EQ(service_->HeadBucket(Ctx("999988887777"), "alpha").status().code(),
+            ErrorCode::kAccessDenied);
+  EXPECT_EQ(service_->HeadBucket(Ctx(), "missing").status().code(), ErrorCode::kNoSuchBucket);
+  EXPECT_EQ(service_->CreateBucket(Ctx(), {"Bad_Name", std::nullopt}).code(),
+            ErrorCode::kInvalidBucketName);
+}
+
+TEST_F(S3ServiceTest, LocationConstraintSetsTheRegionAndRegionalEndpointsRefuseOthers) {
+  ASSERT_TRUE(service_->CreateBucket(Ctx(), {"euro", "eu-west-1"}).ok());
+  EXPECT_EQ(service_->HeadBucket(Ctx(), "euro")->region, "eu-west-1");
+  EXPECT_EQ(service_->CreateBucket(Ctx(), {"euro", "eu-west-1"}).code(),
+            ErrorCode::kBucketAlreadyOwnedByYou);
+  auth::RequestContext regional = Ctx();
+  regional.region = "eu-central-1";
+  EXPECT_EQ(service_->CreateBucket(regional, {"other", "eu-west-1"}).code(),
+            ErrorCode::kIllegalLocationConstraint);
+  EXPECT_EQ(service_->CreateBucket(Ctx(), {"explicit-east", "us-east-1"}).code(),
+            ErrorCode::kInvalidLocationConstraint);
+}
+
+TEST_F(S3ServiceTest, PutGetRoundTripsAcrossSizesAndRanges) {
+  MakeBucket("bkt");
+  std::mt19937 rng(7);
+  for (size_t size : {0u, 1u, 999u, 1000u, 1001u, 300000u}) {
+    std::string data(size, '\0');
+    for (auto& c : data) c = static_cast<char>(rng());
+    auto put = Put("bkt", "k" + std::to_string(size), data);
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+    EXPECT_EQ(put->etag, "\"" + HexEncode(crypto::Md5(data)) + "\"");
+    EXPECT_EQ(Get("bkt", "k" + std::to_string(size)), data);
+    if (size > 10) {
+      EXPECT_EQ(Get("bkt", "k" + std::to_string(size), "bytes=3-9"), data.substr(3, 7));
+      EXPECT_EQ(Get("bkt", "k" + std::to_string(size), "bytes=-5"), data.substr(size - 5));
+    }
+  }
+}
+
+TEST_F(S3ServiceTest, AWrongContentMd5StoresNothing) {
+  MakeBucket("bkt");
+  PutObjectInput in;
+  in.content_md5 = "1B2M2Y8AsgTpgAmY7PhCfg==";  // MD5 of the empty string
+  auto put = Put("bkt", "k", "not empty", in);
+  EXPECT_EQ(put.status().code(), ErrorCode::kBadDigest);
+  EXPECT_EQ(service_->GetObjectRecord(Ctx(), "bkt", "k").status().code(), ErrorCode::kNoSuchKey);
+  EXPECT_EQ(FilesUnder("staging") + FilesUnder("objects"), 0u);
+}
+
+TEST_F(S3ServiceTest, AShortBodyStoresNothing) {
+  MakeBucket("bkt");
+  PutObjectInput in;
+  in.bucket = "bkt";
+  in.key = "k";
+  in.content_length = 100;
+  StringReader raw("only ten b");
+  auth::PassThroughReader body(raw, 100);
+  EXPECT_EQ(service_->PutObject(Ctx(), in, body).status().code(), ErrorCode::kIncompleteBody);
+  EXPECT_EQ(FilesUnder("staging") + FilesUnder("objects"), 0u);
+}
+
+TEST_F(S3ServiceTest, OverwritesReleaseTheOldBlobAfterTheGraceTime) {
+  MakeBucket("bkt");
+  ASSERT_TRUE(Put("bkt", "k", "first version").ok());
+  ASSERT_TRUE(Put("bkt", "k", "second version").ok());
+  EXPECT_EQ(Get("bkt", "k"), "second version");
+  EXPECT_EQ(FilesUnder("objects"), 2u);
+  EXPECT_EQ(*service_->RunMaintenance(), 0);
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_EQ(*service_->RunMaintenance(), 1);
+  EXPECT_EQ(FilesUnder("objects"), 1u);
+  EXPECT_EQ(Get("bkt", "k"), "second version");
+  ASSERT_TRUE(service_->DeleteObject(Ctx(), "bkt", "k").ok());
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_EQ(*service_->RunMaintenance(), 1);
+  EXPECT_EQ(FilesUnder("objects"), 0u);
+}
+
+TEST_F(S3ServiceTest, RecoveryPublishesReferencedBlobsAndRemovesOrphans) {
+  MakeBucket("bkt");
+  ASSERT_TRUE(Put("bkt", "kept", "visible").ok());
+  // A committed write whose publish was lost, and a write that never committed: put the first
+  // blob back into staging, and stage a blob nothing refers to.
+  auto record = service_->GetObjectRecord(Ctx(), "bkt", "kept");
+  std::string id = record->segments[0].blob_id;
+  std::filesystem::rename(dir_ / "blobs" / "objects" / id.substr(0, 2) / id,
+                          dir_ / "blobs" / "staging" / id);
+  auto orphan = blobs_->Create();
+  ASSERT_TRUE((*orphan)->Append(std::span<const char>("junk", 4)).ok());
+  ASSERT_TRUE((*orphan)->Commit().ok());
+  Reopen();
+  ASSERT_TRUE(service_->Recover().ok());
+  EXPECT_EQ(FilesUnder("staging"), 0u);
+  EXPECT_EQ(FilesUnder("objects"), 1u);
+  EXPECT_EQ(Get("bkt", "kept"), "visible");
+}
+
+TEST_F(S3ServiceTest, DeleteBucketNeedsItEmpty) {
+  MakeBucket("bkt");
+  ASSERT_TRUE(Put("bkt", "k", "x").ok());
+  EXPECT_EQ(service_->DeleteBucket(Ctx(), "bkt").code(), ErrorCode::kBucketNotEmpty);
+  ASSERT_TRUE(service_->DeleteObject(Ctx(), "bkt", "k").ok());
+  EXPECT_TRUE(service_->DeleteBucket(Ctx(), "bkt").ok());
+  EXPECT_EQ(service_->HeadBucket(Ctx(), "bkt").status().code(), ErrorCode::kNoSuchBucket);
+}
+
+// Reference listing: what S3 returns, computed from the full key set.
+ListObjectsOutput ReferenceList(const std::set<std::string>& keys, const ListObjectsInput& in) {
+  ListObjectsOutput out;
+  std::set<std::string> prefixes_seen;
+  for (const auto& key : keys) {
+    if (!key.starts_with(in.prefix) || key <= in.start_after) continue;
+    std::string common;
+    if (!in.delimiter.empty()) {
+      size_t at = key.find(in.delimiter, in.prefix.size());
+      if (at != std::string::npos) common = key.substr(0, at + in.delimiter.size());
+    }
+    if (!common.empty() && (prefixes_seen.count(common) || common <= in.start_after)) continue;
+    if (out.objects.size() + out.common_prefixes.size() == static_cast<size_t>(in.max_keys)) {
+      out.truncated = true;
+      break;
+    }
+    if (!common.empty()) {
+      prefixes_seen.insert(common);
+      out.common_prefixes.push_back(common);
+    } else {
+      ObjectRecord o;
+      o.key = key;
+      out.objects.push_back(o);
+    }
+  }
+  return out;
+}
+
+TEST_F(S3ServiceTest, ListingMatchesAReferenceOnRandomKeySets) {
+  MakeBucket("bkt");
+  std::mt19937 rng(42);
+  const std::string alphabet = "ab/.-";
+  std::set<std::string> keys;
+  while (keys.size() < 120) {
+    std::string key;
+    size_t len = 1 + rng() % 6;
+    for (size_t i = 0; i < len; ++i) key += alphabet[rng() % alphabet.size()];
+    keys.insert(key);
+  }
+  for (const auto& k : keys) ASSERT_TRUE(Put("bkt", k, "").ok());
+  for (int trial = 0; trial < 200; ++trial) {
+    ListObjectsInput in;
+    in.bucket = "bkt";
+    in.prefix = std::string(rng() % 3, 'a');
+    if (rng() % 2) in.delimiter = rng() % 2 ? "/" : "b";
+    in.max_keys = 1 + static_cast<int>(rng() % 12);
+    // Page through everything, comparing each page with the reference.
+    std::string after;
+    for (int page = 0; page < 200; ++page) {
+      in.start_after = after;
+      auto got = service_->ListObjects(Ctx(), in);
+      ASSERT_TRUE(got.ok());
+      ListObjectsOutput want = ReferenceList(keys, in);
+      std::vector<std::string> got_keys, want_keys;
+      for (auto& o : got->objects) got_keys.push_back(o.key);
+      for (auto& o : want.objects) want_keys.push_back(o.key);
+      ASSERT_EQ(got_keys, want_keys) << "trial " << trial << " page " << page;
+      ASSERT_EQ(got->common_prefixes, want.common_prefixes) << "trial " << trial;
+      ASSERT_EQ(got->truncated, want.truncated) << "trial " << trial;
+      if (!got->truncated) break;
+      after = got->next_marker;
+    }
+  }
+}
+
+TEST_F(S3ServiceTest, MultipartUploadCompletesWithMd5OfMd5sAndCleansUp) {
+  MakeBucket("bkt");
+  auto upload = service_->CreateMultipartUpload(Ctx(), {"bkt", "big", {}, {}, {}, "STANDARD", {}, ""});
+  ASSERT_TRUE(upload.ok());
+  std::string p1(2000, 'x'), p2(500, 'y'), stale(1500, 'z');
+  auto part = [&](int n, const std::string& data) {
+    UploadPartInput in{"bkt", "big", upload->upload_id, n, {}, {}, data.size()};
+    StringReader raw(data);
+    auth::PassThroughReader body(raw, data.size());
+    return service_->UploadPart(Ctx(), in, body);
+  };
+  auto first_try = part(1, stale);
+  ASSERT_TRUE(first_try.ok());
+  auto e1 = part(1, p1);  // replaces the earlier part 1
+  auto e2 = part(2, p2);
+  auto unused = part(3, p2);
+  ASSERT_TRUE(e1.ok() && e2.ok() && unused.ok());
+  EXPECT_EQ(service_->CompleteMultipartUpload(Ctx(), "bkt", "big", upload->upload_id,
+                                              {{2, e2->etag, {}}, {1, e1->etag, {}}})
+                .status()
+                .code(),
+            ErrorCode::kInvalidPartOrder);
+  EXPECT_EQ(service_->CompleteMultipartUpload(Ctx(), "bkt", "big", upload->upload_id,
+                                              {{1, "\"00\"", {}}})
+                .status()
+                .code(),
+            ErrorCode::kInvalidPart);
+  EXPECT_EQ(service_->CompleteMultipartUpload(Ctx(), "bkt", "big", upload->upload_id,
+                                              {{2, e2->etag, {}}, {3, unused->etag, {}}})
+                .status()
+                .code(),
+            ErrorCode::kEntityTooSmall);
+  auto done = service_->CompleteMultipartUpload(Ctx(), "bkt", "big", upload->upload_id,
+                                                {{1, e1->etag, {}}, {2, e2->etag, {}}});
+  ASSERT_TRUE(done.ok()) << done.status().ToString();
+  std::string md5s = crypto::Md5(p1) + crypto::Md5(p2);
+  EXPECT_EQ(done->etag, "\"" + HexEncode(crypto::Md5(md5s)) + "-2\"");
+  EXPECT_EQ(Get("bkt", "big"), p1 + p2);
+  EXPECT_EQ(Get("bkt", "big", "bytes=1995-2004"), p1.substr(1995) + p2.substr(0, 5));
+  EXPECT_EQ(service_->ListParts(Ctx(), "bkt", "big", upload->upload_id, 0, 1000).status().code(),
+            ErrorCode::kNoSuchUpload);
+  // The replaced part 1 and the unused part 3 become garbage; the two used parts stay.
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_EQ(*service_->RunMaintenance(), 2);
+  EXPECT_EQ(FilesUnder("objects"), 2u);
+}
+
+TEST_F(S3ServiceTest, AbortedAndAbandonedUploadsLeaveNoBlobs) {
+  MakeBucket("bkt");
+  auto upload = service_->CreateMultipartUpload(Ctx(), {"bkt", "k", {}, {}, {}, "STANDARD", {}, ""});
+  auto abandoned = service_->CreateMultipartUpload(Ctx(), {"bkt", "k2", {}, {}, {}, "STANDARD", {}, ""});
+  for (auto* u : {&upload, &abandoned}) {
+    std::string data(3000, 'p');
+    UploadPartInput in{"bkt", (*u)->key, (*u)->upload_id, 1, {}, {}, data.size()};
+    StringReader raw(data);
+    auth::PassThroughReader body(raw, data.size());
+    ASSERT_TRUE(service_->UploadPart(Ctx(), in, body).ok());
+  }
+  ASSERT_TRUE(service_->AbortMultipartUpload(Ctx(), "bkt", "k", upload->upload_id).ok());
+  EXPECT_EQ(service_->AbortMultipartUpload(Ctx(), "bkt", "k", upload->upload_id).code(),
+            ErrorCode::kNoSuchUpload);
+  clock_.Advance(std::chrono::hours(24 * 7 + 1));
+  EXPECT_GE(*service_->RunMaintenance(), 1);  // aborts the abandoned upload
+  clock_.Advance(std::chrono::seconds(61));
+  ASSERT_TRUE(service_->RunMaintenance().ok());
+  EXPECT_EQ(FilesUnder("objects") + FilesUnder("staging"), 0u);
+  EXPECT_TRUE(service_->ListMultipartUploads(Ctx(), {"bkt", "", "", "", "", 1000})->uploads.empty());
+}
+
+TEST_F(S3ServiceTest, CopyObjectCopiesOrReplacesMetadata) {
+  MakeBucket("bkt");
+  PutObjectInput in;
+  in.headers.content_type = "text/plain";
+  in.user_metadata = {{"owner", "ops"}};
+  ASSERT_TRUE(Put("bkt", "src", "copy me", in).ok());
+  CopyObjectInput copy;
+  copy.source = {"bkt", "src", {}, ""};
+  copy.bucket = "bkt";
+  copy.key = "dst";
+  ASSERT_TRUE(service_->CopyObject(Ctx(), copy).ok());
+  auto dst = service_->GetObjectRecord(Ctx(), "bkt", "dst");
+  EXPECT_EQ(dst->headers.content_type, "text/plain");
+  EXPECT_EQ(dst->user_metadata, (KeyValues{{"owner", "ops"}}));
+  EXPECT_EQ(Get("bkt", "dst"), "copy me");
+  copy.key = "src";
+  EXPECT_EQ(service_->CopyObject(Ctx(), copy).status().code(), ErrorCode::kInvalidRequest);
+  copy.replace_metadata = true;
+  copy.user_metadata = {{"owner", "dev"}};
+  ASSERT_TRUE(service_->CopyObject(Ctx(), copy).ok());
+  EXPECT_EQ(service_->GetObjectRecord(Ctx(), "bkt", "src")->user_metadata,
+            (KeyValues{{"owner", "dev"}}));
+}
+
+}  // namespace
+}  // namespace hangar::s3
