@@ -82,4 +82,52 @@ bool AesGcmOpen(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
   return true;
 }
 
+struct AesGcmKey::Ctx {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  ~Ctx() { EVP_CIPHER_CTX_free(ctx); }
+};
+
+AesGcmKey::AesGcmKey(std::span<const uint8_t> key)
+    : encrypt_(std::make_unique<Ctx>()), decrypt_(std::make_unique<Ctx>()) {
+  HANGAR_CHECK(key.size() == kAes256KeySize && encrypt_->ctx && decrypt_->ctx);
+  HANGAR_CHECK(EVP_EncryptInit_ex2(encrypt_->ctx, Aes256Gcm(), key.data(), nullptr, nullptr) == 1);
+  HANGAR_CHECK(EVP_DecryptInit_ex2(decrypt_->ctx, Aes256Gcm(), key.data(), nullptr, nullptr) == 1);
+}
+
+AesGcmKey::~AesGcmKey() = default;
+
+void AesGcmKey::Seal(std::span<const uint8_t> nonce, std::span<const uint8_t> plaintext,
+                     uint8_t* out, uint8_t* tag_out) {
+  HANGAR_CHECK(nonce.size() == kGcmNonceSize);
+  EVP_CIPHER_CTX* ctx = encrypt_->ctx;
+  // Only the IV changes: the key schedule set up in the constructor is kept.
+  HANGAR_CHECK(EVP_EncryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) == 1);
+  int len = 0;
+  if (!plaintext.empty()) {
+    HANGAR_CHECK(EVP_EncryptUpdate(ctx, out, &len, plaintext.data(),
+                                   static_cast<int>(plaintext.size())) == 1);
+  }
+  HANGAR_CHECK(EVP_EncryptFinal_ex(ctx, out + plaintext.size(), &len) == 1);
+  HANGAR_CHECK(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kGcmTagSize, tag_out) == 1);
+}
+
+bool AesGcmKey::Open(std::span<const uint8_t> nonce, std::span<const uint8_t> ciphertext,
+                     std::span<const uint8_t> tag, uint8_t* out) {
+  HANGAR_CHECK(nonce.size() == kGcmNonceSize && tag.size() == kGcmTagSize);
+  EVP_CIPHER_CTX* ctx = decrypt_->ctx;
+  HANGAR_CHECK(EVP_DecryptInit_ex2(ctx, nullptr, nullptr, nonce.data(), nullptr) == 1);
+  int len = 0;
+  if (!ciphertext.empty()) {
+    HANGAR_CHECK(EVP_DecryptUpdate(ctx, out, &len, ciphertext.data(),
+                                   static_cast<int>(ciphertext.size())) == 1);
+  }
+  HANGAR_CHECK(EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kGcmTagSize,
+                                   const_cast<uint8_t*>(tag.data())) == 1);
+  if (EVP_DecryptFinal_ex(ctx, out + ciphertext.size(), &len) != 1) {
+    OPENSSL_cleanse(out, ciphertext.size());
+    return false;
+  }
+  return true;
+}
+
 }  // namespace hangar::crypto

@@ -9,6 +9,8 @@ drives it. Nothing in Hangar is mocked; the clients are the preinstalled aws CLI
     kms = server.client("kms")       # boto3 client signed with the root key
     rc, out, err = server.aws("kms", "list-keys")
     server.kms_call("DescribeKey", b'{"KeyId":')  # raw HTTP, SigV4-signed by botocore
+    s3 = server.s3_client()          # boto3 S3 client, path-style addressing
+    server.s3_request("GET", "/bucket/key")  # raw S3 request, x-amz-content-sha256 filled in
     server.advance_clock(7 * 86400)  # dev clock: runs due lifecycle work before it answers
     server.restart()                 # SIGTERM, then start again on the same data dir (and port)
     server.crash_restart()           # kill -9, then start again
@@ -24,6 +26,7 @@ import atexit
 import base64
 import ctypes
 import datetime
+import hashlib
 import http.client
 import json
 import os
@@ -364,6 +367,11 @@ class HangarServer:
             region_name=region, botocore_session=self.botocore_session())
         return session.client(service, endpoint_url=self.endpoint, config=cfg, verify=verify)
 
+    def s3_client(self, **kwargs):
+        """A boto3 S3 client with path-style addressing (`/bucket/key`); kwargs as for client()."""
+        kwargs.setdefault("s3", {"addressing_style": "path"})
+        return self.client("s3", **kwargs)
+
     # --- dev clock -----------------------------------------------------------------------------
 
     def _internal(self, method, path) -> dict:
@@ -408,7 +416,8 @@ class HangarServer:
         request = botocore.awsrequest.AWSRequest(method=method, url=url, data=body, headers=hdrs)
         creds = botocore.credentials.Credentials(access_key_id or self.access_key_id,
                                                  secret_access_key or self.secret_access_key)
-        DatedSigV4Auth(creds, service, region, signed_at).add_auth(request)
+        signer = DatedS3SigV4Auth if service == "s3" else DatedSigV4Auth
+        signer(creds, service, region, signed_at).add_auth(request)
         prepared = request.prepare()
         parsed = urllib.parse.urlsplit(prepared.url)
         target_path = parsed.path + (("?" + parsed.query) if parsed.query else "")
@@ -452,11 +461,13 @@ class HangarServer:
         for name, value in raw_headers.items():
             head += name.encode() + b": " + value + b"\r\n"
         head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-        return self.raw_exchange(head, body, timeout=timeout)
+        return self.raw_exchange(head, body, timeout=timeout, method=method)
 
-    def raw_exchange(self, head: bytes, body: bytes = b"", timeout=30.0) -> RawResponse:
+    def raw_exchange(self, head: bytes, body: bytes = b"", timeout=30.0,
+                     method="POST") -> RawResponse:
         """Writes `head` then `body` (from another thread, so that a server that answers early
-        and closes, e.g. with 413, does not block us) and reads one HTTP response."""
+        and closes, e.g. with 413, does not block us) and reads one HTTP response. `method` is
+        the request's method (a response to HEAD has no body whatever its Content-Length)."""
         sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
         sender = None
         try:
@@ -469,7 +480,7 @@ class HangarServer:
                         pass  # the server stopped reading: expected after an early answer
                 sender = threading.Thread(target=pump, daemon=True)
                 sender.start()
-            resp = http.client.HTTPResponse(sock, method="POST")
+            resp = http.client.HTTPResponse(sock, method=method)
             resp.begin()
             data = resp.read()
             return RawResponse(resp.status, {k.lower(): v for k, v in resp.getheaders()}, data)
@@ -481,6 +492,23 @@ class HangarServer:
             sock.close()
             if sender is not None:
                 sender.join(timeout)
+
+    def s3_request(self, method: str, path: str, body: bytes = b"", *, query="", headers=None,
+                   content_sha256=None, **kwargs) -> RawResponse:
+        """A raw S3 request (path-style unless a Host header says otherwise), SigV4-signed for
+        service s3 unless sign=False. `path` is sent as given, so percent-encode keys yourself.
+        x-amz-content-sha256 is the body's SHA-256 unless `content_sha256` gives another value
+        (False: no such header). Other kwargs as for raw_request()."""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        hdrs = dict(headers or {})
+        if content_sha256 is None:
+            content_sha256 = hashlib.sha256(body).hexdigest()
+        if content_sha256 is not False and not any(
+                k.lower() == "x-amz-content-sha256" for k in hdrs):
+            hdrs["X-Amz-Content-SHA256"] = content_sha256
+        return self.raw_request(body, method=method, path=path, query=query, headers=hdrs,
+                                service="s3", **kwargs)
 
     def kms_call(self, operation: str, payload, **kwargs) -> RawResponse:
         """A raw KMS JSON 1.1 call; payload is a dict (dumped) or raw bytes/str (sent as is)."""
@@ -519,6 +547,14 @@ class DatedSigV4Auth(botocore.auth.SigV4Auth):
         self._inject_signature_to_request(request, self.signature(string_to_sign, request))
 
 
+class DatedS3SigV4Auth(DatedSigV4Auth):
+    """The same for S3, whose canonical URI is the path as sent: it is not normalised or
+    percent-encoded a second time (botocore's S3SigV4Auth does the same)."""
+
+    def _normalize_url_path(self, path):
+        return path
+
+
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -548,6 +584,22 @@ class HangarTestCase(unittest.TestCase):
             self.assertEqual(err.get("Message"), message, cm.exception.response)
         self.assertEqual(meta["HTTPStatusCode"], 400, cm.exception.response)
         return cm.exception
+
+    def assertS3Error(self, status, error_code, message, call, *args, s3_fields=None, **kwargs):
+        """Runs a boto3 S3 call that must fail with HTTP `status`, `error_code` and exactly
+        `message` (None: any message); `s3_fields` are further elements the error XML must carry
+        (e.g. {"BucketName": "b"}). Returns the botocore error response."""
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            call(*args, **kwargs)
+        response = cm.exception.response
+        err = response["Error"]
+        self.assertEqual(response["ResponseMetadata"]["HTTPStatusCode"], status, response)
+        self.assertEqual(err.get("Code"), error_code, response)
+        if message is not None:
+            self.assertEqual(err.get("Message"), message, response)
+        for name, value in (s3_fields or {}).items():
+            self.assertEqual(err.get(name), value, f"{name} in {response}")
+        return response
 
     def assertCliError(self, result: CliResult, error_code, message=None):
         """The aws CLI run failed with `error_code` (and exactly `message` if given)."""
