@@ -287,6 +287,14 @@ std::string SecurityToken(const HttpRequest& request, const std::vector<QueryPar
   return "";
 }
 
+// Signature Version 2 (header "AWS <key>:<sig>" or query AWSAccessKeyId/Signature): S3 answers
+// regions that never supported it with this.
+Status SigV2NotSupported() {
+  return Error(ErrorCode::kInvalidRequest,
+               "The authorization mechanism you have provided is not supported. Please use "
+               "AWS4-HMAC-SHA256.");
+}
+
 // Header authentication: Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=...,
 // Signature=...
 Result<SigV4Request> ParseHeaderAuth(const HttpRequest& request, std::string_view authorization,
@@ -294,6 +302,7 @@ Result<SigV4Request> ParseHeaderAuth(const HttpRequest& request, std::string_vie
   authorization = TrimAll(authorization);
   size_t space = authorization.find_first_of(" \t");
   std::string_view algorithm = authorization.substr(0, space);
+  if (algorithm == "AWS") return SigV2NotSupported();
   if (algorithm != kSigV4Algorithm) {
     return Error(ErrorCode::kIncompleteSignature, "Unsupported Authorization Type");
   }
@@ -382,10 +391,10 @@ Result<SigV4Request> ParseQueryAuth(const HttpRequest& request,
   const std::string* signature = FindParam(params, kParamSignature);
   const std::string* expires = FindParam(params, kParamExpires);
   if (!algorithm || !credential || !date || !signed_headers || !signature || !expires) {
-    return Error(ErrorCode::kIncompleteSignature, std::string(kQueryParamsMissingText));
+    return Error(ErrorCode::kAuthorizationQueryParametersError, std::string(kQueryParamsMissingText));
   }
   if (*algorithm != kSigV4Algorithm) {
-    return Error(ErrorCode::kIncompleteSignature,
+    return Error(ErrorCode::kAuthorizationQueryParametersError,
                  "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
   }
   SigV4Request sig;
@@ -393,7 +402,7 @@ Result<SigV4Request> ParseQueryAuth(const HttpRequest& request,
   HANGAR_ASSIGN_OR_RETURN(sig.scope, ParseCredential(*credential, /*presigned=*/true));
   std::optional<TimePoint> time = ParseAmzDate(*date);
   if (!time) {
-    return Error(ErrorCode::kIncompleteSignature,
+    return Error(ErrorCode::kAuthorizationQueryParametersError,
                  "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   }
   sig.amz_date = *date;
@@ -401,10 +410,10 @@ Result<SigV4Request> ParseQueryAuth(const HttpRequest& request,
   int64_t seconds = 0;
   auto [end, ec] = std::from_chars(expires->data(), expires->data() + expires->size(), seconds);
   if (ec != std::errc() || end != expires->data() + expires->size()) {
-    return Error(ErrorCode::kIncompleteSignature, "X-Amz-Expires should be a number");
+    return Error(ErrorCode::kAuthorizationQueryParametersError, "X-Amz-Expires should be a number");
   }
   if (seconds < 0) {
-    return Error(ErrorCode::kIncompleteSignature, "X-Amz-Expires must be non-negative");
+    return Error(ErrorCode::kAuthorizationQueryParametersError, "X-Amz-Expires must be non-negative");
   }
   sig.expires_seconds = seconds;
   sig.signed_headers = ParseSignedHeaders(*signed_headers);
@@ -458,6 +467,9 @@ Result<std::optional<SigV4Request>> ParseSigV4(const HttpRequest& request) {
   if (query_auth) {
     HANGAR_ASSIGN_OR_RETURN(SigV4Request sig, ParseQueryAuth(request, params));
     return std::optional<SigV4Request>(std::move(sig));
+  }
+  if (FindParam(params, "AWSAccessKeyId") && FindParam(params, "Signature")) {
+    return SigV2NotSupported();
   }
   return std::optional<SigV4Request>();
 }
@@ -528,9 +540,10 @@ Result<VerifiedRequest> SigV4Verifier::Verify(const HttpRequest& request, const 
       (sig.expires_seconds < 1 || sig.expires_seconds > options_.max_presigned_expiry.count())) {
     const std::string max = std::to_string(options_.max_presigned_expiry.count());
     if (sig.expires_seconds < 1) {
-      return Error(ErrorCode::kIncompleteSignature, "X-Amz-Expires must be at least 1 second");
+      return Error(ErrorCode::kAuthorizationQueryParametersError,
+                   "X-Amz-Expires must be at least 1 second");
     }
-    return Error(ErrorCode::kIncompleteSignature,
+    return Error(ErrorCode::kAuthorizationQueryParametersError,
                  "X-Amz-Expires must be less than a week (in seconds) that is, the given "
                  "X-Amz-Expires must be less than " +
                      max + " seconds");
@@ -595,6 +608,27 @@ Result<VerifiedRequest> SigV4Verifier::Verify(const HttpRequest& request, const 
   if (key.session_token.empty() != sig.security_token.empty() ||
       !crypto::ConstantTimeEquals(key.session_token, sig.security_token)) {
     return UnknownKeyError(dialect, sig.scope.access_key_id);
+  }
+
+  // 3b. S3 wants every x-amz-* header a header-signed request carries to be signed: an unsigned
+  //     one (metadata, ACLs, SSE parameters) could be added by anyone on the way.
+  if (dialect == Dialect::kS3 && !presigned) {
+    std::string unsigned_headers;
+    for (const auto& field : request.headers.fields()) {
+      if (!field.name.starts_with("x-amz-")) continue;
+      if (std::find(sig.signed_headers.begin(), sig.signed_headers.end(), field.name) !=
+          sig.signed_headers.end()) {
+        continue;
+      }
+      if (unsigned_headers.find(field.name) != std::string::npos) continue;
+      if (!unsigned_headers.empty()) unsigned_headers += ", ";
+      unsigned_headers += field.name;
+    }
+    if (!unsigned_headers.empty()) {
+      return Error(ErrorCode::kAccessDenied,
+                   "There were headers present in the request which were not signed")
+          .WithField("HeadersNotSigned", unsigned_headers);
+    }
   }
 
   // 4. The signature over the canonical request, compared in constant time. A header the client

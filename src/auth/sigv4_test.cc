@@ -601,8 +601,19 @@ TEST(SigV4ParseTest, MissingAuthorizationPartsAreNamedLikeAws) {
   EXPECT_EQ(s.code(), ErrorCode::kIncompleteSignature);
 }
 
+TEST(SigV4ParseTest, SignatureVersion2IsNotSupported) {
+  Status s = ParseError("AWS AKIDEXAMPLE:c2lnbmF0dXJl");
+  EXPECT_EQ(s.code(), ErrorCode::kInvalidRequest);
+  EXPECT_EQ(s.message(),
+            "The authorization mechanism you have provided is not supported. Please use "
+            "AWS4-HMAC-SHA256.");
+  HttpRequest presigned_v2 = MakeRequest("GET", "/bucket/key");
+  presigned_v2.query = "AWSAccessKeyId=AKIDEXAMPLE&Expires=1700000000&Signature=abc%3D";
+  EXPECT_EQ(ParseSigV4(presigned_v2).status().code(), ErrorCode::kInvalidRequest);
+}
+
 TEST(SigV4ParseTest, OtherAuthorizationTypesAreUnsupported) {
-  for (std::string_view auth : {"AWS AKIDEXAMPLE:c2lnbmF0dXJl", "Bearer abc",
+  for (std::string_view auth : {"Bearer abc",
                                 "AWS4-HMAC-SHA512 Credential=a/b/c/d/aws4_request", ""}) {
     Status s = ParseError(auth);
     EXPECT_EQ(s.code(), ErrorCode::kIncompleteSignature) << auth;
@@ -698,7 +709,7 @@ TEST(SigV4ParseTest, PartialPresignedParametersAreRejectedWithS3Text) {
     size_t end = request.query.find('&', start);
     request.query.erase(start, end == std::string::npos ? std::string::npos : end - start);
     Result<std::optional<SigV4Request>> r = ParseSigV4(request);
-    EXPECT_EQ(r.status().code(), ErrorCode::kIncompleteSignature) << param;
+    EXPECT_EQ(r.status().code(), ErrorCode::kAuthorizationQueryParametersError) << param;
     EXPECT_EQ(r.status().message(),
               "Query-string authentication version 4 requires the X-Amz-Algorithm, "
               "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
@@ -718,7 +729,7 @@ TEST(SigV4ParseTest, PresignedParametersAreValidated) {
     return r.ok() ? Status() : r.status();
   };
   Status s = parse_with("X-Amz-Algorithm=AWS4-HMAC-SHA256", "X-Amz-Algorithm=AWS4-HMAC-SHA1");
-  EXPECT_EQ(s.code(), ErrorCode::kIncompleteSignature);
+  EXPECT_EQ(s.code(), ErrorCode::kAuthorizationQueryParametersError);
   EXPECT_EQ(s.message(), "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
   s = parse_with("X-Amz-Expires=60", "X-Amz-Expires=6O");
   EXPECT_EQ(s.message(), "X-Amz-Expires should be a number");
@@ -805,6 +816,21 @@ TEST_F(SigV4VerifierTest, ValidRequestYieldsPrincipalAndSeedSignature) {
   EXPECT_EQ(r->signing_key, DeriveSigningKey(kSecret, MakeScope("kms", kNow)));
   const std::string& auth = *request.headers.Find("authorization");
   EXPECT_EQ(r->seed_signature, auth.substr(auth.size() - 64));
+}
+
+TEST_F(SigV4VerifierTest, S3RefusesUnsignedAmzHeaders) {
+  HttpRequest request = Signed("s3");
+  ASSERT_TRUE(h_.Check(request).ok());
+  request.headers.Add("x-amz-meta-smuggled", "yes");
+  Result<VerifiedRequest> r = h_.Check(request);
+  EXPECT_EQ(r.status().code(), ErrorCode::kAccessDenied);
+  EXPECT_EQ(r.status().message(), "There were headers present in the request which were not signed");
+  ASSERT_EQ(r.status().fields().size(), 1u);
+  EXPECT_EQ(r.status().fields()[0].second, "x-amz-meta-smuggled");
+  // Other services sign what they sign; an extra header simply is not part of the signature.
+  HttpRequest kms = Signed("kms");
+  kms.headers.Add("x-amz-meta-extra", "fine");
+  EXPECT_TRUE(h_.Check(kms).ok());
 }
 
 TEST_F(SigV4VerifierTest, UnknownAccessKeyUsesEachDialectsText) {
@@ -1017,7 +1043,7 @@ TEST_F(SigV4VerifierTest, PresignedExpiryIsLimitedToAWeek) {
   request = MakeRequest("GET", "/bucket/key");
   Presign(request, MakeScope("s3", kNow), kNow, 604801);
   Result<VerifiedRequest> r = h_.Check(request, std::string(kUnsignedPayload));
-  EXPECT_EQ(r.status().code(), ErrorCode::kIncompleteSignature);
+  EXPECT_EQ(r.status().code(), ErrorCode::kAuthorizationQueryParametersError);
   EXPECT_EQ(r.status().message(),
             "X-Amz-Expires must be less than a week (in seconds) that is, the given "
             "X-Amz-Expires must be less than 604800 seconds");
@@ -1025,7 +1051,7 @@ TEST_F(SigV4VerifierTest, PresignedExpiryIsLimitedToAWeek) {
   request = MakeRequest("GET", "/bucket/key");
   Presign(request, MakeScope("s3", kNow), kNow, 0);
   EXPECT_EQ(h_.Check(request, std::string(kUnsignedPayload)).status().code(),
-            ErrorCode::kIncompleteSignature);
+            ErrorCode::kAuthorizationQueryParametersError);
 }
 
 TEST_F(SigV4VerifierTest, PresignedUrlWithSessionToken) {

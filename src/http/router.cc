@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/strings.h"
+#include "crypto/base64.h"
 #include "crypto/digest.h"
 
 namespace hangar::http {
@@ -23,6 +24,11 @@ std::string_view KmsOperation(const HttpRequest& request) {
 bool IsFormPost(const HttpRequest& request) {
   return request.method == "POST" &&
          ToLower(request.headers.Get("content-type")).starts_with("application/x-www-form-urlencoded");
+}
+
+// S3's x-amz-id-2 ("host id"): an opaque token for support cases; ours names the request.
+std::string HostId(const std::string& request_id) {
+  return crypto::Base64Encode(crypto::Sha256("hangar-host/" + request_id));
 }
 
 std::string SafeDump(const nlohmann::json& j) {
@@ -162,6 +168,7 @@ HttpResponse Router::Handle(HttpRequest& request) {
   }
   response.headers.Add(service == Service::kKms ? "x-amzn-RequestId" : "x-amz-request-id",
                        request_id);
+  if (service == Service::kS3) response.headers.Add("x-amz-id-2", HostId(request_id));
   return response;
 }
 
@@ -238,6 +245,7 @@ HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
     case Service::kS3: {
       r.status = wire.xml_status;
       r.headers.Add("x-amz-request-id", request_id);
+      r.headers.Add("x-amz-id-2", HostId(request_id));
       if (status.code() == ErrorCode::kNotModified) break;  // 304 carries no body
       std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>";
       body += XmlEscape(wire.xml_code);
@@ -248,7 +256,8 @@ HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
         body += "<" + name + ">" + XmlEscape(value) + "</" + name + ">";
       }
       body += "<Resource>" + XmlEscape(request.path) + "</Resource>";
-      body += "<RequestId>" + request_id + "</RequestId></Error>";
+      body += "<RequestId>" + request_id + "</RequestId><HostId>" + HostId(request_id) +
+              "</HostId></Error>";
       r.body = std::move(body);
       r.headers.Add("Content-Type", "application/xml");
       break;

@@ -339,7 +339,6 @@ class Server::Impl {
       RoutePlan plan = handler_.Plan(request);
       HttpResponse response;
       bool body_consumed = true;
-      bool chunked = header_parser.chunked();
 
       if (plan.buffer_body) {
         uint64_t declared = request.content_length.value_or(0);
@@ -351,9 +350,9 @@ class Server::Impl {
                                  std::to_string(plan.max_buffered_body) + " bytes"));
           body_consumed = false;
         } else {
-          if (IsHundredContinue(request) && (declared > 0 || chunked)) {
-            co_await WriteContinue(stream);
-          }
+          // Always answer an Expect: 100-continue we will read past, even for an empty body:
+          // some clients (botocore) otherwise mistake the final status for the interim one.
+          if (IsHundredContinue(request)) co_await WriteContinue(stream);
           bhttp::request_parser<bhttp::string_body> body_parser(std::move(header_parser));
           body_parser.body_limit(plan.max_buffered_body);
           Lowest(stream).expires_after(options_.io_timeout);

@@ -17,6 +17,7 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
   HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket));
   ListObjectsOutput out;
   const size_t max = static_cast<size_t>(std::clamp(input.max_keys, 0, 1000));
+  if (max == 0) return out;  // nothing asked, nothing truncated
   std::string cursor = input.start_after;
   auto count = [&] { return out.objects.size() + out.common_prefixes.size(); };
   while (count() < max + 1) {

@@ -76,8 +76,9 @@ class Query {
   std::multimap<std::string, std::string> params_;
 };
 
-Result<int> IntParam(const Query& q, std::string_view name, int fallback, int min, int max) {
-  auto v = q.Get(name);
+// An integer argument (query parameter or header); absent gives `fallback`, above `max` is capped.
+Result<int> IntArgument(const std::optional<std::string>& v, std::string_view name, int fallback,
+                        int min, int max) {
   if (!v) return fallback;
   try {
     size_t used = 0;
@@ -89,6 +90,10 @@ Result<int> IntParam(const Query& q, std::string_view name, int fallback, int mi
         .WithField("ArgumentName", std::string(name))
         .WithField("ArgumentValue", *v);
   }
+}
+
+Result<int> IntParam(const Query& q, std::string_view name, int fallback, int min, int max) {
+  return IntArgument(q.Get(name), name, fallback, min, max);
 }
 
 // --- Operations ----------------------------------------------------------------------------------
@@ -329,8 +334,10 @@ void AddChecksumHeaders(HttpResponse& r, const std::optional<ChecksumValue>& che
   r.headers.Add("x-amz-checksum-type", checksum->type);
 }
 
+// `whole_object`: the stored checksum describes the whole object, so a ranged or part response
+// must not carry it (clients would check it against the bytes they got).
 void AddObjectHeaders(HttpResponse& r, const ObjectRecord& o, const Query& q,
-                      const HeaderList& request_headers) {
+                      const HeaderList& request_headers, bool whole_object) {
   const ContentHeaders& c = o.headers;
   auto pick = [&](std::string_view override_name, const std::string& stored) {
     auto v = q.Get(override_name);
@@ -354,7 +361,7 @@ void AddObjectHeaders(HttpResponse& r, const ObjectRecord& o, const Query& q,
   for (const auto& [name, value] : o.user_metadata) r.headers.Add(std::string(kMetaPrefix) + name, value);
   if (o.storage_class != "STANDARD") r.headers.Add("x-amz-storage-class", o.storage_class);
   if (!o.tags.empty()) r.headers.Add("x-amz-tagging-count", std::to_string(o.tags.size()));
-  if (ToLower(request_headers.Get("x-amz-checksum-mode")) == "enabled") {
+  if (whole_object && ToLower(request_headers.Get("x-amz-checksum-mode")) == "enabled") {
     AddChecksumHeaders(r, o.checksum);
   }
 }
@@ -742,7 +749,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       HANGAR_ASSIGN_OR_RETURN(GetObjectOutput out, service_.GetObject(ctx, input));
       HttpResponse r;
       r.status = out.partial ? 206 : 200;
-      AddObjectHeaders(r, out.object, q, h);
+      AddObjectHeaders(r, out.object, q, h, /*whole_object=*/!out.partial);
       if (out.partial) {
         r.headers.Add("Content-Range", ContentRangeValue({out.first, out.first + out.length - 1},
                                                          out.object.size));
@@ -803,18 +810,39 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
             .Close("Checksum");
       }
       if (want("ObjectParts") && o.parts_count > 0) {
-        HANGAR_ASSIGN_OR_RETURN(int max_parts, IntParam(q, "max-parts", 1000, 0, 1000));
-        HANGAR_ASSIGN_OR_RETURN(int marker, IntParam(q, "part-number-marker", 0, 0, 10000));
-        (void)max_parts;
-        x.Open("ObjectParts").Element("TotalPartsCount", static_cast<uint64_t>(o.parts_count));
-        x.Element("PartNumberMarker", static_cast<uint64_t>(marker));
-        x.Element("MaxParts", static_cast<uint64_t>(max_parts)).Bool("IsTruncated", false);
-        for (const auto& seg : o.segments) {
-          if (seg.part_number <= marker) continue;
-          x.Open("Part").Element("PartNumber", static_cast<uint64_t>(seg.part_number));
-          x.Element("Size", seg.size);
-          if (seg.checksum) x.Element("Checksum" + seg.checksum->algorithm, seg.checksum->value);
-          x.Close("Part");
+        // GetObjectAttributes pages its parts through headers, not the query.
+        HANGAR_ASSIGN_OR_RETURN(int max_parts, IntArgument(OptionalHeader(h, "x-amz-max-parts"),
+                                                           "x-amz-max-parts", 1000, 0, 1000));
+        HANGAR_ASSIGN_OR_RETURN(int marker,
+                                IntArgument(OptionalHeader(h, "x-amz-part-number-marker"),
+                                            "x-amz-part-number-marker", 0, 0, 10000));
+        x.Open("ObjectParts").Element("PartsCount", static_cast<uint64_t>(o.parts_count));
+        // General purpose buckets list the parts only when the object has checksums.
+        const bool list_parts = o.checksum.has_value();
+        if (list_parts) {
+          std::vector<const Segment*> page;
+          bool truncated = false;
+          for (const auto& seg : o.segments) {
+            if (seg.part_number <= marker) continue;
+            if (page.size() == static_cast<size_t>(max_parts)) {
+              truncated = true;
+              break;
+            }
+            page.push_back(&seg);
+          }
+          x.Element("PartNumberMarker", static_cast<uint64_t>(marker));
+          if (truncated && !page.empty()) {
+            x.Element("NextPartNumberMarker", static_cast<uint64_t>(page.back()->part_number));
+          }
+          x.Element("MaxParts", static_cast<uint64_t>(max_parts)).Bool("IsTruncated", truncated);
+          for (const Segment* seg : page) {
+            x.Open("Part").Element("PartNumber", static_cast<uint64_t>(seg->part_number));
+            x.Element("Size", seg->size);
+            if (seg->checksum) {
+              x.Element("Checksum" + seg->checksum->algorithm, seg->checksum->value);
+            }
+            x.Close("Part");
+          }
         }
         x.Close("ObjectParts");
       }

@@ -5,7 +5,8 @@ config files) and the root credentials it was started with. It is not thread-saf
 drives it. Nothing in Hangar is mocked; the clients are the preinstalled aws CLI v1 and boto3.
 
     server = HangarServer()          # temp dir, fixed account and root key
-    server.start()                   # waits for "Hangar listening on ..." (fails after 20 s)
+    server.start()                   # waits for "Hangar listening on ..." (fails after 20 s;
+                                     # log lines printed before it are skipped)
     kms = server.client("kms")       # boto3 client signed with the root key
     rc, out, err = server.aws("kms", "list-keys")
     server.kms_call("DescribeKey", b'{"KeyId":')  # raw HTTP, SigV4-signed by botocore
@@ -39,6 +40,7 @@ import sqlite3
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 import urllib.parse
 from typing import Any, NamedTuple, Optional
@@ -62,6 +64,7 @@ DEFAULT_ACCESS_KEY_ID = "AKIAHANGARE2ETEST001"
 DEFAULT_SECRET_ACCESS_KEY = "hangarE2eSecretKey0123456789abcdefghijKL"  # 40 chars
 
 _LISTENING = re.compile(r"^Hangar listening on (https?)://(\S+):(\d+)\s*$")
+_LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:.]+\] \[\w+\] ")
 _CLI_ERROR = re.compile(
     r"An error occurred \((?P<code>[^)]+)\) when calling the (?P<op>\w+) operation"
     r"(?: \(reached max retries: \d+\))?: ?(?P<message>.*)$",
@@ -200,11 +203,16 @@ class HangarServer:
         self._stdout_queue = queue.Queue()
         threading.Thread(target=self._read_stdout, args=(self.proc, self._stdout_queue),
                          daemon=True).start()
-        try:
-            line = self._stdout_queue.get(timeout=timeout)
-        except queue.Empty:
-            self.kill()
-            raise HangarError(f"no listening line within {timeout:.0f} s\n{self.log_tail()}")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self._stdout_queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                self.kill()
+                raise HangarError(f"no listening line within {timeout:.0f} s\n{self.log_tail()}")
+            # Log lines the server wrote before it listened (e.g. crash recovery's summary).
+            if line is None or not _LOG_LINE.match(line):
+                break
         if line is None:
             rc = self.proc.wait()
             self._reap()
@@ -357,10 +365,11 @@ class HangarServer:
                secret_access_key=None, region=REGION, verify=None, **config):
         """A boto3 client for `service` at this server, signed with the root key (or the given
         one). validate=False turns off botocore's client-side parameter checks so that invalid
-        values reach the server. No retries: an error is the answer under test."""
+        values reach the server. No retries: an error is the answer under test. Other keyword
+        arguments go to botocore's Config (they may override the 10 s / 60 s timeouts)."""
         cfg = botocore.config.Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
-            parameter_validation=validate, connect_timeout=10, read_timeout=60, **config)
+            parameter_validation=validate, **{"connect_timeout": 10, "read_timeout": 60, **config})
         session = boto3.session.Session(
             aws_access_key_id=access_key_id or self.access_key_id,
             aws_secret_access_key=secret_access_key or self.secret_access_key,
