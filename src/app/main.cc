@@ -13,6 +13,7 @@
 
 #include "app/data_dir.h"
 #include "app/dev_clock.h"
+#include "app/kms_gateway.h"
 #include "app/lifecycle_runner.h"
 #include "auth/sigv4.h"
 #include "common/files.h"
@@ -153,7 +154,9 @@ int Serve(const ServeOptions& opts) {
     return 1;
   }
   s3::S3Repository s3_repository(*dir->metadata);
-  s3::S3Service s3_service(s3_repository, **blobs, lifecycle_clock, s3::S3Options{});
+  KeyServiceGateway kms_gateway(key_service);
+  s3::SseEngine sse(kms_gateway, *dir->root_key, lifecycle_clock, s3::SseOptions{});
+  s3::S3Service s3_service(s3_repository, **blobs, sse, lifecycle_clock, s3::S3Options{});
   // Before serving: finish or undo what a crash interrupted.
   if (Status s = s3_service.Recover(); !s.ok()) {
     std::cerr << "hangar: S3 recovery failed: " << s.message() << "\n";

@@ -152,6 +152,8 @@ constexpr Row kRows[] = {
      {"NotFoundException", 404, "ServerSideEncryptionConfigurationNotFoundError", 404,
       "NoSuchEntity", 404}},
     {ErrorCode::kSlowDown, {"ThrottlingException", 503, "SlowDown", 503, "Throttling", 400}},
+    {ErrorCode::kInvalidEncryptionAlgorithm,
+     {"ValidationException", 400, "InvalidEncryptionAlgorithmError", 400, "InvalidInput", 400}},
     {ErrorCode::kConflict, {"KMSInternalException", 500, "InternalError", 500, "ServiceFailure", 500}},
 };
 static_assert(std::size(kRows) == static_cast<size_t>(ErrorCode::kCount_),

@@ -85,6 +85,7 @@ enum class ErrorCode : uint16_t {
   kNoSuchCorsConfiguration,
   kServerSideEncryptionConfigurationNotFound,
   kSlowDown,
+  kInvalidEncryptionAlgorithm,
   // Storage: a precondition of an atomic commit did not hold (someone else wrote first). Services
   // retry or translate it; it never reaches a client as such.
   kConflict,

@@ -236,6 +236,12 @@ Result<GenerateDataKeyOutput> KeyService::GenerateDataKey(const auth::RequestCon
   return out;
 }
 
+Status KeyService::CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_id,
+                                  std::string_view action) {
+  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/true, action));
+  return RequireEnabledForCrypto(key->record);
+}
+
 Result<SecretBytes> KeyService::GenerateRandom(const auth::RequestContext& ctx,
                                                std::optional<int64_t> number_of_bytes) {
   Count(Op::kGenerateRandom);

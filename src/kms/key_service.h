@@ -237,6 +237,12 @@ class KeyService {
   Result<KeyRecord> GetOrCreateAwsManagedKey(const auth::RequestContext& ctx,
                                              std::string_view service);
 
+  // Whether the caller may perform kms:<action> with the key and the key is Enabled now. Not a KMS
+  // API call and not counted: S3 checks a cached Bucket Key with it on every use.
+  // Errors: kKmsNotFound, kAccessDenied, kKmsDisabled, kKmsInvalidState.
+  Status CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_id,
+                        std::string_view action);
+
   KmsCallCounts CallCounts() const;
 
  private:

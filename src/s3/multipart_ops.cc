@@ -134,6 +134,11 @@ Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext
                        ToLower(upload.checksum_algorithm) + " checksum algorithm.");
     }
   }
+  // Encryption is fixed now; SSE-KMS asks KMS for the upload's data key once, here.
+  HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.PrepareWrite(ctx, bucket.record, input.key,
+                                                            input.sse, input.customer_key));
+  upload.encryption = keys.encryption;
+  upload.upload_keys = keys.stored;
   const int64_t abandon_ms =
       upload.initiated_ms +
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.abandoned_upload_ttl).count();
@@ -142,8 +147,10 @@ Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext
 }
 
 Result<PartRecord> S3Service::StorePart(const auth::RequestContext& ctx, const UploadRecord& upload,
-                                        int part_number, const WrittenBlob& written) {
+                                        int part_number, const WrittenBlob& written,
+                                        const SegmentKeys& keys) {
   PartRecord part;
+  part.keys = keys;
   part.part_number = part_number;
   part.size = written.size;
   part.etag = "\"" + HexEncode(written.md5) + "\"";
@@ -186,10 +193,11 @@ Result<PartRecord> S3Service::StorePart(const auth::RequestContext& ctx, const U
   return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }
 
-Result<PartRecord> S3Service::UploadPart(const auth::RequestContext& ctx,
+Result<PartOutput> S3Service::UploadPart(const auth::RequestContext& ctx,
                                          const UploadPartInput& input, auth::PayloadReader& body) {
   HANGAR_RETURN_IF_ERROR(CheckPartNumber(input.part_number, options_.max_parts));
   HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, input.bucket, input.key, input.upload_id));
+  HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.ResumeUpload(ctx, upload.record, input.customer_key));
   if (!input.content_length) {
     return Error(ErrorCode::kMissingContentLength, "You must provide the Content-Length HTTP header.");
   }
@@ -216,9 +224,10 @@ Result<PartRecord> S3Service::UploadPart(const auth::RequestContext& ctx,
   }
   std::optional<ChecksumAlgorithm> algorithm;
   if (checksum) algorithm = checksum->algorithm;
-  HANGAR_ASSIGN_OR_RETURN(WrittenBlob written, WriteBlob(blobs_, body, algorithm,
-                                                         options_.max_object_size,
-                                                         input.content_length));
+  SegmentKeys segment_keys;
+  HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
+                          WriteBlob(EncryptingWriter(keys, segment_keys), body, algorithm,
+                                    options_.max_object_size, input.content_length));
   auto discard = [&](Status s) -> Status {
     if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
     return s;
@@ -227,17 +236,20 @@ Result<PartRecord> S3Service::UploadPart(const auth::RequestContext& ctx,
   std::optional<ChecksumRequest> to_verify = input.checksum;
   Status verified = VerifyUpload(written, md5_expected, to_verify, checksum_expected, body);
   if (!verified.ok()) return discard(verified);
-  auto part = StorePart(ctx, upload.record, input.part_number, written);
+  auto part = StorePart(ctx, upload.record, input.part_number, written, segment_keys);
   if (!part.ok()) return discard(part.status());
-  return part;
+  return PartOutput{std::move(part).value(), upload.record.encryption};
 }
 
-Result<PartRecord> S3Service::UploadPartCopy(const auth::RequestContext& ctx,
+Result<PartOutput> S3Service::UploadPartCopy(const auth::RequestContext& ctx,
                                              const UploadPartInput& input,
                                              const CopySource& source) {
   HANGAR_RETURN_IF_ERROR(CheckPartNumber(input.part_number, options_.max_parts));
   HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, input.bucket, input.key, input.upload_id));
   HANGAR_ASSIGN_OR_RETURN(auto src, RequireObject(ctx, source.bucket, source.key));
+  HANGAR_ASSIGN_OR_RETURN(ReadKeys source_keys,
+                          sse_.PrepareRead(ctx, src.record, source.customer_key));
+  HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.ResumeUpload(ctx, upload.record, input.customer_key));
   HANGAR_RETURN_IF_ERROR(EvaluateCopySourceConditions(
       source.conditions, src.record.etag, FromUnixMillis(src.record.last_modified_ms), ctx.now));
   uint64_t first = 0, length = src.record.size;
@@ -256,12 +268,18 @@ Result<PartRecord> S3Service::UploadPartCopy(const auth::RequestContext& ctx,
   if (!upload.record.checksum_algorithm.empty()) {
     algorithm = ParseChecksumAlgorithm(upload.record.checksum_algorithm);
   }
-  ObjectRangeReader reader(blobs_, src.record.segments, first, length);
+  ObjectRangeReader reader(DecryptingOpener(std::make_shared<const ReadKeys>(std::move(source_keys))),
+                           src.record.segments, first, length);
+  SegmentKeys segment_keys;
   HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
-                          WriteBlob(blobs_, reader, algorithm, options_.max_object_size, length));
-  auto part = StorePart(ctx, upload.record, input.part_number, written);
-  if (!part.ok() && !written.blob_id.empty()) blobs_.Delete(written.blob_id);
-  return part;
+                          WriteBlob(EncryptingWriter(keys, segment_keys), reader, algorithm,
+                                    options_.max_object_size, length));
+  auto part = StorePart(ctx, upload.record, input.part_number, written, segment_keys);
+  if (!part.ok()) {
+    if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
+    return part.status();
+  }
+  return PartOutput{std::move(part).value(), upload.record.encryption};
 }
 
 Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestContext& ctx,
@@ -328,20 +346,18 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
   record.user_metadata = u.user_metadata;
   record.tags = u.tags;
   record.storage_class = u.storage_class;
+  record.encryption = u.encryption;
   record.parts_count = static_cast<int>(chosen.size());
   std::vector<std::string> part_digests;
   for (const PartRecord* p : chosen) {
     md5s.Update(*HexDecode(Unquote(p->etag)));
     record.size += p->size;
+    // A zero-byte part has no blob: it counts as a part but holds no segment.
     if (!p->blob_id.empty()) {
-      record.segments.push_back({p->blob_id, p->size, p->part_number, p->etag, p->checksum});
-    } else {
-      // A zero-byte last part has no blob but still counts as a part.
-      record.segments.push_back({"", 0, p->part_number, p->etag, p->checksum});
+      record.segments.push_back({p->blob_id, p->size, p->part_number, p->etag, p->checksum, p->keys});
     }
     if (p->checksum) part_digests.push_back(*crypto::Base64Decode(p->checksum->value));
   }
-  std::erase_if(record.segments, [](const Segment& s) { return s.size == 0; });
   record.etag = "\"" + HexEncode(md5s.Finish()) + "-" + std::to_string(chosen.size()) + "\"";
   if (!u.checksum_algorithm.empty() && u.checksum_type == "COMPOSITE" &&
       part_digests.size() == chosen.size()) {

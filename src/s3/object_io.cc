@@ -6,7 +6,7 @@
 
 namespace hangar::s3 {
 
-Result<WrittenBlob> WriteBlob(store::BlobStore& blobs, BodyReader& body,
+Result<WrittenBlob> WriteBlob(const BlobWriterFactory& create, BodyReader& body,
                               std::optional<ChecksumAlgorithm> algorithm, uint64_t max_size,
                               std::optional<uint64_t> expected_size) {
   crypto::Digest md5(crypto::DigestAlgorithm::kMd5);
@@ -30,7 +30,7 @@ Result<WrittenBlob> WriteBlob(store::BlobStore& blobs, BodyReader& body,
                                                    chunk.size()));
     }
     if (!writer) {
-      HANGAR_ASSIGN_OR_RETURN(writer, blobs.Create());
+      HANGAR_ASSIGN_OR_RETURN(writer, create());
     }
     HANGAR_RETURN_IF_ERROR(writer->Append(chunk));
   }
@@ -49,9 +49,9 @@ Result<WrittenBlob> WriteBlob(store::BlobStore& blobs, BodyReader& body,
   return out;
 }
 
-ObjectRangeReader::ObjectRangeReader(store::BlobStore& blobs, std::vector<Segment> segments,
+ObjectRangeReader::ObjectRangeReader(SegmentOpener open, std::vector<Segment> segments,
                                      uint64_t first, uint64_t length)
-    : blobs_(blobs), segments_(std::move(segments)), position_(first), remaining_(length) {
+    : open_(std::move(open)), segments_(std::move(segments)), position_(first), remaining_(length) {
   // Skip to the segment holding `first`.
   while (segment_ < segments_.size() && segment_start_ + segments_[segment_].size <= position_) {
     segment_start_ += segments_[segment_].size;
@@ -67,7 +67,7 @@ Result<size_t> ObjectRangeReader::Read(std::span<char> into) {
     }
     const Segment& seg = segments_[segment_];
     if (!reader_) {
-      HANGAR_ASSIGN_OR_RETURN(reader_, blobs_.Open(seg.blob_id));
+      HANGAR_ASSIGN_OR_RETURN(reader_, open_(seg));
     }
     uint64_t offset_in_segment = position_ - segment_start_;
     uint64_t left_in_segment = seg.size - offset_in_segment;
@@ -88,9 +88,9 @@ Result<size_t> ObjectRangeReader::Read(std::span<char> into) {
   return filled;
 }
 
-Result<std::string> ReadRange(store::BlobStore& blobs, const std::vector<Segment>& segments,
+Result<std::string> ReadRange(const SegmentOpener& open, const std::vector<Segment>& segments,
                               uint64_t first, uint64_t length) {
-  ObjectRangeReader reader(blobs, segments, first, length);
+  ObjectRangeReader reader(open, segments, first, length);
   std::string out(length, '\0');
   size_t done = 0;
   while (done < length) {

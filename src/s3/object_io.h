@@ -4,6 +4,7 @@
 // across the object's segments chunk by chunk. Encryption (SSE) plugs in as BlobWriter/BlobReader
 // decorators around the store's own, so nothing here changes when it arrives.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,22 +26,28 @@ struct WrittenBlob {
   std::string checksum;  // raw digest of the requested algorithm, if any
 };
 
-// Copies `body` into a new committed (staged) blob, computing MD5 and, if asked, `algorithm`.
-// `max_size`: more bytes than this → kEntityTooLarge. `expected_size`: if set, a different count →
-// kIncompleteBody. Any error leaves nothing behind.
-Result<WrittenBlob> WriteBlob(store::BlobStore& blobs, BodyReader& body,
+// Makes the writer a blob's bytes go through: the store's own, wrapped for encryption.
+using BlobWriterFactory = std::function<Result<std::unique_ptr<store::BlobWriter>>()>;
+// Opens one segment of an object for reading, decrypting as needed.
+using SegmentOpener =
+    std::function<Result<std::unique_ptr<store::BlobReader>>(const Segment& segment)>;
+
+// Copies `body` into a new committed (staged) blob, computing MD5 and, if asked, `algorithm`, over
+// the plaintext. `max_size`: more bytes than this → kEntityTooLarge. `expected_size`: if set, a
+// different count → kIncompleteBody. Any error leaves nothing behind.
+Result<WrittenBlob> WriteBlob(const BlobWriterFactory& create, BodyReader& body,
                               std::optional<ChecksumAlgorithm> algorithm, uint64_t max_size,
                               std::optional<uint64_t> expected_size);
 
 // A BodyReader over a byte range of an existing object (UploadPartCopy, CopyObject).
 class ObjectRangeReader final : public BodyReader {
  public:
-  ObjectRangeReader(store::BlobStore& blobs, std::vector<Segment> segments, uint64_t first,
+  ObjectRangeReader(SegmentOpener open, std::vector<Segment> segments, uint64_t first,
                     uint64_t length);
   Result<size_t> Read(std::span<char> into) override;
 
  private:
-  store::BlobStore& blobs_;
+  SegmentOpener open_;
   const std::vector<Segment> segments_;
   uint64_t position_;  // absolute offset in the object
   uint64_t remaining_;
@@ -52,9 +59,9 @@ class ObjectRangeReader final : public BodyReader {
 // The same as a response body source.
 class ObjectBodySource final : public BodySource {
  public:
-  ObjectBodySource(store::BlobStore& blobs, std::vector<Segment> segments, uint64_t first,
+  ObjectBodySource(SegmentOpener open, std::vector<Segment> segments, uint64_t first,
                    uint64_t length)
-      : reader_(blobs, std::move(segments), first, length) {}
+      : reader_(std::move(open), std::move(segments), first, length) {}
   Result<size_t> Read(std::span<char> into) override { return reader_.Read(into); }
 
  private:
@@ -62,7 +69,7 @@ class ObjectBodySource final : public BodySource {
 };
 
 // Reads a whole small range into memory (small GETs: one response write, no streaming).
-Result<std::string> ReadRange(store::BlobStore& blobs, const std::vector<Segment>& segments,
-                             uint64_t first, uint64_t length);
+Result<std::string> ReadRange(const SegmentOpener& open, const std::vector<Segment>& segments,
+                              uint64_t first, uint64_t length);
 
 }  // namespace hangar::s3

@@ -82,6 +82,26 @@ Status VerifyUpload(const WrittenBlob& written, const std::optional<std::string>
   return VerifyChecksum(checksum->algorithm, *expected, written.checksum);
 }
 
+BlobWriterFactory S3Service::EncryptingWriter(const WriteKeys& keys, SegmentKeys& segment_keys) {
+  return [this, &keys, &segment_keys]() -> Result<std::unique_ptr<store::BlobWriter>> {
+    HANGAR_ASSIGN_OR_RETURN(auto raw, blobs_.Create());
+    return sse_.WrapWriter(keys, std::move(raw), segment_keys);
+  };
+}
+
+SegmentOpener S3Service::DecryptingOpener(std::shared_ptr<const ReadKeys> keys) {
+  return [this, keys](const Segment& segment) -> Result<std::unique_ptr<store::BlobReader>> {
+    HANGAR_ASSIGN_OR_RETURN(auto raw, blobs_.Open(segment.blob_id));
+    return sse_.WrapReader(*keys, segment, std::move(raw));
+  };
+}
+
+// SSE-S3 objects keep the plaintext MD5 as ETag (as AWS); other modes must not reveal it.
+static std::string ObjectEtag(const WrittenBlob& written, const WriteKeys& keys, const SegmentKeys& seg) {
+  if (keys.encryption.mode == "AES256") return QuotedHexEtag(written.md5);
+  return SseEngine::OpaqueEtag(written.md5, seg);
+}
+
 Result<Stored<ObjectRecord>> S3Service::RequireObject(const auth::RequestContext& ctx,
                                                       std::string_view bucket,
                                                       std::string_view key) {
@@ -151,13 +171,17 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
     md5_expected = std::move(raw);
   }
   HANGAR_ASSIGN_OR_RETURN(auto checksum_expected, ExpectedChecksum(input.checksum));
+  // The encryption and its data key(s): KMS is asked before a byte of the body is read.
+  HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.PrepareWrite(ctx, bucket.record, input.key,
+                                                            input.sse, input.customer_key));
 
-  // 2. The body, into a staged blob.
+  // 2. The body, encrypted into a staged blob.
   std::optional<ChecksumAlgorithm> algorithm;
   if (input.checksum) algorithm = input.checksum->algorithm;
+  SegmentKeys segment_keys;
   HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
-                          WriteBlob(blobs_, body, algorithm, options_.max_object_size,
-                                    input.content_length));
+                          WriteBlob(EncryptingWriter(keys, segment_keys), body, algorithm,
+                                    options_.max_object_size, input.content_length));
   auto discard = [&](Status s) -> Status {
     if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
     return s;
@@ -170,8 +194,9 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   record.bucket = input.bucket;
   record.key = input.key;
   record.size = written.size;
-  record.etag = QuotedHexEtag(written.md5);
+  record.etag = ObjectEtag(written, keys, segment_keys);
   record.last_modified_ms = ToUnixMillis(ctx.now);
+  record.encryption = keys.encryption;
   record.headers = input.headers;
   record.user_metadata = input.user_metadata;
   record.tags = input.tags;
@@ -180,10 +205,12 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
     record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(input.checksum->algorithm)),
                                     crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
   }
-  if (!written.blob_id.empty()) record.segments.push_back({written.blob_id, written.size, 0, "", {}});
+  if (!written.blob_id.empty()) {
+    record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
+  }
   Status swapped = SwapObject(record, input.if_none_match_star, {});
   if (!swapped.ok()) return discard(swapped);
-  return PutObjectOutput{record.etag, record.checksum};
+  return PutObjectOutput{record.etag, record.checksum, record.encryption};
 }
 
 Result<ObjectRecord> S3Service::GetObjectRecord(const auth::RequestContext& ctx,
@@ -233,11 +260,22 @@ Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
       out.partial = true;
     }
   }
-  if (input.head || out.length == 0) return out;
+  if (input.head) {
+    // HEAD reads no data and asks KMS nothing; an SSE-C object still wants its key.
+    if (o.encryption.mode == "SSE-C" || input.customer_key) {
+      HANGAR_ASSIGN_OR_RETURN(ReadKeys keys, sse_.PrepareRead(ctx, o, input.customer_key));
+    }
+    return out;
+  }
+  // A GET needs the data keys: this is where KMS (Decrypt) decides whether the data is readable.
+  HANGAR_ASSIGN_OR_RETURN(ReadKeys read, sse_.PrepareRead(ctx, o, input.customer_key));
+  if (out.length == 0) return out;
+  SegmentOpener open = DecryptingOpener(std::make_shared<const ReadKeys>(std::move(read)));
   if (out.length <= options_.small_object) {
-    HANGAR_ASSIGN_OR_RETURN(out.body, ReadRange(blobs_, o.segments, out.first, out.length));
+    HANGAR_ASSIGN_OR_RETURN(out.body, ReadRange(open, o.segments, out.first, out.length));
   } else {
-    out.stream = std::make_unique<ObjectBodySource>(blobs_, o.segments, out.first, out.length);
+    out.stream = std::make_unique<ObjectBodySource>(std::move(open), o.segments, out.first,
+                                                    out.length);
   }
   return out;
 }
@@ -281,8 +319,9 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   HANGAR_RETURN_IF_ERROR(EvaluateCopySourceConditions(
       input.source.conditions, src.etag, FromUnixMillis(src.last_modified_ms), ctx.now));
   const bool same_object = input.source.bucket == input.bucket && input.source.key == input.key;
+  const bool changes_encryption = input.sse.algorithm || input.customer_key;
   if (same_object && !input.replace_metadata && input.storage_class.empty() &&
-      !input.checksum_algorithm) {
+      !input.checksum_algorithm && !changes_encryption) {
     return Error(ErrorCode::kInvalidRequest,
                  "This copy request is illegal because it is trying to copy an object to itself "
                  "without changing the object's metadata, storage class, website redirect "
@@ -298,16 +337,25 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
 
   std::optional<ChecksumAlgorithm> algorithm = input.checksum_algorithm;
   if (!algorithm && src.checksum) algorithm = ParseChecksumAlgorithm(src.checksum->algorithm);
-  ObjectRangeReader reader(blobs_, src.segments, 0, src.size);
+  // Decrypt with the source's keys, re-encrypt to the destination's settings.
+  HANGAR_ASSIGN_OR_RETURN(ReadKeys source_keys,
+                          sse_.PrepareRead(ctx, src, input.source.customer_key));
+  HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.PrepareWrite(ctx, target_bucket.record, input.key,
+                                                            input.sse, input.customer_key));
+  ObjectRangeReader reader(DecryptingOpener(std::make_shared<const ReadKeys>(std::move(source_keys))),
+                           src.segments, 0, src.size);
+  SegmentKeys segment_keys;
   HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
-                          WriteBlob(blobs_, reader, algorithm, options_.max_object_size, src.size));
+                          WriteBlob(EncryptingWriter(keys, segment_keys), reader, algorithm,
+                                    options_.max_object_size, src.size));
 
   ObjectRecord record;
   record.bucket = input.bucket;
   record.key = input.key;
   record.size = written.size;
-  record.etag = QuotedHexEtag(written.md5);
+  record.etag = ObjectEtag(written, keys, segment_keys);
   record.last_modified_ms = ToUnixMillis(ctx.now);
+  record.encryption = keys.encryption;
   record.headers = input.replace_metadata ? input.headers : src.headers;
   record.user_metadata = input.replace_metadata ? input.user_metadata : src.user_metadata;
   record.tags = input.replace_tags ? input.tags : src.tags;
@@ -316,13 +364,15 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
     record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(*algorithm)),
                                     crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
   }
-  if (!written.blob_id.empty()) record.segments.push_back({written.blob_id, written.size, 0, "", {}});
+  if (!written.blob_id.empty()) {
+    record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
+  }
   Status swapped = SwapObject(record, false, {});
   if (!swapped.ok()) {
     if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
     return swapped;
   }
-  return CopyObjectOutput{record.etag, record.last_modified_ms, record.checksum};
+  return CopyObjectOutput{record.etag, record.last_modified_ms, record.checksum, record.encryption};
 }
 
 Status S3Service::PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,

@@ -42,6 +42,42 @@ ContentHeaders HeadersFrom(const json& j) {
           j.at("cache_control").get<std::string>(), j.at("expires").get<std::string>()};
 }
 
+json EncryptionJson(const ObjectEncryption& e) {
+  return {{"mode", e.mode},
+          {"kms_key_arn", e.kms_key_arn},
+          {"bucket_key", e.bucket_key},
+          {"context", e.context_json},
+          {"customer_key_md5", e.customer_key_md5},
+          {"customer_key_hmac", e.customer_key_hmac},
+          {"customer_key_salt", e.customer_key_salt}};
+}
+
+ObjectEncryption EncryptionFrom(const json& j) {
+  ObjectEncryption e;
+  e.mode = j.at("mode").get<std::string>();
+  e.kms_key_arn = j.at("kms_key_arn").get<std::string>();
+  e.bucket_key = j.at("bucket_key").get<bool>();
+  e.context_json = j.at("context").get<std::string>();
+  e.customer_key_md5 = j.at("customer_key_md5").get<std::string>();
+  e.customer_key_hmac = j.at("customer_key_hmac").get<std::string>();
+  e.customer_key_salt = j.at("customer_key_salt").get<std::string>();
+  return e;
+}
+
+json KeysJson(const SegmentKeys& k) {
+  return {{"salt", k.salt},
+          {"wrapped", k.wrapped_key},
+          {"kms", k.kms_ciphertext},
+          {"salt2", k.salt2},
+          {"kms2", k.kms_ciphertext2}};
+}
+
+SegmentKeys KeysFrom(const json& j) {
+  return SegmentKeys{j.at("salt").get<std::string>(), j.at("wrapped").get<std::string>(),
+                     j.at("kms").get<std::string>(), j.at("salt2").get<std::string>(),
+                     j.at("kms2").get<std::string>()};
+}
+
 // The store holds only what we wrote, so any decoding failure is corruption.
 template <typename T, typename F>
 Result<T> Decode(std::string_view text, std::string_view what, F&& f) {
@@ -62,14 +98,21 @@ std::string EncodeBucket(const BucketRecord& b) {
                {"region", b.region},
                {"created_ms", b.created_ms},
                {"tags", KeyValuesJson(b.tags)},
-               {"has_tags", b.has_tags}});
+               {"has_tags", b.has_tags},
+               {"sse", {{"algorithm", b.encryption.algorithm},
+                        {"kms_key_id", b.encryption.kms_key_id},
+                        {"bucket_key", b.encryption.bucket_key_enabled}}}});
 }
 
 Result<BucketRecord> DecodeBucket(std::string_view text) {
   return Decode<BucketRecord>(text, "bucket", [](const json& j) {
+    const json& sse = j.at("sse");
     return BucketRecord{j.at("name").get<std::string>(), j.at("owner").get<std::string>(),
                         j.at("region").get<std::string>(), j.at("created_ms").get<int64_t>(),
-                        KeyValuesFrom(j.at("tags")), j.at("has_tags").get<bool>()};
+                        KeyValuesFrom(j.at("tags")), j.at("has_tags").get<bool>(),
+                        BucketEncryption{sse.at("algorithm").get<std::string>(),
+                                         sse.at("kms_key_id").get<std::string>(),
+                                         sse.at("bucket_key").get<bool>()}};
   });
 }
 
@@ -80,7 +123,8 @@ std::string EncodeObject(const ObjectRecord& o) {
                         {"size", s.size},
                         {"part", s.part_number},
                         {"etag", s.etag},
-                        {"checksum", ChecksumJson(s.checksum)}});
+                        {"checksum", ChecksumJson(s.checksum)},
+                        {"keys", KeysJson(s.keys)}});
   }
   return Dump({{"bucket", o.bucket},
                {"key", o.key},
@@ -93,7 +137,8 @@ std::string EncodeObject(const ObjectRecord& o) {
                {"storage_class", o.storage_class},
                {"checksum", ChecksumJson(o.checksum)},
                {"segments", segments},
-               {"parts_count", o.parts_count}});
+               {"parts_count", o.parts_count},
+               {"sse", EncryptionJson(o.encryption)}});
 }
 
 Result<ObjectRecord> DecodeObject(std::string_view text) {
@@ -112,9 +157,10 @@ Result<ObjectRecord> DecodeObject(std::string_view text) {
     for (const auto& s : j.at("segments")) {
       o.segments.push_back({s.at("blob").get<std::string>(), s.at("size").get<uint64_t>(),
                             s.at("part").get<int>(), s.at("etag").get<std::string>(),
-                            ChecksumFrom(s.at("checksum"))});
+                            ChecksumFrom(s.at("checksum")), KeysFrom(s.at("keys"))});
     }
     o.parts_count = j.at("parts_count").get<int>();
+    o.encryption = EncryptionFrom(j.at("sse"));
     return o;
   });
 }
@@ -130,7 +176,9 @@ std::string EncodeUpload(const UploadRecord& u) {
                {"tags", KeyValuesJson(u.tags)},
                {"storage_class", u.storage_class},
                {"checksum_algorithm", u.checksum_algorithm},
-               {"checksum_type", u.checksum_type}});
+               {"checksum_type", u.checksum_type},
+               {"sse", EncryptionJson(u.encryption)},
+               {"keys", KeysJson(u.upload_keys)}});
 }
 
 Result<UploadRecord> DecodeUpload(std::string_view text) {
@@ -147,6 +195,8 @@ Result<UploadRecord> DecodeUpload(std::string_view text) {
     u.storage_class = j.at("storage_class").get<std::string>();
     u.checksum_algorithm = j.at("checksum_algorithm").get<std::string>();
     u.checksum_type = j.at("checksum_type").get<std::string>();
+    u.encryption = EncryptionFrom(j.at("sse"));
+    u.upload_keys = KeysFrom(j.at("keys"));
     return u;
   });
 }
@@ -157,14 +207,16 @@ std::string EncodePart(const PartRecord& p) {
                {"etag", p.etag},
                {"blob", p.blob_id},
                {"last_modified_ms", p.last_modified_ms},
-               {"checksum", ChecksumJson(p.checksum)}});
+               {"checksum", ChecksumJson(p.checksum)},
+               {"keys", KeysJson(p.keys)}});
 }
 
 Result<PartRecord> DecodePart(std::string_view text) {
   return Decode<PartRecord>(text, "part", [](const json& j) {
     return PartRecord{j.at("part").get<int>(),          j.at("size").get<uint64_t>(),
                       j.at("etag").get<std::string>(),  j.at("blob").get<std::string>(),
-                      j.at("last_modified_ms").get<int64_t>(), ChecksumFrom(j.at("checksum"))};
+                      j.at("last_modified_ms").get<int64_t>(), ChecksumFrom(j.at("checksum")),
+                      KeysFrom(j.at("keys"))};
   });
 }
 

@@ -16,6 +16,13 @@ namespace hangar::s3 {
 
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
+// A bucket's default encryption (PutBucketEncryption). Every bucket has one: SSE-S3 unless set.
+struct BucketEncryption {
+  std::string algorithm = "AES256";  // AES256, aws:kms, aws:kms:dsse
+  std::string kms_key_id;            // as configured (id, ARN, alias, alias ARN); "" = aws/s3
+  bool bucket_key_enabled = false;
+};
+
 struct BucketRecord {
   std::string name;
   std::string owner_account;
@@ -23,6 +30,29 @@ struct BucketRecord {
   int64_t created_ms = 0;
   KeyValues tags;
   bool has_tags = false;  // an empty tag set differs from none (NoSuchTagSet)
+  BucketEncryption encryption;
+};
+
+// How an object (or upload) is encrypted at rest. Every object is: there is no plaintext mode.
+struct ObjectEncryption {
+  std::string mode = "AES256";  // AES256 (SSE-S3), aws:kms, aws:kms:dsse, SSE-C
+  std::string kms_key_arn;      // KMS modes: the full key ARN
+  bool bucket_key = false;      // aws:kms with an S3 Bucket Key
+  std::string context_json;     // KMS modes: the caller's own context (JSON), replayed on reads
+  std::string customer_key_md5;   // SSE-C: base64 MD5 of the customer key (returned in headers)
+  std::string customer_key_hmac;  // SSE-C: HMAC-SHA256(salt, key), to recognise the key later
+  std::string customer_key_salt;
+};
+
+// The keys of one blob. Each blob has its own content key: HKDF(data key, salt). The data key is
+// kept only wrapped: under the root key (SSE-S3), as KMS ciphertext (SSE-KMS: per object, per
+// upload or the bucket key; DSSE: two layers), or not at all (SSE-C: the customer's key).
+struct SegmentKeys {
+  std::string salt;            // base64
+  std::string wrapped_key;     // SSE-S3: base64 of the root-key-wrapped data key
+  std::string kms_ciphertext;  // KMS modes: base64 CiphertextBlob of the data key
+  std::string salt2;           // DSSE: second layer
+  std::string kms_ciphertext2;
 };
 
 struct ChecksumValue {
@@ -39,6 +69,7 @@ struct Segment {
   int part_number = 0;  // multipart objects: the part this segment came from
   std::string etag;     // multipart objects: the part's ETag (quoted)
   std::optional<ChecksumValue> checksum;  // the part's own checksum, if any
+  SegmentKeys keys;
 };
 
 // Content headers kept with an object and returned on GET/HEAD.
@@ -64,6 +95,7 @@ struct ObjectRecord {
   std::optional<ChecksumValue> checksum;
   std::vector<Segment> segments;  // in order; empty for a zero-byte object
   int parts_count = 0;            // > 0 for objects made by CompleteMultipartUpload
+  ObjectEncryption encryption;
 };
 
 struct UploadRecord {
@@ -78,6 +110,8 @@ struct UploadRecord {
   std::string storage_class = "STANDARD";
   std::string checksum_algorithm;  // requested at creation, "" if none
   std::string checksum_type;       // COMPOSITE or FULL_OBJECT
+  ObjectEncryption encryption;     // fixed at creation
+  SegmentKeys upload_keys;         // the data key(s) parts derive their content keys from
 };
 
 struct PartRecord {
@@ -87,6 +121,7 @@ struct PartRecord {
   std::string blob_id;
   int64_t last_modified_ms = 0;
   std::optional<ChecksumValue> checksum;
+  SegmentKeys keys;
 };
 
 std::string EncodeBucket(const BucketRecord& b);

@@ -101,7 +101,8 @@ Result<int> IntParam(const Query& q, std::string_view name, int fallback, int mi
 enum class Op {
   kListBuckets, kCreateBucket, kHeadBucket, kDeleteBucket, kGetBucketLocation, kListObjects,
   kListObjectsV2, kPutBucketTagging, kGetBucketTagging, kDeleteBucketTagging, kGetBucketVersioning,
-  kGetBucketAcl, kListMultipartUploads, kDeleteObjects, kPutObject, kCopyObject, kGetObject,
+  kGetBucketAcl, kPutBucketEncryption, kGetBucketEncryption, kDeleteBucketEncryption,
+  kListMultipartUploads, kDeleteObjects, kPutObject, kCopyObject, kGetObject,
   kHeadObject, kDeleteObject, kPutObjectTagging, kGetObjectTagging, kDeleteObjectTagging,
   kGetObjectAttributes, kGetObjectAcl, kCreateMultipartUpload, kUploadPart, kUploadPartCopy,
   kCompleteMultipartUpload, kAbortMultipartUpload, kListParts, kBucketFeatureAbsent,
@@ -136,8 +137,9 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
       if (q.Has("acl")) return Op::kGetBucketAcl;
       if (q.Has("uploads")) return Op::kListMultipartUploads;
       if (q.Has("policy") || q.Has("lifecycle") || q.Has("cors")) return Op::kBucketFeatureAbsent;
+      if (q.Has("encryption")) return Op::kGetBucketEncryption;
       for (const char* unsupported :
-           {"encryption", "website", "logging", "notification", "replication", "requestPayment",
+           {"website", "logging", "notification", "replication", "requestPayment",
             "ownershipControls", "publicAccessBlock", "object-lock", "accelerate", "versions",
             "policyStatus", "intelligent-tiering", "analytics", "metrics", "inventory"}) {
         if (q.Has(unsupported)) return Op::kNotImplemented;
@@ -146,7 +148,8 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
     }
     if (method == "PUT") {
       if (q.Has("tagging")) return Op::kPutBucketTagging;
-      if (q.Has("acl") || q.Has("versioning") || q.Has("policy") || q.Has("encryption") ||
+      if (q.Has("encryption")) return Op::kPutBucketEncryption;
+      if (q.Has("acl") || q.Has("versioning") || q.Has("policy") ||
           q.Has("lifecycle") || q.Has("cors") || q.Has("website") || q.Has("logging") ||
           q.Has("notification") || q.Has("publicAccessBlock") || q.Has("ownershipControls")) {
         return Op::kNotImplemented;
@@ -156,8 +159,8 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
     if (method == "HEAD") return Op::kHeadBucket;
     if (method == "DELETE") {
       if (q.Has("tagging")) return Op::kDeleteBucketTagging;
-      if (q.Has("policy") || q.Has("lifecycle") || q.Has("cors") || q.Has("encryption") ||
-          q.Has("website")) {
+      if (q.Has("encryption")) return Op::kDeleteBucketEncryption;
+      if (q.Has("policy") || q.Has("lifecycle") || q.Has("cors") || q.Has("website")) {
         return Op::kNotImplemented;
       }
       return Op::kDeleteBucket;
@@ -277,6 +280,50 @@ ConditionHeaders ConditionsFrom(const HeaderList& h, std::string_view prefix) {
   return c;
 }
 
+SseHeaders SseHeadersFrom(const HeaderList& h) {
+  SseHeaders sse;
+  sse.algorithm = OptionalHeader(h, "x-amz-server-side-encryption");
+  sse.kms_key_id = OptionalHeader(h, "x-amz-server-side-encryption-aws-kms-key-id");
+  sse.context = OptionalHeader(h, "x-amz-server-side-encryption-context");
+  sse.bucket_key = OptionalHeader(h, "x-amz-server-side-encryption-bucket-key-enabled");
+  return sse;
+}
+
+// The SSE-C triple under `prefix` ("x-amz-" or "x-amz-copy-source-").
+Result<std::optional<CustomerKey>> CustomerKeyFrom(const HeaderList& h, std::string_view prefix) {
+  std::string base = std::string(prefix) + "server-side-encryption-customer-";
+  return ParseCustomerKey(OptionalHeader(h, base + "algorithm"), OptionalHeader(h, base + "key"),
+                          OptionalHeader(h, base + "key-md5"));
+}
+
+// What AWS decorates responses with (s3.md §8.2): the mode, the full key ARN, the Bucket Key flag;
+// for SSE-C the algorithm and the key's MD5.
+void AddSseHeaders(HttpResponse& r, const ObjectEncryption& e, bool with_customer_headers = true) {
+  if (e.mode == "SSE-C") {
+    if (with_customer_headers) {
+      r.headers.Add("x-amz-server-side-encryption-customer-algorithm", "AES256");
+      r.headers.Add("x-amz-server-side-encryption-customer-key-MD5", e.customer_key_md5);
+    }
+    return;
+  }
+  r.headers.Add("x-amz-server-side-encryption", e.mode);
+  if (!e.kms_key_arn.empty()) {
+    r.headers.Add("x-amz-server-side-encryption-aws-kms-key-id", e.kms_key_arn);
+  }
+  if (e.bucket_key) r.headers.Add("x-amz-server-side-encryption-bucket-key-enabled", "true");
+}
+
+// GET and HEAD take no SSE headers except SSE-C's (s3.md §8.6).
+Status RefuseSseOnRead(const HeaderList& h) {
+  if (h.Has("x-amz-server-side-encryption") ||
+      h.Has("x-amz-server-side-encryption-aws-kms-key-id")) {
+    return Error(ErrorCode::kValidation,
+                 "x-amz-server-side-encryption header is not supported for this operation.")
+        .WithField("ArgumentName", "x-amz-server-side-encryption");
+  }
+  return Status::Ok();
+}
+
 // x-amz-copy-source: "[/]bucket/key[?versionId=...]", URL-encoded.
 Result<CopySource> CopySourceFrom(const HeaderList& h) {
   std::string_view raw = h.Get("x-amz-copy-source");
@@ -296,6 +343,7 @@ Result<CopySource> CopySourceFrom(const HeaderList& h) {
   source.key = std::string(path.substr(slash + 1));
   source.conditions = ConditionsFrom(h, "x-amz-copy-source-");
   source.range = std::string(h.Get("x-amz-copy-source-range"));
+  HANGAR_ASSIGN_OR_RETURN(source.customer_key, CustomerKeyFrom(h, "x-amz-copy-source-"));
   return source;
 }
 
@@ -573,6 +621,36 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
     case Op::kDeleteBucketTagging:
       HANGAR_RETURN_IF_ERROR(service_.DeleteBucketTagging(ctx, a.bucket));
       return Empty(204);
+    case Op::kPutBucketEncryption: {
+      HANGAR_ASSIGN_OR_RETURN(std::string body, VerifiedBufferedPayload(request, verified, true));
+      HANGAR_ASSIGN_OR_RETURN(XmlDocument doc,
+                              XmlDocument::Parse(body, "ServerSideEncryptionConfiguration"));
+      auto rules = doc.Children("Rule");
+      auto defaults = doc.Grandchildren("Rule", "ApplyServerSideEncryptionByDefault");
+      if (rules.size() != 1 || defaults.size() != 1) {
+        return Error(ErrorCode::kMalformedXml,
+                     "The XML you provided was not well-formed or did not validate against our "
+                     "published schema");
+      }
+      BucketEncryption encryption;
+      encryption.algorithm = FieldValue(defaults[0], "SSEAlgorithm");
+      encryption.kms_key_id = FieldValue(defaults[0], "KMSMasterKeyID");
+      encryption.bucket_key_enabled = ToLower(FieldValue(rules[0], "BucketKeyEnabled")) == "true";
+      HANGAR_RETURN_IF_ERROR(service_.PutBucketEncryption(ctx, a.bucket, encryption));
+      return Empty(200);
+    }
+    case Op::kGetBucketEncryption: {
+      HANGAR_ASSIGN_OR_RETURN(BucketEncryption e, service_.GetBucketEncryption(ctx, a.bucket));
+      XmlWriter x("ServerSideEncryptionConfiguration");
+      x.Open("Rule").Open("ApplyServerSideEncryptionByDefault").Element("SSEAlgorithm", e.algorithm);
+      if (!e.kms_key_id.empty()) x.Element("KMSMasterKeyID", e.kms_key_id);
+      x.Close("ApplyServerSideEncryptionByDefault").Bool("BucketKeyEnabled", e.bucket_key_enabled);
+      x.Close("Rule");
+      return Xml(x.Finish());
+    }
+    case Op::kDeleteBucketEncryption:
+      HANGAR_RETURN_IF_ERROR(service_.DeleteBucketEncryption(ctx, a.bucket));
+      return Empty(204);
     case Op::kBucketFeatureAbsent: {
       HANGAR_ASSIGN_OR_RETURN(BucketRecord b, service_.HeadBucket(ctx, a.bucket));
       return *AbsentBucketFeature(q, a.bucket);
@@ -690,12 +768,15 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       input.content_md5 = OptionalHeader(h, "content-md5");
       HANGAR_ASSIGN_OR_RETURN(input.checksum, ChecksumFrom(h));
       input.if_none_match_star = Trim(h.Get("if-none-match")) == "*";
+      input.sse = SseHeadersFrom(h);
+      HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-"));
       HANGAR_ASSIGN_OR_RETURN(auto body, payload());
       input.content_length = body->decoded_length();
       HANGAR_ASSIGN_OR_RETURN(PutObjectOutput out, service_.PutObject(ctx, input, *body));
       HttpResponse r = Empty(200);
       r.headers.Add("ETag", out.etag);
       AddChecksumHeaders(r, out.checksum);
+      AddSseHeaders(r, out.encryption);
       return r;
     }
     case Op::kCopyObject: {
@@ -728,11 +809,15 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       if (const std::string* alg = h.Find("x-amz-checksum-algorithm")) {
         input.checksum_algorithm = ParseChecksumAlgorithm(*alg);
       }
+      input.sse = SseHeadersFrom(h);
+      HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-"));
       HANGAR_ASSIGN_OR_RETURN(CopyObjectOutput out, service_.CopyObject(ctx, input));
       XmlWriter x("CopyObjectResult");
       x.Element("LastModified", Iso(out.last_modified_ms)).Element("ETag", out.etag);
       if (out.checksum) x.Element("Checksum" + out.checksum->algorithm, out.checksum->value);
-      return Xml(x.Finish());
+      HttpResponse r = Xml(x.Finish());
+      AddSseHeaders(r, out.encryption);
+      return r;
     }
     case Op::kGetObject:
     case Op::kHeadObject: {
@@ -742,6 +827,8 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       input.range = std::string(h.Get("range"));
       input.conditions = ConditionsFrom(h, "");
       input.head = op == Op::kHeadObject;
+      HANGAR_RETURN_IF_ERROR(RefuseSseOnRead(h));
+      HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-"));
       if (q.Has("partNumber")) {
         HANGAR_ASSIGN_OR_RETURN(int part, IntParam(q, "partNumber", 0, 0, 1 << 30));
         input.part_number = part;
@@ -750,6 +837,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       HttpResponse r;
       r.status = out.partial ? 206 : 200;
       AddObjectHeaders(r, out.object, q, h, /*whole_object=*/!out.partial);
+      AddSseHeaders(r, out.object.encryption);
       if (out.partial) {
         r.headers.Add("Content-Range", ContentRangeValue({out.first, out.first + out.length - 1},
                                                          out.object.size));
@@ -871,6 +959,8 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
         }
       }
       input.checksum_type = std::string(h.Get("x-amz-checksum-type"));
+      input.sse = SseHeadersFrom(h);
+      HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-"));
       HANGAR_ASSIGN_OR_RETURN(UploadRecord upload, service_.CreateMultipartUpload(ctx, input));
       XmlWriter x("InitiateMultipartUploadResult");
       x.Element("Bucket", a.bucket).Element("Key", a.key).Element("UploadId", upload.upload_id);
@@ -879,6 +969,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
         r.headers.Add("x-amz-checksum-algorithm", upload.checksum_algorithm);
         r.headers.Add("x-amz-checksum-type", upload.checksum_type);
       }
+      AddSseHeaders(r, upload.encryption);
       return r;
     }
     case Op::kUploadPart:
@@ -888,20 +979,26 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       input.key = a.key;
       input.upload_id = q.GetOr("uploadId", "");
       HANGAR_ASSIGN_OR_RETURN(input.part_number, IntParam(q, "partNumber", 0, -(1 << 30), 1 << 30));
+      HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-"));
       if (op == Op::kUploadPartCopy) {
         HANGAR_ASSIGN_OR_RETURN(CopySource source, CopySourceFrom(h));
-        HANGAR_ASSIGN_OR_RETURN(PartRecord part, service_.UploadPartCopy(ctx, input, source));
+        HANGAR_ASSIGN_OR_RETURN(PartOutput out, service_.UploadPartCopy(ctx, input, source));
+        const PartRecord& part = out.part;
         XmlWriter x("CopyPartResult");
         x.Element("LastModified", Iso(part.last_modified_ms)).Element("ETag", part.etag);
         if (part.checksum) x.Element("Checksum" + part.checksum->algorithm, part.checksum->value);
-        return Xml(x.Finish());
+        HttpResponse r = Xml(x.Finish());
+        AddSseHeaders(r, out.encryption);
+        return r;
       }
       input.content_md5 = OptionalHeader(h, "content-md5");
       HANGAR_ASSIGN_OR_RETURN(input.checksum, ChecksumFrom(h));
       HANGAR_ASSIGN_OR_RETURN(auto body, payload());
       input.content_length = body->decoded_length();
-      HANGAR_ASSIGN_OR_RETURN(PartRecord part, service_.UploadPart(ctx, input, *body));
+      HANGAR_ASSIGN_OR_RETURN(PartOutput out, service_.UploadPart(ctx, input, *body));
+      const PartRecord& part = out.part;
       HttpResponse r = Empty(200);
+      AddSseHeaders(r, out.encryption);
       r.headers.Add("ETag", part.etag);
       if (part.checksum) {
         auto algorithm = ParseChecksumAlgorithm(part.checksum->algorithm);
@@ -943,7 +1040,9 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
         x.Element("Checksum" + o.checksum->algorithm, o.checksum->value)
             .Element("ChecksumType", o.checksum->type);
       }
-      return Xml(x.Finish());
+      HttpResponse r = Xml(x.Finish());
+      AddSseHeaders(r, o.encryption, /*with_customer_headers=*/false);
+      return r;
     }
     case Op::kAbortMultipartUpload:
       HANGAR_RETURN_IF_ERROR(

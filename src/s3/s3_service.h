@@ -24,6 +24,7 @@
 #include "s3/object_io.h"
 #include "s3/records.h"
 #include "s3/s3_repository.h"
+#include "s3/sse.h"
 #include "store/blob_store.h"
 
 namespace hangar::s3 {
@@ -66,11 +67,14 @@ struct PutObjectInput {
   std::optional<ChecksumRequest> checksum;
   std::optional<uint64_t> content_length;  // payload bytes (decoded length for aws-chunked)
   bool if_none_match_star = false;         // conditional write: fail if the key exists
+  SseHeaders sse;
+  std::optional<CustomerKey> customer_key;
 };
 
 struct PutObjectOutput {
   std::string etag;
   std::optional<ChecksumValue> checksum;
+  ObjectEncryption encryption;
 };
 
 struct GetObjectInput {
@@ -80,6 +84,7 @@ struct GetObjectInput {
   ConditionHeaders conditions;
   std::optional<int> part_number;
   bool head = false;
+  std::optional<CustomerKey> customer_key;
 };
 
 struct GetObjectOutput {
@@ -101,6 +106,7 @@ struct CopySource {
   std::string key;
   ConditionHeaders conditions;  // x-amz-copy-source-if-*
   std::string range;            // x-amz-copy-source-range (UploadPartCopy)
+  std::optional<CustomerKey> customer_key;  // x-amz-copy-source-server-side-encryption-customer-*
 };
 
 struct CopyObjectInput {
@@ -114,12 +120,15 @@ struct CopyObjectInput {
   KeyValues tags;
   std::string storage_class;  // "" keeps the source's
   std::optional<ChecksumAlgorithm> checksum_algorithm;
+  SseHeaders sse;  // the destination's encryption (the source's is never carried over)
+  std::optional<CustomerKey> customer_key;
 };
 
 struct CopyObjectOutput {
   std::string etag;
   int64_t last_modified_ms = 0;
   std::optional<ChecksumValue> checksum;
+  ObjectEncryption encryption;
 };
 
 // --- Listing ---
@@ -148,6 +157,8 @@ struct CreateUploadInput {
   std::string storage_class = "STANDARD";
   std::optional<ChecksumAlgorithm> checksum_algorithm;
   std::string checksum_type;  // COMPOSITE (default with an algorithm) or FULL_OBJECT
+  SseHeaders sse;
+  std::optional<CustomerKey> customer_key;
 };
 
 struct UploadPartInput {
@@ -158,6 +169,12 @@ struct UploadPartInput {
   std::optional<std::string> content_md5;
   std::optional<ChecksumRequest> checksum;
   std::optional<uint64_t> content_length;
+  std::optional<CustomerKey> customer_key;
+};
+
+struct PartOutput {
+  PartRecord part;
+  ObjectEncryption encryption;  // the upload's, echoed in the response headers
 };
 
 struct CompletedPart {
@@ -192,7 +209,7 @@ struct ListUploadsOutput {
 
 class S3Service {
  public:
-  S3Service(S3Repository& repository, store::BlobStore& blobs, const Clock& clock,
+  S3Service(S3Repository& repository, store::BlobStore& blobs, SseEngine& sse, const Clock& clock,
             S3Options options);
 
   // Buckets.
@@ -204,6 +221,11 @@ class S3Service {
                           const KeyValues& tags);
   Result<KeyValues> GetBucketTagging(const auth::RequestContext& ctx, std::string_view bucket);
   Status DeleteBucketTagging(const auth::RequestContext& ctx, std::string_view bucket);
+  Status PutBucketEncryption(const auth::RequestContext& ctx, std::string_view bucket,
+                             const BucketEncryption& encryption);
+  Result<BucketEncryption> GetBucketEncryption(const auth::RequestContext& ctx,
+                                               std::string_view bucket);
+  Status DeleteBucketEncryption(const auth::RequestContext& ctx, std::string_view bucket);
 
   // Objects.
   Result<PutObjectOutput> PutObject(const auth::RequestContext& ctx, const PutObjectInput& input,
@@ -232,9 +254,9 @@ class S3Service {
   // Multipart.
   Result<UploadRecord> CreateMultipartUpload(const auth::RequestContext& ctx,
                                              const CreateUploadInput& input);
-  Result<PartRecord> UploadPart(const auth::RequestContext& ctx, const UploadPartInput& input,
+  Result<PartOutput> UploadPart(const auth::RequestContext& ctx, const UploadPartInput& input,
                                 auth::PayloadReader& body);
-  Result<PartRecord> UploadPartCopy(const auth::RequestContext& ctx, const UploadPartInput& input,
+  Result<PartOutput> UploadPartCopy(const auth::RequestContext& ctx, const UploadPartInput& input,
                                     const CopySource& source);
   Result<ObjectRecord> CompleteMultipartUpload(const auth::RequestContext& ctx,
                                                std::string_view bucket, std::string_view key,
@@ -267,12 +289,18 @@ class S3Service {
                                              std::string_view bucket, std::string_view key,
                                              std::string_view upload_id);
   Result<PartRecord> StorePart(const auth::RequestContext& ctx, const UploadRecord& upload,
-                               int part_number, const WrittenBlob& written);
+                               int part_number, const WrittenBlob& written,
+                               const SegmentKeys& keys);
+  // A writer for one new blob, encrypted with `keys` (fills `segment_keys`).
+  BlobWriterFactory EncryptingWriter(const WriteKeys& keys, SegmentKeys& segment_keys);
+  // How to open the segments of an object whose keys are `keys`.
+  SegmentOpener DecryptingOpener(std::shared_ptr<const ReadKeys> keys);
   void PublishQuietly(const std::string& blob_id);
   int64_t GarbageDue() const;
 
   S3Repository& repository_;
   store::BlobStore& blobs_;
+  SseEngine& sse_;
   const Clock& clock_;
   const S3Options options_;
 };

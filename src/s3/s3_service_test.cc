@@ -34,6 +34,45 @@ class StringReader final : public BodyReader {
   size_t offset_ = 0;
 };
 
+// KMS for these tests: data keys sealed under a test key; the real KMS is exercised end to end.
+class FakeKms final : public KmsGateway {
+ public:
+  Result<DataKey> GenerateDataKey(const auth::RequestContext&, std::string_view key_id,
+                                  const KmsContext& context) override {
+    ++generate_calls;
+    if (disabled) return Error(ErrorCode::kKmsDisabled, std::string(key_id) + " is disabled.");
+    SecretBytes key = crypto::RandomSecret(32);
+    std::string sealed = sealer_->Wrap(key.span(), ContextText(context));
+    return DataKey{std::move(key), sealed, "arn:aws:kms:us-east-1:111122223333:key/" + std::string(key_id)};
+  }
+  Result<SecretBytes> Decrypt(const auth::RequestContext&, std::string_view ciphertext,
+                              const KmsContext& context) override {
+    ++decrypt_calls;
+    if (disabled) return Error(ErrorCode::kKmsDisabled, "key is disabled.");
+    auto key = sealer_->Unwrap(ciphertext, ContextText(context));
+    if (!key.ok()) return Error(ErrorCode::kKmsInvalidCiphertext, "");
+    return std::move(key).value();
+  }
+  Result<std::string> DefaultKeyArn(const auth::RequestContext&) override {
+    return std::string("arn:aws:kms:us-east-1:111122223333:key/aws-s3-default");
+  }
+  Status CheckKeyUsable(const auth::RequestContext&, std::string_view, std::string_view) override {
+    if (disabled) return Error(ErrorCode::kKmsDisabled, "key is disabled.");
+    return Status::Ok();
+  }
+  int generate_calls = 0;
+  int decrypt_calls = 0;
+  bool disabled = false;
+
+ private:
+  static std::string ContextText(const KmsContext& c) {
+    std::string out;
+    for (const auto& [k, v] : c) out += k + "=" + v + ";";
+    return out;
+  }
+  std::unique_ptr<crypto::RootKey> sealer_ = crypto::RootKey::FromBytes(crypto::RandomSecret(32));
+};
+
 // An S3Service over a real SQLite store and a real blob directory in a temp dir.
 class S3ServiceTest : public ::testing::Test {
  protected:
@@ -45,6 +84,7 @@ class S3ServiceTest : public ::testing::Test {
   }
   void TearDown() override {
     service_.reset();
+    sse_.reset();
     repository_.reset();
     blobs_.reset();
     store_.reset();
@@ -52,16 +92,18 @@ class S3ServiceTest : public ::testing::Test {
   }
   void Reopen() {
     service_.reset();
+    sse_.reset();
     repository_.reset();
     blobs_.reset();
     store_.reset();
     store_ = std::move(*store::SqliteMetadataStore::Open((dir_ / "meta.db").string()));
     blobs_ = std::move(*store::FsBlobStore::OpenAt((dir_ / "blobs").string()));
     repository_ = std::make_unique<S3Repository>(*store_);
+    sse_ = std::make_unique<SseEngine>(kms_, *root_key_, clock_, SseOptions{});
     S3Options options;
     options.min_part_size = 1024;  // small parts keep the tests fast
     options.small_object = 1000;
-    service_ = std::make_unique<S3Service>(*repository_, *blobs_, clock_, options);
+    service_ = std::make_unique<S3Service>(*repository_, *blobs_, *sse_, clock_, options);
   }
   auth::RequestContext Ctx(std::string account = kAccount) const {
     auth::RequestContext ctx;
@@ -116,6 +158,9 @@ class S3ServiceTest : public ::testing::Test {
   std::unique_ptr<store::SqliteMetadataStore> store_;
   std::unique_ptr<store::FsBlobStore> blobs_;
   std::unique_ptr<S3Repository> repository_;
+  FakeKms kms_;
+  std::unique_ptr<crypto::RootKey> root_key_ = crypto::RootKey::FromBytes(crypto::RandomSecret(32));
+  std::unique_ptr<SseEngine> sse_;
   std::unique_ptr<S3Service> service_;
 };
 
@@ -166,7 +211,7 @@ TEST_F(S3ServiceTest, AWrongContentMd5StoresNothing) {
   MakeBucket("bkt");
   PutObjectInput in;
   in.content_md5 = "1B2M2Y8AsgTpgAmY7PhCfg==";  // MD5 of the empty string
-  auto put = Put("bkt", "k", "not empty", in);
+  auto put = Put("bkt", "k", "not empty", std::move(in));
   EXPECT_EQ(put.status().code(), ErrorCode::kBadDigest);
   EXPECT_EQ(service_->GetObjectRecord(Ctx(), "bkt", "k").status().code(), ErrorCode::kNoSuchKey);
   EXPECT_EQ(FilesUnder("staging") + FilesUnder("objects"), 0u);
@@ -312,7 +357,7 @@ TEST_F(S3ServiceTest, MultipartUploadCompletesWithMd5OfMd5sAndCleansUp) {
   auto unused = part(3, p2);
   ASSERT_TRUE(e1.ok() && e2.ok() && unused.ok());
   EXPECT_EQ(service_->CompleteMultipartUpload(Ctx(), "bkt", "big", upload->upload_id,
-                                              {{2, e2->etag, {}}, {1, e1->etag, {}}})
+                                              {{2, e2->part.etag, {}}, {1, e1->part.etag, {}}})
                 .status()
                 .code(),
             ErrorCode::kInvalidPartOrder);
@@ -322,12 +367,12 @@ TEST_F(S3ServiceTest, MultipartUploadCompletesWithMd5OfMd5sAndCleansUp) {
                 .code(),
             ErrorCode::kInvalidPart);
   EXPECT_EQ(service_->CompleteMultipartUpload(Ctx(), "bkt", "big", upload->upload_id,
-                                              {{2, e2->etag, {}}, {3, unused->etag, {}}})
+                                              {{2, e2->part.etag, {}}, {3, unused->part.etag, {}}})
                 .status()
                 .code(),
             ErrorCode::kEntityTooSmall);
   auto done = service_->CompleteMultipartUpload(Ctx(), "bkt", "big", upload->upload_id,
-                                                {{1, e1->etag, {}}, {2, e2->etag, {}}});
+                                                {{1, e1->part.etag, {}}, {2, e2->part.etag, {}}});
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   std::string md5s = crypto::Md5(p1) + crypto::Md5(p2);
   EXPECT_EQ(done->etag, "\"" + HexEncode(crypto::Md5(md5s)) + "-2\"");
@@ -368,7 +413,7 @@ TEST_F(S3ServiceTest, CopyObjectCopiesOrReplacesMetadata) {
   PutObjectInput in;
   in.headers.content_type = "text/plain";
   in.user_metadata = {{"owner", "ops"}};
-  ASSERT_TRUE(Put("bkt", "src", "copy me", in).ok());
+  ASSERT_TRUE(Put("bkt", "src", "copy me", std::move(in)).ok());
   CopyObjectInput copy;
   copy.source = {"bkt", "src", {}, ""};
   copy.bucket = "bkt";

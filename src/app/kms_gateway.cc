@@ -1,0 +1,36 @@
+#include "app/kms_gateway.h"
+
+namespace hangar::app {
+
+Result<s3::KmsGateway::DataKey> KeyServiceGateway::GenerateDataKey(
+    const auth::RequestContext& ctx, std::string_view key_id, const s3::KmsContext& context) {
+  kms::GenerateDataKeyInput input;
+  input.key_id = std::string(key_id);
+  input.context = context;
+  input.key_spec = "AES_256";
+  HANGAR_ASSIGN_OR_RETURN(kms::GenerateDataKeyOutput out,
+                          keys_.GenerateDataKey(ctx, input, /*with_plaintext=*/true));
+  return DataKey{std::move(out.plaintext), std::move(out.ciphertext), std::move(out.key_arn)};
+}
+
+Result<SecretBytes> KeyServiceGateway::Decrypt(const auth::RequestContext& ctx,
+                                               std::string_view ciphertext,
+                                               const s3::KmsContext& context) {
+  kms::DecryptInput input;
+  input.ciphertext = std::string(ciphertext);
+  input.context = context;
+  HANGAR_ASSIGN_OR_RETURN(kms::DecryptOutput out, keys_.Decrypt(ctx, input));
+  return std::move(out.plaintext);
+}
+
+Result<std::string> KeyServiceGateway::DefaultKeyArn(const auth::RequestContext& ctx) {
+  HANGAR_ASSIGN_OR_RETURN(kms::KeyRecord key, keys_.GetOrCreateAwsManagedKey(ctx, "s3"));
+  return key.arn;
+}
+
+Status KeyServiceGateway::CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_arn,
+                                         std::string_view action) {
+  return keys_.CheckKeyUsable(ctx, key_arn, action);
+}
+
+}  // namespace hangar::app
