@@ -3,6 +3,7 @@
 // on one port until SIGTERM/SIGINT.
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -187,6 +188,10 @@ int Serve(const ServeOptions& opts) {
                         HANGAR_RETURN_IF_ERROR(
                             StoreDevClockOffset(*dir->metadata, offset_clock.offset()));
                         return lifecycle.RunNow();
+                      },
+                      [&key_service]() {
+                        nlohmann::json calls = key_service.CallCounts();
+                        return nlohmann::json{{"kms_calls", calls}}.dump();
                       });
 
   http::ServerOptions server_options;

@@ -47,16 +47,19 @@ HttpResponse JsonResponse(int status, std::string body) {
 
 Router::Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
                iam::StsApi& sts, s3::S3Api& s3, const Clock& lifecycle_clock,
-               AdvanceClockFn advance_clock)
+               AdvanceClockFn advance_clock, MetricsFn metrics)
     : options_(std::move(options)),
       verifier_(verifier),
       kms_(kms),
       sts_(sts),
       s3_(s3),
       lifecycle_clock_(lifecycle_clock),
-      advance_clock_(std::move(advance_clock)) {}
+      advance_clock_(std::move(advance_clock)),
+      metrics_(std::move(metrics)) {}
 
 Router::Service Router::Detect(const HttpRequest& request) const {
+  // "_hangar" is not a valid bucket name, so these paths never shadow S3.
+  if (request.path == "/_hangar/metrics" && request.method == "GET") return Service::kInternal;
   if (options_.dev_clock && request.path.starts_with("/_hangar/")) return Service::kInternal;
   if (auto service = auth::PeekSigV4Service(request)) {
     if (*service == "kms") return Service::kKms;
@@ -173,6 +176,7 @@ HttpResponse Router::Handle(HttpRequest& request) {
 }
 
 HttpResponse Router::HandleInternal(HttpRequest& request, const std::string& request_id) {
+  if (request.path == "/_hangar/metrics") return JsonResponse(200, metrics_());
   if (request.path == "/_hangar/dev/clock") {
     if (request.method == "POST") {
       auto params = ParseQuery(request.query, false);

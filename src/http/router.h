@@ -5,7 +5,8 @@
 //   3. dispatches to that service's wire codec,
 //   4. renders errors in the service's own dialect (JSON 1.1, S3 XML, query XML) and stamps the
 //      request id on every response.
-// It also serves Hangar's own endpoints under /_hangar/ (the dev clock, when enabled).
+// It also serves Hangar's own endpoints: GET /_hangar/metrics (counters, no secrets) and, only
+// when enabled, POST /_hangar/dev/clock.
 // Thread-safe: it holds no per-request state.
 
 #include <functional>
@@ -29,12 +30,14 @@ struct RouterOptions {
 
 // What the dev clock endpoint calls: move the lifecycle clock and run due lifecycle work now.
 using AdvanceClockFn = std::function<Status(std::chrono::seconds)>;
+// What GET /_hangar/metrics returns: counters as a JSON object (KMS calls per operation, ...).
+using MetricsFn = std::function<std::string()>;
 
 class Router final : public RequestHandler {
  public:
   Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
          iam::StsApi& sts, s3::S3Api& s3, const Clock& lifecycle_clock,
-         AdvanceClockFn advance_clock);
+         AdvanceClockFn advance_clock, MetricsFn metrics);
 
   RoutePlan Plan(const HttpRequest& request) override;
   HttpResponse Handle(HttpRequest& request) override;
@@ -58,6 +61,7 @@ class Router final : public RequestHandler {
   s3::S3Api& s3_;
   const Clock& lifecycle_clock_;
   AdvanceClockFn advance_clock_;
+  MetricsFn metrics_;
 };
 
 }  // namespace hangar::http
