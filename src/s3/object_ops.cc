@@ -214,8 +214,12 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
 }
 
 Result<ObjectRecord> S3Service::GetObjectRecord(const auth::RequestContext& ctx,
-                                                std::string_view bucket, std::string_view key) {
+                                                std::string_view bucket, std::string_view key,
+                                                const std::optional<CustomerKey>* customer) {
   HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key));
+  if (customer && (stored.record.encryption.mode == "SSE-C" || customer->has_value())) {
+    HANGAR_ASSIGN_OR_RETURN(ReadKeys keys, sse_.PrepareRead(ctx, stored.record, *customer));
+  }
   return std::move(stored.record);
 }
 

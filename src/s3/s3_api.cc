@@ -290,10 +290,11 @@ SseHeaders SseHeadersFrom(const HeaderList& h) {
 }
 
 // The SSE-C triple under `prefix` ("x-amz-" or "x-amz-copy-source-").
-Result<std::optional<CustomerKey>> CustomerKeyFrom(const HeaderList& h, std::string_view prefix) {
+Result<std::optional<CustomerKey>> CustomerKeyFrom(const HeaderList& h, std::string_view prefix,
+                                                   bool for_read = false) {
   std::string base = std::string(prefix) + "server-side-encryption-customer-";
   return ParseCustomerKey(OptionalHeader(h, base + "algorithm"), OptionalHeader(h, base + "key"),
-                          OptionalHeader(h, base + "key-md5"));
+                          OptionalHeader(h, base + "key-md5"), for_read);
 }
 
 // What AWS decorates responses with (s3.md §8.2): the mode, the full key ARN, the Bucket Key flag;
@@ -828,7 +829,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       input.conditions = ConditionsFrom(h, "");
       input.head = op == Op::kHeadObject;
       HANGAR_RETURN_IF_ERROR(RefuseSseOnRead(h));
-      HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-"));
+      HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-", /*for_read=*/true));
       if (q.Has("partNumber")) {
         HANGAR_ASSIGN_OR_RETURN(int part, IntParam(q, "partNumber", 0, 0, 1 << 30));
         input.part_number = part;
@@ -875,7 +876,10 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       HANGAR_RETURN_IF_ERROR(service_.DeleteObjectTagging(ctx, a.bucket, a.key));
       return Empty(204);
     case Op::kGetObjectAttributes: {
-      HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, service_.GetObjectRecord(ctx, a.bucket, a.key));
+      // Metadata of an SSE-C object is, like HEAD's, only for holders of its key.
+      HANGAR_ASSIGN_OR_RETURN(auto customer, CustomerKeyFrom(h, "x-amz-", /*for_read=*/true));
+      HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, service_.GetObjectRecord(ctx, a.bucket, a.key,
+                                                                       &customer));
       std::string wanted = ToLower(h.Get("x-amz-object-attributes"));
       if (wanted.empty()) {
         return Error(ErrorCode::kInvalidRequest,

@@ -244,8 +244,10 @@ class S3Service {
                                      std::string_view key);
   Status DeleteObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
                              std::string_view key);
+  // `customer`: when given, an SSE-C object's key is checked as HEAD checks it.
   Result<ObjectRecord> GetObjectRecord(const auth::RequestContext& ctx, std::string_view bucket,
-                                       std::string_view key);
+                                       std::string_view key,
+                                       const std::optional<CustomerKey>* customer = nullptr);
 
   // Listing.
   Result<ListObjectsOutput> ListObjects(const auth::RequestContext& ctx,

@@ -87,7 +87,8 @@ KmsContext S3KmsContext(std::string_view bucket, std::string_view key, bool buck
 
 Result<std::optional<CustomerKey>> ParseCustomerKey(const std::optional<std::string>& algorithm,
                                                     const std::optional<std::string>& key,
-                                                    const std::optional<std::string>& md5) {
+                                                    const std::optional<std::string>& md5,
+                                                    bool for_read) {
   if (!algorithm && !key && !md5) return std::optional<CustomerKey>();
   if (!algorithm) {
     return InvalidArgument(
@@ -106,6 +107,12 @@ Result<std::optional<CustomerKey>> ParseCustomerKey(const std::optional<std::str
         "Requests specifying Server Side Encryption with Customer provided keys must provide an "
         "appropriate secret key.",
         "x-amz-server-side-encryption");
+  }
+  if (!md5 && for_read) {
+    // Reading without the key's MD5 is answered as a wrong key (recorded against AWS).
+    return Error(ErrorCode::kAccessDenied,
+                 "Requests specifying Server Side Encryption with Customer provided keys must "
+                 "provide the correct secret key.");
   }
   auto raw = crypto::Base64Decode(*key);
   if (!raw || raw->size() != 32 || !md5) {
@@ -373,6 +380,8 @@ Result<ReadKeys> SseEngine::PrepareRead(const auth::RequestContext& ctx, const O
   ReadKeys out;
   out.mode = e.mode;
   if (e.mode == kSseC) {
+    // The key crossed the network: refuse it over plain HTTP as the write would have been.
+    if (customer) HANGAR_RETURN_IF_ERROR(CheckTransport(ctx, kSseC));
     HANGAR_ASSIGN_OR_RETURN(SecretBytes key, CustomerDataKey(e, customer));
     out.by_ciphertext.emplace("", std::move(key));
     return out;
@@ -382,7 +391,13 @@ Result<ReadKeys> SseEngine::PrepareRead(const auth::RequestContext& ctx, const O
                  "The encryption parameters are not applicable to this object.");
   }
   const KmsContext context = S3KmsContext(object.bucket, object.key, e.bucket_key, e.context_json);
-  if (IsKms(e.mode) && !object.segments.empty()) HANGAR_RETURN_IF_ERROR(CheckTransport(ctx, e.mode));
+  if (IsKms(e.mode)) {
+    HANGAR_RETURN_IF_ERROR(CheckTransport(ctx, e.mode));
+    // An empty object has no data key to decrypt, but its key's state decides it all the same.
+    if (object.segments.empty()) {
+      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(ViaS3(ctx), e.kms_key_arn, "Decrypt"));
+    }
+  }
   for (const auto& seg : object.segments) {
     for (const std::string* stored : {&seg.keys.wrapped_key, &seg.keys.kms_ciphertext,
                                       &seg.keys.kms_ciphertext2}) {

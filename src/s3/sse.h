@@ -75,10 +75,12 @@ struct CustomerKey {
 
 // Validates the SSE-C triple (all absent → nullopt). Errors (s3.md §8.6): kValidation
 // (InvalidArgument) for a missing part, a key that is not 32 bytes or an MD5 that does not match;
-// kInvalidEncryptionAlgorithm for an algorithm other than AES256.
+// kInvalidEncryptionAlgorithm for an algorithm other than AES256. `for_read`: GET/HEAD answer a
+// missing key MD5 with kAccessDenied, as a wrong key.
 Result<std::optional<CustomerKey>> ParseCustomerKey(const std::optional<std::string>& algorithm,
                                                     const std::optional<std::string>& key,
-                                                    const std::optional<std::string>& md5);
+                                                    const std::optional<std::string>& md5,
+                                                    bool for_read = false);
 
 // Keys for writing one object or upload, with the data key(s) in the clear (in memory only).
 struct WriteKeys {

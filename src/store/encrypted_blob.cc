@@ -93,7 +93,9 @@ class DecryptingReader final : public BlobReader {
       uint64_t position = offset + done;
       uint64_t segment = position / kSegmentSize;
       if (segment < first_cached_ || segment >= first_cached_ + cached_) {
-        HANGAR_RETURN_IF_ERROR(Load(segment));
+        // Only the segments this read touches: a range must not depend on data outside it.
+        uint64_t last = (offset + into.size() - 1) / kSegmentSize;
+        HANGAR_RETURN_IF_ERROR(Load(segment, last - segment + 1));
       }
       uint64_t in_cache = position - first_cached_ * kSegmentSize;
       uint64_t available = cached_plain_ - in_cache;
@@ -105,9 +107,9 @@ class DecryptingReader final : public BlobReader {
   }
 
  private:
-  // Reads and decrypts up to kReadAheadSegments segments starting at `first`.
-  Status Load(uint64_t first) {
-    uint64_t count = std::min<uint64_t>(kReadAheadSegments, segments_ - first);
+  // Reads and decrypts `wanted` segments (at most kReadAheadSegments) starting at `first`.
+  Status Load(uint64_t first, uint64_t wanted) {
+    uint64_t count = std::min<uint64_t>({kReadAheadSegments, segments_ - first, wanted});
     uint64_t stored_offset = first * kStoredSegment;
     uint64_t stored_end = std::min<uint64_t>(EncryptedSize(size_), (first + count) * kStoredSegment);
     size_t want = static_cast<size_t>(stored_end - stored_offset);

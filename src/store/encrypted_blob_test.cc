@@ -112,6 +112,21 @@ TEST_F(EncryptedBlobTest, AnyFlippedByteFailsAndNeverReturnsWrongBytes) {
   EXPECT_EQ(*Read(id, data.size(), 0, data.size(), 100000), data);
 }
 
+TEST_F(EncryptedBlobTest, ARangeReadsOnlyTheSegmentsItTouches) {
+  std::string data(4 * kSegmentSize, 'r');
+  std::string id = Write(data, kSegmentSize);
+  {
+    // Corrupt segment 2.
+    std::fstream f(PathOf(id), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(2 * (kSegmentSize + kSegmentTagSize) + 10));
+    f.put('X');
+  }
+  EXPECT_EQ(*Read(id, data.size(), 0, kSegmentSize, kSegmentSize), data.substr(0, kSegmentSize));
+  EXPECT_EQ(*Read(id, data.size(), 3 * kSegmentSize + 5, 100, 100), data.substr(0, 100));
+  EXPECT_FALSE(Read(id, data.size(), 2 * kSegmentSize, 1, 1).ok());
+  EXPECT_FALSE(Read(id, data.size(), kSegmentSize, 2 * kSegmentSize, 2 * kSegmentSize).ok());
+}
+
 TEST_F(EncryptedBlobTest, TruncationAndSwappedSegmentsAreDetected) {
   std::string data;
   for (int s = 0; s < 3; ++s) data += std::string(kSegmentSize, static_cast<char>('a' + s));

@@ -15,6 +15,9 @@ drives it. Nothing in Hangar is mocked; the clients are the preinstalled aws CLI
     server.advance_clock(7 * 86400)  # dev clock: runs due lifecycle work before it answers
     server.restart()                 # SIGTERM, then start again on the same data dir (and port)
     server.crash_restart()           # kill -9, then start again
+    server.metrics()                 # GET /_hangar/metrics: {"kms_calls": {"Decrypt": n, ...}}
+    server.object_record("b", "k")   # the stored s3.object document (segments[].blob, keys)
+    server.files_containing(b"x")    # data-dir files whose raw bytes contain b"x" (plaintext hunt)
     server.close()                   # always stops the process and removes the temp dir
 
 HangarTestCase starts one server per TestCase class and stops it even when setUpClass or a test
@@ -144,7 +147,7 @@ class HangarServer:
 
     def __init__(self, *, account_id=DEFAULT_ACCOUNT_ID, access_key_id=DEFAULT_ACCESS_KEY_ID,
                  secret_access_key=DEFAULT_SECRET_ACCESS_KEY, dev_clock=True, binary=None,
-                 extra_env=None, extra_args=None):
+                 extra_env=None, extra_args=None, listen_host="127.0.0.1"):
         self.binary = binary or HANGAR_BIN
         self.account_id = account_id
         self.access_key_id = access_key_id
@@ -152,6 +155,9 @@ class HangarServer:
         self.dev_clock = dev_clock
         self.extra_env = dict(extra_env or {})
         self.extra_args = list(extra_args or [])
+        # "0.0.0.0" also accepts clients on the host's other addresses (non-loopback tests);
+        # the harness itself keeps talking to 127.0.0.1.
+        self.listen_host = listen_host
         self.scheme = "http"
         self.tmp_dir = tempfile.mkdtemp(prefix="hangar-e2e-")
         self.data_dir = os.path.join(self.tmp_dir, "data")
@@ -195,7 +201,7 @@ class HangarServer:
             log.write(f"--- start {datetime.datetime.now().isoformat()} ---\n".encode())
             log.flush()
             command = [self.binary, "serve", "--data-dir", self.data_dir,
-                       "--listen", f"127.0.0.1:{port}"] + self.extra_args
+                       "--listen", f"{self.listen_host}:{port}"] + self.extra_args
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env,
                 preexec_fn=_die_with_parent)
@@ -436,12 +442,13 @@ class HangarServer:
     def raw_request(self, body: bytes = b"", *, method="POST", path="/", query="",
                     headers=None, service="kms", target=None, sign=True, access_key_id=None,
                     secret_access_key=None, region=REGION, signed_at=None,
-                    after_signing=None, send_body=None, timeout=30.0) -> RawResponse:
+                    after_signing=None, send_body=None, timeout=30.0,
+                    host="127.0.0.1") -> RawResponse:
         """Sends one request, signed as sign() does unless sign=False, over a fresh connection.
         The body is sent as given, so it may be malformed JSON. Header values may be bytes
         (sent as is, e.g. invalid UTF-8; never signed). To tamper with a signed request,
         `after_signing` replaces headers after signing and `send_body` is sent instead of the
-        signed body."""
+        signed body. `host`: the address to connect to (see listen_host)."""
         if isinstance(body, str):
             body = body.encode("utf-8")
         raw_headers = {k: v for k, v in (headers or {}).items() if isinstance(v, bytes)}
@@ -470,14 +477,14 @@ class HangarServer:
         for name, value in raw_headers.items():
             head += name.encode() + b": " + value + b"\r\n"
         head += f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
-        return self.raw_exchange(head, body, timeout=timeout, method=method)
+        return self.raw_exchange(head, body, timeout=timeout, method=method, host=host)
 
     def raw_exchange(self, head: bytes, body: bytes = b"", timeout=30.0,
-                     method="POST") -> RawResponse:
+                     method="POST", host="127.0.0.1") -> RawResponse:
         """Writes `head` then `body` (from another thread, so that a server that answers early
         and closes, e.g. with 413, does not block us) and reads one HTTP response. `method` is
         the request's method (a response to HEAD has no body whatever its Content-Length)."""
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        sock = socket.create_connection((host, self.port), timeout=timeout)
         sender = None
         try:
             sock.sendall(head)
@@ -537,6 +544,59 @@ class HangarServer:
             return conn.execute(sql, params).fetchall()
         finally:
             conn.close()
+
+    def documents(self, collection, partition=None):
+        """(partition, id, parsed JSON body) of the metadata documents of `collection`
+        (optionally of one partition), partition and id as text."""
+        sql = ("SELECT CAST(partition AS TEXT), CAST(id AS TEXT), body FROM documents "
+               "WHERE collection = ?")
+        params = [collection]
+        if partition is not None:
+            sql += " AND CAST(partition AS TEXT) = ?"
+            params.append(partition)
+        out = []
+        for part, doc_id, body in self.query_db(sql, params):
+            text = body if isinstance(body, str) else bytes(body).decode("utf-8")
+            out.append((part, doc_id, json.loads(text)))
+        return out
+
+    def object_record(self, bucket, key) -> dict:
+        """The stored `s3.object` document of bucket/key (parsed JSON); HangarError if absent."""
+        for _, doc_id, body in self.documents("s3.object", bucket):
+            if doc_id == key:
+                return body
+        raise HangarError(f"no s3.object document for {bucket}/{key}")
+
+    def blob_path(self, blob_id) -> str:
+        """Where a published blob lives: DATA_DIR/blobs/objects/<first 2 hex>/<id>."""
+        return os.path.join(self.data_dir, "blobs", "objects", blob_id[:2], blob_id)
+
+    def data_files(self):
+        """Every regular file under the data dir (blobs, metadata.db, -wal, -shm, staging)."""
+        out = []
+        for root, _, names in os.walk(self.data_dir):
+            for name in names:
+                path = os.path.join(root, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    out.append(path)
+        return sorted(out)
+
+    def files_containing(self, *needles: bytes):
+        """Paths (relative to the data dir) of the files whose raw bytes contain any needle."""
+        hits = []
+        for path in self.data_files():
+            try:
+                with open(path, "rb") as f:
+                    content = f.read()
+            except FileNotFoundError:
+                continue  # e.g. a staged blob published or deleted meanwhile
+            if any(needle in content for needle in needles):
+                hits.append(os.path.relpath(path, self.data_dir))
+        return hits
+
+    def metrics(self) -> dict:
+        """GET /_hangar/metrics: Hangar's own counters, e.g. {"kms_calls": {"Decrypt": n}}."""
+        return self._internal("GET", "/_hangar/metrics")
 
 
 class DatedSigV4Auth(botocore.auth.SigV4Auth):
