@@ -166,13 +166,14 @@ class S3cmdTest(ToolsTestBase):
 
     def s3cmd(self, *args, check=True):
         env = dict(os.environ, LC_ALL="C.UTF-8", LANG="C.UTF-8", PYTHONIOENCODING="utf-8")
-        env = {k: v for k, v in env.items() if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        env = {k: v for k, v in env.items()
+               if k not in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
         cmd = ["s3cmd", "--config", self.s3cfg, "--no-ssl", *args]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
                               timeout=TOOL_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
         if check:
-            self.assertEqual(proc.returncode, 0,
-                             f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            self.assertEqual(proc.returncode, 0, f"{' '.join(cmd)} failed:\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         return proc
 
     def test_sync_up_and_down_is_byte_identical(self):
@@ -267,8 +268,8 @@ class RcloneTest(ToolsTestBase):
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
                               timeout=TOOL_TIMEOUT_SECONDS, stdin=subprocess.DEVNULL)
         if check:
-            self.assertEqual(proc.returncode, 0,
-                             f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            self.assertEqual(proc.returncode, 0, f"{' '.join(cmd)} failed:\n"
+                             f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         return proc
 
     def chunk_flags(self):
