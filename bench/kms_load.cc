@@ -629,11 +629,12 @@ class Worker {
 
  private:
   // Once a second: close connections whose request is older than the timeout (their read fails
-  // and is counted as an error). Cheaper than a timer per request.
+  // and is counted as an error). Cheaper than a timer per request. Stops re-arming once every
+  // connection is done: cancel() misses a wait whose completion is already queued.
   void ArmWatchdog() {
     watchdog_.expires_after(std::chrono::seconds(1));
     watchdog_.async_wait([this](error_code ec) {
-      if (ec) return;
+      if (ec || finished_ == connections_.size()) return;
       auto now = SteadyClock::now();
       for (auto& c : connections_) {
         if (c->busy() && now - c->sent_at() > control_.timeout) c->Abort();

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
+#include <malloc.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -86,7 +87,12 @@ std::string CredentialsFileText(const iam::RootCredentials& creds) {
 }
 
 int Serve(const ServeOptions& opts) {
+  // Logs go to stderr: stdout carries only the start-up banner, which scripts read.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
   spdlog::set_level(spdlog::level::from_str(opts.log_level));
+  // glibc gives each thread that allocates its own arena (up to 8 per core); with dozens of
+  // workers that is most of the resident memory. A few arenas suffice for this workload.
+  mallopt(M_ARENA_MAX, 4);
   std::string host;
   uint16_t port = 0;
   if (!SplitListen(opts.listen, host, port)) {

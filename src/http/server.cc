@@ -31,6 +31,7 @@ using tcp = asio::ip::tcp;
 using beast::error_code;
 
 constexpr size_t kResponseChunk = 256 * 1024;
+constexpr size_t kStreamReadBuffer = 256 * 1024;
 // Beast 1.74 compares the length against an optional limit and treats "none" as smaller than any
 // length, so "no limit" must be spelled as the largest value. Handlers enforce their own limits.
 constexpr uint64_t kUnlimitedBody = std::numeric_limits<uint64_t>::max();
@@ -373,11 +374,15 @@ class Server::Impl {
         if (IsHundredContinue(request)) co_await WriteContinue(stream);
         bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(header_parser));
         body_parser.body_limit(kUnlimitedBody);
+        // Beast reads into the session buffer before handing bytes to the body: with its small
+        // default capacity a large upload would arrive 512 bytes per read.
+        buffer.reserve(kStreamReadBuffer);
         StreamedBodyReader<Stream> reader(stream, buffer, body_parser, options_.io_timeout);
         request.body_reader = &reader;
         response = co_await Dispatch(request, plan);
         request.body_reader = nullptr;
         body_consumed = reader.done();
+        if (buffer.size() == 0) buffer.shrink_to_fit();  // idle connections stay small
       }
 
       // A body the handler did not read leaves the connection out of step: close after answering.

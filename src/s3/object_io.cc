@@ -15,8 +15,20 @@ Result<WrittenBlob> WriteBlob(const BlobWriterFactory& create, BodyReader& body,
   std::unique_ptr<store::BlobWriter> writer;
   std::vector<char> buffer(kIoChunk);
   uint64_t total = 0;
-  for (;;) {
-    HANGAR_ASSIGN_OR_RETURN(size_t n, body.Read(std::span<char>(buffer.data(), buffer.size())));
+  bool ended = false;
+  while (!ended) {
+    // Fill the whole chunk before writing it on: reads may return a few KiB at a time, and every
+    // Append is a write() (and, encrypted, a seal) of its own.
+    size_t n = 0;
+    while (n < buffer.size()) {
+      HANGAR_ASSIGN_OR_RETURN(size_t got,
+                              body.Read(std::span<char>(buffer.data() + n, buffer.size() - n)));
+      if (got == 0) {
+        ended = true;
+        break;
+      }
+      n += got;
+    }
     if (n == 0) break;
     total += n;
     if (total > max_size) {

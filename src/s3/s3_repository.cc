@@ -1,6 +1,7 @@
 #include "s3/s3_repository.h"
 
 #include <cstdio>
+#include <mutex>
 
 namespace hangar::s3 {
 namespace {
@@ -34,10 +35,21 @@ store::Document Doc(std::string_view collection, std::string_view partition, std
 }  // namespace
 
 Result<std::optional<Stored<BucketRecord>>> S3Repository::GetBucket(std::string_view bucket) {
+  uint64_t generation;
+  {
+    std::shared_lock lock(mu_);
+    auto it = buckets_.find(std::string(bucket));
+    if (it != buckets_.end()) return std::optional<Stored<BucketRecord>>(it->second);
+    generation = bucket_generation_;
+  }
   HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kBuckets, "", bucket));
   if (!doc) return std::optional<Stored<BucketRecord>>();
   HANGAR_ASSIGN_OR_RETURN(BucketRecord b, DecodeBucket(doc->body));
-  return std::optional<Stored<BucketRecord>>(Stored<BucketRecord>{std::move(b), doc->revision});
+  Stored<BucketRecord> stored{std::move(b), doc->revision};
+  std::unique_lock lock(mu_);
+  // A bucket write that raced with this read makes what we read possibly stale: do not keep it.
+  if (generation == bucket_generation_) buckets_[std::string(bucket)] = stored;
+  return std::optional<Stored<BucketRecord>>(std::move(stored));
 }
 
 Result<std::vector<BucketRecord>> S3Repository::ListBuckets() {
@@ -223,7 +235,20 @@ store::Mutation S3Repository::ForgetGarbage(std::string_view blob_id) {
 }
 
 Status S3Repository::Commit(const std::vector<store::Mutation>& mutations) {
+  bool touches_buckets = false;
+  for (const auto& m : mutations) {
+    if (m.doc.collection == kBuckets && m.kind != store::Mutation::Kind::kCheck) {
+      touches_buckets = true;
+    }
+  }
   auto r = store_.Commit(mutations);
+  if (touches_buckets) {
+    std::unique_lock lock(mu_);
+    for (const auto& m : mutations) {
+      if (m.doc.collection == kBuckets) buckets_.erase(m.doc.id);
+    }
+    ++bucket_generation_;
+  }
   return r.ok() ? Status::Ok() : r.status();
 }
 

@@ -10,10 +10,14 @@
 //   s3.part     <upload>  / <part number, 5 digits>      PartRecord
 //   s3.blob     ""        / <blob id>                    which record uses the blob (recovery)
 //   s3.garbage  ""        / <blob id>                    blob to delete; due = after a grace time
-// Thread-safety: stateless apart from the store; safe for concurrent use.
+// Bucket records are cached in memory (every request reads one; they rarely change) and
+// invalidated by every commit that touches a bucket document.
+// Thread-safety: safe for concurrent use.
 
 #include <optional>
+#include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "s3/records.h"
@@ -77,6 +81,9 @@ class S3Repository {
 
  private:
   store::MetadataStore& store_;
+  std::shared_mutex mu_;
+  std::unordered_map<std::string, Stored<BucketRecord>> buckets_;  // protected by mu_
+  uint64_t bucket_generation_ = 0;  // protected by mu_; bumped by bucket writes
 };
 
 }  // namespace hangar::s3

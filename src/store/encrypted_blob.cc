@@ -30,8 +30,9 @@ Status AuthenticationFailed() {
 
 class EncryptingWriter final : public BlobWriter {
  public:
+  // Buffers grow with the data, so a small object costs a small allocation.
   EncryptingWriter(std::unique_ptr<BlobWriter> inner, SecretBytes key)
-      : inner_(std::move(inner)), cipher_(key.span()), plain_(kSegmentSize), sealed_(kStoredSegment) {}
+      : inner_(std::move(inner)), cipher_(key.span()) {}
   ~EncryptingWriter() override { OPENSSL_cleanse(plain_.data(), plain_.size()); }
 
   Status Append(std::span<const char> data) override {
@@ -39,6 +40,7 @@ class EncryptingWriter final : public BlobWriter {
       // A full buffer is sealed only once more data arrives: until then it might be the last.
       if (buffered_ == kSegmentSize) HANGAR_RETURN_IF_ERROR(SealBuffered(/*final=*/false));
       size_t n = std::min(data.size(), kSegmentSize - buffered_);
+      if (plain_.size() < buffered_ + n) plain_.resize(std::min(kSegmentSize, std::max(2 * plain_.size(), buffered_ + n)));
       std::copy_n(reinterpret_cast<const uint8_t*>(data.data()), n, plain_.data() + buffered_);
       buffered_ += n;
       size_ += n;
@@ -56,6 +58,7 @@ class EncryptingWriter final : public BlobWriter {
 
  private:
   Status SealBuffered(bool final) {
+    if (sealed_.size() < buffered_ + kSegmentTagSize) sealed_.resize(buffered_ + kSegmentTagSize);
     std::span<const uint8_t> plain(plain_.data(), buffered_);
     cipher_.Seal(SegmentNonce(index_, final), plain, sealed_.data(), sealed_.data() + buffered_);
     ++index_;
@@ -75,13 +78,16 @@ class EncryptingWriter final : public BlobWriter {
 
 class DecryptingReader final : public BlobReader {
  public:
+  // Buffers fit the object: a 4 KiB object reads through 4 KiB buffers, not 512 KiB ones.
   DecryptingReader(std::unique_ptr<BlobReader> inner, SecretBytes key, uint64_t plaintext_size)
       : inner_(std::move(inner)),
         cipher_(key.span()),
         size_(plaintext_size),
         segments_((plaintext_size + kSegmentSize - 1) / kSegmentSize),
-        sealed_(kReadAheadSegments * kStoredSegment),
-        plain_(kReadAheadSegments * kSegmentSize) {}
+        sealed_(static_cast<size_t>(
+            std::min<uint64_t>(kReadAheadSegments * kStoredSegment, EncryptedSize(plaintext_size)))),
+        plain_(static_cast<size_t>(
+            std::min<uint64_t>(kReadAheadSegments * kSegmentSize, plaintext_size))) {}
   ~DecryptingReader() override { OPENSSL_cleanse(plain_.data(), plain_.size()); }
 
   uint64_t size() const override { return size_; }

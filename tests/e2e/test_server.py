@@ -163,8 +163,10 @@ class DataDirectoryTest(unittest.TestCase):
         self.assertIn(f"aws_secret_access_key = {self.server.secret_access_key}", text)
         self.assertEqual(os.path.getsize(os.path.join(self.server.data_dir, "root.key")), 32)
         # A second start reuses the account and does not print the secret again.
+        first_run_lines = len(self.server.stdout_lines)
         self.server.restart()
-        second_run = self.server.stdout_lines[-6:]
+        second_run = self.server.stdout_lines[first_run_lines:]
+        self.assertTrue(second_run and second_run[0].startswith("Hangar listening"), second_run)
         self.assertFalse(any("AWS_SECRET_ACCESS_KEY" in line for line in second_run), second_run)
 
     def test_generated_credentials_work_when_none_are_given(self):
