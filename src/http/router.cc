@@ -83,6 +83,10 @@ RoutePlan Router::Plan(const HttpRequest& request) {
     s3::S3Api::BodyPlan body = s3_.Plan(request);
     plan.buffer_body = !body.stream;
     plan.max_buffered_body = body.max_buffered;
+    // Reads run where the request was parsed, as nginx serves files: metadata and small bodies
+    // come from the page cache in microseconds, and a hop to the worker pool would cost more than
+    // the work. Large bodies still stream from workers; writes (fsync) always go there.
+    plan.run_inline = request.method == "GET" || request.method == "HEAD";
   }
   return plan;
 }
