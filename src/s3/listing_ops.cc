@@ -20,22 +20,26 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
   if (max == 0) return out;  // nothing asked, nothing truncated
   std::string cursor = input.start_after;
   auto count = [&] { return out.objects.size() + out.common_prefixes.size(); };
+  // With a delimiter, a batch may end after its first entry (a common prefix, then a seek), so
+  // start small and grow while entries are plain keys.
+  size_t batch_size = input.delimiter.empty() ? 1000 : 8;
   while (count() < max + 1) {
     // One more than still fits, to learn whether the listing is truncated.
-    const size_t want = max + 1 - count();
-    HANGAR_ASSIGN_OR_RETURN(auto batch, repository_.ListObjects(input.bucket, input.prefix, cursor,
-                                                               std::min<size_t>(want, 1000)));
+    const size_t want = std::min(max + 1 - count(), batch_size);
+    HANGAR_ASSIGN_OR_RETURN(auto batch, repository_.ListObjectDocuments(input.bucket, input.prefix,
+                                                                       cursor, want));
     if (batch.empty()) break;
     bool jumped = false;
-    for (auto& o : batch) {
+    for (auto& doc : batch) {
       if (count() == max) {
         out.truncated = true;
         break;
       }
+      const std::string& key = doc.id;
       if (!input.delimiter.empty()) {
-        size_t at = o.key.find(input.delimiter, input.prefix.size());
+        size_t at = key.find(input.delimiter, input.prefix.size());
         if (at != std::string::npos) {
-          std::string common = o.key.substr(0, at + input.delimiter.size());
+          std::string common = key.substr(0, at + input.delimiter.size());
           // A common prefix at or before start-after was already returned on an earlier page.
           if (common > input.start_after || input.start_after.empty()) {
             out.common_prefixes.push_back(common);
@@ -47,12 +51,14 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
           break;
         }
       }
-      cursor = o.key;
-      out.next_marker = o.key;
+      cursor = key;
+      out.next_marker = key;
+      HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, DecodeObject(doc.body));
       out.objects.push_back(std::move(o));
     }
     if (out.truncated) break;
-    if (!jumped && batch.size() < std::min<size_t>(want, 1000)) break;
+    if (!jumped && batch.size() < want) break;
+    batch_size = jumped ? 8 : std::min<size_t>(batch_size * 4, 1000);
   }
   if (!out.truncated) out.next_marker.clear();
   return out;

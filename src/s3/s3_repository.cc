@@ -91,6 +91,11 @@ Result<std::vector<ObjectRecord>> S3Repository::ListObjects(std::string_view buc
   return out;
 }
 
+Result<std::vector<store::Document>> S3Repository::ListObjectDocuments(
+    std::string_view bucket, std::string_view prefix, std::string_view start_after, size_t limit) {
+  return store_.List(kObjects, bucket, {std::string(prefix), std::string(start_after), limit});
+}
+
 Result<bool> S3Repository::BucketIsEmpty(std::string_view bucket) {
   HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kObjects, bucket, {"", "", 1}));
   return docs.empty();

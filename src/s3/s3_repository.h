@@ -43,6 +43,11 @@ class S3Repository {
   // Objects of a bucket in key order: keys starting with `prefix`, strictly after `start_after`.
   Result<std::vector<ObjectRecord>> ListObjects(std::string_view bucket, std::string_view prefix,
                                                 std::string_view start_after, size_t limit);
+  // The same, undecoded: listings decode only the entries they return.
+  Result<std::vector<store::Document>> ListObjectDocuments(std::string_view bucket,
+                                                           std::string_view prefix,
+                                                           std::string_view start_after,
+                                                           size_t limit);
   Result<bool> BucketIsEmpty(std::string_view bucket);
   Result<std::optional<Stored<UploadRecord>>> GetUpload(std::string_view bucket,
                                                         std::string_view key,
