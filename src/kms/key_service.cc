@@ -379,6 +379,27 @@ Result<std::string> KeyService::CancelKeyDeletion(const auth::RequestContext& ct
 
 // --- Aliases ----------------------------------------------------------------------------------
 
+Status KeyService::CheckCustomerAliasName(std::string_view alias_name) const {
+  HANGAR_RETURN_IF_ERROR(ValidateAliasName(alias_name, "aliasName"));
+  if (IsReservedAlias(alias_name)) {
+    // Not recorded against AWS (kms.md §16); the model's closest error.
+    return Error(ErrorCode::kKmsInvalidAliasName,
+                 "Alias names beginning with alias/aws/ are reserved for AWS managed keys.");
+  }
+  return Status::Ok();
+}
+
+Result<Alias> KeyService::ExistingAlias(const auth::RequestContext& ctx,
+                                        std::string_view alias_name) {
+  const std::string& account = ctx.principal.account_id;
+  HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.FindAlias(account, ctx.region, alias_name));
+  if (!existing) {
+    return Error(ErrorCode::kKmsNotFound,
+                 "Alias " + AliasArn(ctx.region, account, alias_name) + " is not found.");
+  }
+  return std::move(*existing);
+}
+
 Result<std::string> KeyService::ResolveAliasTarget(const auth::RequestContext& ctx,
                                                    std::string_view target_key_id) {
   ValidationErrors v;
@@ -394,13 +415,8 @@ Result<std::string> KeyService::ResolveAliasTarget(const auth::RequestContext& c
 Status KeyService::CreateAlias(const auth::RequestContext& ctx, std::string_view alias_name,
                                std::string_view target_key_id) {
   Count(Op::kCreateAlias);
-  HANGAR_RETURN_IF_ERROR(ValidateAliasName(alias_name, "aliasName"));
+  HANGAR_RETURN_IF_ERROR(CheckCustomerAliasName(alias_name));
   const std::string& account = ctx.principal.account_id;
-  if (IsReservedAlias(alias_name)) {
-    // Not recorded against AWS (kms.md §16); the model's closest error.
-    return Error(ErrorCode::kKmsInvalidAliasName,
-                 "Alias names beginning with alias/aws/ are reserved for AWS managed keys.");
-  }
   std::lock_guard lock(mutate_mu_);
   HANGAR_ASSIGN_OR_RETURN(std::string target, ResolveAliasTarget(ctx, target_key_id));
   HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.FindAlias(account, ctx.region, alias_name));
@@ -431,20 +447,12 @@ Status KeyService::CreateAlias(const auth::RequestContext& ctx, std::string_view
 Status KeyService::UpdateAlias(const auth::RequestContext& ctx, std::string_view alias_name,
                                std::string_view target_key_id) {
   Count(Op::kUpdateAlias);
-  HANGAR_RETURN_IF_ERROR(ValidateAliasName(alias_name, "aliasName"));
-  const std::string& account = ctx.principal.account_id;
-  if (IsReservedAlias(alias_name)) {
-    return Error(ErrorCode::kKmsInvalidAliasName,
-                 "Alias names beginning with alias/aws/ are reserved for AWS managed keys.");
-  }
+  HANGAR_RETURN_IF_ERROR(CheckCustomerAliasName(alias_name));
   std::lock_guard lock(mutate_mu_);
-  HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.FindAlias(account, ctx.region, alias_name));
-  if (!existing) {
-    return Error(ErrorCode::kKmsNotFound,
-                 "Alias " + AliasArn(ctx.region, account, alias_name) + " is not found.");
-  }
+  HANGAR_ASSIGN_OR_RETURN(Alias existing, ExistingAlias(ctx, alias_name));
+  const std::string& account = ctx.principal.account_id;
   HANGAR_ASSIGN_OR_RETURN(std::string target, ResolveAliasTarget(ctx, target_key_id));
-  Alias updated = *existing;
+  Alias updated = existing;
   updated.target_key_id = target;
   updated.updated_ms = ToUnixMillis(ctx.now);
   return repository_.PutAlias(account, ctx.region, updated);
@@ -452,19 +460,11 @@ Status KeyService::UpdateAlias(const auth::RequestContext& ctx, std::string_view
 
 Status KeyService::DeleteAlias(const auth::RequestContext& ctx, std::string_view alias_name) {
   Count(Op::kDeleteAlias);
-  HANGAR_RETURN_IF_ERROR(ValidateAliasName(alias_name, "aliasName"));
-  const std::string& account = ctx.principal.account_id;
-  if (IsReservedAlias(alias_name)) {
-    return Error(ErrorCode::kKmsInvalidAliasName,
-                 "Alias names beginning with alias/aws/ are reserved for AWS managed keys.");
-  }
+  HANGAR_RETURN_IF_ERROR(CheckCustomerAliasName(alias_name));
   std::lock_guard lock(mutate_mu_);
-  HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.FindAlias(account, ctx.region, alias_name));
-  if (!existing) {
-    return Error(ErrorCode::kKmsNotFound,
-                 "Alias " + AliasArn(ctx.region, account, alias_name) + " is not found.");
-  }
-  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(existing->target_key_id));
+  HANGAR_ASSIGN_OR_RETURN(Alias existing, ExistingAlias(ctx, alias_name));
+  const std::string& account = ctx.principal.account_id;
+  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(existing.target_key_id));
   if (key) HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "DeleteAlias", &key->record));
   return repository_.DeleteAlias(account, ctx.region, alias_name);
 }

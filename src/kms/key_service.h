@@ -269,6 +269,10 @@ class KeyService {
   Result<std::string> ResolveAliasTarget(const auth::RequestContext& ctx,
                                          std::string_view target_key_id);
   Status ValidateTags(const std::vector<Tag>& tags, size_t existing_count) const;
+  // A well-formed alias name outside the reserved alias/aws/ space.
+  Status CheckCustomerAliasName(std::string_view alias_name) const;
+  // The caller's alias of that name. Errors: kKmsNotFound.
+  Result<Alias> ExistingAlias(const auth::RequestContext& ctx, std::string_view alias_name);
 
   KeyRepository& repository_;
   const KeyAuthorizer& authorizer_;

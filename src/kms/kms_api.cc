@@ -212,6 +212,17 @@ bool IgnoresCiphertext(Input& in) {
   return false;
 }
 
+GenerateDataKeyInput ReadGenerateDataKeyInput(Input& in) {
+  GenerateDataKeyInput input;
+  input.key_id = in.RequiredString("KeyId");
+  input.context = in.Context("EncryptionContext");
+  input.number_of_bytes = in.Integer("NumberOfBytes");
+  input.key_spec = in.String("KeySpec");
+  input.dry_run = in.Boolean("DryRun");
+  in.StringList("GrantTokens");
+  return input;
+}
+
 using Handler = std::function<Result<json>(KeyService&, const auth::RequestContext&, Input&)>;
 
 // Each handler reads its members, checks the Input, calls the service and encodes the result.
@@ -526,13 +537,7 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
        }},
       {"GenerateDataKey",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
-         GenerateDataKeyInput input;
-         input.key_id = in.RequiredString("KeyId");
-         input.context = in.Context("EncryptionContext");
-         input.number_of_bytes = in.Integer("NumberOfBytes");
-         input.key_spec = in.String("KeySpec");
-         input.dry_run = in.Boolean("DryRun");
-         in.StringList("GrantTokens");
+         GenerateDataKeyInput input = ReadGenerateDataKeyInput(in);
          HANGAR_CHECK_INPUT(in);
          HANGAR_ASSIGN_OR_RETURN(GenerateDataKeyOutput out,
                                  s.GenerateDataKey(ctx, input, /*with_plaintext=*/true));
@@ -543,13 +548,7 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
        }},
       {"GenerateDataKeyWithoutPlaintext",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
-         GenerateDataKeyInput input;
-         input.key_id = in.RequiredString("KeyId");
-         input.context = in.Context("EncryptionContext");
-         input.number_of_bytes = in.Integer("NumberOfBytes");
-         input.key_spec = in.String("KeySpec");
-         input.dry_run = in.Boolean("DryRun");
-         in.StringList("GrantTokens");
+         GenerateDataKeyInput input = ReadGenerateDataKeyInput(in);
          HANGAR_CHECK_INPUT(in);
          HANGAR_ASSIGN_OR_RETURN(GenerateDataKeyOutput out,
                                  s.GenerateDataKey(ctx, input, /*with_plaintext=*/false));

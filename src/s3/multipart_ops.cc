@@ -198,30 +198,15 @@ Result<PartOutput> S3Service::UploadPart(const auth::RequestContext& ctx,
   HANGAR_RETURN_IF_ERROR(CheckPartNumber(input.part_number, options_.max_parts));
   HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, input.bucket, input.key, input.upload_id));
   HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.ResumeUpload(ctx, upload.record, input.customer_key));
-  if (!input.content_length) {
-    return Error(ErrorCode::kMissingContentLength, "You must provide the Content-Length HTTP header.");
-  }
-  if (*input.content_length > options_.max_object_size) {
-    return Error(ErrorCode::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
-        .WithField("ProposedSize", std::to_string(*input.content_length))
-        .WithField("MaxSizeAllowed", std::to_string(options_.max_object_size));
-  }
-  std::optional<std::string> md5_expected;
-  if (input.content_md5) {
-    HANGAR_ASSIGN_OR_RETURN(std::string raw, ParseContentMd5(*input.content_md5));
-    md5_expected = std::move(raw);
-  }
+  HANGAR_ASSIGN_OR_RETURN(auto md5_expected, CheckDeclaredBody(input.content_length,
+                                                               options_.max_object_size,
+                                                               input.content_md5));
   std::optional<ChecksumRequest> checksum = input.checksum;
   if (!checksum && !upload.record.checksum_algorithm.empty()) {
     // The upload asked for a checksum: compute it for every part even if the part carries none.
     checksum = ChecksumRequest{*ParseChecksumAlgorithm(upload.record.checksum_algorithm), ""};
   }
-  std::optional<std::string> checksum_expected;
-  if (input.checksum && input.checksum->expected) {
-    HANGAR_ASSIGN_OR_RETURN(std::string raw, ParseChecksumHeaderValue(input.checksum->algorithm,
-                                                                      *input.checksum->expected));
-    checksum_expected = std::move(raw);
-  }
+  HANGAR_ASSIGN_OR_RETURN(auto checksum_expected, ExpectedChecksum(input.checksum));
   std::optional<ChecksumAlgorithm> algorithm;
   if (checksum) algorithm = checksum->algorithm;
   SegmentKeys segment_keys;

@@ -27,7 +27,8 @@ Status NoSuchKey(std::string_view key) {
       .WithField("Key", std::string(key));
 }
 
-// The expected checksum (raw digest) from a header value, if the request carries one there.
+}  // namespace
+
 Result<std::optional<std::string>> ExpectedChecksum(const std::optional<ChecksumRequest>& request) {
   if (!request || !request->expected) return std::optional<std::string>();
   HANGAR_ASSIGN_OR_RETURN(std::string raw,
@@ -35,7 +36,21 @@ Result<std::optional<std::string>> ExpectedChecksum(const std::optional<Checksum
   return std::optional<std::string>(std::move(raw));
 }
 
-}  // namespace
+Result<std::optional<std::string>> CheckDeclaredBody(std::optional<uint64_t> content_length,
+                                                     uint64_t max_size,
+                                                     const std::optional<std::string>& content_md5) {
+  if (!content_length) {
+    return Error(ErrorCode::kMissingContentLength, "You must provide the Content-Length HTTP header.");
+  }
+  if (*content_length > max_size) {
+    return Error(ErrorCode::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
+        .WithField("ProposedSize", std::to_string(*content_length))
+        .WithField("MaxSizeAllowed", std::to_string(max_size));
+  }
+  if (!content_md5) return std::optional<std::string>();
+  HANGAR_ASSIGN_OR_RETURN(std::string raw, ParseContentMd5(*content_md5));
+  return std::optional<std::string>(std::move(raw));
+}
 
 Status ValidateObjectKey(std::string_view key) {
   if (key.size() > kMaxKeyBytes) {
@@ -157,19 +172,9 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
-  if (!input.content_length) {
-    return Error(ErrorCode::kMissingContentLength, "You must provide the Content-Length HTTP header.");
-  }
-  if (*input.content_length > options_.max_object_size) {
-    return Error(ErrorCode::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
-        .WithField("ProposedSize", std::to_string(*input.content_length))
-        .WithField("MaxSizeAllowed", std::to_string(options_.max_object_size));
-  }
-  std::optional<std::string> md5_expected;
-  if (input.content_md5) {
-    HANGAR_ASSIGN_OR_RETURN(std::string raw, ParseContentMd5(*input.content_md5));
-    md5_expected = std::move(raw);
-  }
+  HANGAR_ASSIGN_OR_RETURN(auto md5_expected, CheckDeclaredBody(input.content_length,
+                                                               options_.max_object_size,
+                                                               input.content_md5));
   HANGAR_ASSIGN_OR_RETURN(auto checksum_expected, ExpectedChecksum(input.checksum));
   // The encryption and its data key(s): KMS is asked before a byte of the body is read.
   HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.PrepareWrite(ctx, bucket.record, input.key,

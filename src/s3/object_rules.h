@@ -17,6 +17,15 @@ namespace hangar::s3 {
 Status ValidateObjectKey(std::string_view key);
 // x-amz-meta-* names and values together at most 2 KB. Errors: kMetadataTooLarge.
 Status ValidateUserMetadata(const KeyValues& metadata);
+// The body a PUT or UploadPart announces: Content-Length given and within `max_size`, Content-MD5
+// (if sent) well-formed. Returns the raw MD5 to expect. Errors: kMissingContentLength,
+// kEntityTooLarge, kInvalidDigest.
+Result<std::optional<std::string>> CheckDeclaredBody(std::optional<uint64_t> content_length,
+                                                     uint64_t max_size,
+                                                     const std::optional<std::string>& content_md5);
+// The raw digest a checksum header carries, if the request sends it as a header (not a trailer).
+// Errors: kInvalidRequest for a malformed value.
+Result<std::optional<std::string>> ExpectedChecksum(const std::optional<ChecksumRequest>& request);
 // Content-MD5 and the x-amz-checksum-* value (from a header, or the aws-chunked trailer) against
 // what was written. Errors: kBadDigest, kInvalidRequest.
 Status VerifyUpload(const WrittenBlob& written, const std::optional<std::string>& md5_expected,
