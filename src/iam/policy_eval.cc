@@ -1,0 +1,201 @@
+// Statement matching and AWS's evaluation logic (iam.md §2; IAM User Guide,
+// reference_policies_evaluation-logic and -logic-cross-account; KMS Developer Guide, key-policies).
+
+#include "iam/policy_model.h"
+
+namespace hangar::iam {
+namespace {
+
+enum class PrincipalMatch { kNo, kDirect, kAccount };
+
+// Whether a Principal element names the caller: directly (its ARN, its role, or "*"), or through
+// its account ("arn:aws:iam::<acct>:root"), which for an Allow delegates to identity policies.
+PrincipalMatch MatchPrincipal(const PrincipalSpec& spec, const RequestFacts& r) {
+  if (spec.anyone) return PrincipalMatch::kDirect;
+  if (r.principal_arn.empty()) return PrincipalMatch::kNo;  // anonymous: only "*"
+  const std::string account_root = "arn:aws:iam::" + r.principal_account + ":root";
+  PrincipalMatch best = PrincipalMatch::kNo;
+  for (const auto& name : spec.aws) {
+    if (name == r.principal_arn || (!r.role_arn.empty() && name == r.role_arn)) {
+      return PrincipalMatch::kDirect;
+    }
+    if (name == account_root) best = PrincipalMatch::kAccount;
+  }
+  return best;
+}
+
+struct PolicyVerdict {
+  bool deny = false;
+  bool allow_direct = false;   // an Allow that names the caller (identity policies: any Allow)
+  bool allow_account = false;  // an Allow that names only the caller's account
+  std::string deny_sid;
+  std::string allow_sid;
+};
+
+bool StatementApplies(const Statement& st, const RequestFacts& r, bool variables) {
+  if (!st.has_action) return false;  // accepted but without effect (kms.md §12)
+  bool action_listed = false;
+  for (const auto& a : st.actions) {
+    if (ActionMatches(a, r.action)) {
+      action_listed = true;
+      break;
+    }
+  }
+  if (action_listed == st.not_action) return false;
+  if (st.has_resource) {
+    bool resource_listed = false;
+    for (const auto& pattern : st.resources) {
+      std::optional<std::string> p = variables ? SubstituteVariables(pattern, r.context) : pattern;
+      if (p && ArnMatches(*p, r.resource)) {
+        resource_listed = true;
+        break;
+      }
+    }
+    if (resource_listed == st.not_resource) return false;
+  }
+  for (const auto& clause : st.conditions) {
+    if (!EvaluateCondition(clause, r.context, variables)) return false;
+  }
+  return true;
+}
+
+PolicyVerdict EvaluatePolicy(const Policy& policy, const RequestFacts& r) {
+  PolicyVerdict v;
+  for (const auto& st : policy.statements) {
+    PrincipalMatch who = PrincipalMatch::kDirect;
+    if (st.principal) {
+      who = MatchPrincipal(*st.principal, r);
+    } else if (st.not_principal) {
+      // Everyone except those named directly.
+      who = MatchPrincipal(*st.not_principal, r) == PrincipalMatch::kDirect ? PrincipalMatch::kNo
+                                                                            : PrincipalMatch::kDirect;
+    }
+    if (who == PrincipalMatch::kNo) continue;
+    if (!StatementApplies(st, r, policy.variables_enabled())) continue;
+    if (st.effect == Effect::kDeny) {
+      // A Deny naming an account applies to every principal in it.
+      if (!v.deny) v.deny_sid = st.sid;
+      v.deny = true;
+    } else if (who == PrincipalMatch::kDirect) {
+      if (!v.allow_direct) v.allow_sid = st.sid;
+      v.allow_direct = true;
+    } else {
+      if (!v.allow_direct && !v.allow_account) v.allow_sid = st.sid;
+      v.allow_account = true;
+    }
+  }
+  return v;
+}
+
+bool IsAccountRoot(const RequestFacts& r) {
+  return !r.principal_arn.empty() &&
+         r.principal_arn == "arn:aws:iam::" + r.principal_account + ":root";
+}
+
+}  // namespace
+
+AuthorizationResult Authorize(const RequestFacts& request, const PolicySet& policies) {
+  using Reason = AuthorizationResult::Reason;
+  AuthorizationResult result;
+  const bool anonymous = request.principal_arn.empty();
+  const bool same_account =
+      !anonymous && !policies.resource_account.empty() &&
+      request.principal_account == policies.resource_account;
+
+  // 1. Identity side: the caller's own policies; an account's root may do anything in its account.
+  bool identity_allow = false, identity_deny = false;
+  std::string identity_sid;
+  for (const Policy* p : policies.identity) {
+    if (p == nullptr) continue;
+    PolicyVerdict v = EvaluatePolicy(*p, request);
+    if (v.deny) {
+      identity_deny = true;
+      identity_sid = v.deny_sid;
+      break;
+    }
+    if (v.allow_direct && !identity_allow) {
+      identity_allow = true;
+      identity_sid = v.allow_sid;
+    }
+  }
+  if (IsAccountRoot(request) && (same_account || policies.resource_account.empty())) {
+    identity_allow = true;
+  }
+
+  // 2. Resource side.
+  PolicyVerdict resource;
+  if (policies.resource != nullptr) resource = EvaluatePolicy(*policies.resource, request);
+
+  // 3. Session policy (AssumeRole's Policy): a further limit on the session.
+  PolicyVerdict session;
+  if (policies.session != nullptr) session = EvaluatePolicy(*policies.session, request);
+
+  // Explicit denies decide first, wherever they are.
+  if (identity_deny) return {Decision::kExplicitDeny, Reason::kIdentityDeny, identity_sid};
+  if (resource.deny) return {Decision::kExplicitDeny, Reason::kResourceDeny, resource.deny_sid};
+  if (session.deny) return {Decision::kExplicitDeny, Reason::kSessionDeny, session.deny_sid};
+
+  bool allowed = false;
+  Reason missing = Reason::kNoIdentityAllow;
+  std::string sid;
+  if (policies.resource_policy_required) {
+    // KMS keys and trust policies: the resource policy must allow; naming the account delegates
+    // to identity policies; a grant allows the operations it lists.
+    const bool resource_side = resource.allow_direct || resource.allow_account ||
+                               policies.allowed_by_grant;
+    if (!resource_side) {
+      missing = Reason::kNoResourceAllow;
+    } else if (same_account) {
+      allowed = resource.allow_direct || policies.allowed_by_grant || identity_allow;
+      missing = Reason::kNoIdentityAllow;
+      sid = resource.allow_direct ? resource.allow_sid : identity_sid;
+    } else {
+      // Another account's key: its policy lets us in, our own identity policy must too.
+      allowed = !anonymous && identity_allow;
+      missing = Reason::kNoIdentityAllow;
+      sid = identity_sid;
+    }
+  } else if (anonymous) {
+    allowed = resource.allow_direct;
+    missing = Reason::kNoResourceAllow;
+    sid = resource.allow_sid;
+  } else if (same_account || policies.resource_account.empty()) {
+    allowed = identity_allow || resource.allow_direct;
+    missing = Reason::kNoIdentityAllow;
+    sid = identity_allow ? identity_sid : resource.allow_sid;
+  } else {
+    const bool resource_side = resource.allow_direct || resource.allow_account;
+    allowed = identity_allow && resource_side;
+    missing = identity_allow ? Reason::kNoResourceAllow : Reason::kNoIdentityAllow;
+    sid = resource.allow_sid;
+  }
+  if (allowed && policies.session != nullptr && !session.allow_direct) {
+    return {Decision::kImplicitDeny, Reason::kNoSessionAllow, ""};
+  }
+  if (!allowed) return {Decision::kImplicitDeny, missing, ""};
+  return {Decision::kAllowed, Reason::kAllowed, sid};
+}
+
+std::string DenialSuffix(const AuthorizationResult& result, std::string_view action) {
+  using Reason = AuthorizationResult::Reason;
+  std::string a(action);
+  switch (result.reason) {
+    case Reason::kIdentityDeny:
+      return " with an explicit deny in an identity-based policy";
+    case Reason::kResourceDeny:
+      return " with an explicit deny in a resource-based policy";
+    case Reason::kSessionDeny:
+      return " with an explicit deny in a session policy";
+    case Reason::kNoIdentityAllow:
+      return " because no identity-based policy allows the " + a + " action";
+    case Reason::kNoResourceAllow:
+      return " because no resource-based policy allows the " + a + " action";
+    case Reason::kNoSessionAllow:
+      return " because no session policy allows the " + a + " action";
+    case Reason::kAllowed:
+      break;
+  }
+  return "";
+}
+
+}  // namespace hangar::iam
