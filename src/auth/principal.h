@@ -15,6 +15,9 @@ struct Principal {
   std::string user_id;        // GetCallerIdentity UserId (the account id for root)
   std::string name;           // user or role-session name; empty for root
   std::string access_key_id;  // the key that signed the request
+  // Assumed-role sessions: the role (policies name roles by their IAM ARN, not the session's).
+  std::string role_arn;
+  std::string role_name;
 
   bool anonymous() const { return type == PrincipalType::kAnonymous; }
 };

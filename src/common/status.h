@@ -86,6 +86,16 @@ enum class ErrorCode : uint16_t {
   kServerSideEncryptionConfigurationNotFound,
   kSlowDown,
   kInvalidEncryptionAlgorithm,
+  // IAM.
+  kIamNoSuchEntity,
+  kIamEntityAlreadyExists,
+  kIamDeleteConflict,
+  kIamLimitExceeded,
+  kIamInvalidInput,
+  kIamMalformedPolicyDocument,
+  // S3 policies.
+  kMalformedPolicy,
+  kAccessControlListNotSupported,
   // Storage: a precondition of an atomic commit did not hold (someone else wrote first). Services
   // retry or translate it; it never reaches a client as such.
   kConflict,
