@@ -1,5 +1,7 @@
 #include "kms/authorizer.h"
 
+#include <nlohmann/json.hpp>
+
 namespace hangar::kms {
 namespace {
 
@@ -26,7 +28,7 @@ Status KmsAccessDenied(const auth::RequestContext& ctx, std::string_view action,
 }
 
 Status SameAccountAuthorizer::Authorize(const auth::RequestContext& ctx, std::string_view action,
-                                        const KeyRecord* key) const {
+                                        const KeyRecord* key, const KmsRequestDetails&) const {
   if (ctx.principal.anonymous()) return KmsAccessDenied(ctx, action, key ? key->arn : "*");
   if (key == nullptr) return Status::Ok();
   if (key->account_id != ctx.principal.account_id) return KmsAccessDenied(ctx, action, key->arn);
@@ -35,6 +37,19 @@ Status SameAccountAuthorizer::Authorize(const auth::RequestContext& ctx, std::st
     // through the owning service (kms:ViaService), nothing else.
     bool allowed = IsReadAction(action) || (IsCryptoAction(action) && !ctx.via_service.empty());
     if (!allowed) return KmsAccessDenied(ctx, action, key->arn);
+  }
+  return Status::Ok();
+}
+
+Status SameAccountAuthorizer::CheckNewKeyPolicy(const auth::RequestContext&, const KeyRecord& key,
+                                                bool) const {
+  if (key.policy.size() > 32 * 1024) {
+    return Error(ErrorCode::kKmsLimitExceeded,
+                 "Key policy exceeds the maximum size of 32768 bytes");
+  }
+  nlohmann::json doc = nlohmann::json::parse(key.policy, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("Statement")) {
+    return Error(ErrorCode::kKmsMalformedPolicyDocument, "Policy contains invalid JSON");
   }
   return Status::Ok();
 }

@@ -3,13 +3,27 @@
 // replaces the default implementation; until then a key's own account may do everything and other
 // accounts nothing, and AWS managed keys admit only what their AWS-written policy allows.
 
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "auth/request_context.h"
 #include "common/status.h"
+#include "kms/ciphertext.h"
 #include "kms/key.h"
 
 namespace hangar::kms {
+
+// What a request adds to the kms:* condition keys beyond the key itself (iam.md §3).
+struct KmsRequestDetails {
+  const EncryptionContext* encryption_context = nullptr;  // crypto operations
+  std::string request_alias;                              // kms:RequestAlias, when an alias named the key
+  std::optional<int64_t> pending_window_days;             // ScheduleKeyDeletion
+  std::optional<int64_t> rotation_period_days;            // EnableKeyRotation
+  std::optional<std::string> encryption_algorithm;
+  std::optional<bool> bypass_lockout;                     // CreateKey, PutKeyPolicy
+  bool allowed_by_grant = false;                          // a grant already covers the request
+};
 
 class KeyAuthorizer {
  public:
@@ -18,13 +32,23 @@ class KeyAuthorizer {
   // actions (CreateKey, ListKeys, ListAliases, GenerateRandom).
   // Errors: kAccessDenied with AWS's message.
   virtual Status Authorize(const auth::RequestContext& ctx, std::string_view action,
-                           const KeyRecord* key) const = 0;
+                           const KeyRecord* key, const KmsRequestDetails& details = {}) const = 0;
+  // Checks a key policy about to be stored on `key` (which already carries it): grammar
+  // (kKmsMalformedPolicyDocument), size (kKmsLimitExceeded), server guardrails, and — unless
+  // `bypass_lockout` — that the caller could still call kms:PutKeyPolicy afterwards (AWS's lockout
+  // safety check: "The new key policy will not allow you to update the key policy in the future.").
+  virtual Status CheckNewKeyPolicy(const auth::RequestContext& ctx, const KeyRecord& key,
+                                   bool bypass_lockout) const = 0;
 };
 
+// Before IAM: a key's own account may do everything, other accounts nothing; AWS managed keys admit
+// what their AWS-written policy allows. Key policies are checked for JSON shape only.
 class SameAccountAuthorizer final : public KeyAuthorizer {
  public:
-  Status Authorize(const auth::RequestContext& ctx, std::string_view action,
-                   const KeyRecord* key) const override;
+  Status Authorize(const auth::RequestContext& ctx, std::string_view action, const KeyRecord* key,
+                   const KmsRequestDetails& details = {}) const override;
+  Status CheckNewKeyPolicy(const auth::RequestContext& ctx, const KeyRecord& key,
+                           bool bypass_lockout) const override;
 };
 
 // AWS's AccessDeniedException text for a denied KMS action.

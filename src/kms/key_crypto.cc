@@ -59,7 +59,11 @@ Result<EncryptOutput> KeyService::Encrypt(const auth::RequestContext& ctx,
   v.CheckLength(input.plaintext, "plaintext", 1, 4096, /*secret=*/true);
   HANGAR_RETURN_IF_ERROR(v.ToStatus());
   HANGAR_RETURN_IF_ERROR(CheckAlgorithm(input.algorithm, "encryptionAlgorithm"));
-  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, input.key_id, /*allow_alias=*/true, "Encrypt"));
+  KmsRequestDetails details;
+  details.encryption_context = &input.context;
+  details.encryption_algorithm = input.algorithm;
+  HANGAR_ASSIGN_OR_RETURN(auto key,
+                          Resolve(ctx, input.key_id, /*allow_alias=*/true, "Encrypt", details));
   const KeyRecord& k = key->record;
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
   HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.algorithm, k));
@@ -110,7 +114,10 @@ Result<DecryptOutput> KeyService::Decrypt(const auth::RequestContext& ctx,
   if (k.destroyed) {
     return Error(ErrorCode::kKmsNotFound, "Key '" + k.arn + "' does not exist");
   }
-  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "Decrypt", &k));
+  KmsRequestDetails details;
+  details.encryption_context = &input.context;
+  details.encryption_algorithm = input.algorithm;
+  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "Decrypt", &k, details));
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
   HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.algorithm, k));
   const SecretBytes* material = key->Material(header.version);
@@ -166,12 +173,15 @@ Result<ReEncryptOutput> KeyService::ReEncrypt(const auth::RequestContext& ctx,
   }
   const KeyRecord& sk = source->record;
   if (sk.destroyed) return Error(ErrorCode::kKmsNotFound, "Key '" + sk.arn + "' does not exist");
-  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "ReEncryptFrom", &sk));
+  KmsRequestDetails source_details;
+  source_details.encryption_context = &input.source_context;
+  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "ReEncryptFrom", &sk, source_details));
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(sk));
   HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.source_algorithm, sk));
 
-  HANGAR_ASSIGN_OR_RETURN(auto destination, Resolve(ctx, input.destination_key_id,
-                                                    /*allow_alias=*/true, "ReEncryptTo"));
+  HANGAR_ASSIGN_OR_RETURN(auto destination,
+                          Resolve(ctx, input.destination_key_id, /*allow_alias=*/true,
+                                  "ReEncryptTo", KmsRequestDetails{&input.destination_context}));
   const KeyRecord& dk = destination->record;
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(dk));
   HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.destination_algorithm, dk));
@@ -218,7 +228,8 @@ Result<GenerateDataKeyOutput> KeyService::GenerateDataKey(const auth::RequestCon
                                                      : 32;
   HANGAR_ASSIGN_OR_RETURN(
       auto key, Resolve(ctx, input.key_id, /*allow_alias=*/true,
-                        with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext"));
+                        with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext",
+                        KmsRequestDetails{&input.context}));
   const KeyRecord& k = key->record;
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
   if (input.dry_run) return DryRunSucceeded();

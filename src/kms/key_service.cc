@@ -56,46 +56,6 @@ Status CheckLimit(int limit, int max) {
   return v.ToStatus();
 }
 
-Status CheckPolicyDocument(std::string_view policy) {
-  if (policy.size() > kMaxPolicyBytes) {
-    return Error(ErrorCode::kKmsLimitExceeded,
-                 "Key policy exceeds the maximum size of 32768 bytes");
-  }
-  nlohmann::json doc = nlohmann::json::parse(policy, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_object()) {
-    return Error(ErrorCode::kKmsMalformedPolicyDocument, "Policy contains invalid JSON");
-  }
-  if (!doc.contains("Statement")) {
-    return Error(ErrorCode::kKmsMalformedPolicyDocument, "Policy is missing required element - Statement");
-  }
-  const auto& statements = doc["Statement"];
-  if (!statements.is_array() && !statements.is_object()) {
-    return Error(ErrorCode::kKmsMalformedPolicyDocument, "Statement must be an object or array");
-  }
-  auto check = [](const nlohmann::json& s) -> Status {
-    if (!s.is_object()) {
-      return Error(ErrorCode::kKmsMalformedPolicyDocument, "Statement must be an object");
-    }
-    auto effect = s.find("Effect");
-    if (effect == s.end() || !effect->is_string() ||
-        (*effect != "Allow" && *effect != "Deny")) {
-      return Error(ErrorCode::kKmsMalformedPolicyDocument,
-                   "Policy statement Effect must be Allow or Deny");
-    }
-    if (!s.contains("Principal") && !s.contains("NotPrincipal")) {
-      return Error(ErrorCode::kKmsMalformedPolicyDocument,
-                   "Policy statement must contain a Principal");
-    }
-    return Status::Ok();
-  };
-  if (statements.is_array()) {
-    for (const auto& s : statements) HANGAR_RETURN_IF_ERROR(check(s));
-  } else {
-    HANGAR_RETURN_IF_ERROR(check(statements));
-  }
-  return Status::Ok();
-}
-
 std::string AwsManagedKeyPolicy(std::string_view account, std::string_view region,
                                 std::string_view service) {
   nlohmann::json policy = {
@@ -164,7 +124,8 @@ KmsCallCounts KeyService::CallCounts() const {
 Result<std::shared_ptr<const LoadedKey>> KeyService::Resolve(const auth::RequestContext& ctx,
                                                              std::string_view key_id,
                                                              bool allow_alias,
-                                                             std::string_view action) {
+                                                             std::string_view action,
+                                                             KmsRequestDetails details) {
   HANGAR_ASSIGN_OR_RETURN(KeyRef ref, ParseKeyRef(key_id, ctx.region, allow_alias));
   const std::string account = ref.account_id.empty() ? ctx.principal.account_id : ref.account_id;
   std::string target = ref.key_id;
@@ -182,15 +143,17 @@ Result<std::shared_ptr<const LoadedKey>> KeyService::Resolve(const auth::Request
       key->record.account_id != account) {
     return KeyDoesNotExist(ctx.region, account, target);
   }
-  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, action, &key->record));
+  if (ref.is_alias()) details.request_alias = ref.alias_name;
+  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, action, &key->record, details));
   return key;
 }
 
 Status KeyService::Mutate(const auth::RequestContext& ctx, std::string_view key_id,
                           std::string_view action,
-                          const std::function<Status(KeyRecord&)>& change) {
+                          const std::function<Status(KeyRecord&)>& change,
+                          const KmsRequestDetails& details) {
   std::lock_guard lock(mutate_mu_);
-  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/false, action));
+  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/false, action, details));
   KeyRecord updated = key->record;
   HANGAR_RETURN_IF_ERROR(change(updated));
   return repository_.Update(updated, key->revision);
@@ -243,8 +206,9 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
                  "Custom key stores are not supported by this server.");
   }
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, 0));
-  if (input.policy) HANGAR_RETURN_IF_ERROR(CheckPolicyDocument(*input.policy));
-  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "CreateKey", nullptr));
+  KmsRequestDetails details;
+  details.bypass_lockout = input.bypass_policy_lockout_safety_check;
+  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "CreateKey", nullptr, details));
 
   const int64_t now = ToUnixMillis(ctx.now);
   KeyRecord key;
@@ -264,6 +228,8 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
   key.policy = input.policy.value_or(DefaultKeyPolicy(key.account_id));
   key.tags = input.tags;
   key.versions.push_back({1, RandomMaterialId(), now, ""});
+  HANGAR_RETURN_IF_ERROR(
+      authorizer_.CheckNewKeyPolicy(ctx, key, input.bypass_policy_lockout_safety_check));
   SecretBytes material = crypto::RandomSecret(32);
   std::lock_guard lock(mutate_mu_);
   HANGAR_RETURN_IF_ERROR(repository_.Create(key, material));
@@ -349,6 +315,8 @@ Result<ScheduleKeyDeletionOutput> KeyService::ScheduleKeyDeletion(
     return v.ToStatus();
   }
   ScheduleKeyDeletionOutput out;
+  KmsRequestDetails details;
+  details.pending_window_days = window;
   HANGAR_RETURN_IF_ERROR(Mutate(ctx, key_id, "ScheduleKeyDeletion", [&](KeyRecord& k) {
     HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletion(k));
     k.state = KeyState::kPendingDeletion;
@@ -356,7 +324,7 @@ Result<ScheduleKeyDeletionOutput> KeyService::ScheduleKeyDeletion(
     k.pending_window_days = static_cast<int>(window);
     out = {k.arn, k.deletion_ms, k.state, k.pending_window_days};
     return Status::Ok();
-  }));
+  }, details));
   return out;
 }
 
@@ -609,19 +577,20 @@ Result<std::string> KeyService::GetKeyPolicy(const auth::RequestContext& ctx,
 
 Status KeyService::PutKeyPolicy(const auth::RequestContext& ctx, std::string_view key_id,
                                 std::string_view policy_name, std::string_view policy,
-                                bool /*bypass_lockout*/) {
+                                bool bypass_lockout) {
   Count(Op::kPutKeyPolicy);
   ValidationErrors v;
   v.CheckLength(policy, "policy", 1, 131072);
   v.CheckLength(policy_name, "policyName", 1, 128);
   HANGAR_RETURN_IF_ERROR(v.ToStatus());
-  HANGAR_RETURN_IF_ERROR(CheckPolicyDocument(policy));
+  KmsRequestDetails details;
+  details.bypass_lockout = bypass_lockout;
   return Mutate(ctx, key_id, "PutKeyPolicy", [&](KeyRecord& k) {
     if (policy_name != "default") return Error(ErrorCode::kKmsNotFound, "No such policy exists");
     if (k.aws_managed()) return KmsAccessDenied(ctx, "PutKeyPolicy", k.arn);
     k.policy = std::string(policy);
-    return Status::Ok();
-  });
+    return authorizer_.CheckNewKeyPolicy(ctx, k, bypass_lockout);
+  }, details);
 }
 
 Result<Page<std::string>> KeyService::ListKeyPolicies(const auth::RequestContext& ctx,
@@ -646,6 +615,8 @@ Status KeyService::EnableKeyRotation(const auth::RequestContext& ctx, std::strin
     v.CheckRange(*period_days, "rotationPeriodInDays", 90, 2560);
     HANGAR_RETURN_IF_ERROR(v.ToStatus());
   }
+  KmsRequestDetails details;
+  details.rotation_period_days = period_days.value_or(365);
   return Mutate(ctx, key_id, "EnableKeyRotation", [&](KeyRecord& k) {
     HANGAR_RETURN_IF_ERROR(RequireEnabled(k));
     if (k.aws_managed()) return KmsAccessDenied(ctx, "EnableKeyRotation", k.arn);
@@ -654,7 +625,7 @@ Status KeyService::EnableKeyRotation(const auth::RequestContext& ctx, std::strin
     // The first rotation comes one period after enabling.
     k.next_rotation_ms = ToUnixMillis(ctx.now) + k.rotation_period_days * kDayMs;
     return Status::Ok();
-  });
+  }, details);
 }
 
 Status KeyService::DisableKeyRotation(const auth::RequestContext& ctx, std::string_view key_id) {

@@ -259,10 +259,12 @@ class KeyService {
   // Resolves a key reference, checks it exists in the caller's region and authorises `action`.
   Result<std::shared_ptr<const LoadedKey>> Resolve(const auth::RequestContext& ctx,
                                                    std::string_view key_id, bool allow_alias,
-                                                   std::string_view action);
+                                                   std::string_view action,
+                                                   KmsRequestDetails details = {});
   // Applies `change` to the current record under the mutation lock and stores it.
   Status Mutate(const auth::RequestContext& ctx, std::string_view key_id, std::string_view action,
-                const std::function<Status(KeyRecord&)>& change);
+                const std::function<Status(KeyRecord&)>& change,
+                const KmsRequestDetails& details = {});
   Status Rotate(const LoadedKey& key, std::string_view rotation_type, int64_t now_ms);
   Result<KeyRecord> CreateAwsManagedKeyLocked(const auth::RequestContext& ctx,
                                               std::string_view service);
