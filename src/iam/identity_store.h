@@ -31,6 +31,7 @@
 #include "crypto/root_key.h"
 #include "iam/identity_records.h"
 #include "iam/policy.h"
+#include "iam/policy_source.h"
 #include "store/metadata_store.h"
 
 namespace hangar::iam {
@@ -56,12 +57,6 @@ struct TemporaryCredentials {
   std::string assumed_role_arn;  // AssumeRole: arn:aws:sts::<acct>:assumed-role/<role>/<session>
 };
 
-// The policies that apply to a principal, parsed.
-struct IdentityPolicies {
-  std::vector<std::shared_ptr<const Policy>> policies;  // inline, attached, groups', role's
-  std::shared_ptr<const Policy> session;                // AssumeRole's Policy parameter
-};
-
 template <typename T>
 struct Listing {
   std::vector<T> items;
@@ -69,7 +64,7 @@ struct Listing {
   std::string marker;  // pass back to continue
 };
 
-class IdentityStore final : public auth::CredentialProvider {
+class IdentityStore final : public auth::CredentialProvider, public IdentityPolicySource {
  public:
   IdentityStore(store::MetadataStore& store, const crypto::RootKey& root_key, const Clock& clock);
 
@@ -174,7 +169,7 @@ class IdentityStore final : public auth::CredentialProvider {
 
   // --- Authorisation support ---
   // The identity-based policies of a principal (empty for root and anonymous).
-  Result<IdentityPolicies> PoliciesFor(const auth::Principal& principal);
+  Result<IdentityPolicies> PoliciesFor(const auth::Principal& principal) const override;
 
   // CredentialProvider.
   Result<auth::AccessKey> FindAccessKey(std::string_view access_key_id) const override;
