@@ -24,7 +24,7 @@
 #include "http/server.h"
 #include "iam/account_directory.h"
 #include "iam/sts_api.h"
-#include "kms/authorizer.h"
+#include "kms/policy_authorizer.h"
 #include "kms/key_repository.h"
 #include "kms/key_service.h"
 #include "kms/kms_api.h"
@@ -50,6 +50,7 @@ struct ServeOptions {
   int worker_threads = 64;
   std::string log_level = "info";
   std::string s3_domain = "s3.localhost";
+  bool forbid_public_key_policies = false;
 };
 
 std::optional<std::string> Env(const char* name) {
@@ -57,6 +58,12 @@ std::optional<std::string> Env(const char* name) {
   if (v == nullptr || *v == '\0') return std::nullopt;
   return std::string(v);
 }
+
+// Until IAM users exist every caller is an account root, which has no identity policies.
+class RootOnlyPolicies final : public iam::IdentityPolicySource {
+ public:
+  Result<iam::IdentityPolicies> PoliciesFor(const auth::Principal&) const override { return iam::IdentityPolicies{}; }
+};
 
 std::optional<std::string> FlagOrEnv(const std::string& flag, const char* env) {
   if (!flag.empty()) return flag;
@@ -148,7 +155,11 @@ int Serve(const ServeOptions& opts) {
     return 1;
   }
 
-  kms::SameAccountAuthorizer kms_authorizer;
+  kms::KeyPolicyGuardrails guardrails;
+  guardrails.forbid_public = opts.forbid_public_key_policies ||
+                             Env("HANGAR_FORBID_PUBLIC_KEY_POLICIES") == std::optional<std::string>("1");
+  RootOnlyPolicies identity_policies;
+  kms::PolicyKeyAuthorizer kms_authorizer(identity_policies, guardrails);
   kms::KeyRepository key_repository(*dir->metadata, *dir->root_key);
   kms::KeyService key_service(key_repository, kms_authorizer, lifecycle_clock, kms::KmsOptions{});
   kms::KmsApi kms_api(key_service);
@@ -268,6 +279,9 @@ int main(int argc, char** argv) {
   serve->add_option("--log-level", opts.log_level, "trace, debug, info, warn, error");
   serve->add_option("--s3-domain", opts.s3_domain,
                     "Domain for virtual-hosted S3 addressing (<bucket>.DOMAIN)");
+  serve->add_flag("--forbid-public-key-policies", opts.forbid_public_key_policies,
+                  "Refuse key policies that let anyone use a key without a condition limiting the "
+                  "callers (HANGAR_FORBID_PUBLIC_KEY_POLICIES=1)");
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return hangar::app::Serve(opts);
   return 0;

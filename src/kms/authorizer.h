@@ -1,7 +1,7 @@
 #pragma once
-// KeyAuthorizer: decides whether a caller may perform a KMS action on a key. The IAM policy engine
-// replaces the default implementation; until then a key's own account may do everything and other
-// accounts nothing, and AWS managed keys admit only what their AWS-written policy allows.
+// KeyAuthorizer: decides whether a caller may perform a KMS action on a key. KeyService asks it
+// after finding the key and before looking at the key's state; PolicyKeyAuthorizer
+// (policy_authorizer.h) is the implementation, with AWS's rules.
 
 #include <optional>
 #include <string>
@@ -41,15 +41,6 @@ class KeyAuthorizer {
                                    bool bypass_lockout) const = 0;
 };
 
-// Before IAM: a key's own account may do everything, other accounts nothing; AWS managed keys admit
-// what their AWS-written policy allows. Key policies are checked for JSON shape only.
-class SameAccountAuthorizer final : public KeyAuthorizer {
- public:
-  Status Authorize(const auth::RequestContext& ctx, std::string_view action, const KeyRecord* key,
-                   const KmsRequestDetails& details = {}) const override;
-  Status CheckNewKeyPolicy(const auth::RequestContext& ctx, const KeyRecord& key,
-                           bool bypass_lockout) const override;
-};
 
 // AWS's AccessDeniedException text for a denied KMS action.
 Status KmsAccessDenied(const auth::RequestContext& ctx, std::string_view action,

@@ -1,4 +1,5 @@
 #include "kms/key_service.h"
+#include "kms/policy_authorizer.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -11,6 +12,14 @@
 
 namespace hangar::kms {
 namespace {
+
+// Account roots only: they have no identity policies; key policies decide.
+class NoIdentityPolicies final : public iam::IdentityPolicySource {
+ public:
+  Result<iam::IdentityPolicies> PoliciesFor(const auth::Principal&) const override {
+    return iam::IdentityPolicies{};
+  }
+};
 
 using std::chrono::hours;
 
@@ -86,7 +95,8 @@ class KeyServiceTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   OffsetClock clock_{FromUnixMillis(1'800'000'000'000)};
-  SameAccountAuthorizer authorizer_;
+  NoIdentityPolicies identities_;
+  PolicyKeyAuthorizer authorizer_{identities_, KeyPolicyGuardrails{}};
   std::unique_ptr<crypto::RootKey> root_key_;
   std::unique_ptr<store::SqliteMetadataStore> store_;
   std::unique_ptr<KeyRepository> repository_;
