@@ -23,6 +23,13 @@ using namespace hangar;
 using Clock_ = std::chrono::steady_clock;
 
 // Listing never asks KMS anything.
+class NoIdentityPolicies final : public iam::IdentityPolicySource {
+ public:
+  Result<iam::IdentityPolicies> PoliciesFor(const auth::Principal&) const override {
+    return iam::IdentityPolicies{};
+  }
+};
+
 class NoKms final : public s3::KmsGateway {
  public:
   Result<DataKey> GenerateDataKey(const auth::RequestContext&, std::string_view,
@@ -64,7 +71,9 @@ int main(int argc, char** argv) {
   auto root_key = crypto::RootKey::FromBytes(crypto::RandomSecret(32));
   SystemClock clock;
   s3::SseEngine sse(kms, *root_key, clock, s3::SseOptions{});
-  s3::S3Service service(repository, *blobs, sse, clock, s3::S3Options{});
+  NoIdentityPolicies identities;
+  s3::S3Access access(identities);
+  s3::S3Service service(repository, *blobs, sse, access, clock, s3::S3Options{});
 
   auth::RequestContext ctx;
   ctx.principal.type = auth::PrincipalType::kRoot;

@@ -174,7 +174,9 @@ int Serve(const ServeOptions& opts) {
   s3::S3Repository s3_repository(*dir->metadata);
   KeyServiceGateway kms_gateway(key_service);
   s3::SseEngine sse(kms_gateway, *dir->root_key, lifecycle_clock, s3::SseOptions{});
-  s3::S3Service s3_service(s3_repository, **blobs, sse, lifecycle_clock, s3::S3Options{});
+  s3::S3Access s3_access(identity_policies);
+  s3::S3Service s3_service(s3_repository, **blobs, sse, s3_access, lifecycle_clock,
+                           s3::S3Options{});
   // Before serving: finish or undo what a crash interrupted.
   if (Status s = s3_service.Recover(); !s.ok()) {
     std::cerr << "hangar: S3 recovery failed: " << s.message() << "\n";

@@ -81,6 +81,8 @@ enum class ErrorCode : uint16_t {
   kInvalidStorageClass,
   kAuthorizationQueryParametersError,
   kNoSuchBucketPolicy,
+  kNoSuchPublicAccessBlockConfiguration,
+  kOwnershipControlsNotFound,
   kNoSuchLifecycleConfiguration,
   kNoSuchCorsConfiguration,
   kServerSideEncryptionConfigurationNotFound,

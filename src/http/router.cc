@@ -95,6 +95,8 @@ Status Router::Authenticate(Service service, const HttpRequest& request,
                             auth::RequestContext& ctx,
                             std::optional<auth::VerifiedRequest>& verified_out) const {
   HANGAR_ASSIGN_OR_RETURN(auto sig, auth::ParseSigV4(request));
+  // S3 serves anonymous requests as far as bucket policies allow (S3Access decides).
+  if (!sig && service == Service::kS3) return Status::Ok();
   if (!sig) {
     return Error(ErrorCode::kMissingAuthentication,
                  service == Service::kS3 ? "Access Denied" : "Missing Authentication Token");

@@ -111,6 +111,11 @@ AuthorizationResult Authorize(const RequestFacts& request, const PolicySet& poli
 // e.g. " because no identity-based policy allows the kms:Decrypt action".
 std::string DenialSuffix(const AuthorizationResult& result, std::string_view action);
 
+// Whether `policy` grants access to anyone: an Allow whose Principal is "*" (or which uses
+// NotPrincipal) with no condition pinning the callers to known accounts, principals or networks
+// (what S3 Block Public Access and Hangar's public-key-policy guardrail call a public policy).
+bool GrantsPublicAccess(const Policy& policy);
+
 // --- Building blocks (exposed for tests and for callers with special needs) ----------------------
 
 // Case-insensitive glob match with * and ? (actions).

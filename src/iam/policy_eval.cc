@@ -92,6 +92,25 @@ bool IsAccountRoot(const RequestFacts& r) {
          r.principal_arn == "arn:aws:iam::" + r.principal_account + ":root";
 }
 
+// Condition keys that pin a statement to known callers, making Principal "*" non-public.
+bool LimitsCallers(const iam::ConditionClause& clause) {
+  static const char* const kLimiting[] = {
+      "kms:calleraccount", "aws:principalaccount", "aws:principalarn", "aws:principalorgid",
+      "aws:sourceaccount", "aws:sourcearn",        "aws:userid",       "aws:sourcevpce",
+      "aws:sourcevpc",     "aws:principalorgpaths", "aws:sourceip"};
+  bool limiting_key = false;
+  for (const char* k : kLimiting) limiting_key = limiting_key || clause.key == k;
+  if (!limiting_key || clause.if_exists || clause.op.find("Not") != std::string::npos) return false;
+  if (clause.op != "StringEquals" && clause.op != "StringLike" && clause.op != "ArnEquals" &&
+      clause.op != "ArnLike" && clause.op != "StringEqualsIgnoreCase" && clause.op != "IpAddress") {
+    return false;
+  }
+  for (const auto& v : clause.values) {
+    if (v == "*" || v == "0.0.0.0/0" || v == "::/0") return false;
+  }
+  return !clause.values.empty();
+}
+
 }  // namespace
 
 AuthorizationResult Authorize(const RequestFacts& request, const PolicySet& policies) {
@@ -174,6 +193,18 @@ AuthorizationResult Authorize(const RequestFacts& request, const PolicySet& poli
   }
   if (!allowed) return {Decision::kImplicitDeny, missing, ""};
   return {Decision::kAllowed, Reason::kAllowed, sid};
+}
+
+bool GrantsPublicAccess(const Policy& policy) {
+  for (const auto& st : policy.statements) {
+    if (st.effect != Effect::kAllow) continue;
+    const bool anyone = (st.principal && st.principal->anyone) || st.not_principal.has_value();
+    if (!anyone) continue;
+    bool limited = false;
+    for (const auto& clause : st.conditions) limited = limited || LimitsCallers(clause);
+    if (!limited) return true;
+  }
+  return false;
 }
 
 std::string DenialSuffix(const AuthorizationResult& result, std::string_view action) {

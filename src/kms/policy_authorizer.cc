@@ -2,7 +2,6 @@
 
 #include <mutex>
 
-#include "iam/policy_model.h"
 #include "common/strings.h"
 #include "iam/request_facts.h"
 
@@ -53,42 +52,11 @@ void AddKmsKeys(const auth::RequestContext& ctx, std::string_view action, const 
   }
 }
 
-// Condition keys that pin a statement to known callers, making Principal "*" non-public.
-bool LimitsCallers(const iam::ConditionClause& clause) {
-  static const char* const kLimiting[] = {
-      "kms:calleraccount", "aws:principalaccount", "aws:principalarn", "aws:principalorgid",
-      "aws:sourceaccount", "aws:sourcearn",        "aws:userid",       "aws:sourcevpce",
-      "aws:sourcevpc",     "aws:principalorgpaths"};
-  bool limiting_key = false;
-  for (const char* k : kLimiting) limiting_key = limiting_key || clause.key == k;
-  if (!limiting_key || clause.if_exists || clause.op.find("Not") != std::string::npos) return false;
-  if (clause.op != "StringEquals" && clause.op != "StringLike" && clause.op != "ArnEquals" &&
-      clause.op != "ArnLike" && clause.op != "StringEqualsIgnoreCase") {
-    return false;
-  }
-  for (const auto& v : clause.values) {
-    if (v == "*") return false;
-  }
-  return !clause.values.empty();
-}
-
 Status Malformed(std::string message) {
   return Error(ErrorCode::kKmsMalformedPolicyDocument, std::move(message));
 }
 
 }  // namespace
-
-bool IsPublicKeyPolicy(const iam::Policy& policy) {
-  for (const auto& st : policy.statements) {
-    if (st.effect != iam::Effect::kAllow) continue;
-    const bool anyone = (st.principal && st.principal->anyone) || st.not_principal.has_value();
-    if (!anyone) continue;
-    bool limited = false;
-    for (const auto& clause : st.conditions) limited = limited || LimitsCallers(clause);
-    if (!limited) return true;
-  }
-  return false;
-}
 
 PolicyKeyAuthorizer::PolicyKeyAuthorizer(const iam::IdentityPolicySource& identities,
                                          KeyPolicyGuardrails guardrails)
@@ -152,7 +120,7 @@ Status PolicyKeyAuthorizer::CheckNewKeyPolicy(const auth::RequestContext& ctx,
                  "Key policy exceeds the maximum size of 32768 bytes");
   }
   HANGAR_ASSIGN_OR_RETURN(auto policy, iam::ParsePolicy(key.policy, iam::PolicyKind::kResource));
-  if (guardrails_.forbid_public && IsPublicKeyPolicy(*policy)) {
+  if (guardrails_.forbid_public && iam::GrantsPublicAccess(*policy)) {
     return Malformed(
         "The key policy allows any principal (\"Principal\": \"*\") to use the key without a "
         "condition that limits it to known accounts or principals, and this server forbids "

@@ -49,7 +49,4 @@ class PolicyKeyAuthorizer final : public KeyAuthorizer {
   mutable std::unordered_map<std::string, CachedPolicy> policies_;  // by key ARN
 };
 
-// Whether `policy` lets anyone use the key without a limiting condition (the guardrail's test).
-bool IsPublicKeyPolicy(const iam::Policy& policy);
-
 }  // namespace hangar::kms

@@ -23,8 +23,13 @@ Status NoSuchBucket(std::string_view bucket) {
 }  // namespace
 
 S3Service::S3Service(S3Repository& repository, store::BlobStore& blobs, SseEngine& sse,
-                     const Clock& clock, S3Options options)
-    : repository_(repository), blobs_(blobs), sse_(sse), clock_(clock), options_(options) {}
+                     const S3Access& access, const Clock& clock, S3Options options)
+    : repository_(repository),
+      blobs_(blobs),
+      sse_(sse),
+      access_(access),
+      clock_(clock),
+      options_(options) {}
 
 int64_t S3Service::GarbageDue() const {
   return ToUnixMillis(clock_.Now()) +
@@ -32,19 +37,21 @@ int64_t S3Service::GarbageDue() const {
 }
 
 Result<Stored<BucketRecord>> S3Service::RequireBucket(const auth::RequestContext& ctx,
-                                                      std::string_view bucket) {
+                                                      std::string_view bucket,
+                                                      const S3Request& request) {
   HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetBucket(bucket));
   if (!stored) return NoSuchBucket(bucket);
-  // Until bucket policies exist, a bucket is its owner's alone.
-  if (ctx.principal.anonymous() || stored->record.owner_account != ctx.principal.account_id) {
-    return Error(ErrorCode::kAccessDenied, "Access Denied");
-  }
+  HANGAR_ASSIGN_OR_RETURN(auto account_block,
+                          repository_.GetAccountPublicAccessBlock(stored->record.owner_account));
+  HANGAR_RETURN_IF_ERROR(access_.Authorize(
+      ctx, stored->record, EffectivePublicAccessBlock(stored->record, account_block), request));
   return std::move(*stored);
 }
 
 Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBucketInput& input) {
   HANGAR_RETURN_IF_ERROR(ValidateBucketName(input.bucket));
-  if (ctx.principal.anonymous()) return Error(ErrorCode::kAccessDenied, "Access Denied");
+  HANGAR_RETURN_IF_ERROR(
+      access_.AuthorizeAccount(ctx, "s3:CreateBucket", "arn:aws:s3:::" + input.bucket));
   std::string region = ctx.region;
   if (input.location_constraint) {
     const std::string& location = *input.location_constraint;
@@ -69,6 +76,7 @@ Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBuck
   bucket.owner_account = ctx.principal.account_id;
   bucket.region = region;
   bucket.created_ms = ToUnixMillis(ctx.now);
+  bucket.public_access_block = PublicAccessBlock{};  // all four on, as AWS does since 2023
   Status created = repository_.Commit({S3Repository::CreateBucket(bucket)});
   if (created.code() != ErrorCode::kConflict) return created;
   HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.GetBucket(input.bucket));
@@ -87,13 +95,19 @@ Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBuck
 }
 
 Result<BucketRecord> S3Service::HeadBucket(const auth::RequestContext& ctx,
-                                           std::string_view bucket) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+                                           std::string_view bucket, std::string_view action) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {std::string(action)}));
   return std::move(stored.record);
 }
 
+Result<std::string> S3Service::BucketOwner(std::string_view bucket) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetBucket(bucket));
+  if (!stored) return NoSuchBucket(bucket);
+  return std::move(stored->record.owner_account);
+}
+
 Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view bucket) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:DeleteBucket"}));
   HANGAR_ASSIGN_OR_RETURN(bool empty, repository_.BucketIsEmpty(bucket));
   if (!empty) {
     return Error(ErrorCode::kBucketNotEmpty, "The bucket you tried to delete is not empty")
@@ -103,7 +117,7 @@ Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view
   for (;;) {
     HANGAR_ASSIGN_OR_RETURN(auto uploads, repository_.ListUploads(bucket, "", "", "", 100));
     for (const auto& u : uploads) {
-      Status s = AbortMultipartUpload(ctx, bucket, u.key, u.upload_id);
+      Status s = AbortUpload(bucket, u.key, u.upload_id);
       if (!s.ok() && s.code() != ErrorCode::kNoSuchUpload) return s;
     }
     if (uploads.size() < 100) break;
@@ -114,7 +128,7 @@ Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view
 }
 
 Result<std::vector<BucketRecord>> S3Service::ListBuckets(const auth::RequestContext& ctx) {
-  if (ctx.principal.anonymous()) return Error(ErrorCode::kAccessDenied, "Access Denied");
+  HANGAR_RETURN_IF_ERROR(access_.AuthorizeAccount(ctx, "s3:ListAllMyBuckets", "*"));
   HANGAR_ASSIGN_OR_RETURN(auto all, repository_.ListBuckets());
   std::vector<BucketRecord> mine;
   for (auto& b : all) {
@@ -126,7 +140,7 @@ Result<std::vector<BucketRecord>> S3Service::ListBuckets(const auth::RequestCont
 Status S3Service::PutBucketTagging(const auth::RequestContext& ctx, std::string_view bucket,
                                    const KeyValues& tags) {
   HANGAR_RETURN_IF_ERROR(ValidateTags(tags, kMaxBucketTags));
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:PutBucketTagging"}));
   stored.record.tags = tags;
   stored.record.has_tags = true;
   return repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
@@ -134,7 +148,7 @@ Status S3Service::PutBucketTagging(const auth::RequestContext& ctx, std::string_
 
 Result<KeyValues> S3Service::GetBucketTagging(const auth::RequestContext& ctx,
                                               std::string_view bucket) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:GetBucketTagging"}));
   if (!stored.record.has_tags) {
     return Error(ErrorCode::kNoSuchTagSet, "The TagSet does not exist")
         .WithField("BucketName", std::string(bucket));
@@ -143,7 +157,7 @@ Result<KeyValues> S3Service::GetBucketTagging(const auth::RequestContext& ctx,
 }
 
 Status S3Service::DeleteBucketTagging(const auth::RequestContext& ctx, std::string_view bucket) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:PutBucketTagging"}));
   stored.record.tags.clear();
   stored.record.has_tags = false;
   return repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
@@ -165,7 +179,8 @@ Status S3Service::PutBucketEncryption(const auth::RequestContext& ctx, std::stri
   }
   // The key id is not checked here (AWS does not either): errors surface on object writes.
   for (int attempt = 0; attempt < 16; ++attempt) {
-    HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+    HANGAR_ASSIGN_OR_RETURN(auto stored,
+                            RequireBucket(ctx, bucket, {"s3:PutEncryptionConfiguration"}));
     stored.record.encryption = encryption;
     Status s = repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
     if (s.code() != ErrorCode::kConflict) return s;
@@ -175,7 +190,8 @@ Status S3Service::PutBucketEncryption(const auth::RequestContext& ctx, std::stri
 
 Result<BucketEncryption> S3Service::GetBucketEncryption(const auth::RequestContext& ctx,
                                                         std::string_view bucket) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket));
+  HANGAR_ASSIGN_OR_RETURN(auto stored,
+                          RequireBucket(ctx, bucket, {"s3:GetEncryptionConfiguration"}));
   return stored.record.encryption;
 }
 

@@ -14,7 +14,11 @@ namespace hangar::s3 {
 
 Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx,
                                                  const ListObjectsInput& input) {
-  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket));
+  S3Request request{"s3:ListBucket"};
+  request.keys["s3:prefix"] = {input.prefix};
+  if (!input.delimiter.empty()) request.keys["s3:delimiter"] = {input.delimiter};
+  request.keys["s3:max-keys"] = {std::to_string(input.max_keys)};
+  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket, request));
   ListObjectsOutput out;
   const size_t max = static_cast<size_t>(std::clamp(input.max_keys, 0, 1000));
   if (max == 0) return out;  // nothing asked, nothing truncated
@@ -104,11 +108,7 @@ Result<int> S3Service::RunMaintenance() {
   // 2. Uploads nobody completed or aborted in time.
   HANGAR_ASSIGN_OR_RETURN(auto abandoned, repository_.ListAbandonedUploads(now, 100));
   for (const auto& u : abandoned) {
-    auth::RequestContext owner;
-    owner.principal.type = auth::PrincipalType::kRoot;
-    owner.principal.account_id = u.owner_account;
-    owner.now = clock_.Now();
-    Status s = AbortMultipartUpload(owner, u.bucket, u.key, u.upload_id);
+    Status s = AbortUpload(u.bucket, u.key, u.upload_id);
     if (!s.ok() && s.code() != ErrorCode::kNoSuchUpload && s.code() != ErrorCode::kNoSuchBucket) {
       return s;
     }

@@ -96,8 +96,9 @@ std::string PartOwner(std::string_view upload_id, int part_number) {
 Result<Stored<UploadRecord>> S3Service::RequireUpload(const auth::RequestContext& ctx,
                                                       std::string_view bucket,
                                                       std::string_view key,
-                                                      std::string_view upload_id) {
-  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket));
+                                                      std::string_view upload_id,
+                                                      std::string_view action) {
+  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, {std::string(action), std::string(key)}));
   HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetUpload(bucket, key, upload_id));
   if (!stored) return NoSuchUpload(upload_id);
   return std::move(*stored);
@@ -105,7 +106,9 @@ Result<Stored<UploadRecord>> S3Service::RequireUpload(const auth::RequestContext
 
 Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext& ctx,
                                                       const CreateUploadInput& input) {
-  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket));
+  HANGAR_ASSIGN_OR_RETURN(
+      auto bucket, RequireBucket(ctx, input.bucket,
+                                 {"s3:PutObject", input.key, SseConditionKeys(input.sse)}));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
@@ -196,7 +199,8 @@ Result<PartRecord> S3Service::StorePart(const auth::RequestContext& ctx, const U
 Result<PartOutput> S3Service::UploadPart(const auth::RequestContext& ctx,
                                          const UploadPartInput& input, auth::PayloadReader& body) {
   HANGAR_RETURN_IF_ERROR(CheckPartNumber(input.part_number, options_.max_parts));
-  HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, input.bucket, input.key, input.upload_id));
+  HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, input.bucket, input.key, input.upload_id,
+                                                     "s3:PutObject"));
   HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.ResumeUpload(ctx, upload.record, input.customer_key));
   HANGAR_ASSIGN_OR_RETURN(auto md5_expected, CheckDeclaredBody(input.content_length,
                                                                options_.max_object_size,
@@ -230,8 +234,9 @@ Result<PartOutput> S3Service::UploadPartCopy(const auth::RequestContext& ctx,
                                              const UploadPartInput& input,
                                              const CopySource& source) {
   HANGAR_RETURN_IF_ERROR(CheckPartNumber(input.part_number, options_.max_parts));
-  HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, input.bucket, input.key, input.upload_id));
-  HANGAR_ASSIGN_OR_RETURN(auto src, RequireObject(ctx, source.bucket, source.key));
+  HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, input.bucket, input.key, input.upload_id,
+                                                     "s3:PutObject"));
+  HANGAR_ASSIGN_OR_RETURN(auto src, RequireObject(ctx, source.bucket, source.key, "s3:GetObject"));
   HANGAR_ASSIGN_OR_RETURN(ReadKeys source_keys,
                           sse_.PrepareRead(ctx, src.record, source.customer_key));
   HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.ResumeUpload(ctx, upload.record, input.customer_key));
@@ -272,7 +277,7 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
                                                         std::string_view key,
                                                         std::string_view upload_id,
                                                         const std::vector<CompletedPart>& parts) {
-  HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, bucket, key, upload_id));
+  HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, bucket, key, upload_id, "s3:PutObject"));
   // 1. The list: at least one part, ascending, every number valid.
   if (parts.empty()) {
     return Error(ErrorCode::kInvalidRequest, "You must specify at least one part");
@@ -378,8 +383,17 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
 
 Status S3Service::AbortMultipartUpload(const auth::RequestContext& ctx, std::string_view bucket,
                                        std::string_view key, std::string_view upload_id) {
+  HANGAR_RETURN_IF_ERROR(
+      RequireUpload(ctx, bucket, key, upload_id, "s3:AbortMultipartUpload").status());
+  return AbortUpload(bucket, key, upload_id);
+}
+
+Status S3Service::AbortUpload(std::string_view bucket, std::string_view key,
+                              std::string_view upload_id) {
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, bucket, key, upload_id));
+    HANGAR_ASSIGN_OR_RETURN(auto found, repository_.GetUpload(bucket, key, upload_id));
+    if (!found) return NoSuchUpload(upload_id);
+    Stored<UploadRecord>& upload = *found;
     HANGAR_ASSIGN_OR_RETURN(auto parts, repository_.ListParts(upload_id, 0,
                                                              static_cast<size_t>(options_.max_parts)));
     std::vector<store::Mutation> m;
@@ -402,7 +416,8 @@ Result<ListPartsOutput> S3Service::ListParts(const auth::RequestContext& ctx,
                                              std::string_view bucket, std::string_view key,
                                              std::string_view upload_id, int part_number_marker,
                                              int max_parts) {
-  HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, bucket, key, upload_id));
+  HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, bucket, key, upload_id,
+                                                     "s3:ListMultipartUploadParts"));
   max_parts = std::clamp(max_parts, 0, 1000);
   HANGAR_ASSIGN_OR_RETURN(auto parts, repository_.ListParts(upload_id, part_number_marker,
                                                            static_cast<size_t>(max_parts) + 1));
@@ -417,7 +432,8 @@ Result<ListPartsOutput> S3Service::ListParts(const auth::RequestContext& ctx,
 
 Result<ListUploadsOutput> S3Service::ListMultipartUploads(const auth::RequestContext& ctx,
                                                           const ListUploadsInput& input) {
-  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket));
+  HANGAR_ASSIGN_OR_RETURN(auto bucket,
+                          RequireBucket(ctx, input.bucket, {"s3:ListBucketMultipartUploads"}));
   const int max = std::clamp(input.max_uploads, 0, 1000);
   ListUploadsOutput out;
   std::string key_marker = input.key_marker;

@@ -119,8 +119,9 @@ static std::string ObjectEtag(const WrittenBlob& written, const WriteKeys& keys,
 
 Result<Stored<ObjectRecord>> S3Service::RequireObject(const auth::RequestContext& ctx,
                                                       std::string_view bucket,
-                                                      std::string_view key) {
-  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket));
+                                                      std::string_view key,
+                                                      std::string_view action) {
+  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, {std::string(action), std::string(key)}));
   HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetObject(bucket, key));
   if (!stored) return NoSuchKey(key);
   return std::move(*stored);
@@ -168,7 +169,9 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
                                              const PutObjectInput& input,
                                              auth::PayloadReader& body) {
   // 1. Everything that can be checked before reading the body.
-  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket));
+  HANGAR_ASSIGN_OR_RETURN(
+      auto bucket, RequireBucket(ctx, input.bucket,
+                                 {"s3:PutObject", input.key, SseConditionKeys(input.sse)}));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
@@ -220,8 +223,9 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
 
 Result<ObjectRecord> S3Service::GetObjectRecord(const auth::RequestContext& ctx,
                                                 std::string_view bucket, std::string_view key,
-                                                const std::optional<CustomerKey>* customer) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key));
+                                                const std::optional<CustomerKey>* customer,
+                                                std::string_view action) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key, action));
   if (customer && (stored.record.encryption.mode == "SSE-C" || customer->has_value())) {
     HANGAR_ASSIGN_OR_RETURN(ReadKeys keys, sse_.PrepareRead(ctx, stored.record, *customer));
   }
@@ -230,7 +234,7 @@ Result<ObjectRecord> S3Service::GetObjectRecord(const auth::RequestContext& ctx,
 
 Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
                                              const GetObjectInput& input) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, input.bucket, input.key));
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, input.bucket, input.key, "s3:GetObject"));
   GetObjectOutput out;
   out.object = std::move(stored.record);
   const ObjectRecord& o = out.object;
@@ -291,7 +295,7 @@ Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
 
 Status S3Service::DeleteObject(const auth::RequestContext& ctx, std::string_view bucket,
                                std::string_view key) {
-  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket));
+  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, {"s3:DeleteObject", std::string(key)}));
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
     HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(bucket, key));
     if (!current) return Status::Ok();  // deleting what is not there succeeds, as on S3
@@ -308,7 +312,10 @@ Status S3Service::DeleteObject(const auth::RequestContext& ctx, std::string_view
 Result<std::vector<DeleteObjectsEntry>> S3Service::DeleteObjects(
     const auth::RequestContext& ctx, std::string_view bucket,
     const std::vector<std::string>& keys) {
-  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket));
+  // Each key is authorised as its own s3:DeleteObject; the bucket need only exist.
+  HANGAR_ASSIGN_OR_RETURN(auto b, repository_.GetBucket(bucket));
+  if (!b) return Error(ErrorCode::kNoSuchBucket, "The specified bucket does not exist")
+                  .WithField("BucketName", std::string(bucket));
   std::vector<DeleteObjectsEntry> out;
   out.reserve(keys.size());
   for (const auto& key : keys) {
@@ -321,8 +328,11 @@ Result<std::vector<DeleteObjectsEntry>> S3Service::DeleteObjects(
 
 Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
                                                const CopyObjectInput& input) {
-  HANGAR_ASSIGN_OR_RETURN(auto source, RequireObject(ctx, input.source.bucket, input.source.key));
-  HANGAR_ASSIGN_OR_RETURN(auto target_bucket, RequireBucket(ctx, input.bucket));
+  HANGAR_ASSIGN_OR_RETURN(auto source, RequireObject(ctx, input.source.bucket, input.source.key,
+                                                     "s3:GetObject"));
+  HANGAR_ASSIGN_OR_RETURN(
+      auto target_bucket,
+      RequireBucket(ctx, input.bucket, {"s3:PutObject", input.key, SseConditionKeys(input.sse)}));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   const ObjectRecord& src = source.record;
   HANGAR_RETURN_IF_ERROR(EvaluateCopySourceConditions(
@@ -386,9 +396,15 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
 
 Status S3Service::PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
                                    std::string_view key, const KeyValues& tags) {
+  return ReplaceObjectTags(ctx, bucket, key, tags, "s3:PutObjectTagging");
+}
+
+Status S3Service::ReplaceObjectTags(const auth::RequestContext& ctx, std::string_view bucket,
+                                    std::string_view key, const KeyValues& tags,
+                                    std::string_view tagging_action) {
   HANGAR_RETURN_IF_ERROR(ValidateTags(tags, kMaxObjectTags));
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key));
+    HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key, tagging_action));
     stored.record.tags = tags;
     Status s = repository_.Commit({S3Repository::PutObject(stored.record, stored.revision)});
     if (s.code() != ErrorCode::kConflict) return s;
@@ -398,13 +414,13 @@ Status S3Service::PutObjectTagging(const auth::RequestContext& ctx, std::string_
 
 Result<KeyValues> S3Service::GetObjectTagging(const auth::RequestContext& ctx,
                                               std::string_view bucket, std::string_view key) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key));
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key, "s3:GetObjectTagging"));
   return std::move(stored.record.tags);
 }
 
 Status S3Service::DeleteObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
                                       std::string_view key) {
-  return PutObjectTagging(ctx, bucket, key, {});
+  return ReplaceObjectTags(ctx, bucket, key, {}, "s3:DeleteObjectTagging");
 }
 
 }  // namespace hangar::s3

@@ -92,8 +92,30 @@ std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_hand
 
 }  // namespace
 
+json PublicAccessBlockJson(const PublicAccessBlock& b) {
+  return {{"block_public_acls", b.block_public_acls},
+          {"ignore_public_acls", b.ignore_public_acls},
+          {"block_public_policy", b.block_public_policy},
+          {"restrict_public_buckets", b.restrict_public_buckets}};
+}
+
+PublicAccessBlock PublicAccessBlockFrom(const json& j) {
+  return PublicAccessBlock{j.at("block_public_acls").get<bool>(),
+                           j.at("ignore_public_acls").get<bool>(),
+                           j.at("block_public_policy").get<bool>(),
+                           j.at("restrict_public_buckets").get<bool>()};
+}
+
+std::string EncodePublicAccessBlock(const PublicAccessBlock& b) {
+  return Dump(PublicAccessBlockJson(b));
+}
+
+Result<PublicAccessBlock> DecodePublicAccessBlock(std::string_view text) {
+  return Decode<PublicAccessBlock>(text, "public access block", PublicAccessBlockFrom);
+}
+
 std::string EncodeBucket(const BucketRecord& b) {
-  return Dump({{"name", b.name},
+  json j = {{"name", b.name},
                {"owner", b.owner_account},
                {"region", b.region},
                {"created_ms", b.created_ms},
@@ -101,18 +123,26 @@ std::string EncodeBucket(const BucketRecord& b) {
                {"has_tags", b.has_tags},
                {"sse", {{"algorithm", b.encryption.algorithm},
                         {"kms_key_id", b.encryption.kms_key_id},
-                        {"bucket_key", b.encryption.bucket_key_enabled}}}});
+                        {"bucket_key", b.encryption.bucket_key_enabled}}}};
+  if (!b.policy.empty()) j["policy"] = b.policy;
+  if (b.public_access_block) j["public_access_block"] = PublicAccessBlockJson(*b.public_access_block);
+  return Dump(j);
 }
 
 Result<BucketRecord> DecodeBucket(std::string_view text) {
   return Decode<BucketRecord>(text, "bucket", [](const json& j) {
     const json& sse = j.at("sse");
-    return BucketRecord{j.at("name").get<std::string>(), j.at("owner").get<std::string>(),
-                        j.at("region").get<std::string>(), j.at("created_ms").get<int64_t>(),
-                        KeyValuesFrom(j.at("tags")), j.at("has_tags").get<bool>(),
-                        BucketEncryption{sse.at("algorithm").get<std::string>(),
-                                         sse.at("kms_key_id").get<std::string>(),
-                                         sse.at("bucket_key").get<bool>()}};
+    BucketRecord b{j.at("name").get<std::string>(), j.at("owner").get<std::string>(),
+                   j.at("region").get<std::string>(), j.at("created_ms").get<int64_t>(),
+                   KeyValuesFrom(j.at("tags")), j.at("has_tags").get<bool>(),
+                   BucketEncryption{sse.at("algorithm").get<std::string>(),
+                                    sse.at("kms_key_id").get<std::string>(),
+                                    sse.at("bucket_key").get<bool>()}};
+    b.policy = j.value("policy", "");
+    if (j.contains("public_access_block")) {
+      b.public_access_block = PublicAccessBlockFrom(j.at("public_access_block"));
+    }
+    return b;
   });
 }
 

@@ -23,6 +23,14 @@ struct BucketEncryption {
   bool bucket_key_enabled = false;
 };
 
+// Block Public Access (bucket or account level). New buckets get all four, as on AWS since 2023.
+struct PublicAccessBlock {
+  bool block_public_acls = true;
+  bool ignore_public_acls = true;
+  bool block_public_policy = true;
+  bool restrict_public_buckets = true;
+};
+
 struct BucketRecord {
   std::string name;
   std::string owner_account;
@@ -31,7 +39,12 @@ struct BucketRecord {
   KeyValues tags;
   bool has_tags = false;  // an empty tag set differs from none (NoSuchTagSet)
   BucketEncryption encryption;
+  std::string policy;  // the bucket policy as sent; empty = none
+  std::optional<PublicAccessBlock> public_access_block;  // none = not configured
 };
+
+std::string EncodePublicAccessBlock(const PublicAccessBlock& b);
+Result<PublicAccessBlock> DecodePublicAccessBlock(std::string_view text);
 
 // How an object (or upload) is encrypted at rest. Every object is: there is no plaintext mode.
 struct ObjectEncryption {

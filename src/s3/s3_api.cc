@@ -7,6 +7,7 @@
 #include "common/strings.h"
 #include "crypto/base64.h"
 #include "crypto/digest.h"
+#include "s3/access_api.h"
 #include "s3/tags.h"
 #include "s3/xml.h"
 
@@ -106,6 +107,10 @@ enum class Op {
   kHeadObject, kDeleteObject, kPutObjectTagging, kGetObjectTagging, kDeleteObjectTagging,
   kGetObjectAttributes, kGetObjectAcl, kCreateMultipartUpload, kUploadPart, kUploadPartCopy,
   kCompleteMultipartUpload, kAbortMultipartUpload, kListParts, kBucketFeatureAbsent,
+  kPutBucketPolicy, kGetBucketPolicy, kDeleteBucketPolicy, kGetBucketPolicyStatus,
+  kPutPublicAccessBlock, kGetPublicAccessBlock, kDeletePublicAccessBlock,
+  kPutOwnershipControls, kGetOwnershipControls, kDeleteOwnershipControls, kPutBucketAcl,
+  kPutObjectAcl, kAccountPublicAccessBlock,
   kNotImplemented, kMethodNotAllowed,
 };
 
@@ -113,9 +118,6 @@ enum class Op {
 // had them), so tools that probe them keep working.
 std::optional<Status> AbsentBucketFeature(const Query& q, std::string_view bucket) {
   auto field = [&](Status s) { return s.WithField("BucketName", std::string(bucket)); };
-  if (q.Has("policy")) {
-    return field(Error(ErrorCode::kNoSuchBucketPolicy, "The bucket policy does not exist"));
-  }
   if (q.Has("lifecycle")) {
     return field(Error(ErrorCode::kNoSuchLifecycleConfiguration,
                        "The lifecycle configuration does not exist"));
@@ -129,19 +131,27 @@ std::optional<Status> AbsentBucketFeature(const Query& q, std::string_view bucke
 
 Op Route(const std::string& method, const Address& a, const Query& q, const HeaderList& h) {
   if (a.bucket.empty()) return method == "GET" ? Op::kListBuckets : Op::kMethodNotAllowed;
+  // S3 Control (path-style, as the SDKs send it to a custom endpoint).
+  if (a.bucket == "v20180820" && a.key == "configuration/publicAccessBlock") {
+    return Op::kAccountPublicAccessBlock;
+  }
   if (a.key.empty()) {
     if (method == "GET") {
+      if (q.Has("policy")) return Op::kGetBucketPolicy;
+      if (q.Has("policyStatus")) return Op::kGetBucketPolicyStatus;
+      if (q.Has("publicAccessBlock")) return Op::kGetPublicAccessBlock;
+      if (q.Has("ownershipControls")) return Op::kGetOwnershipControls;
       if (q.Has("location")) return Op::kGetBucketLocation;
       if (q.Has("tagging")) return Op::kGetBucketTagging;
       if (q.Has("versioning")) return Op::kGetBucketVersioning;
       if (q.Has("acl")) return Op::kGetBucketAcl;
       if (q.Has("uploads")) return Op::kListMultipartUploads;
-      if (q.Has("policy") || q.Has("lifecycle") || q.Has("cors")) return Op::kBucketFeatureAbsent;
+      if (q.Has("lifecycle") || q.Has("cors")) return Op::kBucketFeatureAbsent;
       if (q.Has("encryption")) return Op::kGetBucketEncryption;
       for (const char* unsupported :
            {"website", "logging", "notification", "replication", "requestPayment",
-            "ownershipControls", "publicAccessBlock", "object-lock", "accelerate", "versions",
-            "policyStatus", "intelligent-tiering", "analytics", "metrics", "inventory"}) {
+            "object-lock", "accelerate", "versions", "intelligent-tiering", "analytics", "metrics",
+            "inventory"}) {
         if (q.Has(unsupported)) return Op::kNotImplemented;
       }
       return q.GetOr("list-type", "") == "2" ? Op::kListObjectsV2 : Op::kListObjects;
@@ -149,9 +159,12 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
     if (method == "PUT") {
       if (q.Has("tagging")) return Op::kPutBucketTagging;
       if (q.Has("encryption")) return Op::kPutBucketEncryption;
-      if (q.Has("acl") || q.Has("versioning") || q.Has("policy") ||
-          q.Has("lifecycle") || q.Has("cors") || q.Has("website") || q.Has("logging") ||
-          q.Has("notification") || q.Has("publicAccessBlock") || q.Has("ownershipControls")) {
+      if (q.Has("policy")) return Op::kPutBucketPolicy;
+      if (q.Has("publicAccessBlock")) return Op::kPutPublicAccessBlock;
+      if (q.Has("ownershipControls")) return Op::kPutOwnershipControls;
+      if (q.Has("acl")) return Op::kPutBucketAcl;
+      if (q.Has("versioning") || q.Has("lifecycle") || q.Has("cors") || q.Has("website") ||
+          q.Has("logging") || q.Has("notification")) {
         return Op::kNotImplemented;
       }
       return Op::kCreateBucket;
@@ -160,7 +173,10 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
     if (method == "DELETE") {
       if (q.Has("tagging")) return Op::kDeleteBucketTagging;
       if (q.Has("encryption")) return Op::kDeleteBucketEncryption;
-      if (q.Has("policy") || q.Has("lifecycle") || q.Has("cors") || q.Has("website")) {
+      if (q.Has("policy")) return Op::kDeleteBucketPolicy;
+      if (q.Has("publicAccessBlock")) return Op::kDeletePublicAccessBlock;
+      if (q.Has("ownershipControls")) return Op::kDeleteOwnershipControls;
+      if (q.Has("lifecycle") || q.Has("cors") || q.Has("website")) {
         return Op::kNotImplemented;
       }
       return Op::kDeleteBucket;
@@ -170,7 +186,8 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
   }
   if (method == "PUT") {
     if (q.Has("tagging")) return Op::kPutObjectTagging;
-    if (q.Has("acl") || q.Has("retention") || q.Has("legal-hold")) return Op::kNotImplemented;
+    if (q.Has("acl")) return Op::kPutObjectAcl;
+    if (q.Has("retention") || q.Has("legal-hold")) return Op::kNotImplemented;
     if (q.Has("uploadId") || q.Has("partNumber")) {
       return h.Has("x-amz-copy-source") ? Op::kUploadPartCopy : Op::kUploadPart;
     }
@@ -575,7 +592,8 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       HANGAR_RETURN_IF_ERROR(service_.DeleteBucket(ctx, a.bucket));
       return Empty(204);
     case Op::kGetBucketLocation: {
-      HANGAR_ASSIGN_OR_RETURN(BucketRecord b, service_.HeadBucket(ctx, a.bucket));
+      HANGAR_ASSIGN_OR_RETURN(BucketRecord b,
+                              service_.HeadBucket(ctx, a.bucket, "s3:GetBucketLocation"));
       // us-east-1 is reported as an empty constraint, as AWS does.
       std::string location = b.region == "us-east-1" ? "" : b.region;
       std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint xmlns=\"" +
@@ -584,19 +602,23 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       return Xml(std::move(body));
     }
     case Op::kGetBucketVersioning: {
-      HANGAR_ASSIGN_OR_RETURN(BucketRecord b, service_.HeadBucket(ctx, a.bucket));
+      HANGAR_ASSIGN_OR_RETURN(BucketRecord b,
+                              service_.HeadBucket(ctx, a.bucket, "s3:GetBucketVersioning"));
       return Xml(XmlWriter("VersioningConfiguration").Finish());
     }
     case Op::kGetBucketAcl:
     case Op::kGetObjectAcl: {
       // ACLs are disabled (bucket owner enforced): the owner has full control, nobody else.
       if (op == Op::kGetObjectAcl) {
-        HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, service_.GetObjectRecord(ctx, a.bucket, a.key));
+        HANGAR_RETURN_IF_ERROR(
+            service_.GetObjectRecord(ctx, a.bucket, a.key, nullptr, "s3:GetObjectAcl").status());
       } else {
-        HANGAR_ASSIGN_OR_RETURN(BucketRecord b, service_.HeadBucket(ctx, a.bucket));
+        HANGAR_RETURN_IF_ERROR(service_.HeadBucket(ctx, a.bucket, "s3:GetBucketAcl").status());
       }
+      // With ACLs disabled the bucket owner owns every object.
+      HANGAR_ASSIGN_OR_RETURN(std::string owner, service_.BucketOwner(a.bucket));
       XmlWriter x("AccessControlPolicy");
-      AddOwner(x, ctx.principal.account_id);
+      AddOwner(x, owner);
       x.Open("AccessControlList").Open("Grant");
       std::string grantee =
           "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">";
@@ -652,6 +674,25 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
     case Op::kDeleteBucketEncryption:
       HANGAR_RETURN_IF_ERROR(service_.DeleteBucketEncryption(ctx, a.bucket));
       return Empty(204);
+    case Op::kPutBucketPolicy:
+    case Op::kGetBucketPolicy:
+    case Op::kDeleteBucketPolicy:
+    case Op::kGetBucketPolicyStatus:
+    case Op::kPutPublicAccessBlock:
+    case Op::kGetPublicAccessBlock:
+    case Op::kDeletePublicAccessBlock:
+    case Op::kPutOwnershipControls:
+    case Op::kGetOwnershipControls:
+    case Op::kDeleteOwnershipControls:
+    case Op::kPutBucketAcl:
+    case Op::kPutObjectAcl:
+    case Op::kAccountPublicAccessBlock: {
+      HANGAR_ASSIGN_OR_RETURN(std::string body,
+                              request.method == "PUT"
+                                  ? VerifiedBufferedPayload(request, verified, false)
+                                  : Result<std::string>(std::string()));
+      return HandleAccessControl(service_, ctx, request, a.bucket, a.key, body);
+    }
     case Op::kBucketFeatureAbsent: {
       HANGAR_ASSIGN_OR_RETURN(BucketRecord b, service_.HeadBucket(ctx, a.bucket));
       return *AbsentBucketFeature(q, a.bucket);
@@ -757,6 +798,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
     }
 
     case Op::kPutObject: {
+      HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
       PutObjectInput input;
       input.bucket = a.bucket;
       input.key = a.key;
@@ -781,6 +823,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       return r;
     }
     case Op::kCopyObject: {
+      HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
       CopyObjectInput input;
       HANGAR_ASSIGN_OR_RETURN(input.source, CopySourceFrom(h));
       input.bucket = a.bucket;
@@ -946,6 +989,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
     }
 
     case Op::kCreateMultipartUpload: {
+      HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
       CreateUploadInput input;
       input.bucket = a.bucket;
       input.key = a.key;

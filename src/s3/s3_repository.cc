@@ -12,6 +12,7 @@ constexpr std::string_view kUploads = "s3.upload";
 constexpr std::string_view kParts = "s3.part";
 constexpr std::string_view kBlobs = "s3.blob";
 constexpr std::string_view kGarbage = "s3.garbage";
+constexpr std::string_view kAccountBlocks = "s3.account-public-access-block";
 
 std::string UploadDocId(std::string_view key, std::string_view upload_id) {
   std::string id(key);
@@ -50,6 +51,35 @@ Result<std::optional<Stored<BucketRecord>>> S3Repository::GetBucket(std::string_
   // A bucket write that raced with this read makes what we read possibly stale: do not keep it.
   if (generation == bucket_generation_) buckets_[std::string(bucket)] = stored;
   return std::optional<Stored<BucketRecord>>(std::move(stored));
+}
+
+Result<std::optional<PublicAccessBlock>> S3Repository::GetAccountPublicAccessBlock(
+    std::string_view account) {
+  {
+    std::shared_lock lock(mu_);
+    auto it = account_blocks_.find(std::string(account));
+    if (it != account_blocks_.end()) return it->second;
+  }
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kAccountBlocks, "", account));
+  std::optional<PublicAccessBlock> block;
+  if (doc) {
+    HANGAR_ASSIGN_OR_RETURN(block, DecodePublicAccessBlock(doc->body));
+  }
+  std::unique_lock lock(mu_);
+  account_blocks_.emplace(std::string(account), block);
+  return block;
+}
+
+Status S3Repository::PutAccountPublicAccessBlock(std::string_view account,
+                                                 const std::optional<PublicAccessBlock>& block) {
+  std::unique_lock lock(mu_);  // serialises writers with the cache update
+  store::Mutation m = block ? store::Mutation::Upsert(Doc(kAccountBlocks, "", account,
+                                                       EncodePublicAccessBlock(*block)))
+                            : store::Mutation::Delete(std::string(kAccountBlocks), "",
+                                                      std::string(account));
+  HANGAR_RETURN_IF_ERROR(store_.Commit({m}).status());
+  account_blocks_[std::string(account)] = block;
+  return Status::Ok();
 }
 
 Result<std::vector<BucketRecord>> S3Repository::ListBuckets() {

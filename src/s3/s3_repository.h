@@ -38,6 +38,11 @@ class S3Repository {
   // --- reads ---
   Result<std::optional<Stored<BucketRecord>>> GetBucket(std::string_view bucket);
   Result<std::vector<BucketRecord>> ListBuckets();
+  // The account's Block Public Access settings (none = not configured). Cached.
+  Result<std::optional<PublicAccessBlock>> GetAccountPublicAccessBlock(std::string_view account);
+  // `block` none deletes them.
+  Status PutAccountPublicAccessBlock(std::string_view account,
+                                     const std::optional<PublicAccessBlock>& block);
   Result<std::optional<Stored<ObjectRecord>>> GetObject(std::string_view bucket,
                                                         std::string_view key);
   // Objects of a bucket in key order: keys starting with `prefix`, strictly after `start_after`.
@@ -89,6 +94,7 @@ class S3Repository {
   std::shared_mutex mu_;
   std::unordered_map<std::string, Stored<BucketRecord>> buckets_;  // protected by mu_
   uint64_t bucket_generation_ = 0;  // protected by mu_; bumped by bucket writes
+  std::unordered_map<std::string, std::optional<PublicAccessBlock>> account_blocks_;  // mu_
 };
 
 }  // namespace hangar::s3

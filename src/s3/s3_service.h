@@ -10,6 +10,7 @@
 //
 // Thread-safety: all methods may be called concurrently.
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@
 #include "s3/object_io.h"
 #include "s3/records.h"
 #include "s3/s3_repository.h"
+#include "s3/access.h"
 #include "s3/sse.h"
 #include "store/blob_store.h"
 
@@ -209,13 +211,17 @@ struct ListUploadsOutput {
 
 class S3Service {
  public:
-  S3Service(S3Repository& repository, store::BlobStore& blobs, SseEngine& sse, const Clock& clock,
-            S3Options options);
+  S3Service(S3Repository& repository, store::BlobStore& blobs, SseEngine& sse,
+            const S3Access& access, const Clock& clock, S3Options options);
 
   // Buckets.
   Status CreateBucket(const auth::RequestContext& ctx, const CreateBucketInput& input);
-  Result<BucketRecord> HeadBucket(const auth::RequestContext& ctx, std::string_view bucket);
+  // HeadBucket and every read that only needs the bucket to exist and the caller to hold `action`.
+  Result<BucketRecord> HeadBucket(const auth::RequestContext& ctx, std::string_view bucket,
+                                  std::string_view action = "s3:ListBucket");
   Status DeleteBucket(const auth::RequestContext& ctx, std::string_view bucket);
+  // The owning account of a bucket, for answers given after the caller was authorised.
+  Result<std::string> BucketOwner(std::string_view bucket);
   Result<std::vector<BucketRecord>> ListBuckets(const auth::RequestContext& ctx);
   Status PutBucketTagging(const auth::RequestContext& ctx, std::string_view bucket,
                           const KeyValues& tags);
@@ -226,6 +232,24 @@ class S3Service {
   Result<BucketEncryption> GetBucketEncryption(const auth::RequestContext& ctx,
                                                std::string_view bucket);
   Status DeleteBucketEncryption(const auth::RequestContext& ctx, std::string_view bucket);
+
+  // Bucket policies and Block Public Access (policy_ops.cc). GetBucketPolicyStatus: whether the
+  // bucket's policy is public.
+  Status PutBucketPolicy(const auth::RequestContext& ctx, std::string_view bucket,
+                         std::string_view policy);
+  Result<std::string> GetBucketPolicy(const auth::RequestContext& ctx, std::string_view bucket);
+  Status DeleteBucketPolicy(const auth::RequestContext& ctx, std::string_view bucket);
+  Result<bool> GetBucketPolicyStatus(const auth::RequestContext& ctx, std::string_view bucket);
+  Status PutPublicAccessBlock(const auth::RequestContext& ctx, std::string_view bucket,
+                              const PublicAccessBlock& block);
+  Result<PublicAccessBlock> GetPublicAccessBlock(const auth::RequestContext& ctx,
+                                                 std::string_view bucket);
+  Status DeletePublicAccessBlock(const auth::RequestContext& ctx, std::string_view bucket);
+  // `block` none deletes the account's settings.
+  Status PutAccountPublicAccessBlock(const auth::RequestContext& ctx, std::string_view account,
+                                     const std::optional<PublicAccessBlock>& block);
+  Result<PublicAccessBlock> GetAccountPublicAccessBlock(const auth::RequestContext& ctx,
+                                                        std::string_view account);
 
   // Objects.
   Result<PutObjectOutput> PutObject(const auth::RequestContext& ctx, const PutObjectInput& input,
@@ -247,7 +271,8 @@ class S3Service {
   // `customer`: when given, an SSE-C object's key is checked as HEAD checks it.
   Result<ObjectRecord> GetObjectRecord(const auth::RequestContext& ctx, std::string_view bucket,
                                        std::string_view key,
-                                       const std::optional<CustomerKey>* customer = nullptr);
+                                       const std::optional<CustomerKey>* customer = nullptr,
+                                       std::string_view action = "s3:GetObject");
 
   // Listing.
   Result<ListObjectsOutput> ListObjects(const auth::RequestContext& ctx,
@@ -278,18 +303,20 @@ class S3Service {
   Result<int> RunMaintenance();
 
  private:
-  // The bucket, if it exists and the caller may use it. Errors: kNoSuchBucket, kAccessDenied.
+  // The bucket, if it exists and the caller may perform `request` on it (S3Access).
+  // Errors: kNoSuchBucket, kAccessDenied.
   Result<Stored<BucketRecord>> RequireBucket(const auth::RequestContext& ctx,
-                                             std::string_view bucket);
+                                             std::string_view bucket, const S3Request& request);
   Result<Stored<ObjectRecord>> RequireObject(const auth::RequestContext& ctx,
-                                             std::string_view bucket, std::string_view key);
+                                             std::string_view bucket, std::string_view key,
+                                             std::string_view action);
   // Commits `record` in place of the current object (retrying on concurrent writers), registers
   // its blobs and releases the replaced object's blobs.
   Status SwapObject(const ObjectRecord& record, bool must_not_exist,
                     std::vector<store::Mutation> extra);
   Result<Stored<UploadRecord>> RequireUpload(const auth::RequestContext& ctx,
                                              std::string_view bucket, std::string_view key,
-                                             std::string_view upload_id);
+                                             std::string_view upload_id, std::string_view action);
   Result<PartRecord> StorePart(const auth::RequestContext& ctx, const UploadRecord& upload,
                                int part_number, const WrittenBlob& written,
                                const SegmentKeys& keys);
@@ -298,11 +325,24 @@ class S3Service {
   // How to open the segments of an object whose keys are `keys`.
   SegmentOpener DecryptingOpener(std::shared_ptr<const ReadKeys> keys);
   void PublishQuietly(const std::string& blob_id);
+  // Aborts an upload for whoever is entitled to (the caller was authorised, or the server itself
+  // cleans up). Errors: kNoSuchUpload.
+  Status AbortUpload(std::string_view bucket, std::string_view key, std::string_view upload_id);
+  // Reads the bucket as `action` permits, applies `change`, commits (retrying on races).
+  Result<BucketRecord> UpdateBucketAs(const auth::RequestContext& ctx, std::string_view bucket,
+                                      std::string_view action,
+                                      const std::function<Status(BucketRecord&)>& change);
+  Status AuthorizeAccountSettings(const auth::RequestContext& ctx, std::string_view account,
+                                  std::string_view action);
+  Status ReplaceObjectTags(const auth::RequestContext& ctx, std::string_view bucket,
+                           std::string_view key, const KeyValues& tags,
+                           std::string_view tagging_action);
   int64_t GarbageDue() const;
 
   S3Repository& repository_;
   store::BlobStore& blobs_;
   SseEngine& sse_;
+  const S3Access& access_;
   const Clock& clock_;
   const S3Options options_;
 };

@@ -35,6 +35,14 @@ class StringReader final : public BodyReader {
 };
 
 // KMS for these tests: data keys sealed under a test key; the real KMS is exercised end to end.
+// Account roots only: no identity policies; ownership and bucket policies decide.
+class NoIdentityPolicies final : public iam::IdentityPolicySource {
+ public:
+  Result<iam::IdentityPolicies> PoliciesFor(const auth::Principal&) const override {
+    return iam::IdentityPolicies{};
+  }
+};
+
 class FakeKms final : public KmsGateway {
  public:
   Result<DataKey> GenerateDataKey(const auth::RequestContext&, std::string_view key_id,
@@ -103,7 +111,7 @@ class S3ServiceTest : public ::testing::Test {
     S3Options options;
     options.min_part_size = 1024;  // small parts keep the tests fast
     options.small_object = 1000;
-    service_ = std::make_unique<S3Service>(*repository_, *blobs_, *sse_, clock_, options);
+    service_ = std::make_unique<S3Service>(*repository_, *blobs_, *sse_, access_, clock_, options);
   }
   auth::RequestContext Ctx(std::string account = kAccount) const {
     auth::RequestContext ctx;
@@ -161,6 +169,8 @@ class S3ServiceTest : public ::testing::Test {
   FakeKms kms_;
   std::unique_ptr<crypto::RootKey> root_key_ = crypto::RootKey::FromBytes(crypto::RandomSecret(32));
   std::unique_ptr<SseEngine> sse_;
+  NoIdentityPolicies identities_;
+  S3Access access_{identities_};
   std::unique_ptr<S3Service> service_;
 };
 

@@ -1,0 +1,70 @@
+#pragma once
+// S3Access: who may do what to a bucket and its objects, by AWS's rules (iam.md §2, §4): explicit
+// deny wins; in the bucket owner's account an identity policy or the bucket policy suffices;
+// another account needs both; anonymous callers only what the bucket policy grants to "*"; and
+// Block Public Access (bucket OR account settings) can take public grants away.
+//
+// Parsed bucket policies are cached per bucket and re-parsed only when the text changes.
+// Thread-safe.
+
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "auth/request_context.h"
+#include "iam/policy.h"
+#include "iam/policy_source.h"
+#include "s3/records.h"
+#include "s3/sse.h"
+
+namespace hangar::s3 {
+
+// One S3 request as authorisation sees it.
+struct S3Request {
+  std::string action;    // "s3:GetObject"
+  std::string key;       // object key; empty for bucket-level actions
+  iam::ContextKeys keys;  // s3:* condition keys of the request (lower-case names)
+};
+
+// The s3:x-amz-server-side-encryption* condition keys: the request's headers as sent, absent when
+// the header is (a bucket default does not fill them, iam.md §4).
+iam::ContextKeys SseConditionKeys(const SseHeaders& sse);
+
+// The Block Public Access settings in force: the bucket's OR'ed with its account's.
+PublicAccessBlock EffectivePublicAccessBlock(const BucketRecord& bucket,
+                                             const std::optional<PublicAccessBlock>& account);
+
+class S3Access {
+ public:
+  explicit S3Access(const iam::IdentityPolicySource& identities);
+
+  // Errors: kAccessDenied ("Access Denied" for anonymous and cross-account callers, AWS's detailed
+  // text naming principal, action and resource for callers of the owner's account).
+  Status Authorize(const auth::RequestContext& ctx, const BucketRecord& bucket,
+                   const PublicAccessBlock& block, const S3Request& request) const;
+  // Actions outside any bucket (s3:ListAllMyBuckets, s3:CreateBucket, account settings): the
+  // caller's identity policies decide; anonymous callers never may.
+  Status AuthorizeAccount(const auth::RequestContext& ctx, std::string_view action,
+                          std::string_view resource) const;
+  // Checks a bucket policy about to be stored: grammar (kMalformedPolicy with AWS's texts) and
+  // BlockPublicPolicy (kAccessDenied).
+  Status CheckNewBucketPolicy(const BucketRecord& bucket, std::string_view policy,
+                              const PublicAccessBlock& block) const;
+  // Whether the bucket's policy is public (GetBucketPolicyStatus).
+  bool IsPublic(const BucketRecord& bucket) const;
+
+ private:
+  std::shared_ptr<const iam::Policy> BucketPolicy(const BucketRecord& bucket) const;
+
+  const iam::IdentityPolicySource& identities_;
+  struct CachedPolicy {
+    std::string text;
+    std::shared_ptr<const iam::Policy> parsed;
+  };
+  mutable std::shared_mutex mutex_;
+  mutable std::unordered_map<std::string, CachedPolicy> policies_;  // by bucket name
+};
+
+}  // namespace hangar::s3
