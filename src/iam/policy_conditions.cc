@@ -241,9 +241,24 @@ std::optional<std::string> SubstituteVariables(const std::string& text,
       // Escapes: a literal *, ? or $ inside a pattern (matches only that character).
       append_literal(name);
     } else {
+      // ${key, 'default'}: the default stands in for an absent key (IAM User Guide,
+      // reference_policies_variables, "Specifying default values").
+      std::optional<std::string> fallback;
+      if (size_t comma = name.find(','); comma != std::string::npos) {
+        std::string_view d = Trim(std::string_view(name).substr(comma + 1));
+        if (d.size() >= 2 && d.front() == '\'' && d.back() == '\'') {
+          fallback = std::string(d.substr(1, d.size() - 2));
+          name = std::string(Trim(std::string_view(name).substr(0, comma)));
+        }
+      }
       auto it = context.find(ToLower(name));
-      if (it == context.end() || it->second.empty()) return std::nullopt;
-      append_literal(it->second.front());
+      if (it != context.end() && !it->second.empty()) {
+        append_literal(it->second.front());
+      } else if (fallback) {
+        append_literal(*fallback);
+      } else {
+        return std::nullopt;
+      }
     }
     i = end + 1;
   }
