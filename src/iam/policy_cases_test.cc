@@ -15,7 +15,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
 #include "common/strings.h"
 #include "iam/policy.h"
@@ -67,7 +66,9 @@ std::vector<Case> LoadCases() {
   return out;
 }
 
-std::string DocumentText(const json& doc) { return doc.is_string() ? doc.get<std::string>() : doc.dump(); }
+std::string DocumentText(const json& doc) {
+  return doc.is_string() ? doc.get<std::string>() : doc.dump();
+}
 
 std::vector<std::string> Values(const json& v) {
   if (v.is_array()) return v.get<std::vector<std::string>>();

@@ -23,7 +23,8 @@ constexpr char kLiteral = '\0';
 bool Glob(std::string_view pattern, std::string_view text, bool ignore_case) {
   auto eq = [&](char a, char b) {
     if (!ignore_case) return a == b;
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   };
   size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
   while (t < text.size()) {
