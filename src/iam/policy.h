@@ -102,8 +102,10 @@ struct AuthorizationResult {
 //      to identity policies, which must then allow too; a grant also allows;
 //   3. same account otherwise: an identity-policy Allow, or a resource-policy Allow naming the
 //      principal, suffices (the account root's identity allows everything in its account);
-//   4. cross-account: both the caller's identity policy and the resource policy must allow;
-//   5. a session policy, when present, must also allow;
+//   4. cross-account: both the caller's identity policy and the resource policy must allow (an
+//      account's root user counts as allowed on its own side);
+//   5. a session policy, when present, must also allow — except for a same-account resource
+//      policy that names the session's own ARN (its grant is added after the session policy);
 //   6. anything else is an implicit deny.
 AuthorizationResult Authorize(const RequestFacts& request, const PolicySet& policies);
 

@@ -15,29 +15,54 @@
 namespace hangar::iam {
 namespace {
 
+// Marks the next pattern character as literal: policy variables produce it for ${*} and ${?} and
+// for wildcard characters inside substituted values, so that they match only themselves.
+constexpr char kLiteral = '\0';
+
 // Glob with * (any run) and ? (one character). Iterative with backtracking on the last *.
 bool Glob(std::string_view pattern, std::string_view text, bool ignore_case) {
   auto eq = [&](char a, char b) {
     if (!ignore_case) return a == b;
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
   };
   size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
   while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || eq(pattern[p], text[t]))) {
-      ++p;
-      ++t;
+    if (p + 1 < pattern.size() && pattern[p] == kLiteral) {
+      if (eq(pattern[p + 1], text[t])) {
+        p += 2;
+        ++t;
+        continue;
+      }
     } else if (p < pattern.size() && pattern[p] == '*') {
       star = p++;
       mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
+      continue;
+    } else if (p < pattern.size() && (pattern[p] == '?' || eq(pattern[p], text[t]))) {
+      ++p;
+      ++t;
+      continue;
     }
+    if (star == std::string_view::npos) return false;
+    p = star + 1;
+    t = ++mark;
   }
   while (p < pattern.size() && pattern[p] == '*') ++p;
   return p == pattern.size();
+}
+
+// Removes kLiteral marks (for operators that compare whole values rather than globs).
+std::string Unescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == kLiteral && i + 1 < s.size()) ++i;
+    out += s[i];
+  }
+  return out;
+}
+
+bool IsGlobOperator(std::string_view op) {
+  return op == "StringLike" || op == "StringNotLike" || op.starts_with("Arn");
 }
 
 std::optional<double> Number(std::string_view s) {
@@ -207,13 +232,34 @@ std::optional<std::string> SubstituteVariables(const std::string& text,
     }
     out.append(text, i, start - i);
     std::string name = text.substr(start + 2, end - start - 2);
+    auto append_literal = [&](std::string_view value) {
+      for (char c : value) {
+        if (c == '*' || c == '?') out += kLiteral;
+        out += c;
+      }
+    };
     if (name == "*" || name == "?" || name == "$") {
-      // Escapes: a literal *, ? or $ inside a pattern.
-      out += name;
+      // Escapes: a literal *, ? or $ inside a pattern (matches only that character).
+      append_literal(name);
     } else {
+      // ${key, 'default'}: the default stands in for an absent key (IAM User Guide,
+      // reference_policies_variables, "Specifying default values").
+      std::optional<std::string> fallback;
+      if (size_t comma = name.find(','); comma != std::string::npos) {
+        std::string_view d = Trim(std::string_view(name).substr(comma + 1));
+        if (d.size() >= 2 && d.front() == '\'' && d.back() == '\'') {
+          fallback = std::string(d.substr(1, d.size() - 2));
+          name = std::string(Trim(std::string_view(name).substr(0, comma)));
+        }
+      }
       auto it = context.find(ToLower(name));
-      if (it == context.end() || it->second.empty()) return std::nullopt;
-      out += it->second.front();
+      if (it != context.end() && !it->second.empty()) {
+        append_literal(it->second.front());
+      } else if (fallback) {
+        append_literal(*fallback);
+      } else {
+        return std::nullopt;
+      }
     }
     i = end + 1;
   }
@@ -238,7 +284,9 @@ bool EvaluateCondition(const ConditionClause& clause, const ContextKeys& context
     if (!variables_enabled) {
       policy_values.push_back(v);
     } else if (auto substituted = SubstituteVariables(v, context)) {
-      policy_values.push_back(std::move(*substituted));
+      // Substituted text is literal: glob operators keep the marks, the others drop them.
+      policy_values.push_back(IsGlobOperator(clause.op) ? std::move(*substituted)
+                                                        : Unescape(*substituted));
     }
   }
   const bool negated = IsNegated(clause.op);

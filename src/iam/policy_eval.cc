@@ -6,20 +6,22 @@
 namespace hangar::iam {
 namespace {
 
-enum class PrincipalMatch { kNo, kDirect, kAccount };
+// kExact: the caller's own ARN (for a session, the session ARN); kDirect: its role or "*";
+// kAccount: only its account.
+enum class PrincipalMatch { kNo, kExact, kDirect, kAccount };
 
 // Whether a Principal element names the caller: directly (its ARN, its role, or "*"), or through
 // its account ("arn:aws:iam::<acct>:root"), which for an Allow delegates to identity policies.
 PrincipalMatch MatchPrincipal(const PrincipalSpec& spec, const RequestFacts& r) {
-  if (spec.anyone) return PrincipalMatch::kDirect;
-  if (r.principal_arn.empty()) return PrincipalMatch::kNo;  // anonymous: only "*"
+  if (r.principal_arn.empty()) {
+    return spec.anyone ? PrincipalMatch::kDirect : PrincipalMatch::kNo;  // anonymous: only "*"
+  }
   const std::string account_root = "arn:aws:iam::" + r.principal_account + ":root";
-  PrincipalMatch best = PrincipalMatch::kNo;
+  PrincipalMatch best = spec.anyone ? PrincipalMatch::kDirect : PrincipalMatch::kNo;
   for (const auto& name : spec.aws) {
-    if (name == r.principal_arn || (!r.role_arn.empty() && name == r.role_arn)) {
-      return PrincipalMatch::kDirect;
-    }
-    if (name == account_root) best = PrincipalMatch::kAccount;
+    if (name == r.principal_arn) return PrincipalMatch::kExact;
+    if (!r.role_arn.empty() && name == r.role_arn) best = PrincipalMatch::kDirect;
+    if (name == account_root && best == PrincipalMatch::kNo) best = PrincipalMatch::kAccount;
   }
   return best;
 }
@@ -28,6 +30,7 @@ struct PolicyVerdict {
   bool deny = false;
   bool allow_direct = false;   // an Allow that names the caller (identity policies: any Allow)
   bool allow_account = false;  // an Allow that names only the caller's account
+  bool allow_exact = false;    // an Allow that names the caller's own (session) ARN
   std::string deny_sid;
   std::string allow_sid;
 };
@@ -67,8 +70,10 @@ PolicyVerdict EvaluatePolicy(const Policy& policy, const RequestFacts& r) {
       who = MatchPrincipal(*st.principal, r);
     } else if (st.not_principal) {
       // Everyone except those named directly.
-      who = MatchPrincipal(*st.not_principal, r) == PrincipalMatch::kDirect ? PrincipalMatch::kNo
-                                                                            : PrincipalMatch::kDirect;
+      const PrincipalMatch named = MatchPrincipal(*st.not_principal, r);
+      who = named == PrincipalMatch::kExact || named == PrincipalMatch::kDirect
+                ? PrincipalMatch::kNo
+                : PrincipalMatch::kDirect;
     }
     if (who == PrincipalMatch::kNo) continue;
     if (!StatementApplies(st, r, policy.variables_enabled())) continue;
@@ -76,9 +81,10 @@ PolicyVerdict EvaluatePolicy(const Policy& policy, const RequestFacts& r) {
       // A Deny naming an account applies to every principal in it.
       if (!v.deny) v.deny_sid = st.sid;
       v.deny = true;
-    } else if (who == PrincipalMatch::kDirect) {
+    } else if (who == PrincipalMatch::kExact || who == PrincipalMatch::kDirect) {
       if (!v.allow_direct) v.allow_sid = st.sid;
       v.allow_direct = true;
+      v.allow_exact = v.allow_exact || who == PrincipalMatch::kExact;
     } else {
       if (!v.allow_direct && !v.allow_account) v.allow_sid = st.sid;
       v.allow_account = true;
@@ -137,9 +143,9 @@ AuthorizationResult Authorize(const RequestFacts& request, const PolicySet& poli
       identity_sid = v.allow_sid;
     }
   }
-  if (IsAccountRoot(request) && (same_account || policies.resource_account.empty())) {
-    identity_allow = true;
-  }
+  // The root user's identity side is its whole account, also when it calls into another account
+  // (the resource side must then still let its account in).
+  if (IsAccountRoot(request)) identity_allow = true;
 
   // 2. Resource side.
   PolicyVerdict resource;
@@ -188,7 +194,11 @@ AuthorizationResult Authorize(const RequestFacts& request, const PolicySet& poli
     missing = identity_allow ? Reason::kNoResourceAllow : Reason::kNoIdentityAllow;
     sid = resource.allow_sid;
   }
-  if (allowed && policies.session != nullptr && !session.allow_direct) {
+  // A resource policy naming the session's own ARN adds its permissions after the session policy
+  // (IAM User Guide, access_policies "Session policies"; STS GetFederationToken "Policy"), so
+  // in the resource's account it is not limited by it. Role ARN, account and "*" grants are.
+  const bool past_session = same_account && resource.allow_exact;
+  if (allowed && policies.session != nullptr && !session.allow_direct && !past_session) {
     return {Decision::kImplicitDeny, Reason::kNoSessionAllow, ""};
   }
   if (!allowed) return {Decision::kImplicitDeny, missing, ""};

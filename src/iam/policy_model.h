@@ -53,7 +53,9 @@ bool EvaluateCondition(const ConditionClause& clause, const ContextKeys& context
                        bool variables_enabled);
 
 // Replaces ${...} policy variables in `text` from the context. Returns nullopt if a variable's key
-// is absent (the value can then match nothing).
+// is absent and has no ${key, 'default'} (the value can then match nothing). The result is a glob
+// pattern: the `*` and `?` that ${*}, ${?} and substituted values produce are marked literal ('\0'
+// before them), so they match only themselves in Resource and the *Like / Arn* operators.
 std::optional<std::string> SubstituteVariables(const std::string& text, const ContextKeys& context);
 
 }  // namespace hangar::iam
