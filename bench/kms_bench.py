@@ -13,6 +13,11 @@ The servers run one at a time (the idle one costs nothing), so each gets the mac
 load generator. Exit status is 0 whatever the figures, unless --strict (then 1 on any FAIL or any
 request error). Builds nothing: pass the binaries (defaults: the CMake build tree).
 
+With --policies (issue 5, "Performance") it also measures GenerateDataKey as an IAM user with
+three attached managed policies against a key whose policy is the console's split between key
+administrators and key users, and checks that rate is within 15% of the root's rate on a key with
+the default policy (both go through the same policy engine; the root's is the cheapest path).
+
 Usage: python3 bench/kms_bench.py [--duration 10] [--moto-duration 5] [--strict] [--json FILE]
 """
 
@@ -39,6 +44,7 @@ OPS = ("GenerateDataKey", "Encrypt", "Decrypt")
 REGION = "us-east-1"
 MIN_HANGAR_GDK_RATE = 20_000
 MIN_RATIO = 30.0
+MAX_POLICY_SLOWDOWN = 0.15
 
 
 def parse_args():
@@ -58,6 +64,8 @@ def parse_args():
                    help="runs per op and server; the median rate is reported (noisy machines)")
     p.add_argument("--load-threads", type=int, default=1, help="kms_load event-loop threads")
     p.add_argument("--skip-moto", action="store_true", help="measure Hangar only (no ratio)")
+    p.add_argument("--policies", action="store_true",
+                   help="also run GenerateDataKey as a user with realistic policies (issue 5)")
     p.add_argument("--json", metavar="FILE", help="also write every run's result to FILE")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when a bar fails or any request failed")
@@ -181,6 +189,58 @@ def start_moto(command):
             time.sleep(0.1)
 
 
+def setup_policy_user(server):
+    """A key user with three attached managed policies (KMS use, S3 read, a guard rail denying key
+    deletion) and a key whose policy splits administrators from users as the console writes it.
+    Returns a Server-like view of `server` signed as that user, on that key."""
+    iam = boto3.client("iam", endpoint_url=server.endpoint, region_name=REGION,
+                       aws_access_key_id=server.access_key_id,
+                       aws_secret_access_key=server.secret_access_key)
+    account = "111122223333"
+    user = iam.create_user(UserName="bench-key-user")["User"]["Arn"]
+    admin = iam.create_user(UserName="bench-key-admin")["User"]["Arn"]
+    root = f"arn:aws:iam::{account}:root"
+    key_policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Enable IAM User Permissions", "Effect": "Allow", "Principal": {"AWS": root},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Allow access for Key Administrators", "Effect": "Allow",
+         "Principal": {"AWS": admin},
+         "Action": ["kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*",
+                    "kms:Update*", "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*",
+                    "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion",
+                    "kms:CancelKeyDeletion"], "Resource": "*"},
+        {"Sid": "Allow use of the key", "Effect": "Allow", "Principal": {"AWS": user},
+         "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                    "kms:DescribeKey"], "Resource": "*"},
+        {"Sid": "Allow attachment of persistent resources", "Effect": "Allow",
+         "Principal": {"AWS": user}, "Action": ["kms:CreateGrant", "kms:ListGrants",
+                                                 "kms:RevokeGrant"], "Resource": "*",
+         "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}}]}
+    key_arn = server.kms().create_key(Description="kms_bench policies",
+                                      Policy=json.dumps(key_policy))["KeyMetadata"]["Arn"]
+    identity_policies = {
+        "kms-use": {"Version": "2012-10-17", "Statement": [
+            {"Sid": "UseTheKey", "Effect": "Allow",
+             "Action": ["kms:GenerateDataKey*", "kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"],
+             "Resource": key_arn,
+             "Condition": {"StringEquals": {"aws:RequestedRegion": REGION}}}]},
+        "s3-read": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
+             "Resource": ["arn:aws:s3:::telemetry", "arn:aws:s3:::telemetry/*"]}]},
+        "no-key-deletion": {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Deny", "Action": ["kms:ScheduleKeyDeletion", "kms:DisableKey"],
+             "Resource": "*"}]},
+    }
+    for name, doc in identity_policies.items():
+        arn = iam.create_policy(PolicyName=name, PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+        iam.attach_user_policy(UserName="bench-key-user", PolicyArn=arn)
+    key = iam.create_access_key(UserName="bench-key-user")["AccessKey"]
+    view = Server("hangar-user", server.proc, server.port, key["AccessKeyId"],
+                  key["SecretAccessKey"], server.output)
+    view.key_id = key_arn
+    return view
+
+
 def run_load(args, server, op, duration):
     cmd = [args.kms_load, "--host", "127.0.0.1", "--port", str(server.port),
            "--key-id", server.key_id, "--op", op, "--label", server.name,
@@ -241,6 +301,12 @@ def main():
                     continue
                 runs = [run_load(args, server, op, duration) for _ in range(args.repeat)]
                 results[(server.name, op)] = median_run(runs)
+        if args.policies:
+            user_view = setup_policy_user(hangar)
+            log(f"hangar as IAM user {user_view.access_key_id} with 3 policies, key {user_view.key_id}")
+            runs = [run_load(args, user_view, "GenerateDataKey", args.duration)
+                    for _ in range(args.repeat)]
+            results[("hangar-user", "GenerateDataKey")] = median_run(runs)
         peak_rss_kb = hangar.status_kb("VmHWM")
         rss_kb = hangar.status_kb("VmRSS")
     finally:
@@ -280,6 +346,15 @@ def main():
             ratio = gdk_h["rate"] / gdk_m["rate"] if gdk_m["rate"] > 0 else float("inf")
             ok = gdk_h["errors"] == 0 and gdk_m["errors"] == 0 and ratio >= MIN_RATIO
             bars.append((ok, f"Hangar GenerateDataKey >= {MIN_RATIO:g}x moto: {ratio:.1f}x"))
+    gdk_u = results.get(("hangar-user", "GenerateDataKey"))
+    if gdk_h and gdk_u:
+        print(f"GenerateDataKey as root on a default-policy key:             {gdk_h['rate']:,.0f}/s")
+        print(f"GenerateDataKey as a user with 3 policies, console key policy: {gdk_u['rate']:,.0f}/s "
+              f"({gdk_u['rate'] / gdk_h['rate']:.1%}), p50/p99 {fmt_lat(gdk_u)} ms")
+        ok = gdk_u["errors"] == 0 and gdk_u["rate"] >= (1 - MAX_POLICY_SLOWDOWN) * gdk_h["rate"]
+        bars.append((ok, f"GenerateDataKey with realistic policies within "
+                         f"{MAX_POLICY_SLOWDOWN:.0%} of the root's rate: "
+                         f"{gdk_u['rate'] / gdk_h['rate']:.1%}"))
     for ok, text in bars:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
         failures += 0 if ok else 1
