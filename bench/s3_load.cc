@@ -23,7 +23,8 @@
 // --sse-bucket-key add x-amz-server-side-encryption, -aws-kms-key-id and -bucket-key-enabled to
 // every PUT; --sse-c-key adds the three SSE-C headers (customer-algorithm AES256, key, key-MD5) to
 // every PUT and GET ("Using server-side encryption", Amazon S3 User Guide). Like every x-amz-*
-// header they are signed. --expect-sse checks that each successful response says it was encrypted.
+// header they are signed. --expect-sse checks that each successful response says it was encrypted;
+// --expect-kms-key-id and --expect-bucket-key check that it names the KMS key and the Bucket Key.
 //
 // The generator shares the machine with the server it measures, so it is built to be cheap: one
 // single-threaded Asio event loop by default, callback handlers, per-connection buffers reused
@@ -115,6 +116,8 @@ struct Options {
   std::string sse_bucket_key;   // PUT: x-amz-server-side-encryption-bucket-key-enabled
   std::string sse_c_key;        // PUT and GET: SSE-C key, base64 of 32 bytes
   std::string expect_sse;       // every 200 names this algorithm (SSE-C: the customer algorithm)
+  std::string expect_kms_key;   // every 200 names this KMS key (x-amz-...-aws-kms-key-id)
+  bool expect_bucket_key = false;  // every 200 says x-amz-...-bucket-key-enabled: true
 };
 
 void Usage() {
@@ -146,8 +149,13 @@ void Usage() {
          "  --sse-bucket-key B     PUT: x-amz-server-side-encryption-bucket-key-enabled: B\n"
          "  --sse-c-key BASE64     PUT and GET: SSE-C with this 32-byte key (algorithm AES256;\n"
          "                         the key MD5 is computed)\n"
-         "  --expect-sse ALG       every successful response carries x-amz-server-side-encryption:\n"
-         "                         ALG (ALG = SSE-C: the customer-algorithm header, AES256)\n"
+         "  --expect-sse ALG       every successful response carries\n"
+         "                         x-amz-server-side-encryption: ALG (ALG = SSE-C: the\n"
+         "                         customer-algorithm header, AES256)\n"
+         "  --expect-kms-key-id ID every successful response carries\n"
+         "                         x-amz-server-side-encryption-aws-kms-key-id: ID\n"
+         "  --expect-bucket-key    every successful response carries\n"
+         "                         x-amz-server-side-encryption-bucket-key-enabled: true\n"
          "  --dir DIR              fill-dir: write the objects as DIR/<bucket>/<key>\n"
          "  --label NAME           copied into the JSON result\n";
 }
@@ -170,6 +178,10 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
       }
       if (arg == "--no-preflight") {
         o.preflight = false;
+        continue;
+      }
+      if (arg == "--expect-bucket-key") {
+        o.expect_bucket_key = true;
         continue;
       }
       if (i + 1 >= argc) {
@@ -201,6 +213,7 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
       else if (arg == "--sse-bucket-key") o.sse_bucket_key = value;
       else if (arg == "--sse-c-key") o.sse_c_key = value;
       else if (arg == "--expect-sse") o.expect_sse = value;
+      else if (arg == "--expect-kms-key-id") o.expect_kms_key = value;
       else {
         std::cerr << "s3_load: unknown option " << arg << "\n";
         return std::nullopt;
@@ -477,6 +490,8 @@ class ResponseParser {
     has_etag_ = false;
     sse_.clear();
     sse_customer_algorithm_.clear();
+    sse_kms_key_id_.clear();
+    bucket_key_enabled_.clear();
     remaining_ = 0;
     body_bytes_ = 0;
     error_body_.clear();
@@ -596,6 +611,8 @@ class ResponseParser {
   bool has_etag() const { return has_etag_; }
   const std::string& sse() const { return sse_; }
   const std::string& sse_customer_algorithm() const { return sse_customer_algorithm_; }
+  const std::string& sse_kms_key_id() const { return sse_kms_key_id_; }
+  const std::string& bucket_key_enabled() const { return bucket_key_enabled_; }
   uint64_t body_bytes() const { return body_bytes_; }
   std::optional<uint64_t> content_length() const { return content_length_; }
   const std::string& error_body() const { return error_body_; }
@@ -649,6 +666,10 @@ class ResponseParser {
         sse_.assign(value);
       } else if (IEquals(name, "x-amz-server-side-encryption-customer-algorithm")) {
         sse_customer_algorithm_.assign(value);
+      } else if (IEquals(name, "x-amz-server-side-encryption-aws-kms-key-id")) {
+        sse_kms_key_id_.assign(value);
+      } else if (IEquals(name, "x-amz-server-side-encryption-bucket-key-enabled")) {
+        bucket_key_enabled_.assign(value);
       }
     }
     if (http10 && !keep_alive) close_ = true;
@@ -664,6 +685,8 @@ class ResponseParser {
   bool has_etag_ = false;
   std::string sse_;                     // x-amz-server-side-encryption of the response
   std::string sse_customer_algorithm_;  // x-amz-server-side-encryption-customer-algorithm
+  std::string sse_kms_key_id_;          // x-amz-server-side-encryption-aws-kms-key-id
+  std::string bucket_key_enabled_;      // x-amz-server-side-encryption-bucket-key-enabled
   uint64_t remaining_ = 0;
   uint64_t body_bytes_ = 0;
   std::string error_body_;
@@ -1039,6 +1062,15 @@ void Connection::Finish() {
                                  : "x-amz-server-side-encryption") +
                 " is '" + got + "', expected '" + want + "'";
     }
+  }
+  if (problem.empty() && !o.expect_kms_key.empty() &&
+      parser_.sse_kms_key_id() != o.expect_kms_key) {
+    problem = "x-amz-server-side-encryption-aws-kms-key-id is '" + parser_.sse_kms_key_id() +
+              "', expected '" + o.expect_kms_key + "'";
+  }
+  if (problem.empty() && o.expect_bucket_key && parser_.bucket_key_enabled() != "true") {
+    problem = "x-amz-server-side-encryption-bucket-key-enabled is '" +
+              parser_.bucket_key_enabled() + "', expected 'true'";
   }
   if (problem.empty()) {
     worker_.Record(sent_at_, done, o.size);

@@ -10,23 +10,28 @@ Runs the same workloads, with s3_load, against:
   * Ceph RGW 16.2 (bench/ceph-rgw.sh: one mon, one bluestore OSD on a sparse file, radosgw with
     the SSE-KMS "testing" backend), started after Hangar is done and stopped at the end:
     SSE-KMS = x-amz-server-side-encryption: aws:kms + key id testkey-1 on every PUT; SSE-C = the
-    same headers as for Hangar; "SSE-S3" = no SSE headers, objects encrypted at rest with RGW's
-    `rgw crypt default encryption key` (RGW 16.2's own SSE-S3 needs Vault). RGW has no Bucket
-    Keys: Hangar's SSE-KMS + Bucket Key rows are compared with RGW's SSE-KMS rows;
+    same headers as for Hangar. RGW 16.2 has no SSE-S3 (its `rgw crypt default encryption key`
+    answers no SSE header, so nothing would show a row was encrypted): Hangar's SSE-S3 rows have
+    no RGW peer. RGW has no Bucket Keys: Hangar's SSE-KMS + Bucket Key rows are compared with
+    RGW's SSE-KMS rows;
   * nginx (the same bytes as static files, sendfile on): the ceiling for a GET on this machine.
 
 Workloads: PUT and GET of 4 KiB objects (ops/s, 32 keep-alive connections, SigV4 per request,
 2,000 keys written once before the runs), of 64 MiB and of 256 MiB objects (wall-clock MB/s,
 2 parallel transfers, 4 PUTs streamed with UNSIGNED-PAYLOAD, 8 GETs). 256 MiB runs Hangar only,
-under SSE-KMS, SSE-S3 and SSE-C, and nginx. Every response must say it was encrypted
-(s3_load --expect-sse) and the first GET of each run is verified byte for byte.
+under SSE-KMS, SSE-S3 and SSE-C, and nginx. Every PUT and GET response must say it was
+encrypted, and how (s3_load --expect-sse: the algorithm or SSE-C's customer algorithm; for KMS
+modes --expect-kms-key-id and, with a Bucket Key, --expect-bucket-key); a response that does not
+is a failed request. Every GET of 4 KiB is byte-compared with the object written; of the large
+GETs, the first of each run.
 
 Prints the figures and ratios, Hangar's KMS calls per workload (the delta of its own counters,
 GET /_hangar/metrics) and checks the bars of issue 4 ("Performance"):
 
   * Hangar 256 MiB GET of an SSE-KMS object >= 45% of nginx's,
   * Hangar 4 KiB PUT into an SSE-KMS bucket with a Bucket Key >= 80% of the rate into SSE-S3,
-  * Hangar ahead of RGW on every row they share (4 KiB and 64 MiB, PUT and GET, every mode).
+  * Hangar ahead of RGW on every row they share (4 KiB and 64 MiB, PUT and GET; SSE-KMS,
+    SSE-KMS + Bucket Key against RGW's SSE-KMS, SSE-C).
 
 Exit status is 0 whatever the figures, unless --strict (then 1 on any FAIL or request error).
 Builds nothing: pass the binaries (defaults: the CMake build tree). Needs root for RGW (Debian's
@@ -39,6 +44,7 @@ import argparse
 import base64
 import hashlib
 import json
+import re
 import os
 import secrets
 import shutil
@@ -63,9 +69,10 @@ WORKLOADS = ("put4k", "get4k", "put64m", "get64m", "put256m", "get256m")
 SIZES = {"4k": 4 * KiB, "64m": 64 * MiB, "256m": 256 * MiB}
 PREFIXES = {"4k": "small/", "64m": "m64/", "256m": "m256/"}
 MODES_256M = ("sse-kms", "sse-s3", "sse-c")  # the issue's list; Hangar (and nginx) only
-RGW_MODES = ("sse-s3", "sse-kms", "sse-c")
-RGW_PEER_MODE = {"sse-s3": "sse-s3", "sse-kms": "sse-kms", "sse-kms-bk": "sse-kms",
-                 "sse-c": "sse-c"}
+# RGW 16.2 has no SSE-S3 (Quincy added it, with Vault): its `rgw crypt default encryption key`
+# encrypts at rest but answers no SSE header, so such a row could not show it was encrypted.
+RGW_MODES = ("sse-kms", "sse-c")
+RGW_PEER_MODE = {"sse-s3": None, "sse-kms": "sse-kms", "sse-kms-bk": "sse-kms", "sse-c": "sse-c"}
 RGW_KMS_KEY = "testkey-1"  # a key of the testing backend (bench/ceph-rgw.sh)
 NGINX_BUCKET = "bench"
 MIN_GET256M_KMS_SHARE_OF_NGINX = 0.45
@@ -73,6 +80,7 @@ MIN_PUT4K_BUCKET_KEY_SHARE_OF_SSE_S3 = 0.80
 # A fixed SSE-C key: 32 bytes, sent as base64 with its MD5 (s3_load computes the MD5).
 SSE_C_KEY = base64.b64encode(hashlib.sha256(b"hangar sse_bench SSE-C key").digest()).decode()
 CEPH_SCRIPT = os.path.join(ROOT, "bench", "ceph-rgw.sh")
+RESULT_LINE = re.compile(r"^([a-z_]+)=(\S+)$")
 
 
 def parse_args():
@@ -197,15 +205,17 @@ def start_rgw(args, root):
     access_key_id, secret_access_key = random_credentials()
     osd_gb = args.osd_size_gb or max(10, 2 + 3 * 2 * args.repeat * args.large_puts * 64 // 1024)
     env = ceph_env(args, ceph_dir, RGW_PORT=sb.free_port(), MON_PORT=sb.free_port(),
-                   MON_PORT_V1=sb.free_port(), OSD_SIZE_GB=osd_gb, DEFAULT_ENCRYPTION=1,
-                   WITH_MGR=0, QUIET_RGW_LOG=1, ACCESS_KEY=access_key_id, SECRET_KEY=secret_access_key)
+                   MON_PORT_V1=sb.free_port(), OSD_SIZE_GB=osd_gb, DEFAULT_ENCRYPTION=0,
+                   WITH_MGR=0, QUIET_RGW_LOG=1, ACCESS_KEY=access_key_id,
+                   SECRET_KEY=secret_access_key)
     log(f"rgw: starting a Ceph cluster in {ceph_dir} (OSD {osd_gb} GiB sparse)")
     done = subprocess.run(["bash", args.ceph_script, "start"], env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     if done.returncode != 0:
         stop_ceph(args, ceph_dir)
         raise RuntimeError(f"{args.ceph_script} start failed:\n{done.stderr[-3000:]}")
-    info = dict(line.split("=", 1) for line in done.stdout.splitlines() if "=" in line)
+    # The script's result lines are `name=value`; the daemons may print other lines around them.
+    info = dict(m.groups() for m in map(RESULT_LINE.match, done.stdout.splitlines()) if m)
     port = int(info["endpoint"].rsplit(":", 1)[1])
     log(f"rgw: up in {info.get('startup_seconds', '?')} s on port {port}")
     return RgwServer(args, ceph_dir, port, info["access_key"], info["secret_key"])
@@ -270,20 +280,23 @@ def describe_object(server, bucket, key, mode):
 
 # --- runs -------------------------------------------------------------------------------------
 
-def sse_options(server_name, mode):
-    """s3_load options for `mode` on a server: request headers and what responses must say."""
-    if server_name == "hangar":
-        # The bucket default does the work; SSE-C is per request.
-        if mode == "sse-c":
-            return ["--sse-c-key", SSE_C_KEY, "--expect-sse", "SSE-C"]
-        return ["--expect-sse", "AES256" if mode == "sse-s3" else "aws:kms"]
-    if server_name == "rgw":
-        if mode == "sse-kms":
-            return ["--sse", "aws:kms", "--sse-kms-key-id", RGW_KMS_KEY, "--expect-sse", "aws:kms"]
-        if mode == "sse-c":
-            return ["--sse-c-key", SSE_C_KEY, "--expect-sse", "SSE-C"]
-        return []  # default encryption key: RGW says nothing in the response
-    return []
+def sse_options(server, mode):
+    """s3_load options for `mode` on a server: request headers and what every response must say
+    (every PUT and GET answer is checked, so every row shows its objects really were encrypted)."""
+    if mode == "sse-c":  # per request on both servers
+        return ["--sse-c-key", SSE_C_KEY, "--expect-sse", "SSE-C"]
+    if server.name == "hangar":
+        # The bucket default does the work: no SSE headers on the requests.
+        if mode == "sse-s3":
+            return ["--expect-sse", "AES256"]
+        opts = ["--expect-sse", "aws:kms", "--expect-kms-key-id", server.kms_key_arn]
+        return opts + (["--expect-bucket-key"] if mode == "sse-kms-bk" else [])
+    if server.name == "rgw" and mode == "sse-kms":
+        return ["--sse", "aws:kms", "--sse-kms-key-id", RGW_KMS_KEY, "--expect-sse", "aws:kms",
+                "--expect-kms-key-id", RGW_KMS_KEY]
+    if server.name == "nginx":
+        return []  # plaintext static files: the ceiling, not a peer
+    raise ValueError(f"no SSE options for {server.name} {mode}")
 
 
 def request_count(r):
@@ -322,15 +335,15 @@ class Runner:
                      "--requests", str(count)]
             if op == "put":
                 extra.append("--unsigned-payload")
-        extra += sse_options(server.name, mode)
+        extra += sse_options(server, mode)
         runs = []
         for i in range(args.repeat if record else 1):
             before = kms_counts(server) if server.name == "hangar" else None
-            label = f"{server.name}-{mode}" + (f"#{i + 1}" if args.repeat > 1 else "")
+            label = f"{server.name}-{mode}" + (f"#{i + 1}" if record and args.repeat > 1 else "")
             r = sb.s3_load(args, server, op, size, prefix, objects, extra, label=label,
                            bucket=bucket)
             if before is not None:
-                self.add_kms(workload if record else f"fill-{workload}", mode, r, before,
+                self.add_kms(workload if record else "fill" + size_key, mode, r, before,
                              kms_counts(server))
             runs.append(r)
         if not record:
@@ -356,7 +369,7 @@ class Runner:
         args = self.args
         r = sb.s3_load(args, server, "put", 4 * KiB, PREFIXES["4k"], args.objects,
                        ["--connections", str(args.connections), "--requests", str(args.objects)]
-                       + sse_options(server.name, mode), label=f"{server.name}-{mode}-fill",
+                       + sse_options(server, mode), label=f"{server.name}-{mode}-fill",
                        bucket=bucket)
         if r["errors"]:
             raise RuntimeError(f"filling {bucket} on {server.name} failed: {r['first_error']}")
@@ -440,9 +453,8 @@ def report(args, runner, hangar_rss_kb):
           f"{args.large_gets} GETs (wall-clock MB/s, 1 MB = 10^6 B). "
           + (f"Median of {args.repeat} runs per cell." if args.repeat > 1 else "One run per cell."))
     print("RGW 16.2: SSE-KMS = aws:kms with the testing backend's testkey-1 per request; "
-          "SSE-S3 row = no SSE headers, encrypted at rest with `rgw crypt default encryption key`; "
-          "* = RGW has no Bucket Keys, compared with its SSE-KMS figure. "
-          "nginx serves the plaintext (GET ceiling).")
+          "no SSE-S3 in RGW 16.2 (-); * = RGW has no Bucket Keys, compared with its SSE-KMS "
+          "figure. nginx serves the plaintext (GET ceiling).")
     lw = max(len(v) for v in LABELS.values())
     mw = max(len(v) for v in MODE_LABELS.values())
     header = (f"{'workload':<{lw}}  {'mode':<{mw}}{'hangar':>10}{'rgw':>10}{'nginx':>10}"
@@ -496,8 +508,10 @@ def report(args, runner, hangar_rss_kb):
         print()
         print("Hangar KMS calls per workload (delta of GET /_hangar/metrics over the runs; "
               "requests = every request sent: warm-up, measured, preflight):")
-        order = ["fill4k"] + list(WORKLOADS)
-        kh = (f"  {'workload':<12}{'mode':<{mw + 2}}{'requests':>10}{'GenerateDataKey':>17}"
+        fills = {"fill4k": "fill 4 KiB", "fill64m": "fill 64 MiB", "fill256m": "fill 256 MiB"}
+        order = [w for size in ("4k", "64m", "256m") for w in ("fill" + size, "put" + size,
+                                                               "get" + size)]
+        kh = (f"  {'workload':<14}{'mode':<{mw + 2}}{'requests':>10}{'GenerateDataKey':>17}"
               f"{'Decrypt':>10}{'other':>8}{'calls/request':>15}")
         print(kh)
         for (w, mode), cell in sorted(runner.kms.items(), key=lambda kv: (
@@ -507,9 +521,9 @@ def report(args, runner, hangar_rss_kb):
             other = sum(v for k, v in cell.items()
                         if k not in ("requests", "GenerateDataKey", "Decrypt"))
             per = (gdk + dec + other) / cell["requests"] if cell["requests"] else 0
-            name = "fill 4 KiB" if w == "fill4k" else LABELS.get(w, w).split(" (")[0]
-            print(f"  {name:<12}{MODE_LABELS[mode]:<{mw + 2}}{cell['requests']:>10,}{gdk:>17,}"
-                  f"{dec:>10,}{other:>8,}{per:>15.3f}")
+            name = fills.get(w) or LABELS.get(w, w).split(" (")[0]
+            print(f"  {name:<14}{MODE_LABELS[mode]:<{mw + 2}}{cell['requests']:>10,}{gdk:>17,}"
+                  f"{dec:>10,}{other:>8,}{per:>15.4f}")
     if runner.checks:
         print()
         print("HeadObject of one object per bucket (server, mode: algorithm, key, bucket key):")
@@ -559,6 +573,14 @@ def report(args, runner, hangar_rss_kb):
 
 def main():
     args = parse_args()
+    try:
+        return run(args)
+    except RuntimeError as e:  # a server or the cluster did not start, a load run broke
+        log(f"sse_bench: {e}")
+        return 2
+
+
+def run(args):
     root = tempfile.mkdtemp(prefix="hangar-sse-bench-", dir=args.data_root)
     runner = Runner(args)
     hangar_rss_kb = None
@@ -568,7 +590,7 @@ def main():
             hangar = sb.start_hangar(args, root)
             log(f"hangar {hangar.endpoint} pid {hangar.proc.pid}")
             try:
-                setup_hangar(args, hangar)
+                hangar.kms_key_arn = setup_hangar(args, hangar)
                 run_s3_server(args, runner, hangar, hangar_bucket)
                 hangar_rss_kb = hangar.status_kb("VmHWM")
             finally:
