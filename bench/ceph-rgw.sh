@@ -54,9 +54,15 @@ SECRET_KEY=${SECRET_KEY:-testsecretkey0000000000000000000000000000}
 NO_INSTALL=${NO_INSTALL:-0}
 PACKAGES=(ceph-mon ceph-osd ceph-mgr ceph-common radosgw)
 CONF=$CEPH_DIR/ceph.conf
-CEPH="ceph -c $CONF"
 
 log() { echo "[$(date +%T.%N | cut -c1-12)] $*" >&2; }
+
+ceph_cli() { ceph -c "$CONF" "$@"; }
+
+osd_up() {
+  ceph_cli osd stat -f json |
+    python3 -c 'import json, sys; sys.exit(0 if json.load(sys.stdin)["num_up_osds"] == 1 else 1)'
+}
 
 wait_for() {  # wait_for <seconds> <cmd...>
   local t=$1; shift
@@ -180,34 +186,34 @@ EOF
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$CEPH_DIR/monmap" --keyring "$CEPH_DIR/mon.keyring"
   log "mon: start"
   ceph-mon -c "$CONF" -i a
-  wait_for 60 $CEPH -s --connect-timeout 5
-  $CEPH config set mon auth_allow_insecure_global_id_reclaim false >/dev/null 2>&1 || true
+  wait_for 60 ceph_cli -s --connect-timeout 5
+  ceph_cli config set mon auth_allow_insecure_global_id_reclaim false >/dev/null 2>&1 || true
 
   if [ "$WITH_MGR" = 1 ]; then
     log "mgr: start"
     mkdir -p "$CEPH_DIR/mgr/ceph-x"
-    $CEPH auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' mds 'allow *' \
+    ceph_cli auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' mds 'allow *' \
       > "$CEPH_DIR/keyring.mgr.x"
     ceph-mgr -c "$CONF" -i x
   fi
 
   local uuid id
   uuid=$(uuidgen)
-  id=$($CEPH osd new "$uuid")
+  id=$(ceph_cli osd new "$uuid")
   log "osd.$id: mkfs (bluestore on a ${OSD_SIZE_GB} GiB sparse file)"
   mkdir -p "$CEPH_DIR/osd/ceph-$id"
   ceph-osd -c "$CONF" -i "$id" --mkfs --mkkey --no-mon-config --osd-uuid "$uuid" \
     >"$CEPH_DIR/log/osd.$id.mkfs.log" 2>&1
-  $CEPH auth add "osd.$id" osd 'allow *' mon 'allow profile osd' mgr 'allow profile osd' \
+  ceph_cli auth add "osd.$id" osd 'allow *' mon 'allow profile osd' mgr 'allow profile osd' \
     -i "$CEPH_DIR/osd/ceph-$id/keyring" >/dev/null
   log "osd.$id: start"
   ceph-osd -c "$CONF" -i "$id"
-  wait_for 120 bash -c "$CEPH osd stat -f json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)[\"num_up_osds\"] == 1 else 1)'"
+  wait_for 120 osd_up
   log "osd up"
 
   log "rgw: key, start"
   mkdir -p "$CEPH_DIR/rgw/ceph-rgw.a"
-  $CEPH auth get-or-create client.rgw.a mon 'allow rw' osd 'allow rwx' mgr 'allow rw' \
+  ceph_cli auth get-or-create client.rgw.a mon 'allow rw' osd 'allow rwx' mgr 'allow rw' \
     > "$CEPH_DIR/keyring.client.rgw.a"
   radosgw -c "$CONF" -n client.rgw.a
   wait_for 180 curl -sf "http://127.0.0.1:$RGW_PORT/"
@@ -243,7 +249,7 @@ stop() {
 
 status() {
   [ -e "$CONF" ] || { echo "not running ($CONF missing)"; exit 1; }
-  $CEPH -s --connect-timeout 5
+  ceph_cli -s --connect-timeout 5
   for p in "$CEPH_DIR"/run/*.pid; do
     [ -e "$p" ] || continue
     local pid; pid=$(cat "$p")

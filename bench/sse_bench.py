@@ -48,6 +48,7 @@ import re
 import os
 import secrets
 import shutil
+import signal
 import statistics
 import string
 import subprocess
@@ -453,8 +454,9 @@ def report(args, runner, hangar_rss_kb):
           f"{args.large_gets} GETs (wall-clock MB/s, 1 MB = 10^6 B). "
           + (f"Median of {args.repeat} runs per cell." if args.repeat > 1 else "One run per cell."))
     print("RGW 16.2: SSE-KMS = aws:kms with the testing backend's testkey-1 per request; "
-          "no SSE-S3 in RGW 16.2 (-); * = RGW has no Bucket Keys, compared with its SSE-KMS "
-          "figure. nginx serves the plaintext (GET ceiling).")
+          "its key derivation is in-process (no KMS calls to count); no SSE-S3 in RGW 16.2 (-); "
+          "* = RGW has no Bucket Keys, compared with its SSE-KMS figure. nginx serves the "
+          "plaintext (GET ceiling).")
     lw = max(len(v) for v in LABELS.values())
     mw = max(len(v) for v in MODE_LABELS.values())
     header = (f"{'workload':<{lw}}  {'mode':<{mw}}{'hangar':>10}{'rgw':>10}{'nginx':>10}"
@@ -573,6 +575,9 @@ def report(args, runner, hangar_rss_kb):
 
 def main():
     args = parse_args()
+    # A SIGTERM (a CI timeout, `kill`) unwinds like Ctrl-C, so the finally blocks stop Hangar,
+    # nginx and the Ceph daemons and remove the temp data.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         return run(args)
     except RuntimeError as e:  # a server or the cluster did not start, a load run broke
