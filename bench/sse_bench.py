@@ -8,13 +8,18 @@ Runs the same workloads, with s3_load, against:
     Key off; SSE-KMS + Bucket Key = the same key, BucketKeyEnabled true) and one bucket written
     and read with SSE-C headers (a fixed 32-byte key, its base64 and MD5);
   * Ceph RGW 16.2 (bench/ceph-rgw.sh: one mon, one bluestore OSD on a sparse file, radosgw with
-    the SSE-KMS "testing" backend), started after Hangar is done and stopped at the end:
+    the SSE-KMS "testing" backend):
     SSE-KMS = x-amz-server-side-encryption: aws:kms + key id testkey-1 on every PUT; SSE-C = the
     same headers as for Hangar. RGW 16.2 has no SSE-S3 (its `rgw crypt default encryption key`
     answers no SSE header, so nothing would show a row was encrypted): Hangar's SSE-S3 rows have
     no RGW peer. RGW has no Bucket Keys: Hangar's SSE-KMS + Bucket Key rows are compared with
     RGW's SSE-KMS rows;
   * nginx (the same bytes as static files, sendfile on): the ceiling for a GET on this machine.
+
+All three are started first and stay up to the end; one is under load at a time. Each workload
+runs --repeat times (default 3), and every repetition goes through Hangar's modes, RGW's and
+nginx in turn, so a change in the machine's background load during the run falls on all cells
+alike; the median run of each cell is reported and the spread printed.
 
 Workloads: PUT and GET of 4 KiB objects (ops/s, 32 keep-alive connections, SigV4 per request,
 2,000 keys written once before the runs), of 64 MiB and of 256 MiB objects (wall-clock MB/s,
@@ -37,7 +42,7 @@ Exit status is 0 whatever the figures, unless --strict (then 1 on any FAIL or re
 Builds nothing: pass the binaries (defaults: the CMake build tree). Needs root for RGW (Debian's
 ceph packages are installed with apt-get by bench/ceph-rgw.sh when missing).
 
-Usage: python3 bench/sse_bench.py [--duration 5] [--repeat 1] [--servers hangar,rgw,nginx]
+Usage: python3 bench/sse_bench.py [--duration 5] [--repeat 3] [--servers hangar,rgw,nginx]
 """
 
 import argparse
@@ -111,8 +116,9 @@ def parse_args():
     p.add_argument("--large-parallel", type=int, default=2, help="large runs: parallel transfers")
     p.add_argument("--large-puts", type=int, default=4, help="large runs: PUTs (= objects)")
     p.add_argument("--large-gets", type=int, default=8, help="large runs: GETs")
-    p.add_argument("--repeat", type=int, default=1,
-                   help="runs per cell; the median is reported and the spread printed")
+    p.add_argument("--repeat", type=int, default=3,
+                   help="runs per cell, interleaved across servers and modes; the median is "
+                        "reported and the spread printed")
     p.add_argument("--osd-size-gb", type=int, default=0,
                    help="RGW's sparse OSD file (default: sized for the run, at least 10)")
     p.add_argument("--load-threads", type=int, default=1, help="s3_load event-loop threads")
@@ -309,15 +315,18 @@ def value_of(workload, r):
 
 
 class Runner:
-    """Runs cells (server, workload, mode), --repeat times each; keeps the median run."""
+    """Runs one s3_load per call and keeps every result; finish() reduces each cell
+    (server, workload, mode) to its median run."""
 
     def __init__(self, args):
         self.args = args
-        self.results = {}   # (server, workload, mode) -> median s3_load result, + "values"
+        self.runs = {}      # (server, workload, mode) -> [s3_load result, one per repetition]
+        self.results = {}   # (server, workload, mode) -> median result, + "values"
         self.kms = {}       # (workload, mode) -> {"requests": n, op: calls}
-        self.checks = []    # (server, mode, HeadObject summary)
+        self.checks = []    # (server, mode, key, HeadObject summary)
 
-    def run(self, server, workload, mode, bucket, record=True):
+    def run(self, server, workload, mode, bucket, record=True, rep=0):
+        """One run; `record` False = unmeasured (a large PUT that only writes the GETs' objects)."""
         args = self.args
         op = workload[:3]
         size_key = workload[3:]
@@ -337,25 +346,26 @@ class Runner:
             if op == "put":
                 extra.append("--unsigned-payload")
         extra += sse_options(server, mode)
-        runs = []
-        for i in range(args.repeat if record else 1):
-            before = kms_counts(server) if server.name == "hangar" else None
-            label = f"{server.name}-{mode}" + (f"#{i + 1}" if record and args.repeat > 1 else "")
-            r = sb.s3_load(args, server, op, size, prefix, objects, extra, label=label,
-                           bucket=bucket)
-            if before is not None:
-                self.add_kms(workload if record else "fill" + size_key, mode, r, before,
-                             kms_counts(server))
-            runs.append(r)
-        if not record:
-            return runs[0]
-        ordered = sorted(runs, key=lambda r: value_of(workload, r))
-        median = dict(ordered[(len(ordered) - 1) // 2])  # the lower middle for an even count
-        median["values"] = [value_of(workload, r) for r in runs]
-        median["errors_all_runs"] = sum(r["errors"] for r in runs)
-        median["first_error_any_run"] = next((r["first_error"] for r in runs if r["errors"]), "")
-        self.results[(server.name, workload, mode)] = median
-        return median
+        before = kms_counts(server) if server.name == "hangar" else None
+        label = f"{server.name}-{mode}" + (f"#{rep + 1}" if record and args.repeat > 1 else "")
+        r = sb.s3_load(args, server, op, size, prefix, objects, extra, label=label, bucket=bucket)
+        if before is not None:
+            self.add_kms(workload if record else "fill" + size_key, mode, r, before,
+                         kms_counts(server))
+        if record:
+            self.runs.setdefault((server.name, workload, mode), []).append(r)
+        return r
+
+    def finish(self):
+        for cell, runs in self.runs.items():
+            workload = cell[1]
+            ordered = sorted(runs, key=lambda r: value_of(workload, r))
+            median = dict(ordered[(len(ordered) - 1) // 2])  # the lower middle for an even count
+            median["values"] = [value_of(workload, r) for r in runs]
+            median["errors_all_runs"] = sum(r["errors"] for r in runs)
+            median["first_error_any_run"] = next((r["first_error"] for r in runs if r["errors"]),
+                                                 "")
+            self.results[cell] = median
 
     def add_kms(self, workload, mode, r, before, after):
         cell = self.kms.setdefault((workload, mode), {"requests": 0})
@@ -368,17 +378,22 @@ class Runner:
     def fill_small(self, server, mode, bucket):
         """Writes every 4 KiB key once (unmeasured) so that GETs find them and PUTs overwrite."""
         args = self.args
+        before = kms_counts(server) if server.name == "hangar" else None
+        log(f"  {server.name} {mode}: writing {args.objects} objects of 4 KiB")
         r = sb.s3_load(args, server, "put", 4 * KiB, PREFIXES["4k"], args.objects,
                        ["--connections", str(args.connections), "--requests", str(args.objects)]
                        + sse_options(server, mode), label=f"{server.name}-{mode}-fill",
                        bucket=bucket)
         if r["errors"]:
             raise RuntimeError(f"filling {bucket} on {server.name} failed: {r['first_error']}")
-        return r
+        if before is not None:
+            self.add_kms("fill4k", mode, r, before, kms_counts(server))
 
 
 def modes_for(args, server_name, workload):
     if server_name == "rgw":
+        if workload.endswith("256m"):
+            return []  # the issue compares RGW on 4 KiB and 64 MiB
         return [m for m in RGW_MODES if m in args.modes or
                 (m == "sse-kms" and "sse-kms-bk" in args.modes)]
     if workload.endswith("256m"):
@@ -386,46 +401,46 @@ def modes_for(args, server_name, workload):
     return list(args.modes)
 
 
-def run_s3_server(args, runner, server, bucket_of):
-    """All workloads against Hangar or RGW, workload by workload (modes side by side in time)."""
+def run_all(args, runner, s3_servers, nginx):
+    """Every workload, size by size. All servers are up; one is under load at a time. The
+    repetitions of a workload interleave the servers and modes (Hangar's modes, RGW's, nginx; then
+    again), so that a change in the machine's background load during the run (other builds)
+    falls on every cell alike instead of on whichever ran last.
+
+    s3_servers: [(server, bucket_of_mode)] for Hangar and RGW; nginx: a server or None."""
     wl = args.workloads
-    name = server.name
     for size_key in ("4k", "64m", "256m"):
         put, get = "put" + size_key, "get" + size_key
         if put not in wl and get not in wl:
             continue
-        if size_key == "256m" and name != "hangar":
-            continue
-        modes = modes_for(args, name, put)
+        active = [(srv, bucket_of) for srv, bucket_of in s3_servers
+                  if modes_for(args, srv.name, put)]
         if size_key == "4k":
-            for mode in modes:
-                before = kms_counts(server) if name == "hangar" else None
-                log(f"  {name} {mode}: writing {args.objects} objects of 4 KiB")
-                r = runner.fill_small(server, mode, bucket_of(mode))
-                if before is not None:
-                    runner.add_kms("fill4k", mode, r, before, kms_counts(server))
+            for srv, bucket_of in active:
+                for mode in modes_for(args, srv.name, put):
+                    runner.fill_small(srv, mode, bucket_of(mode))
+        if nginx and get in wl:
+            objects = args.objects if size_key == "4k" else args.large_puts
+            subprocess.run([args.s3_load, "--op", "fill-dir", "--dir", nginx.data_dir, "--bucket",
+                            NGINX_BUCKET, "--size", str(SIZES[size_key]), "--prefix",
+                            PREFIXES[size_key], "--objects", str(objects)], check=True)
         for workload in (put, get):
-            if workload not in wl and not (workload == put and get in wl):
+            measured = workload in wl
+            # Large GETs need the objects: their PUT runs (measured or not) write them.
+            if not measured and not (workload == put and get in wl):
                 continue
-            for mode in modes:
-                # Large GETs need the objects: their PUT runs (measured or not) write them.
-                runner.run(server, workload, mode, bucket_of(mode), record=workload in wl)
-        for mode in modes:
-            key = PREFIXES[size_key] + "00000000"
-            runner.checks.append((name, mode, key, describe_object(server, bucket_of(mode), key,
-                                                                   mode)))
-
-
-def run_nginx(args, runner, server):
-    wl = args.workloads
-    for size_key in ("4k", "64m", "256m"):
-        if "get" + size_key not in wl:
-            continue
-        objects = args.objects if size_key == "4k" else args.large_puts
-        subprocess.run([args.s3_load, "--op", "fill-dir", "--dir", server.data_dir, "--bucket",
-                        NGINX_BUCKET, "--size", str(SIZES[size_key]), "--prefix",
-                        PREFIXES[size_key], "--objects", str(objects)], check=True)
-        runner.run(server, "get" + size_key, "plain", NGINX_BUCKET)
+            for rep in range(args.repeat if measured else 1):
+                for srv, bucket_of in active:
+                    for mode in modes_for(args, srv.name, workload):
+                        runner.run(srv, workload, mode, bucket_of(mode), record=measured,
+                                   rep=rep)
+                if nginx and workload == get:
+                    runner.run(nginx, workload, "plain", NGINX_BUCKET, rep=rep)
+        for srv, bucket_of in active:
+            for mode in modes_for(args, srv.name, put):
+                key = PREFIXES[size_key] + "00000000"
+                runner.checks.append((srv.name, mode, key,
+                                      describe_object(srv, bucket_of(mode), key, mode)))
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -590,43 +605,34 @@ def run(args):
     runner = Runner(args)
     hangar_rss_kb = None
     started = time.monotonic()
+    hangar = rgw = nginx = None
     try:
+        s3_servers = []
         if "hangar" in args.servers:
             hangar = sb.start_hangar(args, root)
             log(f"hangar {hangar.endpoint} pid {hangar.proc.pid}")
-            try:
-                hangar.kms_key_arn = setup_hangar(args, hangar)
-                run_s3_server(args, runner, hangar, hangar_bucket)
-                hangar_rss_kb = hangar.status_kb("VmHWM")
-            finally:
-                hangar.stop()
-                shutil.rmtree(hangar.data_dir, ignore_errors=True)  # GiBs of objects
+            hangar.kms_key_arn = setup_hangar(args, hangar)
+            s3_servers.append((hangar, hangar_bucket))
+        if "rgw" in args.servers and any(not w.endswith("256m") for w in args.workloads):
+            rgw = start_rgw(args, root)
+            s3 = rgw.s3()
+            for mode in modes_for(args, "rgw", "put4k"):
+                s3.create_bucket(Bucket=f"rgw-{mode}")
+            s3_servers.append((rgw, lambda mode: f"rgw-{mode}"))
         if "nginx" in args.servers and any(w.startswith("get") for w in args.workloads):
             nginx = sb.start_nginx(args, root)
             log(f"nginx {nginx.endpoint} pid {nginx.proc.pid}")
-            try:
-                run_nginx(args, runner, nginx)
-            finally:
-                nginx.stop()
-                shutil.rmtree(nginx.data_dir, ignore_errors=True)
-        shared = [w for w in args.workloads if not w.endswith("256m")]
-        if "rgw" in args.servers and shared:
-            rgw = start_rgw(args, root)
-            try:
-                s3 = rgw.s3()
-                for mode in modes_for(args, "rgw", "put4k"):
-                    s3.create_bucket(Bucket=f"rgw-{mode}")
-                saved, args.workloads = args.workloads, shared
-                try:
-                    run_s3_server(args, runner, rgw, lambda mode: f"rgw-{mode}")
-                finally:
-                    args.workloads = saved
-            finally:
-                rgw.stop()
+        run_all(args, runner, s3_servers, nginx)
+        if hangar:
+            hangar_rss_kb = hangar.status_kb("VmHWM")
     finally:
+        for server in (hangar, nginx, rgw):
+            if server:
+                server.stop()
         stop_ceph(args, os.path.join(root, "ceph"))
         shutil.rmtree(root, ignore_errors=True)
     log(f"runs took {time.monotonic() - started:.0f} s")
+    runner.finish()
 
     bars, failures = report(args, runner, hangar_rss_kb)
     if args.json:
