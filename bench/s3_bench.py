@@ -374,8 +374,12 @@ STARTERS = {"hangar": start_hangar, "moto": start_moto, "s3rver": start_s3rver,
 
 # --- load -------------------------------------------------------------------------------------
 
-def s3_load(args, server, op, size, prefix, objects, extra, label=None, check=True):
-    cmd = [args.s3_load, "--host", "127.0.0.1", "--port", str(server.port), "--bucket", BUCKET,
+def s3_load(args, server, op, size, prefix, objects, extra, label=None, check=True,
+            bucket=BUCKET):
+    """Runs s3_load once against `server`; returns its JSON result plus the server's CPU seconds.
+
+    Used by sse_bench.py too (with its own buckets and SSE options in `extra`)."""
+    cmd = [args.s3_load, "--host", "127.0.0.1", "--port", str(server.port), "--bucket", bucket,
            "--op", op, "--size", str(size), "--prefix", prefix, "--objects", str(objects),
            "--label", label or server.name, "--threads", str(args.load_threads), *extra]
     env = dict(os.environ, AWS_ACCESS_KEY_ID=server.access_key_id,

@@ -19,6 +19,13 @@
 // Keys are <prefix><8-digit index>, index = request number modulo --objects, so consecutive
 // requests touch different objects and a run of --objects requests writes all of them.
 //
+// Server-side encryption per request (off by default): --sse, --sse-kms-key-id and
+// --sse-bucket-key add x-amz-server-side-encryption, -aws-kms-key-id and -bucket-key-enabled to
+// every PUT; --sse-c-key adds the three SSE-C headers (customer-algorithm AES256, key, key-MD5) to
+// every PUT and GET ("Using server-side encryption", Amazon S3 User Guide). Like every x-amz-*
+// header they are signed. --expect-sse checks that each successful response says it was encrypted;
+// --expect-kms-key-id and --expect-bucket-key check that it names the KMS key and the Bucket Key.
+//
 // The generator shares the machine with the server it measures, so it is built to be cheap: one
 // single-threaded Asio event loop by default, callback handlers, per-connection buffers reused
 // across requests, an incremental HTTP/1.1 response parser that discards large bodies as they
@@ -52,11 +59,13 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "auth/sigv4.h"
 #include "common/http_message.h"
 #include "common/strings.h"
+#include "crypto/base64.h"
 #include "crypto/digest.h"
 #include "crypto/hmac.h"
 
@@ -68,7 +77,7 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 
-constexpr std::string_view kSignedHeaders = "host;x-amz-content-sha256;x-amz-date";
+constexpr std::string_view kBaseSignedHeaders = "host;x-amz-content-sha256;x-amz-date";
 constexpr size_t kPatternSize = 1 << 20;   // the cyclic pattern objects are cut from
 constexpr size_t kMaxChunk = kPatternSize;  // largest slice handed out at once
 constexpr uint64_t kKeyStride = 4099;       // object k starts at pattern offset k * stride
@@ -101,6 +110,14 @@ struct Options {
   bool unsigned_payload = false;
   bool verify = false;
   bool preflight = true;
+  // Server-side encryption headers; empty = not sent.
+  std::string sse;              // PUT: x-amz-server-side-encryption (AES256, aws:kms, ...)
+  std::string sse_kms_key_id;   // PUT: x-amz-server-side-encryption-aws-kms-key-id
+  std::string sse_bucket_key;   // PUT: x-amz-server-side-encryption-bucket-key-enabled
+  std::string sse_c_key;        // PUT and GET: SSE-C key, base64 of 32 bytes
+  std::string expect_sse;       // every 200 names this algorithm (SSE-C: the customer algorithm)
+  std::string expect_kms_key;   // every 200 names this KMS key (x-amz-...-aws-kms-key-id)
+  bool expect_bucket_key = false;  // every 200 says x-amz-...-bucket-key-enabled: true
 };
 
 void Usage() {
@@ -127,6 +144,18 @@ void Usage() {
          "  --unsigned-payload     PUT: x-amz-content-sha256: UNSIGNED-PAYLOAD (stream, no hash)\n"
          "  --verify               GET: compare every body byte with the generated object\n"
          "  --no-preflight         skip the single checked request before the run\n"
+         "  --sse ALG              PUT: x-amz-server-side-encryption: ALG (AES256, aws:kms, ...)\n"
+         "  --sse-kms-key-id ID    PUT: x-amz-server-side-encryption-aws-kms-key-id: ID\n"
+         "  --sse-bucket-key B     PUT: x-amz-server-side-encryption-bucket-key-enabled: B\n"
+         "  --sse-c-key BASE64     PUT and GET: SSE-C with this 32-byte key (algorithm AES256;\n"
+         "                         the key MD5 is computed)\n"
+         "  --expect-sse ALG       every successful response carries\n"
+         "                         x-amz-server-side-encryption: ALG (ALG = SSE-C: the\n"
+         "                         customer-algorithm header, AES256)\n"
+         "  --expect-kms-key-id ID every successful response carries\n"
+         "                         x-amz-server-side-encryption-aws-kms-key-id: ID\n"
+         "  --expect-bucket-key    every successful response carries\n"
+         "                         x-amz-server-side-encryption-bucket-key-enabled: true\n"
          "  --dir DIR              fill-dir: write the objects as DIR/<bucket>/<key>\n"
          "  --label NAME           copied into the JSON result\n";
 }
@@ -149,6 +178,10 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
       }
       if (arg == "--no-preflight") {
         o.preflight = false;
+        continue;
+      }
+      if (arg == "--expect-bucket-key") {
+        o.expect_bucket_key = true;
         continue;
       }
       if (i + 1 >= argc) {
@@ -175,6 +208,12 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
       else if (arg == "--warmup") o.warmup_s = std::stod(value);
       else if (arg == "--requests") o.requests = std::stoull(value);
       else if (arg == "--timeout") o.timeout_s = std::stod(value);
+      else if (arg == "--sse") o.sse = value;
+      else if (arg == "--sse-kms-key-id") o.sse_kms_key_id = value;
+      else if (arg == "--sse-bucket-key") o.sse_bucket_key = value;
+      else if (arg == "--sse-c-key") o.sse_c_key = value;
+      else if (arg == "--expect-sse") o.expect_sse = value;
+      else if (arg == "--expect-kms-key-id") o.expect_kms_key = value;
       else {
         std::cerr << "s3_load: unknown option " << arg << "\n";
         return std::nullopt;
@@ -205,7 +244,46 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
     std::cerr << "s3_load: --port and credentials are required; counts must be positive\n";
     return std::nullopt;
   }
+  if (!o.sse_c_key.empty()) {
+    auto key = crypto::Base64Decode(o.sse_c_key);
+    if (!key || key->size() != 32) {
+      std::cerr << "s3_load: --sse-c-key must be the base64 of 32 bytes\n";
+      return std::nullopt;
+    }
+  }
   return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extra signed headers (server-side encryption)
+
+// Headers sent, and signed, after the three every request carries. Built once per run and method.
+struct ExtraHeaders {
+  std::vector<std::pair<std::string, std::string>> fields;  // lower-case names, sorted
+  std::string signed_headers;  // kBaseSignedHeaders plus ";name" for each field
+};
+
+ExtraHeaders SseHeaders(const Options& o, bool put) {
+  ExtraHeaders h;
+  if (put && !o.sse.empty()) h.fields.emplace_back("x-amz-server-side-encryption", o.sse);
+  if (put && !o.sse_kms_key_id.empty()) {
+    h.fields.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", o.sse_kms_key_id);
+  }
+  if (put && !o.sse_bucket_key.empty()) {
+    h.fields.emplace_back("x-amz-server-side-encryption-bucket-key-enabled", o.sse_bucket_key);
+  }
+  if (!o.sse_c_key.empty()) {
+    auto key = crypto::Base64Decode(o.sse_c_key);  // checked by ParseArgs
+    h.fields.emplace_back("x-amz-server-side-encryption-customer-algorithm", "AES256");
+    h.fields.emplace_back("x-amz-server-side-encryption-customer-key", o.sse_c_key);
+    h.fields.emplace_back("x-amz-server-side-encryption-customer-key-md5",
+                          crypto::Base64Encode(crypto::Md5(*key)));
+  }
+  // SigV4 lists signed headers sorted by name; all of these sort after x-amz-date.
+  std::sort(h.fields.begin(), h.fields.end());
+  h.signed_headers = std::string(kBaseSignedHeaders);
+  for (const auto& [name, value] : h.fields) h.signed_headers.append(";").append(name);
+  return h;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,9 +348,10 @@ class RequestSigner {
 
   // Writes the request line and headers (through the blank line) for `method` on `path` (already
   // URI-encoded; our keys need no encoding) into `out`. `payload_hash` is 64 hex digits or
-  // UNSIGNED-PAYLOAD; `content_length` is sent for PUT.
+  // UNSIGNED-PAYLOAD; `content_length` is sent for PUT; `extra` headers are sent and signed.
   void BuildHead(std::string_view method, std::string_view path, std::string_view payload_hash,
-                 std::optional<uint64_t> content_length, std::string& out) {
+                 std::optional<uint64_t> content_length, const ExtraHeaders& extra,
+                 std::string& out) {
     RefreshDate();
     // 1. Canonical request: method, URI, query, the signed headers, their names, payload hash.
     canonical_.clear();
@@ -280,7 +359,10 @@ class RequestSigner {
     canonical_.append("host:").append(host_);
     canonical_.append("\nx-amz-content-sha256:").append(payload_hash);
     canonical_.append("\nx-amz-date:").append(amz_date_, 16);
-    canonical_.append("\n\n").append(kSignedHeaders).append("\n").append(payload_hash);
+    for (const auto& [name, value] : extra.fields) {
+      canonical_.append("\n").append(name).append(":").append(value);
+    }
+    canonical_.append("\n\n").append(extra.signed_headers).append("\n").append(payload_hash);
     // 2. String to sign: algorithm, request time, scope, hash of the canonical request.
     char canonical_hash[64];
     HexInto(crypto::Sha256(canonical_), canonical_hash);
@@ -296,8 +378,11 @@ class RequestSigner {
     out.append("\r\nx-amz-content-sha256: ").append(payload_hash);
     out.append("\r\nx-amz-date: ").append(amz_date_, 16);
     out.append("\r\nAuthorization: AWS4-HMAC-SHA256 Credential=").append(access_key_id_);
-    out.append("/").append(scope_).append(", SignedHeaders=").append(kSignedHeaders);
+    out.append("/").append(scope_).append(", SignedHeaders=").append(extra.signed_headers);
     out.append(", Signature=").append(signature, 64);
+    for (const auto& [name, value] : extra.fields) {
+      out.append("\r\n").append(name).append(": ").append(value);
+    }
     if (content_length) {
       char length[24];
       int n = std::snprintf(length, sizeof length, "%" PRIu64, *content_length);
@@ -343,7 +428,7 @@ bool SelfCheckSigner(const Options& o, RequestSigner& signer) {
   std::string head;
   const std::string path = "/" + o.bucket + "/" + KeyOf(o, 0);
   const std::string payload_hash = crypto::Sha256Hex("self-check");
-  signer.BuildHead("PUT", path, payload_hash, 10, head);
+  signer.BuildHead("PUT", path, payload_hash, 10, SseHeaders(o, /*put=*/true), head);
   HttpRequest req;
   req.method = "PUT";
   req.target = path;
@@ -403,6 +488,10 @@ class ResponseParser {
     chunked_ = false;
     close_ = false;
     has_etag_ = false;
+    sse_.clear();
+    sse_customer_algorithm_.clear();
+    sse_kms_key_id_.clear();
+    bucket_key_enabled_.clear();
     remaining_ = 0;
     body_bytes_ = 0;
     error_body_.clear();
@@ -520,6 +609,10 @@ class ResponseParser {
   int status() const { return status_; }
   bool close() const { return close_; }
   bool has_etag() const { return has_etag_; }
+  const std::string& sse() const { return sse_; }
+  const std::string& sse_customer_algorithm() const { return sse_customer_algorithm_; }
+  const std::string& sse_kms_key_id() const { return sse_kms_key_id_; }
+  const std::string& bucket_key_enabled() const { return bucket_key_enabled_; }
   uint64_t body_bytes() const { return body_bytes_; }
   std::optional<uint64_t> content_length() const { return content_length_; }
   const std::string& error_body() const { return error_body_; }
@@ -569,6 +662,14 @@ class ResponseParser {
         if (IContains(value, "keep-alive")) keep_alive = true;
       } else if (IEquals(name, "etag")) {
         has_etag_ = true;
+      } else if (IEquals(name, "x-amz-server-side-encryption")) {
+        sse_.assign(value);
+      } else if (IEquals(name, "x-amz-server-side-encryption-customer-algorithm")) {
+        sse_customer_algorithm_.assign(value);
+      } else if (IEquals(name, "x-amz-server-side-encryption-aws-kms-key-id")) {
+        sse_kms_key_id_.assign(value);
+      } else if (IEquals(name, "x-amz-server-side-encryption-bucket-key-enabled")) {
+        bucket_key_enabled_.assign(value);
       }
     }
     if (http10 && !keep_alive) close_ = true;
@@ -582,6 +683,10 @@ class ResponseParser {
   bool chunked_ = false;
   bool close_ = false;
   bool has_etag_ = false;
+  std::string sse_;                     // x-amz-server-side-encryption of the response
+  std::string sse_customer_algorithm_;  // x-amz-server-side-encryption-customer-algorithm
+  std::string sse_kms_key_id_;          // x-amz-server-side-encryption-aws-kms-key-id
+  std::string bucket_key_enabled_;      // x-amz-server-side-encryption-bucket-key-enabled
   uint64_t remaining_ = 0;
   uint64_t body_bytes_ = 0;
   std::string error_body_;
@@ -677,6 +782,8 @@ class Worker {
         endpoints_(endpoints),
         signer_(o.access_key_id, o.secret_access_key, o.region,
                 o.host + ":" + std::to_string(o.port)),
+        put_headers_(SseHeaders(o, /*put=*/true)),
+        get_headers_(SseHeaders(o, /*put=*/false)),
         watchdog_(io_) {
     size_t read_buffer = o.op == "get" ? std::clamp<size_t>(o.size + 16 * 1024, 64 * 1024,
                                                             1024 * 1024)
@@ -729,6 +836,8 @@ class Worker {
   const Options& options() const { return o_; }
   const Pattern& pattern() const { return pattern_; }
   RequestSigner& signer() { return signer_; }
+  const ExtraHeaders& put_headers() const { return put_headers_; }
+  const ExtraHeaders& get_headers() const { return get_headers_; }
   const tcp::resolver::results_type& endpoints() const { return endpoints_; }
   Stats& stats() { return stats_; }
 
@@ -754,6 +863,8 @@ class Worker {
   const tcp::resolver::results_type& endpoints_;
   asio::io_context io_{1};
   RequestSigner signer_;
+  const ExtraHeaders put_headers_;
+  const ExtraHeaders get_headers_;
   asio::steady_timer watchdog_;
   std::vector<std::unique_ptr<Connection>> connections_;
   size_t finished_ = 0;
@@ -806,7 +917,7 @@ void Connection::SendNext() {
       }
       payload_hash = HexEncode(sha.Finish());
     }
-    worker_.signer().BuildHead("PUT", path, payload_hash, o.size, head_);
+    worker_.signer().BuildHead("PUT", path, payload_hash, o.size, worker_.put_headers(), head_);
     // Small bodies go out with the head in one write.
     if (o.size <= 64 * 1024) {
       head_.append(worker_.pattern().Slice(index_, 0, o.size));
@@ -814,7 +925,8 @@ void Connection::SendNext() {
       body_issued_ = o.size;
     }
   } else {
-    worker_.signer().BuildHead("GET", path, auth::kEmptyPayloadHash, std::nullopt, head_);
+    worker_.signer().BuildHead("GET", path, auth::kEmptyPayloadHash, std::nullopt,
+                               worker_.get_headers(), head_);
   }
   in_flight_ = true;
   writing_ = true;
@@ -941,6 +1053,25 @@ void Connection::Finish() {
   } else if (o.verify && (mismatch_ || verified_ != o.size)) {
     problem = "GET body differs from the object that was written";
   }
+  if (problem.empty() && !o.expect_sse.empty()) {
+    const bool ssec = o.expect_sse == "SSE-C";
+    const std::string& got = ssec ? parser_.sse_customer_algorithm() : parser_.sse();
+    const std::string want = ssec ? "AES256" : o.expect_sse;
+    if (got != want) {
+      problem = std::string(ssec ? "x-amz-server-side-encryption-customer-algorithm"
+                                 : "x-amz-server-side-encryption") +
+                " is '" + got + "', expected '" + want + "'";
+    }
+  }
+  if (problem.empty() && !o.expect_kms_key.empty() &&
+      parser_.sse_kms_key_id() != o.expect_kms_key) {
+    problem = "x-amz-server-side-encryption-aws-kms-key-id is '" + parser_.sse_kms_key_id() +
+              "', expected '" + o.expect_kms_key + "'";
+  }
+  if (problem.empty() && o.expect_bucket_key && parser_.bucket_key_enabled() != "true") {
+    problem = "x-amz-server-side-encryption-bucket-key-enabled is '" +
+              parser_.bucket_key_enabled() + "', expected 'true'";
+  }
   if (problem.empty()) {
     worker_.Record(sent_at_, done, o.size);
   } else {
@@ -1036,6 +1167,7 @@ std::string JsonQuote(std::string_view s) {
 // Runs `requests` requests (or the duration) with the given connections; returns merged stats.
 struct RunResult {
   Stats stats;
+  uint64_t issued = 0;  // requests sent, warm-up and stragglers after the window included
   double seconds = 0;
   double wall = 0;
   double cpu = 0;
@@ -1082,6 +1214,8 @@ RunResult RunLoad(const Options& o, const Pattern& pattern,
     total.latencies_us.insert(total.latencies_us.end(), s.latencies_us.begin(),
                               s.latencies_us.end());
   }
+  const uint64_t next = control.next.load();
+  out.issued = control.fixed_count ? std::min(next, control.total) : next;
   out.seconds = control.fixed_count
                     ? std::chrono::duration<double>(total.last_completion - run_start).count()
                     : o.duration_s;
@@ -1118,7 +1252,9 @@ int Main(int argc, char** argv) {
 
   // Preflight: one request, content verified for GET, so that wrong credentials, a missing
   // bucket or wrong bytes fail fast with the server's message.
+  uint64_t preflight_requests = 0;
   if (o.preflight) {
+    preflight_requests = 1;
     Options one = o;
     one.requests = 1;
     one.connections = 1;
@@ -1146,18 +1282,19 @@ int Main(int argc, char** argv) {
   double p999 = Percentile(total.latencies_us, 0.999);
   double max = Percentile(total.latencies_us, 1.0);
 
-  char json[2048];
+  char json[4096];
   std::snprintf(json, sizeof json,
                 "{\"label\":%s,\"op\":\"%s\",\"size\":%" PRIu64 ",\"objects\":%" PRIu64
                 ",\"connections\":%d,\"threads\":%d,\"seconds\":%.3f,\"requests\":%" PRIu64
                 ",\"bytes\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"reconnects\":%" PRIu64
                 ",\"rate\":%.1f,\"mb_per_s\":%.1f,\"mean_ms\":%.3f,\"p50_ms\":%.3f,"
                 "\"p90_ms\":%.3f,\"p99_ms\":%.3f,\"p999_ms\":%.3f,\"max_ms\":%.3f,"
-                "\"client_cpu_s\":%.3f,\"wall_s\":%.3f,\"first_error\":%s}",
+                "\"client_cpu_s\":%.3f,\"wall_s\":%.3f,\"issued\":%" PRIu64
+                ",\"preflight\":%" PRIu64 ",\"first_error\":%s}",
                 JsonQuote(o.label).c_str(), o.op.c_str(), o.size, o.objects, o.connections,
                 o.threads, run.seconds, total.measured, total.measured_bytes, total.errors,
                 total.reconnects, rate, mb_per_s, mean, p50, p90, p99, p999, max, run.cpu,
-                run.wall, JsonQuote(total.first_error).c_str());
+                run.wall, run.issued, preflight_requests, JsonQuote(total.first_error).c_str());
   std::cout << json << std::endl;
   std::fprintf(stderr,
                "%-8s %-3s %10" PRIu64 " B conns=%d requests=%" PRIu64 " errors=%" PRIu64
