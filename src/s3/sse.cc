@@ -256,6 +256,7 @@ Result<WriteKeys> SseEngine::KmsWrite(const auth::RequestContext& ctx, const Buc
     out.stored.kms_ciphertext = cached.ciphertext;
     out.encryption.kms_key_arn = dk.key_arn;
     std::lock_guard lock(mu_);
+    ForgetExpiredBucketKeysLocked();
     decrypted_bucket_keys_[cached.ciphertext] = {cached.key, cached.created};
     bucket_keys_[cache_key] = std::move(cached);
     return out;
@@ -273,6 +274,17 @@ Result<WriteKeys> SseEngine::KmsWrite(const auth::RequestContext& ctx, const Buc
     out.stored.kms_ciphertext2 = crypto::Base64Encode(second.ciphertext);
   }
   return out;
+}
+
+void SseEngine::ForgetExpiredBucketKeysLocked() {
+  // Plaintext bucket keys must not outlive their lifetime in memory (nor pile up across rotations).
+  const TimePoint now = clock_.Now();
+  std::erase_if(decrypted_bucket_keys_, [&](const auto& entry) {
+    return now - entry.second.second >= options_.bucket_key_lifetime;
+  });
+  std::erase_if(bucket_keys_, [&](const auto& entry) {
+    return now - entry.second.created >= options_.bucket_key_lifetime;
+  });
 }
 
 Result<SecretBytes> SseEngine::DecryptDataKey(const auth::RequestContext& ctx,
@@ -297,6 +309,7 @@ Result<SecretBytes> SseEngine::DecryptDataKey(const auth::RequestContext& ctx,
   HANGAR_ASSIGN_OR_RETURN(SecretBytes key, kms_.Decrypt(via, Decoded(ciphertext_b64), context));
   if (e.bucket_key) {
     std::lock_guard lock(mu_);
+    ForgetExpiredBucketKeysLocked();
     decrypted_bucket_keys_[std::string(ciphertext_b64)] = {
         std::make_shared<const SecretBytes>(key.Clone()), clock_.Now()};
   }

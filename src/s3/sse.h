@@ -163,6 +163,8 @@ class SseEngine {
     TimePoint created;
     uint64_t uses = 0;
   };
+  void ForgetExpiredBucketKeysLocked();  // mu_ held
+
   std::mutex mu_;
   // "<bucket>\n<kms key id as configured>" -> the current bucket key. Protected by mu_.
   std::unordered_map<std::string, CachedBucketKey> bucket_keys_;
