@@ -66,7 +66,9 @@ struct Listing {
 
 class IdentityStore final : public auth::CredentialProvider, public IdentityPolicySource {
  public:
+  // `clock` is the lifecycle clock: session expiry follows it (and so the dev clock).
   IdentityStore(store::MetadataStore& store, const crypto::RootKey& root_key, const Clock& clock);
+  ~IdentityStore() override;
 
   // --- Accounts ---
   // The default account and its root key (see main.cc): created on first start, then reused.

@@ -1,0 +1,560 @@
+#include "iam/iam_api.h"
+
+#include <functional>
+#include <map>
+
+#include "common/strings.h"
+#include "iam/query_protocol.h"
+#include "iam/request_facts.h"
+
+namespace hangar::iam {
+namespace {
+
+constexpr std::string_view kIamXmlns = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+// One request in flight: the caller, its parameters and the account it acts in.
+struct Request {
+  IdentityStore& store;
+  const auth::RequestContext& ctx;
+  const QueryParams& p;
+  const std::string& action;
+  std::string account;
+
+  // The caller's identity policies must allow iam:<Action> on `resource`.
+  Status Allow(const std::string& resource) const {
+    const std::string iam_action = "iam:" + action;
+    RequestFacts facts = FactsFor(ctx, iam_action, resource);
+    HANGAR_ASSIGN_OR_RETURN(IdentityPolicies identity, store.PoliciesFor(ctx.principal));
+    PolicySet set;
+    for (const auto& policy : identity.policies) set.identity.push_back(policy.get());
+    set.session = identity.session.get();
+    set.resource_account = account;
+    AuthorizationResult result = Authorize(facts, set);
+    if (result.decision == Decision::kAllowed) return Status::Ok();
+    return Error(ErrorCode::kAccessDenied, "User: " + ctx.principal.arn +
+                                               " is not authorized to perform: " + iam_action +
+                                               " on resource: " + resource +
+                                               DenialSuffix(result, iam_action));
+  }
+  std::string Arn(std::string_view type, std::string_view path, std::string_view name) const {
+    return "arn:aws:iam::" + account + ":" + std::string(type) + std::string(path) +
+           std::string(name);
+  }
+};
+
+using Handler = std::function<Result<std::string>(Request&)>;
+
+std::string Member(const std::string& inner) { return "<member>" + inner + "</member>"; }
+std::string Bool(bool b) { return b ? "true" : "false"; }
+std::string Encoded(std::string_view document) { return UriEncode(document, false); }
+
+std::string TagsXml(const Tags& tags) {
+  if (tags.empty()) return "";
+  std::string out = "<Tags>";
+  for (const auto& [k, v] : tags) out += Member(XmlElement("Key", k) + XmlElement("Value", v));
+  return out + "</Tags>";
+}
+
+std::string UserXml(const UserRecord& u) {
+  return XmlElement("Path", u.path) + XmlElement("UserName", u.name) +
+         XmlElement("UserId", u.user_id) + XmlElement("Arn", u.arn) +
+         XmlElement("CreateDate", IsoTime(u.created_ms)) + TagsXml(u.tags);
+}
+
+std::string GroupXml(const GroupRecord& g) {
+  return XmlElement("Path", g.path) + XmlElement("GroupName", g.name) +
+         XmlElement("GroupId", g.group_id) + XmlElement("Arn", g.arn) +
+         XmlElement("CreateDate", IsoTime(g.created_ms));
+}
+
+std::string RoleXml(const RoleRecord& r) {
+  std::string out = XmlElement("Path", r.path) + XmlElement("RoleName", r.name) +
+                    XmlElement("RoleId", r.role_id) + XmlElement("Arn", r.arn) +
+                    XmlElement("CreateDate", IsoTime(r.created_ms)) +
+                    XmlElement("AssumeRolePolicyDocument", Encoded(r.trust_policy));
+  if (!r.description.empty()) out += XmlElement("Description", r.description);
+  return out + XmlElement("MaxSessionDuration", std::to_string(r.max_session_seconds)) +
+         TagsXml(r.tags);
+}
+
+std::string PolicyXml(const ManagedPolicyRecord& r) {
+  std::string out = XmlElement("PolicyName", r.name) + XmlElement("PolicyId", r.policy_id) +
+                    XmlElement("Arn", r.arn) + XmlElement("Path", r.path) +
+                    XmlElement("DefaultVersionId", r.default_version) +
+                    XmlElement("AttachmentCount", std::to_string(r.attachment_count)) +
+                    XmlElement("PermissionsBoundaryUsageCount", "0") +
+                    XmlElement("IsAttachable", "true");
+  if (!r.description.empty()) out += XmlElement("Description", r.description);
+  return out + XmlElement("CreateDate", IsoTime(r.created_ms)) +
+         XmlElement("UpdateDate", IsoTime(r.updated_ms));
+}
+
+std::string AccessKeyXml(const AccessKeyRecord& k) {
+  std::string out;
+  if (!k.user_name.empty()) out += XmlElement("UserName", k.user_name);
+  return out + XmlElement("AccessKeyId", k.access_key_id) + XmlElement("Status", k.status) +
+         XmlElement("CreateDate", IsoTime(k.created_ms));
+}
+
+template <typename R, typename F>
+std::string ListXml(std::string_view element, const Listing<R>& listing, F&& render) {
+  std::string out = "<" + std::string(element) + ">";
+  for (const auto& item : listing.items) out += Member(render(item));
+  out += "</" + std::string(element) + ">" + XmlElement("IsTruncated", Bool(listing.truncated));
+  if (listing.truncated) out += XmlElement("Marker", listing.marker);
+  return out;
+}
+
+std::string NamesXml(std::string_view element, const std::vector<std::string>& names) {
+  std::string out = "<" + std::string(element) + ">";
+  for (const auto& n : names) out += XmlElement("member", n);
+  return out + "</" + std::string(element) + ">" + XmlElement("IsTruncated", "false");
+}
+
+// The user a key action is about: UserName, or else the caller itself ("" = the account root).
+Result<std::string> KeyOwner(const Request& r) {
+  if (auto user = r.p.Get("UserName")) return *user;
+  switch (r.ctx.principal.type) {
+    case auth::PrincipalType::kUser:
+      return r.ctx.principal.name;
+    case auth::PrincipalType::kRoot:
+      return std::string();
+    default:
+      return Error(ErrorCode::kValidation,
+                   "Must specify userName when calling with non-User credentials");
+  }
+}
+
+std::string OwnerArn(const Request& r, const std::string& user) {
+  if (user.empty()) return "arn:aws:iam::" + r.account + ":root";
+  return r.Arn("user/", "", user);
+}
+
+struct Paging {
+  std::string path_prefix;
+  std::string marker;
+  int max_items = 100;
+};
+
+Result<Paging> PagingOf(const Request& r) {
+  Paging out;
+  out.path_prefix = r.p.GetOr("PathPrefix", "/");
+  out.marker = r.p.GetOr("Marker", "");
+  HANGAR_ASSIGN_OR_RETURN(out.max_items, r.p.Int("MaxItems", 1, 1000, 100));
+  return out;
+}
+
+// --- Users and keys ---------------------------------------------------------------------------
+
+Result<std::string> CreateUser(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
+  const std::string path = r.p.GetOr("Path", "/");
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user", path, name)));
+  HANGAR_ASSIGN_OR_RETURN(UserRecord u,
+                          r.store.CreateUser(r.account, name, path, r.p.Pairs("Tags", "Key", "Value")));
+  return "<User>" + UserXml(u) + "</User>";
+}
+
+Result<std::string> GetUser(Request& r) {
+  std::string name = r.p.GetOr("UserName", "");
+  const auth::Principal& caller = r.ctx.principal;
+  if (name.empty()) {
+    if (caller.type == auth::PrincipalType::kRoot) {
+      HANGAR_RETURN_IF_ERROR(r.Allow(caller.arn));
+      return "<User>" + XmlElement("UserId", caller.account_id) + XmlElement("Arn", caller.arn) +
+             XmlElement("CreateDate", IsoTime(ToUnixMillis(r.ctx.now))) + "</User>";
+    }
+    if (caller.type != auth::PrincipalType::kUser) {
+      return Error(ErrorCode::kValidation,
+                   "Must specify userName when calling with non-User credentials");
+    }
+    name = caller.name;
+  }
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.GetUser(r.account, name));
+  return "<User>" + UserXml(u) + "</User>";
+}
+
+Result<std::string> ListUsers(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(Paging page, PagingOf(r));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user", page.path_prefix, "*")));
+  HANGAR_ASSIGN_OR_RETURN(auto users,
+                          r.store.ListUsers(r.account, page.path_prefix, page.marker, page.max_items));
+  return ListXml("Users", users, UserXml);
+}
+
+Result<std::string> DeleteUser(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.store.DeleteUser(r.account, name));
+  return std::string();
+}
+
+Result<std::string> CreateAccessKey(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string user, KeyOwner(r));
+  HANGAR_RETURN_IF_ERROR(r.Allow(OwnerArn(r, user)));
+  HANGAR_ASSIGN_OR_RETURN(NewAccessKey key, r.store.CreateAccessKey(r.account, user));
+  std::string out;
+  if (!user.empty()) out += XmlElement("UserName", user);
+  return "<AccessKey>" + out + XmlElement("AccessKeyId", key.record.access_key_id) +
+         XmlElement("Status", key.record.status) +
+         XmlElement("SecretAccessKey", key.secret_access_key) +
+         XmlElement("CreateDate", IsoTime(key.record.created_ms)) + "</AccessKey>";
+}
+
+Result<std::string> ListAccessKeys(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string user, KeyOwner(r));
+  HANGAR_RETURN_IF_ERROR(r.Allow(OwnerArn(r, user)));
+  HANGAR_ASSIGN_OR_RETURN(auto keys, r.store.ListAccessKeys(r.account, user));
+  std::string out = "<AccessKeyMetadata>";
+  for (const auto& k : keys) out += Member(AccessKeyXml(k));
+  return out + "</AccessKeyMetadata>" + XmlElement("IsTruncated", "false");
+}
+
+Result<std::string> UpdateAccessKey(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string user, KeyOwner(r));
+  HANGAR_ASSIGN_OR_RETURN(std::string id, r.p.Required("AccessKeyId"));
+  HANGAR_ASSIGN_OR_RETURN(std::string status, r.p.Required("Status"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(OwnerArn(r, user)));
+  HANGAR_RETURN_IF_ERROR(r.store.UpdateAccessKey(r.account, user, id, status));
+  return std::string();
+}
+
+Result<std::string> DeleteAccessKey(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string user, KeyOwner(r));
+  HANGAR_ASSIGN_OR_RETURN(std::string id, r.p.Required("AccessKeyId"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(OwnerArn(r, user)));
+  HANGAR_RETURN_IF_ERROR(r.store.DeleteAccessKey(r.account, user, id));
+  return std::string();
+}
+
+// --- Groups -----------------------------------------------------------------------------------
+
+Result<std::string> CreateGroup(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("GroupName"));
+  const std::string path = r.p.GetOr("Path", "/");
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("group", path, name)));
+  HANGAR_ASSIGN_OR_RETURN(GroupRecord g, r.store.CreateGroup(r.account, name, path));
+  return "<Group>" + GroupXml(g) + "</Group>";
+}
+
+Result<std::string> GetGroup(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("GroupName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("group/", "", name)));
+  HANGAR_ASSIGN_OR_RETURN(GroupRecord g, r.store.GetGroup(r.account, name));
+  HANGAR_ASSIGN_OR_RETURN(auto members, r.store.GroupMembers(r.account, name));
+  std::string out = "<Group>" + GroupXml(g) + "</Group><Users>";
+  for (const auto& u : members) out += Member(UserXml(u));
+  return out + "</Users>" + XmlElement("IsTruncated", "false");
+}
+
+Result<std::string> ListGroups(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(Paging page, PagingOf(r));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("group", page.path_prefix, "*")));
+  HANGAR_ASSIGN_OR_RETURN(auto groups, r.store.ListGroups(r.account, page.path_prefix,
+                                                          page.marker, page.max_items));
+  return ListXml("Groups", groups, GroupXml);
+}
+
+Result<std::string> DeleteGroup(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("GroupName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("group/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.store.DeleteGroup(r.account, name));
+  return std::string();
+}
+
+Result<std::string> Membership(Request& r, bool add) {
+  HANGAR_ASSIGN_OR_RETURN(std::string group, r.p.Required("GroupName"));
+  HANGAR_ASSIGN_OR_RETURN(std::string user, r.p.Required("UserName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("group/", "", group)));
+  HANGAR_RETURN_IF_ERROR(add ? r.store.AddUserToGroup(r.account, group, user)
+                             : r.store.RemoveUserFromGroup(r.account, group, user));
+  return std::string();
+}
+
+Result<std::string> ListGroupsForUser(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string user, r.p.Required("UserName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", user)));
+  HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.GetUser(r.account, user));
+  std::string out = "<Groups>";
+  for (const auto& name : u.groups) {
+    auto g = r.store.GetGroup(r.account, name);
+    if (g.ok()) out += Member(GroupXml(*g));
+  }
+  return out + "</Groups>" + XmlElement("IsTruncated", "false");
+}
+
+// --- Roles ------------------------------------------------------------------------------------
+
+Result<std::string> CreateRole(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
+  HANGAR_ASSIGN_OR_RETURN(std::string trust, r.p.Required("AssumeRolePolicyDocument"));
+  const std::string path = r.p.GetOr("Path", "/");
+  HANGAR_ASSIGN_OR_RETURN(int max_session, r.p.Int("MaxSessionDuration", 3600, 43200, 3600));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role", path, name)));
+  HANGAR_ASSIGN_OR_RETURN(
+      RoleRecord role, r.store.CreateRole(r.account, name, path, trust, r.p.GetOr("Description", ""),
+                                          max_session, r.p.Pairs("Tags", "Key", "Value")));
+  return "<Role>" + RoleXml(role) + "</Role>";
+}
+
+Result<std::string> GetRole(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role/", "", name)));
+  HANGAR_ASSIGN_OR_RETURN(RoleRecord role, r.store.GetRole(r.account, name));
+  return "<Role>" + RoleXml(role) + "</Role>";
+}
+
+Result<std::string> ListRoles(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(Paging page, PagingOf(r));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role", page.path_prefix, "*")));
+  HANGAR_ASSIGN_OR_RETURN(auto roles, r.store.ListRoles(r.account, page.path_prefix, page.marker,
+                                                        page.max_items));
+  return ListXml("Roles", roles, RoleXml);
+}
+
+Result<std::string> DeleteRole(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.store.DeleteRole(r.account, name));
+  return std::string();
+}
+
+Result<std::string> UpdateAssumeRolePolicy(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
+  HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.store.UpdateAssumeRolePolicy(r.account, name, document));
+  return std::string();
+}
+
+// --- Inline and attached policies, per entity kind ---------------------------------------------
+
+struct Kind {
+  std::string kind;   // "user"
+  std::string param;  // "UserName"
+};
+
+Result<std::string> PutInline(Request& r, const Kind& k) {
+  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
+  HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
+  HANGAR_RETURN_IF_ERROR(r.store.PutInlinePolicy(r.account, k.kind, entity, name, document));
+  return std::string();
+}
+
+Result<std::string> GetInline(Request& r, const Kind& k) {
+  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
+  HANGAR_ASSIGN_OR_RETURN(std::string document,
+                          r.store.GetInlinePolicy(r.account, k.kind, entity, name));
+  return XmlElement(k.param, entity) + XmlElement("PolicyName", name) +
+         XmlElement("PolicyDocument", Encoded(document));
+}
+
+Result<std::string> DeleteInline(Request& r, const Kind& k) {
+  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
+  HANGAR_RETURN_IF_ERROR(r.store.DeleteInlinePolicy(r.account, k.kind, entity, name));
+  return std::string();
+}
+
+Result<std::string> ListInline(Request& r, const Kind& k) {
+  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
+  HANGAR_ASSIGN_OR_RETURN(auto names, r.store.ListInlinePolicies(r.account, k.kind, entity));
+  return NamesXml("PolicyNames", names);
+}
+
+Result<std::string> Attachment(Request& r, const Kind& k, bool attach) {
+  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
+  HANGAR_RETURN_IF_ERROR(attach ? r.store.AttachPolicy(r.account, k.kind, entity, arn)
+                                : r.store.DetachPolicy(r.account, k.kind, entity, arn));
+  return std::string();
+}
+
+Result<std::string> ListAttached(Request& r, const Kind& k) {
+  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
+  HANGAR_ASSIGN_OR_RETURN(auto arns, r.store.ListAttachedPolicies(r.account, k.kind, entity));
+  std::string out = "<AttachedPolicies>";
+  for (const auto& arn : arns) {
+    out += Member(XmlElement("PolicyName", arn.substr(arn.rfind('/') + 1)) +
+                  XmlElement("PolicyArn", arn));
+  }
+  return out + "</AttachedPolicies>" + XmlElement("IsTruncated", "false");
+}
+
+// --- Managed policies -------------------------------------------------------------------------
+
+Result<std::string> CreatePolicy(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
+  HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
+  const std::string path = r.p.GetOr("Path", "/");
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("policy", path, name)));
+  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.CreatePolicy(r.account, name, path, document,
+                                                            r.p.GetOr("Description", "")));
+  return "<Policy>" + PolicyXml(policy) + "</Policy>";
+}
+
+Result<std::string> GetPolicy(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
+  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
+  return "<Policy>" + PolicyXml(policy) + "</Policy>";
+}
+
+Result<std::string> ListPolicies(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(Paging page, PagingOf(r));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("policy", page.path_prefix, "*")));
+  const std::string scope = r.p.GetOr("Scope", "All");
+  if (scope != "All" && scope != "AWS" && scope != "Local") {
+    return Error(ErrorCode::kValidation,
+                 "1 validation error detected: Value '" + scope +
+                     "' at 'scope' failed to satisfy constraint: Member must satisfy enum value "
+                     "set: [All, AWS, Local]");
+  }
+  Listing<ManagedPolicyRecord> policies;
+  if (scope != "AWS") {  // Hangar has no AWS managed policies
+    HANGAR_ASSIGN_OR_RETURN(policies,
+                            r.store.ListPolicies(r.account, page.path_prefix,
+                                                 r.p.GetOr("OnlyAttached", "false") == "true",
+                                                 page.marker, page.max_items));
+  }
+  return ListXml("Policies", policies, PolicyXml);
+}
+
+Result<std::string> DeletePolicy(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
+  HANGAR_RETURN_IF_ERROR(r.store.DeletePolicy(r.account, arn));
+  return std::string();
+}
+
+std::string VersionXml(const ManagedPolicyRecord& p, const std::string& id, bool with_document) {
+  const auto& [document, created] = p.versions.at(id);
+  std::string out;
+  if (with_document) out += XmlElement("Document", Encoded(document));
+  return out + XmlElement("VersionId", id) +
+         XmlElement("IsDefaultVersion", Bool(id == p.default_version)) +
+         XmlElement("CreateDate", IsoTime(created));
+}
+
+Result<std::string> CreatePolicyVersion(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
+  HANGAR_ASSIGN_OR_RETURN(std::string id,
+                          r.store.CreatePolicyVersion(r.account, arn, document,
+                                                      r.p.GetOr("SetAsDefault", "false") == "true"));
+  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
+  if (!policy.versions.contains(id)) return InternalError("policy version vanished");
+  return "<PolicyVersion>" + VersionXml(policy, id, false) + "</PolicyVersion>";
+}
+
+Result<std::string> GetPolicyVersion(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  HANGAR_ASSIGN_OR_RETURN(std::string id, r.p.Required("VersionId"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
+  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
+  if (!policy.versions.contains(id)) {
+    return Error(ErrorCode::kIamNoSuchEntity, "Policy " + arn + " version " + id +
+                                                  " does not exist or is not attachable.");
+  }
+  return "<PolicyVersion>" + VersionXml(policy, id, true) + "</PolicyVersion>";
+}
+
+Result<std::string> ListPolicyVersions(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
+  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
+  std::string out = "<Versions>";
+  for (const auto& [id, v] : policy.versions) out += Member(VersionXml(policy, id, false));
+  return out + "</Versions>" + XmlElement("IsTruncated", "false");
+}
+
+Result<std::string> PolicyVersionChange(Request& r, bool set_default) {
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  HANGAR_ASSIGN_OR_RETURN(std::string id, r.p.Required("VersionId"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
+  HANGAR_RETURN_IF_ERROR(set_default ? r.store.SetDefaultPolicyVersion(r.account, arn, id)
+                                     : r.store.DeletePolicyVersion(r.account, arn, id));
+  return std::string();
+}
+
+const std::map<std::string, Handler, std::less<>>& Handlers() {
+  static const auto* handlers = [] {
+    auto* h = new std::map<std::string, Handler, std::less<>>{
+        {"CreateUser", CreateUser},
+        {"GetUser", GetUser},
+        {"ListUsers", ListUsers},
+        {"DeleteUser", DeleteUser},
+        {"CreateAccessKey", CreateAccessKey},
+        {"ListAccessKeys", ListAccessKeys},
+        {"UpdateAccessKey", UpdateAccessKey},
+        {"DeleteAccessKey", DeleteAccessKey},
+        {"CreateGroup", CreateGroup},
+        {"GetGroup", GetGroup},
+        {"ListGroups", ListGroups},
+        {"DeleteGroup", DeleteGroup},
+        {"AddUserToGroup", [](Request& r) { return Membership(r, true); }},
+        {"RemoveUserFromGroup", [](Request& r) { return Membership(r, false); }},
+        {"ListGroupsForUser", ListGroupsForUser},
+        {"CreateRole", CreateRole},
+        {"GetRole", GetRole},
+        {"ListRoles", ListRoles},
+        {"DeleteRole", DeleteRole},
+        {"UpdateAssumeRolePolicy", UpdateAssumeRolePolicy},
+        {"CreatePolicy", CreatePolicy},
+        {"GetPolicy", GetPolicy},
+        {"ListPolicies", ListPolicies},
+        {"DeletePolicy", DeletePolicy},
+        {"CreatePolicyVersion", CreatePolicyVersion},
+        {"GetPolicyVersion", GetPolicyVersion},
+        {"ListPolicyVersions", ListPolicyVersions},
+        {"DeletePolicyVersion", [](Request& r) { return PolicyVersionChange(r, false); }},
+        {"SetDefaultPolicyVersion", [](Request& r) { return PolicyVersionChange(r, true); }},
+    };
+    for (const Kind& k : {Kind{"user", "UserName"}, Kind{"group", "GroupName"},
+                          Kind{"role", "RoleName"}}) {
+      std::string noun = k.param.substr(0, k.param.size() - 4);  // "User"
+      (*h)["Put" + noun + "Policy"] = [k](Request& r) { return PutInline(r, k); };
+      (*h)["Get" + noun + "Policy"] = [k](Request& r) { return GetInline(r, k); };
+      (*h)["Delete" + noun + "Policy"] = [k](Request& r) { return DeleteInline(r, k); };
+      (*h)["List" + noun + "Policies"] = [k](Request& r) { return ListInline(r, k); };
+      (*h)["Attach" + noun + "Policy"] = [k](Request& r) { return Attachment(r, k, true); };
+      (*h)["Detach" + noun + "Policy"] = [k](Request& r) { return Attachment(r, k, false); };
+      (*h)["ListAttached" + noun + "Policies"] = [k](Request& r) { return ListAttached(r, k); };
+    }
+    return h;
+  }();
+  return *handlers;
+}
+
+}  // namespace
+
+Result<std::string> IamApi::Call(const auth::RequestContext& ctx, std::string_view form) {
+  HANGAR_ASSIGN_OR_RETURN(QueryParams params, QueryParams::Parse(form));
+  const std::string& action = params.action();
+  auto it = Handlers().find(action);
+  if (it == Handlers().end()) {
+    if (action.empty()) {
+      return Error(ErrorCode::kUnknownOperation, "Could not find operation for the request.");
+    }
+    return Error(ErrorCode::kUnknownOperation,
+                 "The action " + action + " is not valid for this web service.");
+  }
+  if (ctx.principal.anonymous()) {
+    return Error(ErrorCode::kMissingAuthentication, "Missing Authentication Token");
+  }
+  Request request{identities_, ctx, params, action, ctx.principal.account_id};
+  HANGAR_ASSIGN_OR_RETURN(std::string result, it->second(request));
+  return QueryResponseXml(kIamXmlns, action, result, ctx.request_id);
+}
+
+}  // namespace hangar::iam

@@ -1,0 +1,20 @@
+#pragma once
+// FactsFor: the RequestFacts every authoriser (IAM, STS, KMS, S3) starts from — the caller and
+// the global aws:* condition keys of ../shared/reference/iam.md §3. Services add their own keys
+// (kms:*, s3:*) to the returned context.
+
+#include <string>
+
+#include "auth/request_context.h"
+#include "iam/policy.h"
+
+namespace hangar::iam {
+
+// Fills principal_arn / principal_account / role_arn from ctx.principal, `action` and `resource`,
+// and the context keys (lower-case): aws:principalarn (the role's ARN for assumed roles),
+// aws:principalaccount, aws:principaltype, aws:userid, aws:username (users only),
+// aws:sourceip, aws:securetransport, aws:currenttime, aws:epochtime, aws:requestedregion,
+// aws:viaawsservice. Anonymous callers get no principal keys.
+RequestFacts FactsFor(const auth::RequestContext& ctx, std::string action, std::string resource);
+
+}  // namespace hangar::iam
