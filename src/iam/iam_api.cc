@@ -190,6 +190,33 @@ Result<std::string> DeleteUser(Request& r) {
   return std::string();
 }
 
+Result<std::string> TagUser(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.store.TagUser(r.account, name, r.p.Pairs("Tags", "Key", "Value")));
+  return std::string();
+}
+
+Result<std::string> UntagUser(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  std::vector<std::string> keys;
+  for (int i = 1; auto key = r.p.Get("TagKeys.member." + std::to_string(i)); ++i) {
+    keys.push_back(*key);
+  }
+  HANGAR_RETURN_IF_ERROR(r.store.UntagUser(r.account, name, keys));
+  return std::string();
+}
+
+Result<std::string> ListUserTags(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.GetUser(r.account, name));
+  std::string out = "<Tags>";
+  for (const auto& [k, v] : u.tags) out += Member(XmlElement("Key", k) + XmlElement("Value", v));
+  return out + "</Tags>" + XmlElement("IsTruncated", "false");
+}
+
 Result<std::string> CreateAccessKey(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string user, KeyOwner(r));
   HANGAR_RETURN_IF_ERROR(r.Allow(OwnerArn(r, user)));
@@ -494,6 +521,9 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
         {"GetUser", GetUser},
         {"ListUsers", ListUsers},
         {"DeleteUser", DeleteUser},
+        {"TagUser", TagUser},
+        {"UntagUser", UntagUser},
+        {"ListUserTags", ListUserTags},
         {"CreateAccessKey", CreateAccessKey},
         {"ListAccessKeys", ListAccessKeys},
         {"UpdateAccessKey", UpdateAccessKey},

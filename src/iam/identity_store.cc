@@ -270,6 +270,34 @@ Status IdentityStore::DeleteUser(std::string_view account, std::string_view name
   return committed.ok() ? Status::Ok() : std::move(committed).TakeStatus();
 }
 
+Status IdentityStore::TagUser(std::string_view account, std::string_view name, const Tags& tags) {
+  return impl_->Modify<UserRecord>(account, name,
+                                   [&](UserRecord& u, std::vector<store::Mutation>&) -> Status {
+                                     for (const auto& [k, v] : tags) {
+                                       auto it = std::find_if(u.tags.begin(), u.tags.end(),
+                                                              [&](const auto& t) { return t.first == k; });
+                                       if (it != u.tags.end()) {
+                                         it->second = v;
+                                       } else {
+                                         u.tags.emplace_back(k, v);
+                                       }
+                                     }
+                                     return ValidateTags(u.tags);
+                                   });
+}
+
+Status IdentityStore::UntagUser(std::string_view account, std::string_view name,
+                                const std::vector<std::string>& keys) {
+  return impl_->Modify<UserRecord>(account, name,
+                                   [&](UserRecord& u, std::vector<store::Mutation>&) -> Status {
+                                     std::erase_if(u.tags, [&](const auto& t) {
+                                       return std::find(keys.begin(), keys.end(), t.first) !=
+                                              keys.end();
+                                     });
+                                     return Status::Ok();
+                                   });
+}
+
 // --- Groups -----------------------------------------------------------------------------------
 
 Result<GroupRecord> IdentityStore::CreateGroup(std::string_view account, std::string_view name,

@@ -88,6 +88,10 @@ class IdentityStore final : public auth::CredentialProvider, public IdentityPoli
                                         std::string_view marker, int max_items);
   // Errors: kIamDeleteConflict while the user has keys, policies or groups.
   Status DeleteUser(std::string_view account, std::string_view name);
+  // Adds tags (a key given again takes the new value). Errors: kIamLimitExceeded above 50.
+  Status TagUser(std::string_view account, std::string_view name, const Tags& tags);
+  Status UntagUser(std::string_view account, std::string_view name,
+                   const std::vector<std::string>& keys);
 
   // --- Access keys (long-term) ---
   // `user` empty = the account root. At most two per user (kIamLimitExceeded).

@@ -188,6 +188,18 @@ TEST_F(IdentityStoreTest, UserKeyNamesTheUserAndStopsWorkingWhenInactiveOrDelete
             "The user with name alice cannot be found.");
 }
 
+TEST_F(IdentityStoreTest, TagsAreAddedReplacedAndRemoved) {
+  ASSERT_TRUE(ids_->CreateUser(kAcct, "u", "/", {{"a", "1"}}).ok());
+  ASSERT_TRUE(ids_->TagUser(kAcct, "u", {{"a", "2"}, {"b", "3"}}).ok());
+  ASSERT_TRUE(ids_->UntagUser(kAcct, "u", {"b", "absent"}).ok());
+  EXPECT_EQ(ids_->GetUser(kAcct, "u")->tags, (Tags{{"a", "2"}}));
+  Tags many;
+  for (int i = 0; i < 50; ++i) many.emplace_back("k" + std::to_string(i), "v");
+  EXPECT_EQ(ids_->TagUser(kAcct, "u", many).code(), ErrorCode::kIamLimitExceeded);
+  EXPECT_EQ(ids_->GetUser(kAcct, "u")->tags.size(), 1u) << "a refused change changes nothing";
+  EXPECT_EQ(ids_->TagUser(kAcct, "nobody", {{"a", "1"}}).code(), ErrorCode::kIamNoSuchEntity);
+}
+
 TEST_F(IdentityStoreTest, AtMostTwoKeysPerUserEvenWhenCreatedConcurrently) {
   ASSERT_TRUE(ids_->CreateUser(kAcct, "alice", "/", {}).ok());
   std::atomic<int> ok{0}, limited{0};

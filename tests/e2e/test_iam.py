@@ -131,6 +131,12 @@ class IamTest(HangarTestCase):
         self.assertEqual(len(page["Users"]), 1)
         rest = self.iam().list_users(Marker=page["Marker"])["Users"]
         self.assertNotIn(page["Users"][0]["UserName"], [u["UserName"] for u in rest])
+        self.iam().tag_user(UserName="dup", Tags=[{"Key": "team", "Value": "blue"},
+                                                  {"Key": "env", "Value": "lab"}])
+        self.iam().tag_user(UserName="dup", Tags=[{"Key": "team", "Value": "red"}])
+        self.iam().untag_user(UserName="dup", TagKeys=["env"])
+        self.assertEqual(self.iam().list_user_tags(UserName="dup")["Tags"],
+                         [{"Key": "team", "Value": "red"}])
         self.iam().delete_user(UserName="dup")
         self.assertQueryError(404, "NoSuchEntity", None, self.iam().get_user, UserName="dup")
 
