@@ -1,52 +1,39 @@
 #include "iam/iam_api.h"
 
-#include <functional>
-#include <map>
-
-#include "common/strings.h"
-#include "iam/query_protocol.h"
+#include "iam/iam_api_internal.h"
 #include "iam/request_facts.h"
 
 namespace hangar::iam {
-namespace {
 
 constexpr std::string_view kIamXmlns = "https://iam.amazonaws.com/doc/2010-05-08/";
 
-// One request in flight: the caller, its parameters and the account it acts in.
-struct Request {
-  IdentityStore& store;
-  const auth::RequestContext& ctx;
-  const QueryParams& p;
-  const std::string& action;
-  std::string account;
+namespace api {
 
-  // The caller's identity policies must allow iam:<Action> on `resource`.
-  Status Allow(const std::string& resource) const {
-    const std::string iam_action = "iam:" + action;
-    RequestFacts facts = FactsFor(ctx, iam_action, resource);
-    HANGAR_ASSIGN_OR_RETURN(IdentityPolicies identity, store.PoliciesFor(ctx.principal));
-    PolicySet set;
-    for (const auto& policy : identity.policies) set.identity.push_back(policy.get());
-    set.session = identity.session.get();
-    set.resource_account = account;
-    AuthorizationResult result = Authorize(facts, set);
-    if (result.decision == Decision::kAllowed) return Status::Ok();
-    return Error(ErrorCode::kAccessDenied, "User: " + ctx.principal.arn +
-                                               " is not authorized to perform: " + iam_action +
-                                               " on resource: " + resource +
-                                               DenialSuffix(result, iam_action));
-  }
-  std::string Arn(std::string_view type, std::string_view path, std::string_view name) const {
-    return "arn:aws:iam::" + account + ":" + std::string(type) + std::string(path) +
-           std::string(name);
-  }
-};
+Status Request::Allow(const std::string& resource) const {
+  const std::string iam_action = "iam:" + action;
+  RequestFacts facts = FactsFor(ctx, iam_action, resource);
+  HANGAR_ASSIGN_OR_RETURN(IdentityPolicies identity, store.PoliciesFor(ctx.principal));
+  PolicySet set;
+  for (const auto& policy : identity.policies) set.identity.push_back(policy.get());
+  set.session = identity.session.get();
+  set.resource_account = account;
+  AuthorizationResult result = Authorize(facts, set);
+  if (result.decision == Decision::kAllowed) return Status::Ok();
+  return Error(ErrorCode::kAccessDenied, "User: " + ctx.principal.arn +
+                                             " is not authorized to perform: " + iam_action +
+                                             " on resource: " + resource +
+                                             DenialSuffix(result, iam_action));
+}
 
-using Handler = std::function<Result<std::string>(Request&)>;
+Result<Paging> PagingOf(const Request& r) {
+  Paging out;
+  out.path_prefix = r.p.GetOr("PathPrefix", "/");
+  out.marker = r.p.GetOr("Marker", "");
+  HANGAR_ASSIGN_OR_RETURN(out.max_items, r.p.Int("MaxItems", 1, 1000, 100));
+  return out;
+}
 
-std::string Member(const std::string& inner) { return "<member>" + inner + "</member>"; }
-std::string Bool(bool b) { return b ? "true" : "false"; }
-std::string Encoded(std::string_view document) { return UriEncode(document, false); }
+namespace {
 
 std::string TagsXml(const Tags& tags) {
   if (tags.empty()) return "";
@@ -77,38 +64,11 @@ std::string RoleXml(const RoleRecord& r) {
          TagsXml(r.tags);
 }
 
-std::string PolicyXml(const ManagedPolicyRecord& r) {
-  std::string out = XmlElement("PolicyName", r.name) + XmlElement("PolicyId", r.policy_id) +
-                    XmlElement("Arn", r.arn) + XmlElement("Path", r.path) +
-                    XmlElement("DefaultVersionId", r.default_version) +
-                    XmlElement("AttachmentCount", std::to_string(r.attachment_count)) +
-                    XmlElement("PermissionsBoundaryUsageCount", "0") +
-                    XmlElement("IsAttachable", "true");
-  if (!r.description.empty()) out += XmlElement("Description", r.description);
-  return out + XmlElement("CreateDate", IsoTime(r.created_ms)) +
-         XmlElement("UpdateDate", IsoTime(r.updated_ms));
-}
-
 std::string AccessKeyXml(const AccessKeyRecord& k) {
   std::string out;
   if (!k.user_name.empty()) out += XmlElement("UserName", k.user_name);
   return out + XmlElement("AccessKeyId", k.access_key_id) + XmlElement("Status", k.status) +
          XmlElement("CreateDate", IsoTime(k.created_ms));
-}
-
-template <typename R, typename F>
-std::string ListXml(std::string_view element, const Listing<R>& listing, F&& render) {
-  std::string out = "<" + std::string(element) + ">";
-  for (const auto& item : listing.items) out += Member(render(item));
-  out += "</" + std::string(element) + ">" + XmlElement("IsTruncated", Bool(listing.truncated));
-  if (listing.truncated) out += XmlElement("Marker", listing.marker);
-  return out;
-}
-
-std::string NamesXml(std::string_view element, const std::vector<std::string>& names) {
-  std::string out = "<" + std::string(element) + ">";
-  for (const auto& n : names) out += XmlElement("member", n);
-  return out + "</" + std::string(element) + ">" + XmlElement("IsTruncated", "false");
 }
 
 // The user a key action is about: UserName, or else the caller itself ("" = the account root).
@@ -128,20 +88,6 @@ Result<std::string> KeyOwner(const Request& r) {
 std::string OwnerArn(const Request& r, const std::string& user) {
   if (user.empty()) return "arn:aws:iam::" + r.account + ":root";
   return r.Arn("user/", "", user);
-}
-
-struct Paging {
-  std::string path_prefix;
-  std::string marker;
-  int max_items = 100;
-};
-
-Result<Paging> PagingOf(const Request& r) {
-  Paging out;
-  out.path_prefix = r.p.GetOr("PathPrefix", "/");
-  out.marker = r.p.GetOr("Marker", "");
-  HANGAR_ASSIGN_OR_RETURN(out.max_items, r.p.Int("MaxItems", 1, 1000, 100));
-  return out;
 }
 
 // --- Users and keys ---------------------------------------------------------------------------
@@ -355,168 +301,9 @@ Result<std::string> UpdateAssumeRolePolicy(Request& r) {
   return std::string();
 }
 
-// --- Inline and attached policies, per entity kind ---------------------------------------------
-
-struct Kind {
-  std::string kind;   // "user"
-  std::string param;  // "UserName"
-};
-
-Result<std::string> PutInline(Request& r, const Kind& k) {
-  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
-  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
-  HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
-  HANGAR_RETURN_IF_ERROR(r.store.PutInlinePolicy(r.account, k.kind, entity, name, document));
-  return std::string();
-}
-
-Result<std::string> GetInline(Request& r, const Kind& k) {
-  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
-  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
-  HANGAR_ASSIGN_OR_RETURN(std::string document,
-                          r.store.GetInlinePolicy(r.account, k.kind, entity, name));
-  return XmlElement(k.param, entity) + XmlElement("PolicyName", name) +
-         XmlElement("PolicyDocument", Encoded(document));
-}
-
-Result<std::string> DeleteInline(Request& r, const Kind& k) {
-  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
-  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
-  HANGAR_RETURN_IF_ERROR(r.store.DeleteInlinePolicy(r.account, k.kind, entity, name));
-  return std::string();
-}
-
-Result<std::string> ListInline(Request& r, const Kind& k) {
-  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
-  HANGAR_ASSIGN_OR_RETURN(auto names, r.store.ListInlinePolicies(r.account, k.kind, entity));
-  return NamesXml("PolicyNames", names);
-}
-
-Result<std::string> Attachment(Request& r, const Kind& k, bool attach) {
-  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
-  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
-  HANGAR_RETURN_IF_ERROR(attach ? r.store.AttachPolicy(r.account, k.kind, entity, arn)
-                                : r.store.DetachPolicy(r.account, k.kind, entity, arn));
-  return std::string();
-}
-
-Result<std::string> ListAttached(Request& r, const Kind& k) {
-  HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn(k.kind + "/", "", entity)));
-  HANGAR_ASSIGN_OR_RETURN(auto arns, r.store.ListAttachedPolicies(r.account, k.kind, entity));
-  std::string out = "<AttachedPolicies>";
-  for (const auto& arn : arns) {
-    out += Member(XmlElement("PolicyName", arn.substr(arn.rfind('/') + 1)) +
-                  XmlElement("PolicyArn", arn));
-  }
-  return out + "</AttachedPolicies>" + XmlElement("IsTruncated", "false");
-}
-
-// --- Managed policies -------------------------------------------------------------------------
-
-Result<std::string> CreatePolicy(Request& r) {
-  HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
-  HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
-  const std::string path = r.p.GetOr("Path", "/");
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("policy", path, name)));
-  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.CreatePolicy(r.account, name, path, document,
-                                                            r.p.GetOr("Description", "")));
-  return "<Policy>" + PolicyXml(policy) + "</Policy>";
-}
-
-Result<std::string> GetPolicy(Request& r) {
-  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
-  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
-  return "<Policy>" + PolicyXml(policy) + "</Policy>";
-}
-
-Result<std::string> ListPolicies(Request& r) {
-  HANGAR_ASSIGN_OR_RETURN(Paging page, PagingOf(r));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("policy", page.path_prefix, "*")));
-  const std::string scope = r.p.GetOr("Scope", "All");
-  if (scope != "All" && scope != "AWS" && scope != "Local") {
-    return Error(ErrorCode::kValidation,
-                 "1 validation error detected: Value '" + scope +
-                     "' at 'scope' failed to satisfy constraint: Member must satisfy enum value "
-                     "set: [All, AWS, Local]");
-  }
-  Listing<ManagedPolicyRecord> policies;
-  if (scope != "AWS") {  // Hangar has no AWS managed policies
-    HANGAR_ASSIGN_OR_RETURN(policies,
-                            r.store.ListPolicies(r.account, page.path_prefix,
-                                                 r.p.GetOr("OnlyAttached", "false") == "true",
-                                                 page.marker, page.max_items));
-  }
-  return ListXml("Policies", policies, PolicyXml);
-}
-
-Result<std::string> DeletePolicy(Request& r) {
-  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
-  HANGAR_RETURN_IF_ERROR(r.store.DeletePolicy(r.account, arn));
-  return std::string();
-}
-
-std::string VersionXml(const ManagedPolicyRecord& p, const std::string& id, bool with_document) {
-  const auto& [document, created] = p.versions.at(id);
-  std::string out;
-  if (with_document) out += XmlElement("Document", Encoded(document));
-  return out + XmlElement("VersionId", id) +
-         XmlElement("IsDefaultVersion", Bool(id == p.default_version)) +
-         XmlElement("CreateDate", IsoTime(created));
-}
-
-Result<std::string> CreatePolicyVersion(Request& r) {
-  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
-  HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
-  HANGAR_ASSIGN_OR_RETURN(std::string id,
-                          r.store.CreatePolicyVersion(r.account, arn, document,
-                                                      r.p.GetOr("SetAsDefault", "false") == "true"));
-  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
-  if (!policy.versions.contains(id)) return InternalError("policy version vanished");
-  return "<PolicyVersion>" + VersionXml(policy, id, false) + "</PolicyVersion>";
-}
-
-Result<std::string> GetPolicyVersion(Request& r) {
-  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
-  HANGAR_ASSIGN_OR_RETURN(std::string id, r.p.Required("VersionId"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
-  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
-  if (!policy.versions.contains(id)) {
-    return Error(ErrorCode::kIamNoSuchEntity, "Policy " + arn + " version " + id +
-                                                  " does not exist or is not attachable.");
-  }
-  return "<PolicyVersion>" + VersionXml(policy, id, true) + "</PolicyVersion>";
-}
-
-Result<std::string> ListPolicyVersions(Request& r) {
-  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
-  HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
-  std::string out = "<Versions>";
-  for (const auto& [id, v] : policy.versions) out += Member(VersionXml(policy, id, false));
-  return out + "</Versions>" + XmlElement("IsTruncated", "false");
-}
-
-Result<std::string> PolicyVersionChange(Request& r, bool set_default) {
-  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
-  HANGAR_ASSIGN_OR_RETURN(std::string id, r.p.Required("VersionId"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(arn));
-  HANGAR_RETURN_IF_ERROR(set_default ? r.store.SetDefaultPolicyVersion(r.account, arn, id)
-                                     : r.store.DeletePolicyVersion(r.account, arn, id));
-  return std::string();
-}
-
-const std::map<std::string, Handler, std::less<>>& Handlers() {
+const HandlerMap& Handlers() {
   static const auto* handlers = [] {
-    auto* h = new std::map<std::string, Handler, std::less<>>{
+    auto* h = new HandlerMap{
         {"CreateUser", CreateUser},
         {"GetUser", GetUser},
         {"ListUsers", ListUsers},
@@ -540,39 +327,21 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
         {"ListRoles", ListRoles},
         {"DeleteRole", DeleteRole},
         {"UpdateAssumeRolePolicy", UpdateAssumeRolePolicy},
-        {"CreatePolicy", CreatePolicy},
-        {"GetPolicy", GetPolicy},
-        {"ListPolicies", ListPolicies},
-        {"DeletePolicy", DeletePolicy},
-        {"CreatePolicyVersion", CreatePolicyVersion},
-        {"GetPolicyVersion", GetPolicyVersion},
-        {"ListPolicyVersions", ListPolicyVersions},
-        {"DeletePolicyVersion", [](Request& r) { return PolicyVersionChange(r, false); }},
-        {"SetDefaultPolicyVersion", [](Request& r) { return PolicyVersionChange(r, true); }},
     };
-    for (const Kind& k : {Kind{"user", "UserName"}, Kind{"group", "GroupName"},
-                          Kind{"role", "RoleName"}}) {
-      std::string noun = k.param.substr(0, k.param.size() - 4);  // "User"
-      (*h)["Put" + noun + "Policy"] = [k](Request& r) { return PutInline(r, k); };
-      (*h)["Get" + noun + "Policy"] = [k](Request& r) { return GetInline(r, k); };
-      (*h)["Delete" + noun + "Policy"] = [k](Request& r) { return DeleteInline(r, k); };
-      (*h)["List" + noun + "Policies"] = [k](Request& r) { return ListInline(r, k); };
-      (*h)["Attach" + noun + "Policy"] = [k](Request& r) { return Attachment(r, k, true); };
-      (*h)["Detach" + noun + "Policy"] = [k](Request& r) { return Attachment(r, k, false); };
-      (*h)["ListAttached" + noun + "Policies"] = [k](Request& r) { return ListAttached(r, k); };
-    }
+    AddPolicyHandlers(*h);
     return h;
   }();
   return *handlers;
 }
 
 }  // namespace
+}  // namespace api
 
 Result<std::string> IamApi::Call(const auth::RequestContext& ctx, std::string_view form) {
   HANGAR_ASSIGN_OR_RETURN(QueryParams params, QueryParams::Parse(form));
   const std::string& action = params.action();
-  auto it = Handlers().find(action);
-  if (it == Handlers().end()) {
+  auto it = api::Handlers().find(action);
+  if (it == api::Handlers().end()) {
     if (action.empty()) {
       return Error(ErrorCode::kUnknownOperation, "Could not find operation for the request.");
     }
@@ -582,7 +351,7 @@ Result<std::string> IamApi::Call(const auth::RequestContext& ctx, std::string_vi
   if (ctx.principal.anonymous()) {
     return Error(ErrorCode::kMissingAuthentication, "Missing Authentication Token");
   }
-  Request request{identities_, ctx, params, action, ctx.principal.account_id};
+  api::Request request{identities_, ctx, params, action, ctx.principal.account_id};
   HANGAR_ASSIGN_OR_RETURN(std::string result, it->second(request));
   return QueryResponseXml(kIamXmlns, action, result, ctx.request_id);
 }
