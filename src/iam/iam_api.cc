@@ -25,6 +25,22 @@ Status Request::Allow(const std::string& resource) const {
                                              DenialSuffix(result, iam_action));
 }
 
+std::string Request::EntityArn(std::string_view kind, std::string_view name) const {
+  // Authorisation comes first, so a denied caller learns nothing of whether the entity exists.
+  Result<std::string> arn = Error(ErrorCode::kIamNoSuchEntity, "");
+  if (kind == "user") {
+    auto u = store.GetUser(account, name);
+    if (u.ok()) arn = u->arn;
+  } else if (kind == "group") {
+    auto g = store.GetGroup(account, name);
+    if (g.ok()) arn = g->arn;
+  } else if (kind == "role") {
+    auto role = store.GetRole(account, name);
+    if (role.ok()) arn = role->arn;
+  }
+  return arn.ok() ? *arn : Arn(std::string(kind) + "/", "", name);
+}
+
 Result<Paging> PagingOf(const Request& r) {
   Paging out;
   out.path_prefix = r.p.GetOr("PathPrefix", "/");
@@ -87,7 +103,7 @@ Result<std::string> KeyOwner(const Request& r) {
 
 std::string OwnerArn(const Request& r, const std::string& user) {
   if (user.empty()) return "arn:aws:iam::" + r.account + ":root";
-  return r.Arn("user/", "", user);
+  return r.EntityArn("user", user);
 }
 
 // --- Users and keys ---------------------------------------------------------------------------
@@ -116,7 +132,7 @@ Result<std::string> GetUser(Request& r) {
     }
     name = caller.name;
   }
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
   HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.GetUser(r.account, name));
   return "<User>" + UserXml(u) + "</User>";
 }
@@ -131,21 +147,21 @@ Result<std::string> ListUsers(Request& r) {
 
 Result<std::string> DeleteUser(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
   HANGAR_RETURN_IF_ERROR(r.store.DeleteUser(r.account, name));
   return std::string();
 }
 
 Result<std::string> TagUser(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
   HANGAR_RETURN_IF_ERROR(r.store.TagUser(r.account, name, r.p.Pairs("Tags", "Key", "Value")));
   return std::string();
 }
 
 Result<std::string> UntagUser(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
   std::vector<std::string> keys;
   for (int i = 1; auto key = r.p.Get("TagKeys.member." + std::to_string(i)); ++i) {
     keys.push_back(*key);
@@ -156,7 +172,7 @@ Result<std::string> UntagUser(Request& r) {
 
 Result<std::string> ListUserTags(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
   HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.GetUser(r.account, name));
   std::string out = "<Tags>";
   for (const auto& [k, v] : u.tags) out += Member(XmlElement("Key", k) + XmlElement("Value", v));
@@ -213,7 +229,7 @@ Result<std::string> CreateGroup(Request& r) {
 
 Result<std::string> GetGroup(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("GroupName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("group/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("group", name)));
   HANGAR_ASSIGN_OR_RETURN(GroupRecord g, r.store.GetGroup(r.account, name));
   HANGAR_ASSIGN_OR_RETURN(auto members, r.store.GroupMembers(r.account, name));
   std::string out = "<Group>" + GroupXml(g) + "</Group><Users>";
@@ -231,7 +247,7 @@ Result<std::string> ListGroups(Request& r) {
 
 Result<std::string> DeleteGroup(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("GroupName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("group/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("group", name)));
   HANGAR_RETURN_IF_ERROR(r.store.DeleteGroup(r.account, name));
   return std::string();
 }
@@ -239,7 +255,7 @@ Result<std::string> DeleteGroup(Request& r) {
 Result<std::string> Membership(Request& r, bool add) {
   HANGAR_ASSIGN_OR_RETURN(std::string group, r.p.Required("GroupName"));
   HANGAR_ASSIGN_OR_RETURN(std::string user, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("group/", "", group)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("group", group)));
   HANGAR_RETURN_IF_ERROR(add ? r.store.AddUserToGroup(r.account, group, user)
                              : r.store.RemoveUserFromGroup(r.account, group, user));
   return std::string();
@@ -247,7 +263,7 @@ Result<std::string> Membership(Request& r, bool add) {
 
 Result<std::string> ListGroupsForUser(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string user, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user/", "", user)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", user)));
   HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.GetUser(r.account, user));
   std::string out = "<Groups>";
   for (const auto& name : u.groups) {
@@ -273,7 +289,7 @@ Result<std::string> CreateRole(Request& r) {
 
 Result<std::string> GetRole(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("role", name)));
   HANGAR_ASSIGN_OR_RETURN(RoleRecord role, r.store.GetRole(r.account, name));
   return "<Role>" + RoleXml(role) + "</Role>";
 }
@@ -288,7 +304,7 @@ Result<std::string> ListRoles(Request& r) {
 
 Result<std::string> DeleteRole(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("role", name)));
   HANGAR_RETURN_IF_ERROR(r.store.DeleteRole(r.account, name));
   return std::string();
 }
@@ -296,7 +312,7 @@ Result<std::string> DeleteRole(Request& r) {
 Result<std::string> UpdateAssumeRolePolicy(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
   HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role/", "", name)));
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("role", name)));
   HANGAR_RETURN_IF_ERROR(r.store.UpdateAssumeRolePolicy(r.account, name, document));
   return std::string();
 }

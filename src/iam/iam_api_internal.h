@@ -26,6 +26,9 @@ struct Request {
   // The caller's identity policies must allow iam:<Action> on `resource` (the account root may do
   // everything in its account). Errors: kAccessDenied with AWS's text.
   Status Allow(const std::string& resource) const;
+  // The ARN of an existing user, group or role (with its path, as policies see it); for one that
+  // does not exist, arn:aws:iam::<account>:<kind>/<name>.
+  std::string EntityArn(std::string_view kind, std::string_view name) const;
   // arn:aws:iam::<account>:<type><path><name>
   std::string Arn(std::string_view type, std::string_view path, std::string_view name) const {
     return "arn:aws:iam::" + account + ":" + std::string(type) + std::string(path) +

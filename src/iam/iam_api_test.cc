@@ -94,6 +94,28 @@ TEST_F(IamApiTest, MissingParametersUnknownActionsAndDenials) {
             ErrorCode::kAccessDenied);
 }
 
+// Policies see an entity's ARN with its path, as in AWS.
+TEST_F(IamApiTest, AuthorisationUsesTheEntityArnWithItsPath) {
+  ASSERT_TRUE(api_->Call(root_, "Action=CreateUser&UserName=lab-user&Path=%2Flab%2F").ok());
+  ASSERT_TRUE(api_->Call(root_, "Action=CreateUser&UserName=other").ok());
+  ASSERT_TRUE(ids_->CreateUser("111122223333", "admin", "/", {}).ok());
+  ASSERT_TRUE(ids_->PutInlinePolicy(
+                      "111122223333", "user", "admin", "lab",
+                      R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"arn:aws:iam::111122223333:user/lab/*"}]})")
+                  .ok());
+  auto key = ids_->CreateAccessKey("111122223333", "admin");
+  auth::RequestContext admin = root_;
+  admin.principal = ids_->FindAccessKey(key->record.access_key_id)->principal;
+  EXPECT_TRUE(api_->Call(admin, "Action=GetUser&UserName=lab-user").ok());
+  auto denied = api_->Call(admin, "Action=GetUser&UserName=other");
+  EXPECT_EQ(denied.status().code(), ErrorCode::kAccessDenied);
+  EXPECT_NE(denied.status().message().find("on resource: arn:aws:iam::111122223333:user/other "),
+            std::string::npos);
+  EXPECT_EQ(api_->Call(admin, "Action=GetUser&UserName=ghost").status().code(),
+            ErrorCode::kAccessDenied)
+      << "a denied caller cannot probe for names";
+}
+
 TEST(RequestFactsTest, FillsTheGlobalConditionKeys) {
   auth::RequestContext ctx;
   ctx.principal.type = auth::PrincipalType::kAssumedRole;

@@ -423,6 +423,28 @@ TEST_F(AssumeRoleTest, UntrustedCallersAndBadParametersAreRefused) {
   EXPECT_TRUE(ids_->AssumeRole(bob_, {}, role_.arn, "s1", 3600, "").ok());
 }
 
+// Another account's caller needs the trust policy's Allow and its own identity policy's Allow.
+TEST_F(AssumeRoleTest, CrossAccountCallersNeedBothSides) {
+  ASSERT_TRUE(ids_->CreateAccount("444455556666").ok());
+  ASSERT_TRUE(ids_->CreateUser("444455556666", "eve", "/", {}).ok());
+  auto key = ids_->CreateAccessKey("444455556666", "eve");
+  auth::Principal eve = ids_->FindAccessKey(key->record.access_key_id)->principal;
+  ASSERT_TRUE(ids_->UpdateAssumeRolePolicy(
+                      kAcct, "lab",
+                      Doc(R"({"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:user/eve"},"Action":"sts:AssumeRole"})"))
+                  .ok());
+  EXPECT_EQ(ids_->AssumeRole(eve, {}, role_.arn, "xs", 900, "").status().code(),
+            ErrorCode::kAccessDenied)
+      << "the trust policy alone does not let another account in";
+  ASSERT_TRUE(ids_->PutInlinePolicy("444455556666", "user", "eve", "assume",
+                                    Doc(R"({"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::111122223333:role/lab"})"))
+                  .ok());
+  auto creds = ids_->AssumeRole(eve, {}, role_.arn, "xs", 900, "");
+  ASSERT_TRUE(creds.ok()) << creds.status().ToString();
+  EXPECT_EQ(ids_->FindAccessKey(creds->access_key_id)->principal.account_id, std::string(kAcct))
+      << "the session belongs to the role's account";
+}
+
 TEST_F(AssumeRoleTest, SessionPolicyTravelsWithTheSession) {
   auto creds = ids_->AssumeRole(alice_, {}, role_.arn, "s1", 900,
                                 Doc(R"({"Effect":"Allow","Action":"s3:GetObject","Resource":"*"})"));
