@@ -1,6 +1,8 @@
 // hangar: the server binary. `hangar serve --data-dir DIR --listen HOST:PORT` opens the data
-// directory, creates the default account on first start, and serves KMS, STS (and later S3, IAM)
-// on one port until SIGTERM/SIGINT.
+// directory, creates the default account on first start, and serves KMS, S3, IAM and STS on one
+// port until SIGTERM/SIGINT. `hangar admin create-account|list-accounts --data-dir DIR` manage
+// accounts, also while a server runs on the same directory (SQLite WAL; the server does not cache
+// unknown keys, so a new account's root key works at once).
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -22,7 +24,8 @@
 #include "common/strings.h"
 #include "http/router.h"
 #include "http/server.h"
-#include "iam/account_directory.h"
+#include "iam/iam_api.h"
+#include "iam/identity_store.h"
 #include "iam/sts_api.h"
 #include "kms/policy_authorizer.h"
 #include "kms/key_repository.h"
@@ -58,12 +61,6 @@ std::optional<std::string> Env(const char* name) {
   if (v == nullptr || *v == '\0') return std::nullopt;
   return std::string(v);
 }
-
-// Until IAM users exist every caller is an account root, which has no identity policies.
-class RootOnlyPolicies final : public iam::IdentityPolicySource {
- public:
-  Result<iam::IdentityPolicies> PoliciesFor(const auth::Principal&) const override { return iam::IdentityPolicies{}; }
-};
 
 std::optional<std::string> FlagOrEnv(const std::string& flag, const char* env) {
   if (!flag.empty()) return flag;
@@ -139,8 +136,8 @@ int Serve(const ServeOptions& opts) {
   const Clock& lifecycle_clock = dev_clock ? static_cast<const Clock&>(offset_clock)
                                            : static_cast<const Clock&>(system_clock);
 
-  iam::AccountDirectory accounts(*dir->metadata, *dir->root_key, lifecycle_clock);
-  auto creds = accounts.EnsureDefaultAccount(FlagOrEnv(opts.account_id, "HANGAR_ACCOUNT_ID"),
+  iam::IdentityStore identities(*dir->metadata, *dir->root_key, lifecycle_clock);
+  auto creds = identities.EnsureDefaultAccount(FlagOrEnv(opts.account_id, "HANGAR_ACCOUNT_ID"),
                                              FlagOrEnv(opts.root_access_key_id,
                                                        "HANGAR_ROOT_ACCESS_KEY_ID"),
                                              FlagOrEnv(opts.root_secret_access_key,
@@ -158,13 +155,13 @@ int Serve(const ServeOptions& opts) {
   kms::KeyPolicyGuardrails guardrails;
   guardrails.forbid_public = opts.forbid_public_key_policies ||
                              Env("HANGAR_FORBID_PUBLIC_KEY_POLICIES") == std::optional<std::string>("1");
-  RootOnlyPolicies identity_policies;
-  kms::PolicyKeyAuthorizer kms_authorizer(identity_policies, guardrails);
+  kms::PolicyKeyAuthorizer kms_authorizer(identities, guardrails);
   kms::KeyRepository key_repository(*dir->metadata, *dir->root_key);
   kms::KeyService key_service(key_repository, kms_authorizer, lifecycle_clock, kms::KmsOptions{});
   kms::KmsApi kms_api(key_service);
-  iam::StsApi sts_api;
-  auth::SigV4Verifier verifier(accounts, system_clock, auth::SigV4Verifier::Options{});
+  iam::StsApi sts_api(identities);
+  iam::IamApi iam_api(identities);
+  auth::SigV4Verifier verifier(identities, system_clock, auth::SigV4Verifier::Options{});
 
   auto blobs = store::FsBlobStore::OpenAt(opts.data_dir + "/blobs");
   if (!blobs.ok()) {
@@ -174,7 +171,7 @@ int Serve(const ServeOptions& opts) {
   s3::S3Repository s3_repository(*dir->metadata);
   KeyServiceGateway kms_gateway(key_service);
   s3::SseEngine sse(kms_gateway, *dir->root_key, lifecycle_clock, s3::SseOptions{});
-  s3::S3Access s3_access(identity_policies);
+  s3::S3Access s3_access(identities);
   s3::S3Service s3_service(s3_repository, **blobs, sse, s3_access, lifecycle_clock,
                            s3::S3Options{});
   // Before serving: finish or undo what a crash interrupted.
@@ -201,7 +198,7 @@ int Serve(const ServeOptions& opts) {
   http::RouterOptions router_options;
   router_options.default_region = opts.region;
   router_options.dev_clock = dev_clock;
-  http::Router router(router_options, verifier, kms_api, sts_api, s3_api, lifecycle_clock,
+  http::Router router(router_options, verifier, kms_api, sts_api, iam_api, s3_api, lifecycle_clock,
                       [&](std::chrono::seconds by) {
                         offset_clock.Advance(by);
                         HANGAR_RETURN_IF_ERROR(
@@ -256,6 +253,49 @@ int Serve(const ServeOptions& opts) {
   return 0;
 }
 
+struct AdminOptions {
+  std::string data_dir = "./hangar-data";
+  std::string root_key_file;
+  std::string account_id;
+};
+
+// `hangar admin ...`: prints JSON on stdout; errors on stderr with exit status 1.
+int Admin(const std::string& command, const AdminOptions& opts) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
+  RootKeySource key_source;
+  key_source.file = FlagOrEnv(opts.root_key_file, "HANGAR_ROOT_KEY_FILE");
+  key_source.base64 = Env("HANGAR_ROOT_KEY");
+  auto dir = OpenDataDir(opts.data_dir, key_source);
+  if (!dir.ok()) {
+    std::cerr << "hangar: cannot open data directory: " << dir.status().message() << "\n";
+    return 1;
+  }
+  SystemClock clock;
+  iam::IdentityStore identities(*dir->metadata, *dir->root_key, clock);
+  if (command == "create-account") {
+    std::optional<std::string> id;
+    if (!opts.account_id.empty()) id = opts.account_id;
+    auto created = identities.CreateAccount(id);
+    if (!created.ok()) {
+      std::cerr << "hangar: " << created.status().message() << "\n";
+      return 1;
+    }
+    std::cout << nlohmann::json{{"AccountId", created->account_id},
+                                {"AccessKeyId", created->access_key_id},
+                                {"SecretAccessKey", created->secret_access_key}}
+                     .dump(2)
+              << std::endl;
+    return 0;
+  }
+  auto accounts = identities.ListAccounts();
+  if (!accounts.ok()) {
+    std::cerr << "hangar: " << accounts.status().message() << "\n";
+    return 1;
+  }
+  std::cout << nlohmann::json{{"Accounts", *accounts}}.dump(2) << std::endl;
+  return 0;
+}
+
 }  // namespace
 }  // namespace hangar::app
 
@@ -284,7 +324,22 @@ int main(int argc, char** argv) {
   serve->add_flag("--forbid-public-key-policies", opts.forbid_public_key_policies,
                   "Refuse key policies that let anyone use a key without a condition limiting the "
                   "callers (HANGAR_FORBID_PUBLIC_KEY_POLICIES=1)");
+  hangar::app::AdminOptions admin_opts;
+  CLI::App* admin = app.add_subcommand("admin", "Manage accounts in a data directory");
+  admin->require_subcommand(1);
+  CLI::App* create_account =
+      admin->add_subcommand("create-account", "Create an account and its root access key");
+  CLI::App* list_accounts = admin->add_subcommand("list-accounts", "List the accounts");
+  for (CLI::App* sub : {create_account, list_accounts}) {
+    sub->add_option("--data-dir", admin_opts.data_dir, "Data directory")->required();
+    sub->add_option("--root-key-file", admin_opts.root_key_file,
+                    "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
+  }
+  create_account->add_option("--account-id", admin_opts.account_id,
+                             "12-digit account id (default: random)");
   CLI11_PARSE(app, argc, argv);
   if (serve->parsed()) return hangar::app::Serve(opts);
+  if (create_account->parsed()) return hangar::app::Admin("create-account", admin_opts);
+  if (list_accounts->parsed()) return hangar::app::Admin("list-accounts", admin_opts);
   return 0;
 }

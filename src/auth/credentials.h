@@ -19,6 +19,8 @@ struct AccessKey {
   bool active = true;
   // Temporary credentials (STS): the session token the request must carry, and the expiry.
   std::string session_token;
+  // Or, where only a hash is kept (IdentityStore): the lower-case hex SHA-256 of the token.
+  std::string session_token_hash;
   std::optional<TimePoint> expires_at;
 };
 

@@ -605,10 +605,17 @@ Result<VerifiedRequest> SigV4Verifier::Verify(const HttpRequest& request, const 
   }
 
   // 3. Temporary credentials must come with their session token; permanent ones without one.
-  if (key.session_token.empty() != sig.security_token.empty() ||
-      !crypto::ConstantTimeEquals(key.session_token, sig.security_token)) {
-    return UnknownKeyError(dialect, sig.scope.access_key_id);
+  //    Where only the token's hash is known, the hashes are compared (still in constant time).
+  bool token_ok;
+  if (!key.session_token_hash.empty()) {
+    token_ok = !sig.security_token.empty() &&
+               crypto::ConstantTimeEquals(crypto::Sha256Hex(sig.security_token),
+                                          key.session_token_hash);
+  } else {
+    token_ok = key.session_token.empty() == sig.security_token.empty() &&
+               crypto::ConstantTimeEquals(key.session_token, sig.security_token);
   }
+  if (!token_ok) return UnknownKeyError(dialect, sig.scope.access_key_id);
 
   // 3b. S3 wants every x-amz-* header a header-signed request carries to be signed: an unsigned
   //     one (metadata, ACLs, SSE parameters) could be added by anyone on the way.

@@ -34,6 +34,7 @@ class FakeCredentials final : public CredentialProvider {
     std::string secret;
     bool active = true;
     std::string session_token;
+    std::string session_token_hash;
     std::optional<TimePoint> expires_at;
   };
 
@@ -56,6 +57,7 @@ class FakeCredentials final : public CredentialProvider {
     key.secret_access_key = SecretBytes(AsBytes(it->second.secret));
     key.active = it->second.active;
     key.session_token = it->second.session_token;
+    key.session_token_hash = it->second.session_token_hash;
     key.expires_at = it->second.expires_at;
     return key;
   }
@@ -985,6 +987,27 @@ TEST_F(SigV4VerifierTest, SessionTokenMustMatchTheTemporaryKey) {
   // A permanent key does not take a session token.
   h_.credentials.Add(kAkid, kSecret).session_token = "";
   EXPECT_EQ(h_.Check(request).status().code(), ErrorCode::kUnknownAccessKey);
+}
+
+// IdentityStore keeps only the token's SHA-256: the verifier compares hashes instead.
+TEST_F(SigV4VerifierTest, SessionTokenIsCheckedAgainstAStoredHash) {
+  h_.credentials.Add(kAkid, kSecret).session_token_hash = crypto::Sha256Hex("the-token");
+  HttpRequest request = Signed("sts");
+  EXPECT_EQ(h_.Check(request).status().code(), ErrorCode::kUnknownAccessKey) << "token missing";
+  request.headers.Set("X-Amz-Security-Token", "the-tokem");
+  EXPECT_EQ(h_.Check(request).status().code(), ErrorCode::kUnknownAccessKey) << "wrong token";
+  request.headers.Set("X-Amz-Security-Token", crypto::Sha256Hex("the-token"));
+  EXPECT_EQ(h_.Check(request).status().code(), ErrorCode::kUnknownAccessKey)
+      << "the hash itself is not the token";
+  request.headers.Set("X-Amz-Security-Token", "the-token");
+  EXPECT_TRUE(h_.Check(request).ok());
+}
+
+// A provider that judges expiry itself (IdentityStore, on the lifecycle clock) is believed.
+TEST_F(SigV4VerifierTest, ExpiredTokenFromTheProviderPassesThrough) {
+  h_.credentials.FailWith(Error(ErrorCode::kExpiredToken, "The security token included in the request is expired"));
+  Result<VerifiedRequest> r = h_.Check(Signed("sts"));
+  EXPECT_EQ(r.status().code(), ErrorCode::kExpiredToken);
 }
 
 TEST_F(SigV4VerifierTest, ScopeDateDifferentFromAmzDateIsRejectedByVerifyToo) {

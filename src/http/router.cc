@@ -46,12 +46,13 @@ HttpResponse JsonResponse(int status, std::string body) {
 }  // namespace
 
 Router::Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
-               iam::StsApi& sts, s3::S3Api& s3, const Clock& lifecycle_clock,
+               iam::StsApi& sts, iam::IamApi& iam, s3::S3Api& s3, const Clock& lifecycle_clock,
                AdvanceClockFn advance_clock, MetricsFn metrics)
     : options_(std::move(options)),
       verifier_(verifier),
       kms_(kms),
       sts_(sts),
+      iam_(iam),
       s3_(s3),
       lifecycle_clock_(lifecycle_clock),
       advance_clock_(std::move(advance_clock)),
@@ -70,7 +71,10 @@ Router::Service Router::Detect(const HttpRequest& request) const {
   }
   // Anonymous: guess from the request's shape so the error speaks the caller's protocol.
   if (request.headers.Has("x-amz-target")) return Service::kKms;
-  if (IsFormPost(request) && request.path == "/") return Service::kSts;
+  if (IsFormPost(request) && request.path == "/") {
+    return request.body.find("Version=2010-05-08") != std::string::npos ? Service::kIam
+                                                                         : Service::kSts;
+  }
   return Service::kS3;
 }
 
@@ -161,11 +165,15 @@ HttpResponse Router::Handle(HttpRequest& request) {
       response.body = std::move(result).value();
       break;
     }
-    case Service::kIam:
-      return RenderErrorFor(service, request,
-                            Error(ErrorCode::kUnknownOperation,
-                                  "IAM operations arrive with a later release of this server."),
-                            request_id);
+    case Service::kIam: {
+      std::string_view form = request.method == "POST" ? std::string_view(request.body)
+                                                       : std::string_view(request.query);
+      auto result = iam_.Call(ctx, form);
+      if (!result.ok()) return RenderErrorFor(service, request, result.status(), request_id);
+      response.headers.Add("Content-Type", "text/xml");
+      response.body = std::move(result).value();
+      break;
+    }
     case Service::kS3: {
       auto result = s3_.Handle(ctx, request, verified ? &*verified : nullptr);
       if (!result.ok()) return RenderErrorFor(service, request, result.status(), request_id);

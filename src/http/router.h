@@ -15,6 +15,7 @@
 #include "auth/sigv4.h"
 #include "common/clock.h"
 #include "http/server.h"
+#include "iam/iam_api.h"
 #include "iam/sts_api.h"
 #include "kms/kms_api.h"
 #include "s3/s3_api.h"
@@ -36,7 +37,7 @@ using MetricsFn = std::function<std::string()>;
 class Router final : public RequestHandler {
  public:
   Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
-         iam::StsApi& sts, s3::S3Api& s3, const Clock& lifecycle_clock,
+         iam::StsApi& sts, iam::IamApi& iam, s3::S3Api& s3, const Clock& lifecycle_clock,
          AdvanceClockFn advance_clock, MetricsFn metrics);
 
   RoutePlan Plan(const HttpRequest& request) override;
@@ -58,6 +59,7 @@ class Router final : public RequestHandler {
   const auth::SigV4Verifier& verifier_;
   kms::KmsApi& kms_;
   iam::StsApi& sts_;
+  iam::IamApi& iam_;
   s3::S3Api& s3_;
   const Clock& lifecycle_clock_;
   AdvanceClockFn advance_clock_;

@@ -66,7 +66,9 @@ struct Listing {
 
 class IdentityStore final : public auth::CredentialProvider, public IdentityPolicySource {
  public:
+  // `clock` is the lifecycle clock: session expiry follows it (and so the dev clock).
   IdentityStore(store::MetadataStore& store, const crypto::RootKey& root_key, const Clock& clock);
+  ~IdentityStore() override;
 
   // --- Accounts ---
   // The default account and its root key (see main.cc): created on first start, then reused.
@@ -86,6 +88,10 @@ class IdentityStore final : public auth::CredentialProvider, public IdentityPoli
                                         std::string_view marker, int max_items);
   // Errors: kIamDeleteConflict while the user has keys, policies or groups.
   Status DeleteUser(std::string_view account, std::string_view name);
+  // Adds tags (a key given again takes the new value). Errors: kIamLimitExceeded above 50.
+  Status TagUser(std::string_view account, std::string_view name, const Tags& tags);
+  Status UntagUser(std::string_view account, std::string_view name,
+                   const std::vector<std::string>& keys);
 
   // --- Access keys (long-term) ---
   // `user` empty = the account root. At most two per user (kIamLimitExceeded).

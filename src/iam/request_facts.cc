@@ -5,12 +5,16 @@
 namespace hangar::iam {
 namespace {
 
-const char* PrincipalType(auth::PrincipalType type) {
+std::string_view PrincipalTypeName(auth::PrincipalType type) {
   switch (type) {
-    case auth::PrincipalType::kRoot: return "Account";
-    case auth::PrincipalType::kUser: return "User";
-    case auth::PrincipalType::kAssumedRole: return "AssumedRole";
-    case auth::PrincipalType::kAnonymous: break;
+    case auth::PrincipalType::kRoot:
+      return "Account";
+    case auth::PrincipalType::kUser:
+      return "User";
+    case auth::PrincipalType::kAssumedRole:
+      return "AssumedRole";
+    case auth::PrincipalType::kAnonymous:
+      break;
   }
   return "Anonymous";
 }
@@ -20,24 +24,26 @@ const char* PrincipalType(auth::PrincipalType type) {
 RequestFacts FactsFor(const auth::RequestContext& ctx, std::string action, std::string resource) {
   const auth::Principal& p = ctx.principal;
   RequestFacts facts;
-  facts.principal_arn = p.arn;
-  facts.principal_account = p.account_id;
-  facts.role_arn = p.role_arn;
   facts.action = std::move(action);
   facts.resource = std::move(resource);
   ContextKeys& keys = facts.context;
   if (!p.anonymous()) {
-    // Policies name roles by their IAM ARN, so for a session aws:PrincipalArn is the role's.
-    keys["aws:principalarn"] = {p.role_arn.empty() ? p.arn : p.role_arn};
+    facts.principal_arn = p.arn;
+    facts.principal_account = p.account_id;
+    facts.role_arn = p.role_arn;
+    // Policies name an assumed role by the role, not by the session (iam.md §3).
+    keys["aws:principalarn"] = {p.type == auth::PrincipalType::kAssumedRole ? p.role_arn : p.arn};
     keys["aws:principalaccount"] = {p.account_id};
     keys["aws:userid"] = {p.user_id};
     if (p.type == auth::PrincipalType::kUser) keys["aws:username"] = {p.name};
   }
-  keys["aws:principaltype"] = {PrincipalType(p.type)};
+  keys["aws:principaltype"] = {std::string(PrincipalTypeName(p.type))};
   if (!ctx.source_ip.empty()) keys["aws:sourceip"] = {ctx.source_ip};
   keys["aws:securetransport"] = {ctx.secure_transport ? "true" : "false"};
-  keys["aws:currenttime"] = {FormatIso8601(ctx.now, /*with_millis=*/false)};
-  keys["aws:epochtime"] = {std::to_string(ToUnixMillis(ctx.now) / 1000)};
+  keys["aws:currenttime"] = {FormatIso8601(ctx.now, false)};
+  keys["aws:epochtime"] = {
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(ctx.now.time_since_epoch())
+                         .count())};
   if (!ctx.region.empty()) keys["aws:requestedregion"] = {ctx.region};
   keys["aws:viaawsservice"] = {ctx.via_service.empty() ? "false" : "true"};
   return facts;

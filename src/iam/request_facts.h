@@ -1,6 +1,7 @@
 #pragma once
-// FactsFor: the global condition keys (aws:*) every authorisation sees, built once from the
-// request context (iam.md §3). Services add their own keys (kms:*, s3:*) to the result.
+// FactsFor: the RequestFacts every authoriser (IAM, STS, KMS, S3) starts from — the caller and
+// the global aws:* condition keys of ../shared/reference/iam.md §3. Services add their own keys
+// (kms:*, s3:*) to the returned context.
 
 #include <string>
 
@@ -9,10 +10,11 @@
 
 namespace hangar::iam {
 
-// The request as the policy engine sees it: the caller's ARNs and account, `action`
-// ("kms:Decrypt") on `resource` (an ARN or "*"), and aws:PrincipalArn, aws:PrincipalAccount,
-// aws:PrincipalType, aws:userid, aws:username (users only), aws:SourceIp, aws:SecureTransport,
-// aws:CurrentTime, aws:EpochTime, aws:RequestedRegion, aws:ViaAWSService.
+// Fills principal_arn / principal_account / role_arn from ctx.principal, `action` and `resource`,
+// and the context keys (lower-case): aws:principalarn (the role's ARN for assumed roles),
+// aws:principalaccount, aws:principaltype, aws:userid, aws:username (users only),
+// aws:sourceip, aws:securetransport, aws:currenttime, aws:epochtime, aws:requestedregion,
+// aws:viaawsservice. Anonymous callers get no principal keys.
 RequestFacts FactsFor(const auth::RequestContext& ctx, std::string action, std::string resource);
 
 }  // namespace hangar::iam

@@ -1,46 +1,57 @@
 #include "iam/sts_api.h"
 
-#include "common/strings.h"
+#include "iam/request_facts.h"
 
 namespace hangar::iam {
 namespace {
 
 constexpr std::string_view kStsXmlns = "https://sts.amazonaws.com/doc/2011-06-15/";
 
-std::string Wrap(std::string_view action, std::string_view result, std::string_view request_id) {
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<";
-  out.append(action).append("Response xmlns=\"").append(kStsXmlns).append("\">\n  <");
-  out.append(action).append("Result>\n").append(result).append("  </").append(action);
-  out.append("Result>\n  <ResponseMetadata>\n    <RequestId>").append(request_id);
-  out.append("</RequestId>\n  </ResponseMetadata>\n</").append(action).append("Response>\n");
-  return out;
+std::string CredentialsXml(const TemporaryCredentials& c) {
+  return "    <Credentials>\n      " + XmlElement("AccessKeyId", c.access_key_id) + "\n      " +
+         XmlElement("SecretAccessKey", c.secret_access_key) + "\n      " +
+         XmlElement("SessionToken", c.session_token) + "\n      " +
+         XmlElement("Expiration", IsoTime(c.expires_ms)) + "\n    </Credentials>\n";
 }
 
 }  // namespace
 
-std::string QueryErrorXml(std::string_view xmlns, std::string_view code, std::string_view message,
-                          std::string_view request_id, bool sender_fault) {
-  std::string out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"";
-  out.append(xmlns).append("\">\n  <Error>\n    <Type>").append(sender_fault ? "Sender" : "Receiver");
-  out.append("</Type>\n    <Code>").append(XmlEscape(code)).append("</Code>\n    <Message>");
-  out.append(XmlEscape(message)).append("</Message>\n  </Error>\n  <RequestId>");
-  out.append(request_id).append("</RequestId>\n</ErrorResponse>\n");
-  return out;
-}
-
 Result<std::string> StsApi::Call(const auth::RequestContext& ctx, std::string_view form) {
-  auto params = ParseQuery(form, /*plus_is_space=*/true);
-  if (!params) return Error(ErrorCode::kMalformedQueryString, "The query string is malformed.");
-  std::string action;
-  for (const auto& [name, value] : *params) {
-    if (name == "Action") action = value;
-  }
+  HANGAR_ASSIGN_OR_RETURN(QueryParams params, QueryParams::Parse(form));
+  const std::string& action = params.action();
+  const auth::Principal& caller = ctx.principal;
   if (action == "GetCallerIdentity") {
-    const auth::Principal& p = ctx.principal;
-    std::string result = "    <Arn>" + XmlEscape(p.arn) + "</Arn>\n    <UserId>" +
-                         XmlEscape(p.user_id) + "</UserId>\n    <Account>" +
-                         XmlEscape(p.account_id) + "</Account>\n";
-    return Wrap(action, result, ctx.request_id);
+    // Always allowed: it needs no permission in AWS either.
+    std::string result = "    " + XmlElement("Arn", caller.arn) + "\n    " +
+                         XmlElement("UserId", caller.user_id) + "\n    " +
+                         XmlElement("Account", caller.account_id) + "\n";
+    return QueryResponseXml(kStsXmlns, action, result, ctx.request_id);
+  }
+  if (action == "AssumeRole") {
+    HANGAR_ASSIGN_OR_RETURN(std::string role_arn, params.Required("RoleArn"));
+    HANGAR_ASSIGN_OR_RETURN(std::string session, params.Required("RoleSessionName"));
+    HANGAR_ASSIGN_OR_RETURN(int duration, params.Int("DurationSeconds", 0, 1 << 30, 0));
+    const std::string policy = params.GetOr("Policy", "");
+    RequestFacts facts = FactsFor(ctx, "sts:AssumeRole", role_arn);
+    HANGAR_ASSIGN_OR_RETURN(TemporaryCredentials creds,
+                            identities_.AssumeRole(caller, facts.context, role_arn, session,
+                                                   duration, policy));
+    std::string result = CredentialsXml(creds) + "    <AssumedRoleUser>\n      " +
+                         XmlElement("AssumedRoleId", creds.assumed_role_id) + "\n      " +
+                         XmlElement("Arn", creds.assumed_role_arn) +
+                         "\n    </AssumedRoleUser>\n";
+    if (!policy.empty()) {
+      // AWS reports the packed session policy's share of its limit, in percent.
+      result += "    " + XmlElement("PackedPolicySize", std::to_string(policy.size() * 100 / 2048)) +
+                "\n";
+    }
+    return QueryResponseXml(kStsXmlns, action, result, ctx.request_id);
+  }
+  if (action == "GetSessionToken") {
+    HANGAR_ASSIGN_OR_RETURN(int duration, params.Int("DurationSeconds", 0, 1 << 30, 0));
+    HANGAR_ASSIGN_OR_RETURN(TemporaryCredentials creds,
+                            identities_.GetSessionToken(caller, duration));
+    return QueryResponseXml(kStsXmlns, action, CredentialsXml(creds), ctx.request_id);
   }
   if (action.empty()) {
     return Error(ErrorCode::kUnknownOperation, "Could not find operation for the request.");

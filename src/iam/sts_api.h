@@ -1,24 +1,27 @@
 #pragma once
-// StsApi: the STS query protocol (form-encoded Action=..., XML responses). For now
-// GetCallerIdentity, which the aws CLI and many tools call first (../shared/reference/iam.md §5).
+// StsApi: the STS query protocol — GetCallerIdentity, AssumeRole, GetSessionToken
+// (../shared/reference/iam.md §5). Wire format only; IdentityStore does the work.
 
 #include <string>
 #include <string_view>
 
 #include "auth/request_context.h"
 #include "common/result.h"
+#include "iam/identity_store.h"
+#include "iam/query_protocol.h"
 
 namespace hangar::iam {
 
 class StsApi {
  public:
+  explicit StsApi(IdentityStore& identities) : identities_(identities) {}
   // Runs the action named in the form `body` (or query). Returns the XML response body.
-  // Errors: kUnknownOperation for actions not offered, kMalformedQueryString for a bad form.
+  // Errors: kUnknownOperation for actions not offered, kMalformedQueryString for a bad form,
+  // kValidation, kAccessDenied and what IdentityStore::AssumeRole returns.
   Result<std::string> Call(const auth::RequestContext& ctx, std::string_view form);
-};
 
-// The query protocol's error document for `status` (shared by STS and IAM).
-std::string QueryErrorXml(std::string_view xmlns, std::string_view code, std::string_view message,
-                          std::string_view request_id, bool sender_fault);
+ private:
+  IdentityStore& identities_;
+};
 
 }  // namespace hangar::iam
