@@ -3,6 +3,7 @@
 // its typed input: who is calling, from where, in which region, and the time its lifecycle logic
 // should use.
 
+#include <cstdint>
 #include <string>
 
 #include "auth/principal.h"
@@ -20,6 +21,9 @@ struct RequestContext {
   // Set when one service calls another on the caller's behalf (kms:ViaService), e.g.
   // "s3.us-east-1.amazonaws.com".
   std::string via_service;
+  // How the request was signed (S3's s3:authType and s3:signatureAge condition keys).
+  std::string auth_type;  // "REST-HEADER" or "REST-QUERY-STRING"; empty when anonymous
+  int64_t signature_age_ms = 0;
 };
 
 }  // namespace hangar::auth

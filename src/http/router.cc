@@ -1,5 +1,7 @@
 #include "http/router.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -122,6 +124,12 @@ Status Router::Authenticate(Service service, const HttpRequest& request,
   HANGAR_ASSIGN_OR_RETURN(auth::VerifiedRequest verified,
                           verifier_.Verify(request, *sig, payload_hash));
   ctx.principal = verified.principal;
+  ctx.auth_type = sig->kind == auth::SigV4Request::Kind::kQuery ? "REST-QUERY-STRING" : "REST-HEADER";
+  if (auto signed_at = ParseAmzDate(verified.amz_date)) {
+    // Signatures are judged on the wall clock, whatever the lifecycle clock says.
+    ctx.signature_age_ms = std::max<int64_t>(
+        0, ToUnixMillis(std::chrono::system_clock::now()) - ToUnixMillis(*signed_at));
+  }
   ctx.region = verified.scope.region.empty() ? options_.default_region : verified.scope.region;
   verified_out = std::move(verified);
   return Status::Ok();

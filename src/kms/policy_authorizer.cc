@@ -25,6 +25,7 @@ void AddKmsKeys(const auth::RequestContext& ctx, std::string_view action, const 
     keys["kms:keyorigin"] = {key->origin};
     keys["kms:keymanager"] = {key->key_manager};
     keys["kms:multiregion"] = {Bool(key->multi_region)};
+    for (const auto& tag : key->tags) keys["aws:resourcetag/" + ToLower(tag.key)] = {tag.value};
   }
   if (details.encryption_context != nullptr) {
     std::vector<std::string> names;

@@ -144,6 +144,16 @@ TEST_F(PolicyAuthorizerTest, EncryptionContextAndViaServiceConditionsSeeTheReque
   EXPECT_TRUE(authorizer_.Authorize(root, "GenerateDataKey", &key).ok());
 }
 
+TEST_F(PolicyAuthorizerTest, KeyTagsAreResourceTagConditionKeys) {
+  KeyRecord key = Key(R"({"Version":"2012-10-17","Statement":[)" + RootStatement(kAccount) + R"(,
+    {"Effect":"Deny","Principal":"*","Action":"kms:Decrypt","Resource":"*",
+     "Condition":{"StringEquals":{"aws:ResourceTag/Classification":"secret"}}}]})");
+  auto root = Caller(kAccount, "");
+  EXPECT_TRUE(authorizer_.Authorize(root, "Decrypt", &key).ok());
+  key.tags.push_back(Tag{"Classification", "secret"});
+  EXPECT_EQ(authorizer_.Authorize(root, "Decrypt", &key).code(), ErrorCode::kAccessDenied);
+}
+
 TEST_F(PolicyAuthorizerTest, CrossAccountUseNeedsBothTheKeyPolicyAndTheCallersIamPolicy) {
   KeyRecord key = Key(R"({"Version":"2012-10-17","Statement":[)" + RootStatement(kAccount) + "," +
                       RootStatement(kOther) + "]}");

@@ -74,6 +74,11 @@ Status S3Access::Authorize(const auth::RequestContext& ctx, const BucketRecord& 
       iam::FactsFor(ctx, request.action, ResourceArn(bucket.name, request.key));
   for (const auto& [k, v] : request.keys) facts.context[k] = v;
   facts.context["aws:resourceaccount"] = {bucket.owner_account};
+  if (!ctx.auth_type.empty()) {
+    facts.context["s3:authtype"] = {ctx.auth_type};
+    facts.context["s3:signatureversion"] = {"AWS4-HMAC-SHA256"};
+    facts.context["s3:signatureage"] = {std::to_string(ctx.signature_age_ms)};
+  }
 
   const bool owner_account = !ctx.principal.anonymous() &&
                              ctx.principal.account_id == bucket.owner_account;

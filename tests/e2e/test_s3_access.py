@@ -148,6 +148,25 @@ class S3AccessTest(HangarTestCase):
         self.s3.delete_bucket_policy(Bucket=bucket)
         self.s3.put_object(Bucket=bucket, Key="plain", Body=b"allowed again")
 
+    def test_a_bucket_policy_can_refuse_presigned_urls(self):
+        bucket = self.new_bucket("access-no-presign")
+        self.s3.put_object(Bucket=bucket, Key="k", Body=b"header-signed only")
+        presigner = self.server.s3_client(signature_version="s3v4")  # SigV4 query auth
+        url = presigner.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "k"})
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            self.assertEqual(resp.read(), b"header-signed only")
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Sid": "NoPresignedUrls", "Effect": "Deny", "Principal": "*",
+                "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*",
+                "Condition": {"StringEquals": {"s3:authType": "REST-QUERY-STRING"}}}]}))
+        with self.assertRaises(urllib.error.HTTPError) as cm:
+            urllib.request.urlopen(url, timeout=10)
+        self.assertEqual(cm.exception.code, 403)
+        self.assertIn(b"<Code>AccessDenied</Code>", cm.exception.read())
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="k")["Body"].read(),
+                         b"header-signed only")
+
     def test_bucket_policies_are_validated(self):
         bucket = self.new_bucket("access-validate")
         self.assertS3Error(400, "MalformedPolicy",
