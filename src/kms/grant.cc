@@ -1,9 +1,8 @@
 #include "kms/grant.h"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <array>
+#include <nlohmann/json.hpp>
 
 #include "common/strings.h"
 #include "crypto/base64.h"
@@ -65,11 +64,24 @@ bool GrantRecord::HasOperation(std::string_view operation) const {
 }
 
 const std::vector<std::string_view>& GrantOperationNames() {
-  static const auto* names = new std::vector<std::string_view>{
-      "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
-      "ReEncryptTo", "Sign", "Verify", "GetPublicKey", "CreateGrant", "RetireGrant",
-      "DescribeKey", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateMac",
-      "VerifyMac", "DeriveSharedSecret"};
+  static const auto* names =
+      new std::vector<std::string_view>{"Decrypt",
+                                        "Encrypt",
+                                        "GenerateDataKey",
+                                        "GenerateDataKeyWithoutPlaintext",
+                                        "ReEncryptFrom",
+                                        "ReEncryptTo",
+                                        "Sign",
+                                        "Verify",
+                                        "GetPublicKey",
+                                        "CreateGrant",
+                                        "RetireGrant",
+                                        "DescribeKey",
+                                        "GenerateDataKeyPair",
+                                        "GenerateDataKeyPairWithoutPlaintext",
+                                        "GenerateMac",
+                                        "VerifyMac",
+                                        "DeriveSharedSecret"};
   return *names;
 }
 
@@ -155,8 +167,10 @@ std::string EncodeGrantRecord(const GrantRecord& g) {
                       {"issuing_account", g.issuing_account},
                       {"operations", g.operations},
                       {"creation_ms", g.creation_ms}};
-  if (g.constraints.context_equals) j["context_equals"] = ContextJson(*g.constraints.context_equals);
-  if (g.constraints.context_subset) j["context_subset"] = ContextJson(*g.constraints.context_subset);
+  if (g.constraints.context_equals)
+    j["context_equals"] = ContextJson(*g.constraints.context_equals);
+  if (g.constraints.context_subset)
+    j["context_subset"] = ContextJson(*g.constraints.context_subset);
   return j.dump();
 }
 
@@ -173,8 +187,10 @@ Result<GrantRecord> DecodeGrantRecord(std::string_view text) {
     g.issuing_account = j.at("issuing_account").get<std::string>();
     g.operations = j.at("operations").get<std::vector<std::string>>();
     g.creation_ms = j.at("creation_ms").get<int64_t>();
-    if (j.contains("context_equals")) g.constraints.context_equals = ContextFromJson(j["context_equals"]);
-    if (j.contains("context_subset")) g.constraints.context_subset = ContextFromJson(j["context_subset"]);
+    if (j.contains("context_equals"))
+      g.constraints.context_equals = ContextFromJson(j["context_equals"]);
+    if (j.contains("context_subset"))
+      g.constraints.context_subset = ContextFromJson(j["context_subset"]);
     return g;
   } catch (const nlohmann::json::exception& e) {
     return InternalError(std::string("stored grant is corrupt: ") + e.what());

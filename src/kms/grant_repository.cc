@@ -45,7 +45,8 @@ Result<std::shared_ptr<const GrantList>> GrantRepository::ForKey(std::string_vie
 Status GrantRepository::Create(const GrantRecord& grant) {
   const std::string body = EncodeGrantRecord(grant);
   std::vector<store::Mutation> m;
-  m.push_back(store::Mutation::Create({std::string(kGrants), grant.key_id, grant.grant_id, body, 0, 0}));
+  m.push_back(
+      store::Mutation::Create({std::string(kGrants), grant.key_id, grant.grant_id, body, 0, 0}));
   if (!grant.retiring_principal.empty()) {
     m.push_back(store::Mutation::Create(
         {std::string(kRetiring), grant.retiring_principal, RetirableId(grant), body, 0, 0}));
@@ -71,8 +72,8 @@ Status GrantRepository::Delete(const GrantRecord& grant) {
 Result<std::vector<GrantRecord>> GrantRepository::ListRetirable(std::string_view principal,
                                                                 std::string_view start_after,
                                                                 size_t limit) {
-  HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kRetiring, principal,
-                                                 {"", std::string(start_after), limit}));
+  HANGAR_ASSIGN_OR_RETURN(auto docs,
+                          store_.List(kRetiring, principal, {"", std::string(start_after), limit}));
   std::vector<GrantRecord> out;
   out.reserve(docs.size());
   for (const auto& d : docs) {

@@ -40,10 +40,10 @@ TEST(GrantTest, GranteeMatchesExactArnOrTheRoleOfASession) {
   EXPECT_TRUE(GrantNamesPrincipal("arn:aws:iam::111122223333:user/alice", User("alice")));
   EXPECT_FALSE(GrantNamesPrincipal("arn:aws:iam::111122223333:user/alice", User("bob")));
   EXPECT_TRUE(GrantNamesPrincipal("arn:aws:iam::111122223333:role/app", Session("app", "s1")));
-  EXPECT_TRUE(GrantNamesPrincipal("arn:aws:sts::111122223333:assumed-role/app/s1",
-                                  Session("app", "s1")));
-  EXPECT_FALSE(GrantNamesPrincipal("arn:aws:sts::111122223333:assumed-role/app/s1",
-                                   Session("app", "s2")));
+  EXPECT_TRUE(
+      GrantNamesPrincipal("arn:aws:sts::111122223333:assumed-role/app/s1", Session("app", "s1")));
+  EXPECT_FALSE(
+      GrantNamesPrincipal("arn:aws:sts::111122223333:assumed-role/app/s1", Session("app", "s2")));
   // A grant to the account covers its root user, not every principal of the account.
   EXPECT_FALSE(GrantNamesPrincipal("arn:aws:iam::111122223333:root", User("alice")));
   EXPECT_FALSE(GrantNamesPrincipal("", auth::Principal{}));

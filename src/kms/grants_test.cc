@@ -31,9 +31,8 @@ const std::string kRoot = "arn:aws:iam::111122223333:root";
 class GrantsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("hangar-grants-" + std::to_string(::getpid()) + "-" +
-            crypto::RandomString(8, "abcdef"));
+    dir_ = std::filesystem::temp_directory_path() / ("hangar-grants-" + std::to_string(::getpid()) +
+                                                     "-" + crypto::RandomString(8, "abcdef"));
     std::filesystem::create_directories(dir_);
     root_key_ = crypto::RootKey::FromBytes(crypto::RandomSecret(32));
     Reopen();
@@ -378,6 +377,37 @@ TEST_F(GrantsTest, DestroyingAKeyRemovesItsGrants) {
   ASSERT_EQ(*service_->RunDueTasks(), 1);
   EXPECT_TRUE(store_->List("kms.grant", key_, {})->empty());
   EXPECT_TRUE(service_->ListRetirableGrants(Root(), kBob, 50, "")->items.empty());
+}
+
+}  // namespace
+}  // namespace hangar::kms
+
+namespace hangar::kms {
+namespace {
+
+TEST_F(GrantsTest, KeyPolicyConditionsSeeTheGrantsGranteeAndOperations) {
+  const std::string policy = R"({"Version":"2012-10-17","Statement":[
+    {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},
+     "Action":["kms:CreateGrant"],"Resource":"*",
+     "Condition":{"StringEquals":{"kms:GranteePrincipal":"arn:aws:iam::111122223333:user/alice",
+                                  "kms:RetiringPrincipal":"arn:aws:iam::111122223333:user/bob",
+                                  "kms:GrantConstraintType":"EncryptionContextSubset"},
+                  "ForAllValues:StringEquals":{"kms:GrantOperations":["Decrypt","Encrypt"]}}}]})";
+  ASSERT_TRUE(
+      service_->PutKeyPolicy(Root(), key_, "default", policy, /*bypass_lockout=*/true).ok());
+  CreateGrantInput in = GrantTo(kAlice, {"Decrypt"});
+  in.retiring_principal = kBob;
+  in.constraints.context_subset = EncryptionContext{{"a", "1"}};
+  EXPECT_TRUE(service_->CreateGrant(Root(), in).ok());
+  CreateGrantInput other_grantee = in;
+  other_grantee.grantee_principal = kBob;
+  EXPECT_EQ(service_->CreateGrant(Root(), other_grantee).status().code(), ErrorCode::kAccessDenied);
+  CreateGrantInput more_ops = in;
+  more_ops.operations = {"Decrypt", "GenerateDataKey"};
+  EXPECT_EQ(service_->CreateGrant(Root(), more_ops).status().code(), ErrorCode::kAccessDenied);
+  CreateGrantInput unconstrained = in;
+  unconstrained.constraints = {};
+  EXPECT_EQ(service_->CreateGrant(Root(), unconstrained).status().code(), ErrorCode::kAccessDenied);
 }
 
 }  // namespace

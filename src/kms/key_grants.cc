@@ -21,8 +21,8 @@ constexpr size_t kMaxConstraintValue = 384;
 
 // botocore model: PrincipalIdType ^[\w+=,.@:/-]+$ and GrantNameType ^[a-zA-Z0-9:/_-]+$.
 bool PrincipalChar(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_+=,.@:/-").find(c) !=
-                                                            std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("_+=,.@:/-").find(c) != std::string_view::npos;
 }
 bool NameChar(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -32,8 +32,7 @@ bool NameChar(char c) {
 void CheckPattern(ValidationErrors& v, std::string_view value, std::string_view member,
                   bool (*allowed)(char), std::string_view pattern) {
   if (!std::all_of(value.begin(), value.end(), allowed)) {
-    v.Add(value, member,
-          "Member must satisfy regular expression pattern: " + std::string(pattern));
+    v.Add(value, member, "Member must satisfy regular expression pattern: " + std::string(pattern));
   }
 }
 
@@ -50,7 +49,8 @@ bool IsGrantId(std::string_view id) {
 }
 
 Status CheckGrantId(std::string_view id) {
-  if (!IsGrantId(id)) return Error(ErrorCode::kKmsInvalidGrantId, "Invalid grant ID " + std::string(id));
+  if (!IsGrantId(id))
+    return Error(ErrorCode::kKmsInvalidGrantId, "Invalid grant ID " + std::string(id));
   return Status::Ok();
 }
 
@@ -76,10 +76,17 @@ std::vector<std::string> SortedUnique(std::vector<std::string> v) {
 
 // Operations a symmetric encryption key supports in a grant (the only key spec served here).
 bool SymmetricKeyOperation(std::string_view op) {
-  static const std::set<std::string_view> kOps = {
-      "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
-      "ReEncryptTo", "CreateGrant", "RetireGrant", "DescribeKey", "GenerateDataKeyPair",
-      "GenerateDataKeyPairWithoutPlaintext"};
+  static const std::set<std::string_view> kOps = {"Decrypt",
+                                                  "Encrypt",
+                                                  "GenerateDataKey",
+                                                  "GenerateDataKeyWithoutPlaintext",
+                                                  "ReEncryptFrom",
+                                                  "ReEncryptTo",
+                                                  "CreateGrant",
+                                                  "RetireGrant",
+                                                  "DescribeKey",
+                                                  "GenerateDataKeyPair",
+                                                  "GenerateDataKeyPairWithoutPlaintext"};
   return kOps.contains(op);
 }
 
@@ -91,7 +98,7 @@ Status ValidateConstraints(const GrantConstraints& c) {
                  "A grant constraint can specify only one of EncryptionContextEquals and "
                  "EncryptionContextSubset.");
   }
-  const EncryptionContext* context = c.context_equals ? &*c.context_equals
+  const EncryptionContext* context = c.context_equals   ? &*c.context_equals
                                      : c.context_subset ? &*c.context_subset
                                                         : nullptr;
   if (context == nullptr) return Status::Ok();
@@ -220,16 +227,17 @@ Result<CreateGrantOutput> KeyService::CreateGrant(const auth::RequestContext& ct
   HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "CreateGrant", &k, details));
 
   // 3. Key state (kms.md §5): Disabled [1], PendingDeletion [3].
-  if (k.state == KeyState::kDisabled) return Error(ErrorCode::kKmsDisabled, k.arn + " is disabled.");
+  if (k.state == KeyState::kDisabled)
+    return Error(ErrorCode::kKmsDisabled, k.arn + " is disabled.");
   if (k.state == KeyState::kPendingDeletion) {
     return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending deletion.");
   }
   // 4. The operations must suit the key (model: "KMS returns a ValidationError exception").
   for (const auto& op : operations) {
     if (!SymmetricKeyOperation(op)) {
-      return Error(ErrorCode::kValidation, "Grant operation " + op +
-                                               " is not valid for a KMS key with KeySpec " +
-                                               k.key_spec + ".");
+      return Error(
+          ErrorCode::kValidation,
+          "Grant operation " + op + " is not valid for a KMS key with KeySpec " + k.key_spec + ".");
     }
   }
   if (input.dry_run) return DryRunSucceeded();
@@ -279,7 +287,8 @@ Result<Page<GrantRecord>> KeyService::ListGrants(const auth::RequestContext& ctx
     return Error(ErrorCode::kKmsInvalidMarker, "Invalid marker: " + input.marker);
   }
   if (input.grant_id) HANGAR_RETURN_IF_ERROR(CheckGrantId(*input.grant_id));
-  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, input.key_id, /*allow_alias=*/false, "ListGrants"));
+  HANGAR_ASSIGN_OR_RETURN(auto key,
+                          Resolve(ctx, input.key_id, /*allow_alias=*/false, "ListGrants"));
   HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(key->record.key_id));
   std::vector<const GrantRecord*> matching;
   for (const auto& g : *grants) {
@@ -306,9 +315,9 @@ Result<Page<GrantRecord>> KeyService::ListRetirableGrants(const auth::RequestCon
   }
   // AWS: authorised by the caller's IAM policy on kms:ListRetirableGrants, not by any key.
   HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "ListRetirableGrants", nullptr));
-  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ListRetirable(
-                                           retiring_principal, marker,
-                                           static_cast<size_t>(limit) + 1));
+  HANGAR_ASSIGN_OR_RETURN(auto grants,
+                          repository_.grants().ListRetirable(retiring_principal, marker,
+                                                             static_cast<size_t>(limit) + 1));
   Page<GrantRecord> page;
   page.truncated = grants.size() > static_cast<size_t>(limit);
   if (page.truncated) grants.resize(static_cast<size_t>(limit));
