@@ -88,6 +88,8 @@ constexpr Row kRows[] = {
     {ErrorCode::kKmsInvalidGrantToken,
      {"InvalidGrantTokenException", 400, "KMS.InvalidGrantTokenException", 400, "InvalidInput",
       400}},
+    {ErrorCode::kKmsInvalidGrantId,
+     {"InvalidGrantIdException", 400, "KMS.InvalidGrantIdException", 400, "InvalidInput", 400}},
     {ErrorCode::kKmsKeyUnavailable,
      {"KeyUnavailableException", 500, "KMS.KeyUnavailableException", 500, "ServiceFailure", 500}},
     // S3 codes; the JSON and query columns never reach a client for these.

@@ -48,6 +48,7 @@ enum class ErrorCode : uint16_t {
   kKmsInvalidMarker,
   kKmsInvalidArn,
   kKmsInvalidGrantToken,
+  kKmsInvalidGrantId,
   kKmsKeyUnavailable,
   // S3.
   kNoSuchBucket,

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/request_context.h"
 #include "common/status.h"
@@ -22,6 +23,12 @@ struct KmsRequestDetails {
   std::optional<int64_t> rotation_period_days;            // EnableKeyRotation
   std::optional<std::string> encryption_algorithm;
   std::optional<bool> bypass_lockout;                     // CreateKey, PutKeyPolicy
+  // CreateGrant: kms:GranteePrincipal, kms:RetiringPrincipal, kms:GrantOperations and
+  // kms:GrantConstraintType (EncryptionContextEquals / EncryptionContextSubset).
+  std::optional<std::string> grantee_principal;
+  std::optional<std::string> retiring_principal;
+  std::vector<std::string> grant_operations;
+  std::optional<std::string> grant_constraint_type;
   bool allowed_by_grant = false;                          // a grant already covers the request
 };
 

@@ -117,7 +117,7 @@ Result<DecryptOutput> KeyService::Decrypt(const auth::RequestContext& ctx,
   KmsRequestDetails details;
   details.encryption_context = &input.context;
   details.encryption_algorithm = input.algorithm;
-  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "Decrypt", &k, details));
+  HANGAR_RETURN_IF_ERROR(AuthorizeKey(ctx, "Decrypt", k, details));
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
   HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.algorithm, k));
   const SecretBytes* material = key->Material(header.version);
@@ -175,7 +175,7 @@ Result<ReEncryptOutput> KeyService::ReEncrypt(const auth::RequestContext& ctx,
   if (sk.destroyed) return Error(ErrorCode::kKmsNotFound, "Key '" + sk.arn + "' does not exist");
   KmsRequestDetails source_details;
   source_details.encryption_context = &input.source_context;
-  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "ReEncryptFrom", &sk, source_details));
+  HANGAR_RETURN_IF_ERROR(AuthorizeKey(ctx, "ReEncryptFrom", sk, source_details));
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(sk));
   HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.source_algorithm, sk));
 

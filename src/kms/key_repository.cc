@@ -54,7 +54,7 @@ const SecretBytes* LoadedKey::Material(uint32_t version) const {
 }
 
 KeyRepository::KeyRepository(store::MetadataStore& store, const crypto::RootKey& root_key)
-    : store_(store), root_key_(root_key) {}
+    : store_(store), root_key_(root_key), grants_(store) {}
 
 std::string KeyRepository::Partition(std::string_view account, std::string_view region) {
   std::string p(account);
@@ -193,7 +193,10 @@ Status KeyRepository::Destroy(const KeyRecord& key, int64_t expected_revision) {
     if (docs.size() < 1000) break;
     after = docs.back().id;
   }
+  // Its grants go with it: a key id is never reused, but ListRetirableGrants must not show them.
+  HANGAR_RETURN_IF_ERROR(grants_.AppendDeleteAll(key.key_id, m));
   HANGAR_ASSIGN_OR_RETURN(auto revisions, store_.Commit(m));
+  grants_.Invalidate(key.key_id);
   {
     std::unique_lock lock(mu_);
     for (const auto& name : removed_aliases) aliases_.erase(partition + "/" + name);

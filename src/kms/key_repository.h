@@ -7,6 +7,7 @@
 //   kms.listing  <acct>/<region> / <key id>  empty; lets ListKeys page through one account+region
 //   kms.material <key id>        / <version> material wrapped under the root key
 //   kms.alias    <acct>/<region> / <alias>   target key id and dates (JSON)
+//   kms.grant*   see grant_repository.h; destroying a key removes its grants in the same commit
 // Key material is unwrapped only into the cache (SecretBytes) and never written in plaintext.
 //
 // Thread-safety: all methods may be called concurrently. Writers must serialise conflicting
@@ -25,6 +26,7 @@
 #include "common/result.h"
 #include "common/secret_bytes.h"
 #include "crypto/root_key.h"
+#include "kms/grant_repository.h"
 #include "kms/key.h"
 #include "store/metadata_store.h"
 
@@ -61,7 +63,7 @@ class KeyRepository {
   Status Update(const KeyRecord& key, int64_t expected_revision);
   // Replaces the record and adds the material of its newest version.
   Status AddVersion(const KeyRecord& key, int64_t expected_revision, const SecretBytes& material);
-  // Destroys every material version and alias of the key and leaves a tombstone record, then
+  // Destroys every material version, alias and grant of the key and leaves a tombstone record, then
   // scrubs the store so nothing that decrypts its data remains in files.
   Status Destroy(const KeyRecord& key, int64_t expected_revision);
 
@@ -79,6 +81,8 @@ class KeyRepository {
   Status PutAlias(std::string_view account, std::string_view region, const Alias& alias);
   Status DeleteAlias(std::string_view account, std::string_view region, std::string_view name);
 
+  GrantRepository& grants() { return grants_; }
+
  private:
   Result<std::shared_ptr<const LoadedKey>> Load(std::string_view key_id);
   void Cache(std::shared_ptr<const LoadedKey> key);
@@ -88,6 +92,7 @@ class KeyRepository {
 
   store::MetadataStore& store_;
   const crypto::RootKey& root_key_;
+  GrantRepository grants_;
   std::shared_mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<const LoadedKey>> keys_;  // protected by mu_
   // "<acct>/<region>/<alias>" -> the alias, or nullopt when known absent. Protected by mu_.

@@ -112,7 +112,8 @@ KmsCallCounts KeyService::CallCounts() const {
       "ListAliases", "TagResource", "UntagResource", "ListResourceTags", "GetKeyPolicy",
       "PutKeyPolicy", "ListKeyPolicies", "EnableKeyRotation", "DisableKeyRotation",
       "GetKeyRotationStatus", "RotateKeyOnDemand", "ListKeyRotations", "Encrypt", "Decrypt",
-      "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom"};
+      "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
+      "CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant"};
   static_assert(std::size(kNames) == static_cast<size_t>(Op::kCount_));
   KmsCallCounts out;
   for (size_t i = 0; i < std::size(kNames); ++i) {
@@ -121,11 +122,10 @@ KmsCallCounts KeyService::CallCounts() const {
   return out;
 }
 
-Result<std::shared_ptr<const LoadedKey>> KeyService::Resolve(const auth::RequestContext& ctx,
-                                                             std::string_view key_id,
-                                                             bool allow_alias,
-                                                             std::string_view action,
-                                                             KmsRequestDetails details) {
+Result<std::shared_ptr<const LoadedKey>> KeyService::Lookup(const auth::RequestContext& ctx,
+                                                            std::string_view key_id,
+                                                            bool allow_alias,
+                                                            std::string* request_alias) {
   HANGAR_ASSIGN_OR_RETURN(KeyRef ref, ParseKeyRef(key_id, ctx.region, allow_alias));
   const std::string account = ref.account_id.empty() ? ctx.principal.account_id : ref.account_id;
   std::string target = ref.key_id;
@@ -143,9 +143,27 @@ Result<std::shared_ptr<const LoadedKey>> KeyService::Resolve(const auth::Request
       key->record.account_id != account) {
     return KeyDoesNotExist(ctx.region, account, target);
   }
-  if (ref.is_alias()) details.request_alias = ref.alias_name;
-  HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, action, &key->record, details));
+  if (ref.is_alias() && request_alias != nullptr) *request_alias = ref.alias_name;
   return key;
+}
+
+Result<std::shared_ptr<const LoadedKey>> KeyService::Resolve(const auth::RequestContext& ctx,
+                                                             std::string_view key_id,
+                                                             bool allow_alias,
+                                                             std::string_view action,
+                                                             KmsRequestDetails details) {
+  HANGAR_ASSIGN_OR_RETURN(auto key, Lookup(ctx, key_id, allow_alias, &details.request_alias));
+  HANGAR_RETURN_IF_ERROR(AuthorizeKey(ctx, action, key->record, std::move(details)));
+  return key;
+}
+
+Status KeyService::AuthorizeKey(const auth::RequestContext& ctx, std::string_view action,
+                                const KeyRecord& key, KmsRequestDetails details) {
+  if (!details.allowed_by_grant) {
+    HANGAR_ASSIGN_OR_RETURN(details.allowed_by_grant,
+                            GrantCovers(ctx, action, key, details.encryption_context));
+  }
+  return authorizer_.Authorize(ctx, action, &key, details);
 }
 
 Status KeyService::Mutate(const auth::RequestContext& ctx, std::string_view key_id,

@@ -113,6 +113,34 @@ class Input {
     return out;
   }
 
+  // GrantConstraints: {"EncryptionContextEquals": {...}, "EncryptionContextSubset": {...}}.
+  GrantConstraints Constraints(std::string_view name) {
+    GrantConstraints out;
+    const json* v = Find(name, false);
+    if (!v) return out;
+    if (!v->is_object()) {
+      TypeError(name, "STRUCTURE_VALUE");
+      return out;
+    }
+    Input member(*v);
+    if (member.Has("EncryptionContextEquals")) {
+      out.context_equals = member.Context("EncryptionContextEquals");
+    }
+    if (member.Has("EncryptionContextSubset")) {
+      out.context_subset = member.Context("EncryptionContextSubset");
+    }
+    if (!member.serialization_.ok() && serialization_.ok()) serialization_ = member.serialization_;
+    return out;
+  }
+
+  // GrantTokens: read and checked (format only; grants take effect at once here).
+  Status GrantTokens() { return CheckGrantTokens(StringList("GrantTokens")); }
+
+  bool Has(std::string_view name) const {
+    auto it = object_.find(name);
+    return it != object_.end() && !it->is_null();
+  }
+
   std::vector<Tag> Tags(std::string_view name, bool required = false) {
     std::vector<Tag> out;
     const json* v = Find(name, required);
@@ -201,6 +229,43 @@ void AddPaging(json& out, const Page<T>& page) {
   if (page.truncated) out["NextMarker"] = page.next_marker;
 }
 
+json ContextJson(const EncryptionContext& context) {
+  json out = json::object();
+  for (const auto& [k, v] : context) out[k] = v;
+  return out;
+}
+
+// GrantListEntry (botocore model); optional members only when set.
+json GrantJson(const GrantRecord& g) {
+  json entry = {{"KeyId", g.key_arn},
+                {"GrantId", g.grant_id},
+                {"CreationDate", EpochSeconds(g.creation_ms)},
+                {"GranteePrincipal", g.grantee_principal},
+                {"IssuingAccount", g.issuing_account},
+                {"Operations", g.operations}};
+  if (!g.name.empty()) entry["Name"] = g.name;
+  if (!g.retiring_principal.empty()) entry["RetiringPrincipal"] = g.retiring_principal;
+  if (!g.constraints.empty()) {
+    json c = json::object();
+    if (g.constraints.context_equals) {
+      c["EncryptionContextEquals"] = ContextJson(*g.constraints.context_equals);
+    }
+    if (g.constraints.context_subset) {
+      c["EncryptionContextSubset"] = ContextJson(*g.constraints.context_subset);
+    }
+    entry["Constraints"] = std::move(c);
+  }
+  return entry;
+}
+
+json GrantPageJson(const Page<GrantRecord>& page) {
+  json grants = json::array();
+  for (const auto& g : page.items) grants.push_back(GrantJson(g));
+  json out = {{"Grants", std::move(grants)}};
+  AddPaging(out, page);
+  return out;
+}
+
 std::string B64(std::string_view bytes) { return crypto::Base64Encode(bytes); }
 std::string B64(const SecretBytes& bytes) { return crypto::Base64Encode(bytes.span()); }
 
@@ -219,7 +284,6 @@ GenerateDataKeyInput ReadGenerateDataKeyInput(Input& in) {
   input.number_of_bytes = in.Integer("NumberOfBytes");
   input.key_spec = in.String("KeySpec");
   input.dry_run = in.Boolean("DryRun");
-  in.StringList("GrantTokens");
   return input;
 }
 
@@ -250,7 +314,9 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"DescribeKey",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
          std::string key_id = in.RequiredString("KeyId");
+         Status tokens = in.GrantTokens();
          HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(tokens);
          HANGAR_ASSIGN_OR_RETURN(KeyRecord key, s.DescribeKey(ctx, key_id));
          return json{{"KeyMetadata", KeyMetadataJson(key)}};
        }},
@@ -484,8 +550,9 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
          input.context = in.Context("EncryptionContext");
          input.algorithm = in.String("EncryptionAlgorithm").value_or("SYMMETRIC_DEFAULT");
          input.dry_run = in.Boolean("DryRun");
-         in.StringList("GrantTokens");
+         Status tokens = in.GrantTokens();
          HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(tokens);
          auto out = s.Encrypt(ctx, input);
          std::fill(input.plaintext.begin(), input.plaintext.end(), '\0');
          if (!out.ok()) return out.status();
@@ -502,8 +569,9 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
          input.context = in.Context("EncryptionContext");
          input.key_id = in.String("KeyId", input.ignore_ciphertext);
          input.algorithm = in.String("EncryptionAlgorithm").value_or("SYMMETRIC_DEFAULT");
-         in.StringList("GrantTokens");
+         Status tokens = in.GrantTokens();
          HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(tokens);
          HANGAR_ASSIGN_OR_RETURN(DecryptOutput out, s.Decrypt(ctx, input));
          return json{{"KeyId", out.key_arn},
                      {"Plaintext", B64(out.plaintext)},
@@ -524,8 +592,9 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
              in.String("SourceEncryptionAlgorithm").value_or("SYMMETRIC_DEFAULT");
          input.destination_algorithm =
              in.String("DestinationEncryptionAlgorithm").value_or("SYMMETRIC_DEFAULT");
-         in.StringList("GrantTokens");
+         Status tokens = in.GrantTokens();
          HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(tokens);
          HANGAR_ASSIGN_OR_RETURN(ReEncryptOutput out, s.ReEncrypt(ctx, input));
          return json{{"CiphertextBlob", B64(out.ciphertext)},
                      {"SourceKeyId", out.source_key_arn},
@@ -538,7 +607,9 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"GenerateDataKey",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
          GenerateDataKeyInput input = ReadGenerateDataKeyInput(in);
+         Status tokens = in.GrantTokens();
          HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(tokens);
          HANGAR_ASSIGN_OR_RETURN(GenerateDataKeyOutput out,
                                  s.GenerateDataKey(ctx, input, /*with_plaintext=*/true));
          return json{{"CiphertextBlob", B64(out.ciphertext)},
@@ -549,12 +620,73 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"GenerateDataKeyWithoutPlaintext",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
          GenerateDataKeyInput input = ReadGenerateDataKeyInput(in);
+         Status tokens = in.GrantTokens();
          HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(tokens);
          HANGAR_ASSIGN_OR_RETURN(GenerateDataKeyOutput out,
                                  s.GenerateDataKey(ctx, input, /*with_plaintext=*/false));
          return json{{"CiphertextBlob", B64(out.ciphertext)},
                      {"KeyId", out.key_arn},
                      {"KeyMaterialId", out.material_id}};
+       }},
+      {"CreateGrant",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         CreateGrantInput input;
+         input.key_id = in.RequiredString("KeyId");
+         input.grantee_principal = in.RequiredString("GranteePrincipal");
+         input.retiring_principal = in.String("RetiringPrincipal");
+         input.operations = in.StringList("Operations", true);
+         input.constraints = in.Constraints("Constraints");
+         input.name = in.String("Name");
+         input.dry_run = in.Boolean("DryRun");
+         Status tokens = in.GrantTokens();
+         HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(tokens);
+         HANGAR_ASSIGN_OR_RETURN(CreateGrantOutput out, s.CreateGrant(ctx, input));
+         return json{{"GrantToken", out.grant_token}, {"GrantId", out.grant_id}};
+       }},
+      {"ListGrants",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         ListGrantsInput input;
+         input.key_id = in.RequiredString("KeyId");
+         input.grant_id = in.String("GrantId");
+         input.grantee_principal = in.String("GranteePrincipal");
+         input.limit = static_cast<int>(in.Integer("Limit").value_or(50));
+         input.marker = in.String("Marker").value_or("");
+         HANGAR_CHECK_INPUT(in);
+         HANGAR_ASSIGN_OR_RETURN(auto page, s.ListGrants(ctx, input));
+         return GrantPageJson(page);
+       }},
+      {"ListRetirableGrants",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         std::string principal = in.RequiredString("RetiringPrincipal");
+         auto limit = in.Integer("Limit");
+         auto marker = in.String("Marker");
+         HANGAR_CHECK_INPUT(in);
+         HANGAR_ASSIGN_OR_RETURN(
+             auto page, s.ListRetirableGrants(ctx, principal, static_cast<int>(limit.value_or(50)),
+                                              marker.value_or("")));
+         return GrantPageJson(page);
+       }},
+      {"RetireGrant",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         RetireGrantInput input;
+         input.grant_token = in.String("GrantToken");
+         input.key_id = in.String("KeyId");
+         input.grant_id = in.String("GrantId");
+         input.dry_run = in.Boolean("DryRun");
+         HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(s.RetireGrant(ctx, input));
+         return json::object();
+       }},
+      {"RevokeGrant",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         std::string key_id = in.RequiredString("KeyId");
+         std::string grant_id = in.RequiredString("GrantId");
+         bool dry_run = in.Boolean("DryRun");
+         HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(s.RevokeGrant(ctx, key_id, grant_id, dry_run));
+         return json::object();
        }},
       {"GenerateRandom",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
@@ -571,7 +703,6 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
 // AWS KMS operations that exist but are not offered yet: answered as unsupported, not unknown.
 const std::unordered_set<std::string_view>& LaterOperations() {
   static const auto* ops = new std::unordered_set<std::string_view>{
-      "CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant",
       "GetPublicKey", "Sign", "Verify", "GenerateDataKeyPair",
       "GenerateDataKeyPairWithoutPlaintext", "DeriveSharedSecret", "GenerateMac", "VerifyMac",
       "GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial", "ReplicateKey",

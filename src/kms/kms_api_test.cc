@@ -124,7 +124,7 @@ TEST_F(KmsApiTest, InvalidBase64IsRejected) {
 
 TEST_F(KmsApiTest, UnknownAndLaterOperationsAreDistinguished) {
   EXPECT_EQ(Call("MakeCoffee", "{}").status().code(), ErrorCode::kUnknownOperation);
-  EXPECT_EQ(Call("CreateGrant", "{}").status().code(), ErrorCode::kNotImplemented);
+  EXPECT_EQ(Call("Sign", "{}").status().code(), ErrorCode::kNotImplemented);
 }
 
 TEST_F(KmsApiTest, EncryptDecryptOverJsonUsesBase64AndArns) {
@@ -163,6 +163,63 @@ TEST_F(KmsApiTest, OnlyCryptoOperationsRunInline) {
   EXPECT_TRUE(KmsApi::RunsInline("Decrypt"));
   EXPECT_FALSE(KmsApi::RunsInline("CreateKey"));
   EXPECT_FALSE(KmsApi::RunsInline("ScheduleKeyDeletion"));
+}
+
+}  // namespace
+}  // namespace hangar::kms
+
+namespace hangar::kms {
+namespace {
+
+TEST_F(KmsApiTest, GrantsSpeakTheModelsMembers) {
+  std::string key = (*Call("CreateKey", "{}"))["KeyMetadata"]["KeyId"];
+  auto created = Call("CreateGrant", R"({"KeyId":")" + key + R"(",
+      "GranteePrincipal":"arn:aws:iam::111122223333:role/app","Operations":["Decrypt"],
+      "Name":"n1","Constraints":{"EncryptionContextEquals":{"Dept":"IT"}}})");
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  std::string grant_id = (*created)["GrantId"];
+  EXPECT_EQ(grant_id.size(), 64u);
+  EXPECT_TRUE((*created)["GrantToken"].is_string());
+
+  auto listed = Call("ListGrants", R"({"KeyId":")" + key + R"("})");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  const json& g = (*listed)["Grants"][0];
+  EXPECT_EQ(g["KeyId"], "arn:aws:kms:us-east-1:111122223333:key/" + key);
+  EXPECT_EQ(g["GrantId"], grant_id);
+  EXPECT_EQ(g["Name"], "n1");
+  EXPECT_EQ(g["GranteePrincipal"], "arn:aws:iam::111122223333:role/app");
+  EXPECT_EQ(g["IssuingAccount"], "arn:aws:iam::111122223333:root");
+  EXPECT_EQ(g["Operations"], json::array({"Decrypt"}));
+  EXPECT_EQ(g["Constraints"], json::parse(R"({"EncryptionContextEquals":{"Dept":"IT"}})"));
+  EXPECT_TRUE(g["CreationDate"].is_number());
+  EXPECT_FALSE(g.contains("RetiringPrincipal"));
+  EXPECT_EQ((*listed)["Truncated"], false);
+
+  EXPECT_EQ(Call("RevokeGrant", R"({"KeyId":")" + key + R"(","GrantId":")" + grant_id + R"("})")
+                ->dump(),
+            "{}");
+  EXPECT_TRUE((*Call("ListGrants", R"({"KeyId":")" + key + R"("})"))["Grants"].empty());
+}
+
+TEST_F(KmsApiTest, GrantMembersOfTheWrongTypeAreSerializationErrors) {
+  std::string key = (*Call("CreateKey", "{}"))["KeyMetadata"]["KeyId"];
+  EXPECT_EQ(Call("CreateGrant", R"({"KeyId":")" + key +
+                                    R"(","GranteePrincipal":"x","Operations":"Decrypt"})")
+                .status()
+                .code(),
+            ErrorCode::kSerialization);
+  EXPECT_EQ(Call("CreateGrant", R"({"KeyId":")" + key +
+                                    R"(","GranteePrincipal":"x","Operations":["Decrypt"],
+                                      "Constraints":{"EncryptionContextSubset":"a"}})")
+                .status()
+                .code(),
+            ErrorCode::kSerialization);
+  EXPECT_EQ(Call("Encrypt", R"({"KeyId":")" + key + R"(","Plaintext":"aGk=","GrantTokens":["x"]})")
+                .status()
+                .code(),
+            ErrorCode::kKmsInvalidGrantToken);
+  EXPECT_EQ(Call("DescribeKey", R"({"KeyId":")" + key + R"(","GrantTokens":[""]})").status().code(),
+            ErrorCode::kValidation);
 }
 
 }  // namespace

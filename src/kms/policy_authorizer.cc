@@ -48,6 +48,12 @@ void AddKmsKeys(const auth::RequestContext& ctx, std::string_view action, const 
   if (details.bypass_lockout) {
     keys["kms:bypasspolicylockoutsafetycheck"] = {Bool(*details.bypass_lockout)};
   }
+  if (details.grantee_principal) keys["kms:granteeprincipal"] = {*details.grantee_principal};
+  if (details.retiring_principal) keys["kms:retiringprincipal"] = {*details.retiring_principal};
+  if (!details.grant_operations.empty()) keys["kms:grantoperations"] = details.grant_operations;
+  if (details.grant_constraint_type) {
+    keys["kms:grantconstrainttype"] = {*details.grant_constraint_type};
+  }
   if (action == "CreateGrant" || action == "ListGrants" || action == "RevokeGrant") {
     keys["kms:grantisforawsresource"] = {Bool(!ctx.via_service.empty())};
   }
