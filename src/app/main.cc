@@ -67,6 +67,15 @@ std::optional<std::string> FlagOrEnv(const std::string& flag, const char* env) {
   return Env(env);
 }
 
+// The data directory, unlocked with the root key from the flag, HANGAR_ROOT_KEY_FILE or
+// HANGAR_ROOT_KEY.
+auto OpenDataDirWithRootKey(const std::string& data_dir, const std::string& root_key_file) {
+  RootKeySource key_source;
+  key_source.file = FlagOrEnv(root_key_file, "HANGAR_ROOT_KEY_FILE");
+  key_source.base64 = Env("HANGAR_ROOT_KEY");
+  return OpenDataDir(data_dir, key_source);
+}
+
 bool SplitListen(const std::string& listen, std::string& host, uint16_t& port) {
   size_t colon = listen.rfind(':');
   if (colon == std::string::npos) return false;
@@ -112,10 +121,7 @@ int Serve(const ServeOptions& opts) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  RootKeySource key_source;
-  key_source.file = FlagOrEnv(opts.root_key_file, "HANGAR_ROOT_KEY_FILE");
-  key_source.base64 = Env("HANGAR_ROOT_KEY");
-  auto dir = OpenDataDir(opts.data_dir, key_source);
+  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key_file);
   if (!dir.ok()) {
     std::cerr << "hangar: cannot open data directory: " << dir.status().message() << "\n";
     return 1;
@@ -262,10 +268,7 @@ struct AdminOptions {
 // `hangar admin ...`: prints JSON on stdout; errors on stderr with exit status 1.
 int Admin(const std::string& command, const AdminOptions& opts) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
-  RootKeySource key_source;
-  key_source.file = FlagOrEnv(opts.root_key_file, "HANGAR_ROOT_KEY_FILE");
-  key_source.base64 = Env("HANGAR_ROOT_KEY");
-  auto dir = OpenDataDir(opts.data_dir, key_source);
+  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key_file);
   if (!dir.ok()) {
     std::cerr << "hangar: cannot open data directory: " << dir.status().message() << "\n";
     return 1;

@@ -2,6 +2,7 @@
 // policy_cases_test.cc.
 
 #include "iam/policy.h"
+#include "iam/policy_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -126,6 +127,27 @@ TEST(PolicyConditionTest, NegatedOperatorsAreTrueWhenTheKeyIsAbsent) {
   ConditionClause ip{"IpAddress", false, SetQualifier::kNone, "aws:sourceip", {"10.0.0.0/8"}};
   EXPECT_TRUE(EvaluateCondition(ip, {{"aws:sourceip", {"10.1.2.3"}}}, true));
   EXPECT_FALSE(EvaluateCondition(ip, {{"aws:sourceip", {"192.168.0.1"}}}, true));
+}
+
+}  // namespace
+}  // namespace hangar::iam
+
+namespace hangar::iam {
+namespace {
+
+TEST(PolicyCacheTest, ParsesOnceAndAgainOnlyWhenTheTextChanges) {
+  PolicyCache cache(PolicyKind::kResource);
+  const std::string a =
+      R"({"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}})";
+  const std::string b =
+      R"({"Version":"2012-10-17","Statement":{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"*"}})";
+  auto first = cache.Get("bucket", a);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(cache.Get("bucket", a)->get(), first->get());
+  auto changed = cache.Get("bucket", b);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_NE(changed->get(), first->get());
+  EXPECT_EQ(cache.Get("bucket", "{nope").status().code(), ErrorCode::kKmsMalformedPolicyDocument);
 }
 
 }  // namespace

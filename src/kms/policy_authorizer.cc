@@ -1,7 +1,5 @@
 #include "kms/policy_authorizer.h"
 
-#include <mutex>
-
 #include "common/strings.h"
 #include "iam/request_facts.h"
 
@@ -69,28 +67,12 @@ PolicyKeyAuthorizer::PolicyKeyAuthorizer(const iam::IdentityPolicySource& identi
                                          KeyPolicyGuardrails guardrails)
     : identities_(identities), guardrails_(guardrails) {}
 
-Result<std::shared_ptr<const iam::Policy>> PolicyKeyAuthorizer::KeyPolicy(
-    const KeyRecord& key) const {
-  {
-    std::shared_lock lock(mutex_);
-    auto it = policies_.find(key.arn);
-    if (it != policies_.end() && it->second.text == key.policy) return it->second.parsed;
-  }
-  auto parsed = iam::ParsePolicy(key.policy, iam::PolicyKind::kResource);
-  if (!parsed.ok()) {
-    // Stored before policies were enforced and never valid: it allows nothing.
-    return Error(ErrorCode::kInternal, "key policy of " + key.arn + " cannot be parsed");
-  }
-  std::unique_lock lock(mutex_);
-  policies_[key.arn] = CachedPolicy{key.policy, *parsed};
-  return *parsed;
-}
-
 Status PolicyKeyAuthorizer::Authorize(const auth::RequestContext& ctx, std::string_view action,
                                       const KeyRecord* key,
                                       const KmsRequestDetails& details) const {
   if (key == nullptr) return Decide(ctx, action, nullptr, nullptr, details);
-  auto policy = KeyPolicy(*key);
+  auto policy = key_policies_.Get(key->arn, key->policy);
+  // A policy stored before policies were enforced that never parsed allows nothing.
   if (!policy.ok()) return KmsAccessDenied(ctx, action, key->arn);
   return Decide(ctx, action, key, policy->get(), details);
 }

@@ -5,15 +5,13 @@
 // the caller's own IAM policy too. Calls that name no key (CreateKey, ListKeys, ListAliases,
 // GenerateRandom) are decided by IAM policies alone.
 //
-// Parsed key policies are cached per key and re-parsed only when a key's policy text changes.
 // Thread-safe.
 
 #include <memory>
-#include <shared_mutex>
 #include <string>
-#include <unordered_map>
 
 #include "iam/policy.h"
+#include "iam/policy_cache.h"
 #include "iam/policy_source.h"
 #include "kms/authorizer.h"
 
@@ -35,18 +33,12 @@ class PolicyKeyAuthorizer final : public KeyAuthorizer {
                            bool bypass_lockout) const override;
 
  private:
-  Result<std::shared_ptr<const iam::Policy>> KeyPolicy(const KeyRecord& key) const;
   Status Decide(const auth::RequestContext& ctx, std::string_view action, const KeyRecord* key,
                 const iam::Policy* key_policy, const KmsRequestDetails& details) const;
 
   const iam::IdentityPolicySource& identities_;
   const KeyPolicyGuardrails guardrails_;
-  struct CachedPolicy {
-    std::string text;
-    std::shared_ptr<const iam::Policy> parsed;
-  };
-  mutable std::shared_mutex mutex_;
-  mutable std::unordered_map<std::string, CachedPolicy> policies_;  // by key ARN
+  iam::PolicyCache key_policies_{iam::PolicyKind::kResource};  // by key ARN
 };
 
 }  // namespace hangar::kms

@@ -1,7 +1,5 @@
 #include "s3/access.h"
 
-#include <mutex>
-
 #include "iam/policy_model.h"
 #include "iam/request_facts.h"
 
@@ -55,17 +53,9 @@ S3Access::S3Access(const iam::IdentityPolicySource& identities) : identities_(id
 
 std::shared_ptr<const iam::Policy> S3Access::BucketPolicy(const BucketRecord& bucket) const {
   if (bucket.policy.empty()) return nullptr;
-  {
-    std::shared_lock lock(mutex_);
-    auto it = policies_.find(bucket.name);
-    if (it != policies_.end() && it->second.text == bucket.policy) return it->second.parsed;
-  }
-  auto parsed = iam::ParsePolicy(bucket.policy, iam::PolicyKind::kResource);
+  auto parsed = bucket_policies_.Get(bucket.name, bucket.policy);
   // Only validated policies are stored; one that no longer parses grants nothing.
-  std::shared_ptr<const iam::Policy> policy = parsed.ok() ? *parsed : nullptr;
-  std::unique_lock lock(mutex_);
-  policies_[bucket.name] = CachedPolicy{bucket.policy, policy};
-  return policy;
+  return parsed.ok() ? *parsed : nullptr;
 }
 
 Status S3Access::Authorize(const auth::RequestContext& ctx, const BucketRecord& bucket,

@@ -4,17 +4,15 @@
 // another account needs both; anonymous callers only what the bucket policy grants to "*"; and
 // Block Public Access (bucket OR account settings) can take public grants away.
 //
-// Parsed bucket policies are cached per bucket and re-parsed only when the text changes.
 // Thread-safe.
 
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 #include "auth/request_context.h"
 #include "iam/policy.h"
+#include "iam/policy_cache.h"
 #include "iam/policy_source.h"
 #include "s3/records.h"
 #include "s3/sse.h"
@@ -59,12 +57,7 @@ class S3Access {
   std::shared_ptr<const iam::Policy> BucketPolicy(const BucketRecord& bucket) const;
 
   const iam::IdentityPolicySource& identities_;
-  struct CachedPolicy {
-    std::string text;
-    std::shared_ptr<const iam::Policy> parsed;
-  };
-  mutable std::shared_mutex mutex_;
-  mutable std::unordered_map<std::string, CachedPolicy> policies_;  // by bucket name
+  iam::PolicyCache bucket_policies_{iam::PolicyKind::kResource};  // by bucket name
 };
 
 }  // namespace hangar::s3
