@@ -29,8 +29,9 @@ Result<std::string> KeyServiceGateway::DefaultKeyArn(const auth::RequestContext&
 }
 
 Status KeyServiceGateway::CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_arn,
-                                         std::string_view action) {
-  return keys_.CheckKeyUsable(ctx, key_arn, action);
+                                         std::string_view action,
+                                         const s3::KmsContext& context) {
+  return keys_.CheckKeyUsable(ctx, key_arn, action, context);
 }
 
 }  // namespace hangar::app

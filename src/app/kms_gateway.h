@@ -17,7 +17,7 @@ class KeyServiceGateway final : public s3::KmsGateway {
                               const s3::KmsContext& context) override;
   Result<std::string> DefaultKeyArn(const auth::RequestContext& ctx) override;
   Status CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_arn,
-                        std::string_view action) override;
+                        std::string_view action, const s3::KmsContext& context) override;
 
  private:
   kms::KeyService& keys_;

@@ -88,8 +88,16 @@ std::string AccessKeyXml(const AccessKeyRecord& k) {
 }
 
 // The user a key action is about: UserName, or else the caller itself ("" = the account root).
+// Only the root manages the root's keys: no policy can hand them to a user.
 Result<std::string> KeyOwner(const Request& r) {
-  if (auto user = r.p.Get("UserName")) return *user;
+  if (auto user = r.p.Get("UserName")) {
+    if (user->empty()) {
+      return Error(ErrorCode::kValidation,
+                   "1 validation error detected: Value '' at 'userName' failed to satisfy "
+                   "constraint: Member must have length greater than or equal to 1");
+    }
+    return *user;
+  }
   switch (r.ctx.principal.type) {
     case auth::PrincipalType::kUser:
       return r.ctx.principal.name;

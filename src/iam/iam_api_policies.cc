@@ -90,8 +90,18 @@ Result<std::string> CreatePolicy(Request& r) {
   return "<Policy>" + PolicyXml(policy) + "</Policy>";
 }
 
-Result<std::string> GetPolicy(Request& r) {
+// Customer managed policies of other accounts are invisible (Hangar has no AWS managed ones).
+Result<std::string> OwnPolicyArn(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  if (!arn.starts_with("arn:aws:iam::" + r.account + ":policy/")) {
+    return Error(ErrorCode::kIamNoSuchEntity,
+                 "Policy " + arn + " does not exist or is not attachable.");
+  }
+  return arn;
+}
+
+Result<std::string> GetPolicy(Request& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, OwnPolicyArn(r));
   HANGAR_RETURN_IF_ERROR(r.Allow(arn));
   HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
   return "<Policy>" + PolicyXml(policy) + "</Policy>";
@@ -146,7 +156,7 @@ Result<std::string> CreatePolicyVersion(Request& r) {
 }
 
 Result<std::string> GetPolicyVersion(Request& r) {
-  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, OwnPolicyArn(r));
   HANGAR_ASSIGN_OR_RETURN(std::string id, r.p.Required("VersionId"));
   HANGAR_RETURN_IF_ERROR(r.Allow(arn));
   HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
@@ -158,7 +168,7 @@ Result<std::string> GetPolicyVersion(Request& r) {
 }
 
 Result<std::string> ListPolicyVersions(Request& r) {
-  HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
+  HANGAR_ASSIGN_OR_RETURN(std::string arn, OwnPolicyArn(r));
   HANGAR_RETURN_IF_ERROR(r.Allow(arn));
   HANGAR_ASSIGN_OR_RETURN(auto policy, r.store.GetPolicy(arn));
   std::string out = "<Versions>";

@@ -116,6 +116,29 @@ TEST_F(IamApiTest, AuthorisationUsesTheEntityArnWithItsPath) {
       << "a denied caller cannot probe for names";
 }
 
+TEST_F(IamApiTest, NoUserCanReachTheRootsAccessKeys) {
+  ASSERT_TRUE(ids_->CreateUser("111122223333", "keybot", "/", {}).ok());
+  ASSERT_TRUE(ids_->PutInlinePolicy("111122223333", "user", "keybot", "keys",
+                                    R"({"Version":"2012-10-17","Statement":{"Effect":"Allow",)"
+                                    R"("Action":"iam:*AccessKey*","Resource":"*"}})")
+                  .ok());
+  auto key = ids_->CreateAccessKey("111122223333", "keybot");
+  auth::RequestContext keybot = root_;
+  keybot.principal = ids_->FindAccessKey(key->record.access_key_id)->principal;
+  // An empty UserName must not mean "the root" (AWS: a validation error).
+  for (const char* action : {"CreateAccessKey", "ListAccessKeys"}) {
+    auto r = api_->Call(keybot, std::string("Action=") + action + "&UserName=");
+    EXPECT_EQ(r.status().code(), ErrorCode::kValidation) << action;
+  }
+  auto roots_keys = ids_->ListAccessKeys("111122223333", "");
+  ASSERT_TRUE(roots_keys.ok());
+  EXPECT_TRUE(roots_keys->empty());
+  // Without UserName a user manages its own keys.
+  auto own = api_->Call(keybot, "Action=CreateAccessKey");
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_NE(own->find("<UserName>keybot</UserName>"), std::string::npos);
+}
+
 TEST(RequestFactsTest, FillsTheGlobalConditionKeys) {
   auth::RequestContext ctx;
   ctx.principal.type = auth::PrincipalType::kAssumedRole;

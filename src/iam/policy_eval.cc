@@ -98,6 +98,23 @@ bool IsAccountRoot(const RequestFacts& r) {
          r.principal_arn == "arn:aws:iam::" + r.principal_account + ":root";
 }
 
+// A CIDR that names an organisation's network rather than the internet: at least a /8 (IPv4) or
+// a /32 (IPv6); a bare address is a /32 or /128.
+bool NarrowNetwork(const std::string& cidr) {
+  const size_t slash = cidr.find('/');
+  if (slash == std::string::npos) return true;
+  int bits = -1;
+  try {
+    size_t used = 0;
+    bits = std::stoi(cidr.substr(slash + 1), &used);
+    if (used != cidr.size() - slash - 1) return false;
+  } catch (...) {
+    return false;
+  }
+  const bool v6 = cidr.find(':') != std::string::npos;
+  return bits >= (v6 ? 32 : 8);
+}
+
 // Condition keys that pin a statement to known callers, making Principal "*" non-public.
 bool LimitsCallers(const iam::ConditionClause& clause) {
   static const char* const kLimiting[] = {
@@ -111,8 +128,11 @@ bool LimitsCallers(const iam::ConditionClause& clause) {
       clause.op != "ArnLike" && clause.op != "StringEqualsIgnoreCase" && clause.op != "IpAddress") {
     return false;
   }
+  // ForAllValues is true when the key is absent (an anonymous caller has no account).
+  if (clause.qualifier != SetQualifier::kNone) return false;
   for (const auto& v : clause.values) {
-    if (v == "*" || v == "0.0.0.0/0" || v == "::/0") return false;
+    if (v.find_first_of("*?") != std::string::npos) return false;
+    if (clause.op == "IpAddress" && !NarrowNetwork(v)) return false;
   }
   return !clause.values.empty();
 }

@@ -152,3 +152,33 @@ TEST(PolicyCacheTest, ParsesOnceAndAgainOnlyWhenTheTextChanges) {
 
 }  // namespace
 }  // namespace hangar::iam
+
+namespace hangar::iam {
+namespace {
+
+bool Public(const std::string& condition) {
+  auto policy = ParsePolicy(
+      R"({"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*")" +
+          (condition.empty() ? std::string() : ",\"Condition\":" + condition) + "}}",
+      PolicyKind::kResource);
+  EXPECT_TRUE(policy.ok()) << condition;
+  return GrantsPublicAccess(**policy);
+}
+
+TEST(GrantsPublicAccessTest, OnlyConditionsThatReallyPinTheCallersMakeStarPrivate) {
+  EXPECT_TRUE(Public(""));
+  EXPECT_FALSE(Public(R"({"StringEquals":{"aws:PrincipalAccount":"111122223333"}})"));
+  EXPECT_FALSE(Public(R"({"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}})"));
+  EXPECT_FALSE(Public(R"({"IpAddress":{"aws:SourceIp":"2001:db8::/32"}})"));
+  // Conditions that look limiting but admit everyone.
+  EXPECT_TRUE(Public(R"({"ForAllValues:StringEquals":{"aws:PrincipalAccount":"111122223333"}})"));
+  EXPECT_TRUE(Public(R"({"StringLike":{"aws:PrincipalAccount":"?*"}})"));
+  EXPECT_TRUE(Public(R"({"IpAddress":{"aws:SourceIp":"10.0.0.0/0"}})"));
+  EXPECT_TRUE(Public(R"({"IpAddress":{"aws:SourceIp":["0.0.0.0/1","128.0.0.0/1"]}})"));
+  EXPECT_TRUE(Public(R"({"StringNotEquals":{"aws:PrincipalAccount":"999999999999"}})"));
+  EXPECT_TRUE(Public(R"({"StringEqualsIfExists":{"aws:PrincipalAccount":"111122223333"}})"));
+  EXPECT_TRUE(Public(R"({"StringEquals":{"s3:prefix":"public/"}})"));
+}
+
+}  // namespace
+}  // namespace hangar::iam

@@ -248,8 +248,10 @@ Result<GenerateDataKeyOutput> KeyService::GenerateDataKey(const auth::RequestCon
 }
 
 Status KeyService::CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_id,
-                                  std::string_view action) {
-  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/true, action));
+                                  std::string_view action, const EncryptionContext& context) {
+  KmsRequestDetails details;
+  details.encryption_context = &context;
+  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/true, action, details));
   return RequireEnabledForCrypto(key->record);
 }
 

@@ -315,6 +315,14 @@ Result<Page<GrantRecord>> KeyService::ListRetirableGrants(const auth::RequestCon
   }
   // AWS: authorised by the caller's IAM policy on kms:ListRetirableGrants, not by any key.
   HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "ListRetirableGrants", nullptr));
+  // The retiring principal must be of the caller's account: other accounts' grants stay private.
+  const std::string& account = ctx.principal.account_id;
+  const bool own = retiring_principal == account ||
+                   retiring_principal.starts_with("arn:aws:iam::" + account + ":") ||
+                   retiring_principal.starts_with("arn:aws:sts::" + account + ":");
+  if (!own) {
+    return KmsAccessDenied(ctx, "ListRetirableGrants", std::string(retiring_principal));
+  }
   HANGAR_ASSIGN_OR_RETURN(auto grants,
                           repository_.grants().ListRetirable(retiring_principal, marker,
                                                              static_cast<size_t>(limit) + 1));

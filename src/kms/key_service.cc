@@ -387,14 +387,14 @@ Result<Alias> KeyService::ExistingAlias(const auth::RequestContext& ctx,
 }
 
 Result<std::string> KeyService::ResolveAliasTarget(const auth::RequestContext& ctx,
-                                                   std::string_view target_key_id) {
+                                                   std::string_view target_key_id,
+                                                   std::string_view action) {
   ValidationErrors v;
   v.CheckLength(target_key_id, "targetKeyId", 1, 2048);
   HANGAR_RETURN_IF_ERROR(v.ToStatus());
-  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, target_key_id, /*allow_alias=*/false,
-                                            "CreateAlias"));
+  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, target_key_id, /*allow_alias=*/false, action));
   HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletion(key->record));
-  if (key->record.aws_managed()) return KmsAccessDenied(ctx, "CreateAlias", key->record.arn);
+  if (key->record.aws_managed()) return KmsAccessDenied(ctx, action, key->record.arn);
   return key->record.key_id;
 }
 
@@ -404,7 +404,8 @@ Status KeyService::CreateAlias(const auth::RequestContext& ctx, std::string_view
   HANGAR_RETURN_IF_ERROR(CheckCustomerAliasName(alias_name));
   const std::string& account = ctx.principal.account_id;
   std::lock_guard lock(mutate_mu_);
-  HANGAR_ASSIGN_OR_RETURN(std::string target, ResolveAliasTarget(ctx, target_key_id));
+  HANGAR_ASSIGN_OR_RETURN(std::string target,
+                          ResolveAliasTarget(ctx, target_key_id, "CreateAlias"));
   HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.FindAlias(account, ctx.region, alias_name));
   if (existing) {
     return Error(ErrorCode::kKmsAlreadyExists, "An alias with the name " +
@@ -437,7 +438,13 @@ Status KeyService::UpdateAlias(const auth::RequestContext& ctx, std::string_view
   std::lock_guard lock(mutate_mu_);
   HANGAR_ASSIGN_OR_RETURN(Alias existing, ExistingAlias(ctx, alias_name));
   const std::string& account = ctx.principal.account_id;
-  HANGAR_ASSIGN_OR_RETURN(std::string target, ResolveAliasTarget(ctx, target_key_id));
+  // AWS authorises kms:UpdateAlias on both the key the alias leaves and the key it moves to.
+  HANGAR_ASSIGN_OR_RETURN(auto current, repository_.Find(existing.target_key_id));
+  if (current && !current->record.destroyed) {
+    HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "UpdateAlias", &current->record));
+  }
+  HANGAR_ASSIGN_OR_RETURN(std::string target,
+                          ResolveAliasTarget(ctx, target_key_id, "UpdateAlias"));
   Alias updated = existing;
   updated.target_key_id = target;
   updated.updated_ms = ToUnixMillis(ctx.now);

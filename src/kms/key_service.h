@@ -292,7 +292,7 @@ class KeyService {
   // API call and not counted: S3 checks a cached Bucket Key with it on every use.
   // Errors: kKmsNotFound, kAccessDenied, kKmsDisabled, kKmsInvalidState.
   Status CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_id,
-                        std::string_view action);
+                        std::string_view action, const EncryptionContext& context);
 
   KmsCallCounts CallCounts() const;
 
@@ -333,7 +333,7 @@ class KeyService {
   Result<KeyRecord> CreateAwsManagedKeyLocked(const auth::RequestContext& ctx,
                                               std::string_view service);
   Result<std::string> ResolveAliasTarget(const auth::RequestContext& ctx,
-                                         std::string_view target_key_id);
+                                         std::string_view target_key_id, std::string_view action);
   Status ValidateTags(const std::vector<Tag>& tags, size_t existing_count) const;
   // A well-formed alias name outside the reserved alias/aws/ space.
   Status CheckCustomerAliasName(std::string_view alias_name) const;

@@ -921,8 +921,9 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
     case Op::kGetObjectAttributes: {
       // Metadata of an SSE-C object is, like HEAD's, only for holders of its key.
       HANGAR_ASSIGN_OR_RETURN(auto customer, CustomerKeyFrom(h, "x-amz-", /*for_read=*/true));
-      HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, service_.GetObjectRecord(ctx, a.bucket, a.key,
-                                                                       &customer));
+      HANGAR_ASSIGN_OR_RETURN(ObjectRecord o,
+                              service_.GetObjectRecord(ctx, a.bucket, a.key, &customer,
+                                                       "s3:GetObjectAttributes"));
       std::string wanted = ToLower(h.Get("x-amz-object-attributes"));
       if (wanted.empty()) {
         return Error(ErrorCode::kInvalidRequest,

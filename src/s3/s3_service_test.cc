@@ -64,7 +64,8 @@ class FakeKms final : public KmsGateway {
   Result<std::string> DefaultKeyArn(const auth::RequestContext&) override {
     return std::string("arn:aws:kms:us-east-1:111122223333:key/aws-s3-default");
   }
-  Status CheckKeyUsable(const auth::RequestContext&, std::string_view, std::string_view) override {
+  Status CheckKeyUsable(const auth::RequestContext&, std::string_view, std::string_view,
+                        const KmsContext&) override {
     if (disabled) return Error(ErrorCode::kKmsDisabled, "key is disabled.");
     return Status::Ok();
   }

@@ -246,7 +246,7 @@ Result<WriteKeys> SseEngine::KmsWrite(const auth::RequestContext& ctx, const Buc
     }
     if (!out.data_key.empty()) {
       // Cached, but the caller and the key's state are checked every time.
-      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(via, out.encryption.kms_key_arn, "GenerateDataKey"));
+      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(via, out.encryption.kms_key_arn, "GenerateDataKey", context));
       return out;
     }
     HANGAR_ASSIGN_OR_RETURN(KmsGateway::DataKey dk, kms_.GenerateDataKey(via, key_id, context));
@@ -302,7 +302,7 @@ Result<SecretBytes> SseEngine::DecryptDataKey(const auth::RequestContext& ctx,
       }
     }
     if (cached) {
-      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(via, e.kms_key_arn, "Decrypt"));
+      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(via, e.kms_key_arn, "Decrypt", context));
       return cached->Clone();
     }
   }
@@ -408,7 +408,7 @@ Result<ReadKeys> SseEngine::PrepareRead(const auth::RequestContext& ctx, const O
     HANGAR_RETURN_IF_ERROR(CheckTransport(ctx, e.mode));
     // An empty object has no data key to decrypt, but its key's state decides it all the same.
     if (object.segments.empty()) {
-      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(ViaS3(ctx), e.kms_key_arn, "Decrypt"));
+      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(ViaS3(ctx), e.kms_key_arn, "Decrypt", context));
     }
   }
   for (const auto& seg : object.segments) {

@@ -52,9 +52,10 @@ class KmsGateway {
   virtual Result<std::string> DefaultKeyArn(const auth::RequestContext& ctx) = 0;
   // May the caller perform kms:<action> with the key, and is the key enabled right now? Not a KMS
   // call: a cached Bucket Key is checked with this on every use, so disabling or scheduling the
-  // deletion of a key takes effect at once.
+  // deletion of a key takes effect at once. `context` is the encryption context the use is for, so
+  // policy conditions and grant constraints on it apply as to a real call.
   virtual Status CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_arn,
-                                std::string_view action) = 0;
+                                std::string_view action, const KmsContext& context) = 0;
 };
 
 // The SSE headers of a request, as sent.

@@ -161,6 +161,63 @@ class LabSplitTest(HangarTestCase):
         head = s3.head_object(Bucket=BUCKET, Key="flight-plan.txt")
         self.assertEqual(head["ServerSideEncryption"], "aws:kms")
 
+    def test_cached_bucket_keys_are_authorised_with_the_encryption_context(self):
+        # A Deny on the bucket's encryption context must hold even when the bucket key is already
+        # cached (warmed by the root's own read), as every AWS Decrypt carries that context.
+        vault = "lab-split-vault"
+        s3 = self.server.s3_client()
+        s3.create_bucket(Bucket=vault)
+        key_arn = self.server.client("kms").create_key()["KeyMetadata"]["Arn"]
+        s3.put_bucket_encryption(Bucket=vault, ServerSideEncryptionConfiguration={"Rules": [{
+            "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms",
+                                                   "KMSMasterKeyID": key_arn},
+            "BucketKeyEnabled": True}]})
+        s3.put_object(Bucket=vault, Key="payroll.csv", Body=b"salaries")
+        self.assertEqual(s3.get_object(Bucket=vault, Key="payroll.csv")["Body"].read(), b"salaries")
+        self.iam.create_user(UserName="eve")
+        key = self.iam.create_access_key(UserName="eve")["AccessKey"]
+        self.iam.put_user_policy(UserName="eve", PolicyName="kms-but-not-the-vault",
+                                 PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                     {"Effect": "Allow", "Action": ["kms:Decrypt", "s3:GetObject"],
+                                      "Resource": "*"},
+                                     {"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*",
+                                      "Condition": {"StringEquals": {
+                                          "kms:EncryptionContext:aws:s3:arn":
+                                              f"arn:aws:s3:::{vault}"}}}]}))
+        eve = self.server.s3_client(access_key_id=key["AccessKeyId"],
+                                    secret_access_key=key["SecretAccessKey"])
+        self.assertS3Error(
+            403, "AccessDenied",
+            f"User: arn:aws:iam::{self.account}:user/eve is not authorized to perform: "
+            f"kms:Decrypt on resource: {key_arn} with an explicit deny in an identity-based "
+            "policy", eve.get_object, Bucket=vault, Key="payroll.csv")
+
+    def test_moving_an_alias_needs_update_alias_on_both_keys(self):
+        kms = self.server.client("kms")
+        old = kms.create_key()["KeyMetadata"]["Arn"]
+        new = kms.create_key()["KeyMetadata"]["Arn"]
+        kms.create_alias(AliasName="alias/prod-data", TargetKeyId=old)
+        self.iam.create_user(UserName="mallory")
+        key = self.iam.create_access_key(UserName="mallory")["AccessKey"]
+        self.iam.put_user_policy(UserName="mallory", PolicyName="aliases",
+                                 PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                     {"Effect": "Allow", "Action": "kms:CreateAlias",
+                                      "Resource": "*"}]}))
+        mallory = self.server.client("kms", access_key_id=key["AccessKeyId"],
+                                     secret_access_key=key["SecretAccessKey"])
+        self.assertClientError("AccessDeniedException", None, mallory.update_alias,
+                               AliasName="alias/prod-data", TargetKeyId=new)
+        self.iam.put_user_policy(UserName="mallory", PolicyName="aliases",
+                                 PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                     {"Effect": "Allow", "Action": ["kms:CreateAlias",
+                                                                    "kms:UpdateAlias"],
+                                      "Resource": new}]}))
+        # Allowed on the new key only: the key the alias leaves must allow it too.
+        self.assertClientError("AccessDeniedException", None, mallory.update_alias,
+                               AliasName="alias/prod-data", TargetKeyId=new)
+        aliases = kms.list_aliases(KeyId=old)["Aliases"]
+        self.assertEqual([a["AliasName"] for a in aliases], ["alias/prod-data"])
+
     def test_a_user_without_any_policy_is_denied_by_iam(self):
         self.iam.create_user(UserName="nobody")
         key = self.iam.create_access_key(UserName="nobody")["AccessKey"]
