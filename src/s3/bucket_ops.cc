@@ -41,8 +41,12 @@ Result<Stored<BucketRecord>> S3Service::RequireBucket(const auth::RequestContext
                                                       const S3Request& request) {
   HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetBucket(bucket));
   if (!stored) return NoSuchBucket(bucket);
-  HANGAR_ASSIGN_OR_RETURN(auto account_block,
-                          repository_.GetAccountPublicAccessBlock(stored->record.owner_account));
+  // Block Public Access only ever takes away what a bucket policy grants.
+  std::optional<PublicAccessBlock> account_block;
+  if (!stored->record.policy.empty()) {
+    HANGAR_ASSIGN_OR_RETURN(account_block,
+                            repository_.GetAccountPublicAccessBlock(stored->record.owner_account));
+  }
   HANGAR_RETURN_IF_ERROR(access_.Authorize(
       ctx, stored->record, EffectivePublicAccessBlock(stored->record, account_block), request));
   return std::move(*stored);
