@@ -163,7 +163,8 @@ std::string EncodeAccessKey(const AccessKeyRecord& r) {
               {"role_name", r.role_name},
               {"session_name", r.session_name},
               {"session_policy", r.session_policy},
-              {"source_user", r.source_user}}
+              {"source_user", r.source_user},
+              {"principal_id", r.principal_id}}
       .dump();
 }
 
@@ -182,6 +183,7 @@ Result<AccessKeyRecord> DecodeAccessKey(std::string_view text) {
     r.session_name = j.value("session_name", "");
     r.session_policy = j.value("session_policy", "");
     r.source_user = j.value("source_user", "");
+    r.principal_id = j.value("principal_id", "");
     return r;
   });
 }

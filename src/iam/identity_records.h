@@ -86,6 +86,9 @@ struct AccessKeyRecord {
   std::string session_name;      // AssumeRole
   std::string session_policy;    // AssumeRole's Policy parameter
   std::string source_user;       // GetSessionToken: the user it was issued to ("" = root)
+  // The unique id (AROA.../AIDA...) of the role or user a session belongs to: a role or user
+  // deleted and created again under the same name does not inherit old sessions.
+  std::string principal_id;
 };
 
 std::string EncodeUser(const UserRecord& r);

@@ -284,6 +284,7 @@ Result<TemporaryCredentials> IdentityStore::AssumeRole(const auth::Principal& ca
   AccessKeyRecord record;
   record.account_id = account;
   record.role_name = role->record.name;
+  record.principal_id = role->record.role_id;
   record.session_name = std::string(session_name);
   HANGAR_ASSIGN_OR_RETURN(TemporaryCredentials creds,
                           impl_->IssueSession(std::move(record), duration_seconds, session_policy));
@@ -314,6 +315,7 @@ Result<TemporaryCredentials> IdentityStore::GetSessionToken(const auth::Principa
   AccessKeyRecord record;
   record.account_id = caller.account_id;
   record.source_user = root ? "" : caller.name;
+  if (!root) record.principal_id = caller.user_id;
   return impl_->IssueSession(std::move(record), duration_seconds, "");
 }
 
@@ -330,6 +332,9 @@ Result<auth::Principal> IdentityStore::Impl::PrincipalOf(const AccessKeyRecord& 
   if (key.kind == "session" && !key.role_name.empty()) {
     auto role = Load<RoleRecord>(key.account_id, key.role_name);
     if (!role.ok()) return gone(role.status());
+    if (!key.principal_id.empty() && key.principal_id != role->record.role_id) {
+      return gone(Error(ErrorCode::kIamNoSuchEntity, "role recreated"));
+    }
     auth::Principal p;
     p.type = auth::PrincipalType::kAssumedRole;
     p.account_id = key.account_id;
@@ -343,6 +348,10 @@ Result<auth::Principal> IdentityStore::Impl::PrincipalOf(const AccessKeyRecord& 
   if (!user.empty()) {
     auto u = Load<UserRecord>(key.account_id, user);
     if (!u.ok()) return gone(u.status());
+    if (key.kind == "session" && !key.principal_id.empty() &&
+        key.principal_id != u->record.user_id) {
+      return gone(Error(ErrorCode::kIamNoSuchEntity, "user recreated"));
+    }
     return UserPrincipal(u->record);
   }
   return RootPrincipal(key.account_id);

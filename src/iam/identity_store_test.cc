@@ -383,6 +383,17 @@ TEST_F(AssumeRoleTest, TrustedCallerGetsAWorkingSessionThatExpiresOnTheLifecycle
   EXPECT_EQ(expired.status().message(), "The security token included in the request is expired");
 }
 
+TEST_F(AssumeRoleTest, ARoleCreatedAgainUnderTheSameNameDoesNotInheritOldSessions) {
+  auto creds = ids_->AssumeRole(alice_, {}, role_.arn, "s1", 3600, "");
+  ASSERT_TRUE(creds.ok()) << creds.status().ToString();
+  ASSERT_TRUE(ids_->FindAccessKey(creds->access_key_id).ok());
+  ASSERT_TRUE(ids_->DeleteInlinePolicy(kAcct, "role", "lab", "p").ok());
+  ASSERT_TRUE(ids_->DeleteRole(kAcct, "lab").ok());
+  ASSERT_TRUE(ids_->CreateRole(kAcct, "lab", "/", role_.trust_policy, "", 7200, {}).ok());
+  EXPECT_EQ(ids_->FindAccessKey(creds->access_key_id).status().code(),
+            ErrorCode::kUnknownAccessKey);
+}
+
 TEST_F(AssumeRoleTest, UntrustedCallersAndBadParametersAreRefused) {
   auto denied = ids_->AssumeRole(bob_, {}, role_.arn, "s1", 3600, "");
   EXPECT_EQ(denied.status().code(), ErrorCode::kAccessDenied);

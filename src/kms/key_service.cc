@@ -262,7 +262,9 @@ Result<KeyRecord> KeyService::DescribeKey(const auth::RequestContext& ctx,
       key_id.starts_with("alias/aws/")) {
     // Predefined AWS aliases: describing one creates its AWS managed key, as on AWS.
     std::string service(key_id.substr(std::string_view("alias/aws/").size()));
-    return GetOrCreateAwsManagedKey(ctx, service);
+    HANGAR_ASSIGN_OR_RETURN(KeyRecord created, GetOrCreateAwsManagedKey(ctx, service));
+    HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "DescribeKey", &created));
+    return created;
   }
   if (!key.ok()) return key.status();
   return (*key)->record;
