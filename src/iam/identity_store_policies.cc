@@ -441,7 +441,10 @@ Result<IdentityPolicies> IdentityStore::PoliciesFor(const auth::Principal& princ
     return IdentityPolicies{};
   }
   Impl& s = *impl_;
-  const std::string cache_key = principal.arn + "\n" + principal.access_key_id;
+  // An access key belongs to one principal for life, so its id names the entry (no allocation on
+  // this per-request path); principals without one (tests, internal callers) use their ARN.
+  const std::string& cache_key =
+      principal.access_key_id.empty() ? principal.arn : principal.access_key_id;
   uint64_t generation;
   {
     std::shared_lock lock(s.mu);

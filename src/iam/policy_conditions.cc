@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <cstring>
@@ -279,16 +280,22 @@ bool EvaluateCondition(const ConditionClause& clause, const ContextKeys& context
     return false;
   }
 
-  std::vector<std::string> policy_values;
-  for (const auto& v : clause.values) {
-    if (!variables_enabled) {
-      policy_values.push_back(v);
-    } else if (auto substituted = SubstituteVariables(v, context)) {
-      // Substituted text is literal: glob operators keep the marks, the others drop them.
-      policy_values.push_back(IsGlobOperator(clause.op) ? std::move(*substituted)
-                                                        : Unescape(*substituted));
+  // Values without ${...} are used as written (the common case, and copy-free).
+  const bool has_variables =
+      variables_enabled && std::any_of(clause.values.begin(), clause.values.end(), [](const auto& v) {
+        return v.find("${") != std::string::npos;
+      });
+  std::vector<std::string> substituted_values;
+  if (has_variables) {
+    for (const auto& v : clause.values) {
+      if (auto substituted = SubstituteVariables(v, context)) {
+        // Substituted text is literal: glob operators keep the marks, the others drop them.
+        substituted_values.push_back(IsGlobOperator(clause.op) ? std::move(*substituted)
+                                                               : Unescape(*substituted));
+      }
     }
   }
+  const std::vector<std::string>& policy_values = has_variables ? substituted_values : clause.values;
   const bool negated = IsNegated(clause.op);
   auto any_policy_value = [&](const std::string& request_value) {
     for (const auto& p : policy_values) {

@@ -10,18 +10,27 @@ namespace {
 // kAccount: only its account.
 enum class PrincipalMatch { kNo, kExact, kDirect, kAccount };
 
+// name == "arn:aws:iam::<account>:root", without building the string (this runs per statement).
+bool IsRootOf(std::string_view name, std::string_view account) {
+  constexpr std::string_view kPrefix = "arn:aws:iam::", kSuffix = ":root";
+  return name.size() == kPrefix.size() + account.size() + kSuffix.size() &&
+         name.starts_with(kPrefix) && name.ends_with(kSuffix) &&
+         name.substr(kPrefix.size(), account.size()) == account;
+}
+
 // Whether a Principal element names the caller: directly (its ARN, its role, or "*"), or through
 // its account ("arn:aws:iam::<acct>:root"), which for an Allow delegates to identity policies.
 PrincipalMatch MatchPrincipal(const PrincipalSpec& spec, const RequestFacts& r) {
   if (r.principal_arn.empty()) {
     return spec.anyone ? PrincipalMatch::kDirect : PrincipalMatch::kNo;  // anonymous: only "*"
   }
-  const std::string account_root = "arn:aws:iam::" + r.principal_account + ":root";
   PrincipalMatch best = spec.anyone ? PrincipalMatch::kDirect : PrincipalMatch::kNo;
   for (const auto& name : spec.aws) {
     if (name == r.principal_arn) return PrincipalMatch::kExact;
     if (!r.role_arn.empty() && name == r.role_arn) best = PrincipalMatch::kDirect;
-    if (name == account_root && best == PrincipalMatch::kNo) best = PrincipalMatch::kAccount;
+    if (best == PrincipalMatch::kNo && IsRootOf(name, r.principal_account)) {
+      best = PrincipalMatch::kAccount;
+    }
   }
   return best;
 }
@@ -48,8 +57,14 @@ bool StatementApplies(const Statement& st, const RequestFacts& r, bool variables
   if (st.has_resource) {
     bool resource_listed = false;
     for (const auto& pattern : st.resources) {
-      std::optional<std::string> p = variables ? SubstituteVariables(pattern, r.context) : pattern;
-      if (p && ArnMatches(*p, r.resource)) {
+      bool matched;
+      if (variables && pattern.find("${") != std::string::npos) {
+        std::optional<std::string> p = SubstituteVariables(pattern, r.context);
+        matched = p && ArnMatches(*p, r.resource);
+      } else {
+        matched = ArnMatches(pattern, r.resource);
+      }
+      if (matched) {
         resource_listed = true;
         break;
       }
