@@ -1,45 +1,20 @@
 #include "iam/identity_records.h"
 
-#include <nlohmann/json.hpp>
+#include "common/stored_json.h"
 
 namespace hangar::iam {
-namespace {
-
 using nlohmann::json;
-
-json TagsJson(const Tags& tags) {
-  json out = json::array();
-  for (const auto& [k, v] : tags) out.push_back(json::array({k, v}));
-  return out;
-}
-
-Tags TagsFrom(const json& j) {
-  Tags tags;
-  for (const auto& t : j) tags.emplace_back(t.at(0).get<std::string>(), t.at(1).get<std::string>());
-  return tags;
-}
-
-template <typename T, typename F>
-Result<T> Decode(std::string_view text, std::string_view what, F&& f) {
-  try {
-    return f(json::parse(text));
-  } catch (const json::exception& e) {
-    return InternalError("stored " + std::string(what) + " is corrupt: " + e.what());
-  }
-}
-
-}  // namespace
 
 std::string EncodeUser(const UserRecord& r) {
   return json{{"account_id", r.account_id}, {"name", r.name},       {"path", r.path},
               {"user_id", r.user_id},       {"arn", r.arn},         {"created_ms", r.created_ms},
-              {"tags", TagsJson(r.tags)},   {"inline", r.inline_policies},
+              {"tags", PairsJson(r.tags)},   {"inline", r.inline_policies},
               {"attached", r.attached},     {"groups", r.groups}}
       .dump();
 }
 
 Result<UserRecord> DecodeUser(std::string_view text) {
-  return Decode<UserRecord>(text, "user", [](const json& j) {
+  return DecodeStored<UserRecord>(text, "user", [](const json& j) {
     UserRecord r;
     r.account_id = j.at("account_id").get<std::string>();
     r.name = j.at("name").get<std::string>();
@@ -47,7 +22,7 @@ Result<UserRecord> DecodeUser(std::string_view text) {
     r.user_id = j.at("user_id").get<std::string>();
     r.arn = j.at("arn").get<std::string>();
     r.created_ms = j.at("created_ms").get<int64_t>();
-    r.tags = TagsFrom(j.at("tags"));
+    r.tags = PairsFrom(j.at("tags"));
     r.inline_policies = j.at("inline").get<InlinePolicies>();
     r.attached = j.at("attached").get<std::vector<std::string>>();
     r.groups = j.at("groups").get<std::vector<std::string>>();
@@ -63,7 +38,7 @@ std::string EncodeGroup(const GroupRecord& r) {
 }
 
 Result<GroupRecord> DecodeGroup(std::string_view text) {
-  return Decode<GroupRecord>(text, "group", [](const json& j) {
+  return DecodeStored<GroupRecord>(text, "group", [](const json& j) {
     GroupRecord r;
     r.account_id = j.at("account_id").get<std::string>();
     r.name = j.at("name").get<std::string>();
@@ -87,14 +62,14 @@ std::string EncodeRole(const RoleRecord& r) {
               {"description", r.description},
               {"trust", r.trust_policy},
               {"max_session", r.max_session_seconds},
-              {"tags", TagsJson(r.tags)},
+              {"tags", PairsJson(r.tags)},
               {"inline", r.inline_policies},
               {"attached", r.attached}}
       .dump();
 }
 
 Result<RoleRecord> DecodeRole(std::string_view text) {
-  return Decode<RoleRecord>(text, "role", [](const json& j) {
+  return DecodeStored<RoleRecord>(text, "role", [](const json& j) {
     RoleRecord r;
     r.account_id = j.at("account_id").get<std::string>();
     r.name = j.at("name").get<std::string>();
@@ -105,7 +80,7 @@ Result<RoleRecord> DecodeRole(std::string_view text) {
     r.description = j.at("description").get<std::string>();
     r.trust_policy = j.at("trust").get<std::string>();
     r.max_session_seconds = j.at("max_session").get<int>();
-    r.tags = TagsFrom(j.at("tags"));
+    r.tags = PairsFrom(j.at("tags"));
     r.inline_policies = j.at("inline").get<InlinePolicies>();
     r.attached = j.at("attached").get<std::vector<std::string>>();
     return r;
@@ -131,7 +106,7 @@ std::string EncodeManagedPolicy(const ManagedPolicyRecord& r) {
 }
 
 Result<ManagedPolicyRecord> DecodeManagedPolicy(std::string_view text) {
-  return Decode<ManagedPolicyRecord>(text, "managed policy", [](const json& j) {
+  return DecodeStored<ManagedPolicyRecord>(text, "managed policy", [](const json& j) {
     ManagedPolicyRecord r;
     r.account_id = j.at("account_id").get<std::string>();
     r.name = j.at("name").get<std::string>();
@@ -169,7 +144,7 @@ std::string EncodeAccessKey(const AccessKeyRecord& r) {
 }
 
 Result<AccessKeyRecord> DecodeAccessKey(std::string_view text) {
-  return Decode<AccessKeyRecord>(text, "access key", [](const json& j) {
+  return DecodeStored<AccessKeyRecord>(text, "access key", [](const json& j) {
     AccessKeyRecord r;
     r.account_id = j.at("account_id").get<std::string>();
     r.kind = j.at("type").get<std::string>();

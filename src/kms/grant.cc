@@ -4,6 +4,7 @@
 #include <array>
 #include <nlohmann/json.hpp>
 
+#include "common/stored_json.h"
 #include "common/strings.h"
 #include "crypto/base64.h"
 #include "crypto/random.h"
@@ -175,8 +176,7 @@ std::string EncodeGrantRecord(const GrantRecord& g) {
 }
 
 Result<GrantRecord> DecodeGrantRecord(std::string_view text) {
-  try {
-    auto j = nlohmann::json::parse(text);
+  return DecodeStored<GrantRecord>(text, "grant", [](const nlohmann::json& j) {
     GrantRecord g;
     g.grant_id = j.at("grant_id").get<std::string>();
     g.key_id = j.at("key_id").get<std::string>();
@@ -192,9 +192,7 @@ Result<GrantRecord> DecodeGrantRecord(std::string_view text) {
     if (j.contains("context_subset"))
       g.constraints.context_subset = ContextFromJson(j["context_subset"]);
     return g;
-  } catch (const nlohmann::json::exception& e) {
-    return InternalError(std::string("stored grant is corrupt: ") + e.what());
-  }
+  });
 }
 
 }  // namespace hangar::kms

@@ -1,23 +1,11 @@
 #include "s3/records.h"
 
-#include <nlohmann/json.hpp>
+#include "common/stored_json.h"
 
 namespace hangar::s3 {
 namespace {
 
 using nlohmann::json;
-
-json KeyValuesJson(const KeyValues& kv) {
-  json out = json::array();
-  for (const auto& [k, v] : kv) out.push_back(json::array({k, v}));
-  return out;
-}
-
-KeyValues KeyValuesFrom(const json& j) {
-  KeyValues kv;
-  for (const auto& pair : j) kv.emplace_back(pair.at(0).get<std::string>(), pair.at(1).get<std::string>());
-  return kv;
-}
 
 json ChecksumJson(const std::optional<ChecksumValue>& c) {
   if (!c) return nullptr;
@@ -78,16 +66,6 @@ SegmentKeys KeysFrom(const json& j) {
                      j.at("kms2").get<std::string>()};
 }
 
-// The store holds only what we wrote, so any decoding failure is corruption.
-template <typename T, typename F>
-Result<T> Decode(std::string_view text, std::string_view what, F&& f) {
-  try {
-    return f(json::parse(text));
-  } catch (const json::exception& e) {
-    return InternalError("stored " + std::string(what) + " is corrupt: " + e.what());
-  }
-}
-
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::strict); }
 
 }  // namespace
@@ -111,7 +89,7 @@ std::string EncodePublicAccessBlock(const PublicAccessBlock& b) {
 }
 
 Result<PublicAccessBlock> DecodePublicAccessBlock(std::string_view text) {
-  return Decode<PublicAccessBlock>(text, "public access block", PublicAccessBlockFrom);
+  return DecodeStored<PublicAccessBlock>(text, "public access block", PublicAccessBlockFrom);
 }
 
 std::string EncodeBucket(const BucketRecord& b) {
@@ -119,7 +97,7 @@ std::string EncodeBucket(const BucketRecord& b) {
                {"owner", b.owner_account},
                {"region", b.region},
                {"created_ms", b.created_ms},
-               {"tags", KeyValuesJson(b.tags)},
+               {"tags", PairsJson(b.tags)},
                {"has_tags", b.has_tags},
                {"sse", {{"algorithm", b.encryption.algorithm},
                         {"kms_key_id", b.encryption.kms_key_id},
@@ -130,11 +108,11 @@ std::string EncodeBucket(const BucketRecord& b) {
 }
 
 Result<BucketRecord> DecodeBucket(std::string_view text) {
-  return Decode<BucketRecord>(text, "bucket", [](const json& j) {
+  return DecodeStored<BucketRecord>(text, "bucket", [](const json& j) {
     const json& sse = j.at("sse");
     BucketRecord b{j.at("name").get<std::string>(), j.at("owner").get<std::string>(),
                    j.at("region").get<std::string>(), j.at("created_ms").get<int64_t>(),
-                   KeyValuesFrom(j.at("tags")), j.at("has_tags").get<bool>(),
+                   PairsFrom(j.at("tags")), j.at("has_tags").get<bool>(),
                    BucketEncryption{sse.at("algorithm").get<std::string>(),
                                     sse.at("kms_key_id").get<std::string>(),
                                     sse.at("bucket_key").get<bool>()}};
@@ -162,8 +140,8 @@ std::string EncodeObject(const ObjectRecord& o) {
                {"etag", o.etag},
                {"last_modified_ms", o.last_modified_ms},
                {"headers", HeadersJson(o.headers)},
-               {"meta", KeyValuesJson(o.user_metadata)},
-               {"tags", KeyValuesJson(o.tags)},
+               {"meta", PairsJson(o.user_metadata)},
+               {"tags", PairsJson(o.tags)},
                {"storage_class", o.storage_class},
                {"checksum", ChecksumJson(o.checksum)},
                {"segments", segments},
@@ -172,7 +150,7 @@ std::string EncodeObject(const ObjectRecord& o) {
 }
 
 Result<ObjectRecord> DecodeObject(std::string_view text) {
-  return Decode<ObjectRecord>(text, "object", [](const json& j) {
+  return DecodeStored<ObjectRecord>(text, "object", [](const json& j) {
     ObjectRecord o;
     o.bucket = j.at("bucket").get<std::string>();
     o.key = j.at("key").get<std::string>();
@@ -180,8 +158,8 @@ Result<ObjectRecord> DecodeObject(std::string_view text) {
     o.etag = j.at("etag").get<std::string>();
     o.last_modified_ms = j.at("last_modified_ms").get<int64_t>();
     o.headers = HeadersFrom(j.at("headers"));
-    o.user_metadata = KeyValuesFrom(j.at("meta"));
-    o.tags = KeyValuesFrom(j.at("tags"));
+    o.user_metadata = PairsFrom(j.at("meta"));
+    o.tags = PairsFrom(j.at("tags"));
     o.storage_class = j.at("storage_class").get<std::string>();
     o.checksum = ChecksumFrom(j.at("checksum"));
     for (const auto& s : j.at("segments")) {
@@ -202,8 +180,8 @@ std::string EncodeUpload(const UploadRecord& u) {
                {"initiated_ms", u.initiated_ms},
                {"owner", u.owner_account},
                {"headers", HeadersJson(u.headers)},
-               {"meta", KeyValuesJson(u.user_metadata)},
-               {"tags", KeyValuesJson(u.tags)},
+               {"meta", PairsJson(u.user_metadata)},
+               {"tags", PairsJson(u.tags)},
                {"storage_class", u.storage_class},
                {"checksum_algorithm", u.checksum_algorithm},
                {"checksum_type", u.checksum_type},
@@ -212,7 +190,7 @@ std::string EncodeUpload(const UploadRecord& u) {
 }
 
 Result<UploadRecord> DecodeUpload(std::string_view text) {
-  return Decode<UploadRecord>(text, "upload", [](const json& j) {
+  return DecodeStored<UploadRecord>(text, "upload", [](const json& j) {
     UploadRecord u;
     u.bucket = j.at("bucket").get<std::string>();
     u.key = j.at("key").get<std::string>();
@@ -220,8 +198,8 @@ Result<UploadRecord> DecodeUpload(std::string_view text) {
     u.initiated_ms = j.at("initiated_ms").get<int64_t>();
     u.owner_account = j.at("owner").get<std::string>();
     u.headers = HeadersFrom(j.at("headers"));
-    u.user_metadata = KeyValuesFrom(j.at("meta"));
-    u.tags = KeyValuesFrom(j.at("tags"));
+    u.user_metadata = PairsFrom(j.at("meta"));
+    u.tags = PairsFrom(j.at("tags"));
     u.storage_class = j.at("storage_class").get<std::string>();
     u.checksum_algorithm = j.at("checksum_algorithm").get<std::string>();
     u.checksum_type = j.at("checksum_type").get<std::string>();
@@ -242,7 +220,7 @@ std::string EncodePart(const PartRecord& p) {
 }
 
 Result<PartRecord> DecodePart(std::string_view text) {
-  return Decode<PartRecord>(text, "part", [](const json& j) {
+  return DecodeStored<PartRecord>(text, "part", [](const json& j) {
     return PartRecord{j.at("part").get<int>(),          j.at("size").get<uint64_t>(),
                       j.at("etag").get<std::string>(),  j.at("blob").get<std::string>(),
                       j.at("last_modified_ms").get<int64_t>(), ChecksumFrom(j.at("checksum")),
