@@ -16,7 +16,7 @@ function(hangar_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gtest_main)
   gtest_discover_tests(${name}
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
-    PROPERTIES ENVIRONMENT "HANGAR_SIGV4_VECTORS=${PROJECT_SOURCE_DIR}/../shared/testdata/sigv4"
+    PROPERTIES ENVIRONMENT "HANGAR_SIGV4_VECTORS=${PROJECT_SOURCE_DIR}/tests/data/sigv4"
                LABELS unit
     DISCOVERY_TIMEOUT 30)
 endfunction()

@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config
   # libraries
   libboost-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libpugixml-dev
-  libspdlog-dev libfmt-dev libcli11-dev libisal-dev
+  libspdlog-dev libfmt-dev libcli11-dev libisal-dev libboost-context-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 curl openssl s3cmd rclone
 )

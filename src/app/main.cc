@@ -7,11 +7,15 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -21,6 +25,7 @@
 #include "app/lifecycle_runner.h"
 #include "auth/sigv4.h"
 #include "common/files.h"
+#include "common/secret_bytes.h"
 #include "common/strings.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -54,12 +59,44 @@ struct ServeOptions {
   std::string log_level = "info";
   std::string s3_domain = "s3.localhost";
   bool forbid_public_key_policies = false;
+  bool allow_core_dumps = false;
 };
 
 std::optional<std::string> Env(const char* name) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') return std::nullopt;
   return std::string(v);
+}
+
+// Reads a secret from the environment and removes it: the bytes are overwritten in place (which
+// also clears them from /proc/<pid>/environ) and the variable is unset, so neither children nor
+// anyone reading the process's environment later finds it.
+std::optional<std::string> TakeSecretEnv(const char* name) {
+  char* v = std::getenv(name);
+  if (v == nullptr) return std::nullopt;
+  std::optional<std::string> value;
+  if (*v != '\0') value = std::string(v);
+  OPENSSL_cleanse(v, std::strlen(v));
+  ::unsetenv(name);
+  return value;
+}
+
+// Process-wide protection of key material, before any is loaded: secrets on a locked, non-dumped
+// heap, and no core dumps or ptrace by other processes of the same user unless asked for.
+void ProtectSecretsInMemory(bool allow_core_dumps) {
+  constexpr size_t kSecureHeapBytes = 4 << 20;
+  switch (InitSecretMemory(kSecureHeapBytes)) {
+    case SecretMemory::kLocked:
+      break;
+    case SecretMemory::kUnlocked:
+      spdlog::warn("key material is kept out of core dumps but could not be locked in RAM "
+                   "(raise RLIMIT_MEMLOCK to at least {} bytes)", kSecureHeapBytes);
+      break;
+    case SecretMemory::kUnavailable:
+      spdlog::warn("OpenSSL's secure heap is unavailable; key material stays on the normal heap");
+      break;
+  }
+  if (!allow_core_dumps) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
 std::optional<std::string> FlagOrEnv(const std::string& flag, const char* env) {
@@ -72,7 +109,7 @@ std::optional<std::string> FlagOrEnv(const std::string& flag, const char* env) {
 auto OpenDataDirWithRootKey(const std::string& data_dir, const std::string& root_key_file) {
   RootKeySource key_source;
   key_source.file = FlagOrEnv(root_key_file, "HANGAR_ROOT_KEY_FILE");
-  key_source.base64 = Env("HANGAR_ROOT_KEY");
+  key_source.base64 = TakeSecretEnv("HANGAR_ROOT_KEY");
   return OpenDataDir(data_dir, key_source);
 }
 
@@ -112,6 +149,23 @@ int Serve(const ServeOptions& opts) {
     std::cerr << "hangar: --listen must be HOST:PORT, got '" << opts.listen << "'\n";
     return 2;
   }
+  ProtectSecretsInMemory(opts.allow_core_dumps);
+  const std::optional<std::string> root_secret_from_env =
+      TakeSecretEnv("HANGAR_ROOT_SECRET_ACCESS_KEY");
+
+  // One server per data directory: a second one's recovery would delete the first one's staged
+  // blobs. `hangar admin` does not take the lock and keeps working beside a running server.
+  if (Status s = MakeDirectories(opts.data_dir, 0700); !s.ok()) {
+    std::cerr << "hangar: " << s.message() << "\n";
+    return 1;
+  }
+  auto lock = FileLock::Acquire(opts.data_dir + "/hangar.lock");
+  if (!lock.ok()) {
+    std::cerr << "hangar: the data directory " << opts.data_dir
+              << " is in use by another Hangar server (" << lock.status().message()
+              << "); stop it first\n";
+    return 1;
+  }
 
   // Signals are taken by a dedicated thread (sigwait), so block them before any thread starts.
   sigset_t signals;
@@ -146,8 +200,9 @@ int Serve(const ServeOptions& opts) {
   auto creds = identities.EnsureDefaultAccount(FlagOrEnv(opts.account_id, "HANGAR_ACCOUNT_ID"),
                                              FlagOrEnv(opts.root_access_key_id,
                                                        "HANGAR_ROOT_ACCESS_KEY_ID"),
-                                             FlagOrEnv(opts.root_secret_access_key,
-                                                       "HANGAR_ROOT_SECRET_ACCESS_KEY"));
+                                             opts.root_secret_access_key.empty()
+                                                 ? root_secret_from_env
+                                                 : std::optional(opts.root_secret_access_key));
   if (!creds.ok()) {
     std::cerr << "hangar: cannot set up the default account: " << creds.status().message() << "\n";
     return 1;
@@ -238,8 +293,12 @@ int Serve(const ServeOptions& opts) {
             << "  credentials:  " << creds_file << "\n";
   if (creds->created) {
     std::cout << "  first start: created the root access key\n"
-              << "    AWS_ACCESS_KEY_ID=" << creds->access_key_id << "\n"
-              << "    AWS_SECRET_ACCESS_KEY=" << creds->secret_access_key << "\n";
+              << "    AWS_ACCESS_KEY_ID=" << creds->access_key_id << "\n";
+  }
+  // The secret is shown only where a person reads it: never when it was given to us, and never
+  // into a pipe or a log collector (the credentials file is its durable home).
+  if (creds->secret_generated && ::isatty(STDOUT_FILENO)) {
+    std::cout << "    AWS_SECRET_ACCESS_KEY=" << creds->secret_access_key << "\n";
   }
   if (dev_clock) std::cout << "  dev clock:    POST /_hangar/dev/clock?advance=SECONDS\n";
   std::cout << std::flush;
@@ -324,6 +383,8 @@ int main(int argc, char** argv) {
   serve->add_option("--log-level", opts.log_level, "trace, debug, info, warn, error");
   serve->add_option("--s3-domain", opts.s3_domain,
                     "Domain for virtual-hosted S3 addressing (<bucket>.DOMAIN)");
+  serve->add_flag("--allow-core-dumps", opts.allow_core_dumps,
+                  "Debugging only: let the process dump core (key material may then reach disk)");
   serve->add_flag("--forbid-public-key-policies", opts.forbid_public_key_policies,
                   "Refuse key policies that let anyone use a key without a condition limiting the "
                   "callers (HANGAR_FORBID_PUBLIC_KEY_POLICIES=1)");

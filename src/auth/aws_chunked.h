@@ -4,7 +4,7 @@
 // Spec: S3 API Reference, "Signature Calculations for the Authorization Header: Transferring
 // Payload in Multiple Chunks (Chunked Upload) (AWS Signature Version 4)" (sigv4-streaming) and
 // "Signature Calculations for the Authorization Header: Including Trailing Headers (Chunked
-// Upload)" (sigv4-streaming-trailers); ../shared/reference/s3.md §7.2.
+// Upload)" (sigv4-streaming-trailers); docs/reference/s3.md §7.2.
 //
 // Wire format (the HTTP layer has already removed any Transfer-Encoding: chunked framing):
 //   signed:    <hex size>;chunk-signature=<64 hex>\r\n<data>\r\n ... 0;chunk-signature=<sig>\r\n

@@ -11,7 +11,7 @@
 
 // x-amz-content-sha256 values and their meaning: S3 API Reference, "Authenticating Requests:
 // Using the Authorization Header (AWS Signature Version 4)"; error texts as S3 words them
-// (../shared/reference/s3.md §2, §7).
+// (docs/reference/s3.md §2, §7).
 
 namespace hangar::auth {
 namespace {

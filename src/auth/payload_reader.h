@@ -2,7 +2,7 @@
 // Payload readers: how a request body is authenticated while it streams, chosen by the request's
 // x-amz-content-sha256 value.
 // Spec: "Authenticating Requests: Using the Authorization Header (AWS Signature Version 4)" in the
-// S3 API Reference (the table of x-amz-content-sha256 values); ../shared/reference/s3.md §7.
+// S3 API Reference (the table of x-amz-content-sha256 values); docs/reference/s3.md §7.
 //
 // SigV4 header verification (sigv4.h) covers the headers and, through x-amz-content-sha256, only
 // a *claim* about the body. The readers here hold the body to that claim as it is read:

@@ -11,7 +11,7 @@
 // Follows "Create a signed AWS API request" (IAM User Guide, Signature Version 4) for header
 // authentication and "Authenticating Requests: Using Query Parameters (AWS Signature Version 4)"
 // (S3 API Reference) for presigned URLs. Error texts copy what AWS answers in each protocol
-// (see ../shared/reference/{s3,iam,kms}.md).
+// (see docs/reference/{s3,iam,kms}.md).
 
 namespace hangar::auth {
 namespace {

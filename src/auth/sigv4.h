@@ -2,7 +2,7 @@
 // AWS Signature Version 4: parsing, canonicalisation and verification of header-signed and
 // presigned (query) requests.
 // Spec: "Create a signed AWS API request" and "Authenticating Requests: Using Query Parameters
-// (AWS Signature Version 4)" in the AWS IAM / S3 docs; vectors: ../shared/testdata/sigv4.
+// (AWS Signature Version 4)" in the AWS IAM / S3 docs; vectors: tests/data/sigv4.
 
 #include <chrono>
 #include <mutex>

@@ -223,13 +223,14 @@ struct Harness {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Known-answer tests: the aws-c-auth SigV4 suite (../shared/testdata/sigv4).
+// Known-answer tests: the aws-c-auth SigV4 suite (tests/data/sigv4).
 
 std::optional<fs::path> VectorsDir() {
   if (const char* env = std::getenv("HANGAR_SIGV4_VECTORS"); env != nullptr && *env != '\0') {
     if (fs::is_directory(env)) return fs::path(env);
   }
-  if (fs::is_directory("../shared/testdata/sigv4")) return fs::path("../shared/testdata/sigv4");
+  // ctest runs unit tests from the project root, where the vectors live in the repository.
+  if (fs::is_directory("tests/data/sigv4")) return fs::path("tests/data/sigv4");
   return std::nullopt;
 }
 
@@ -250,8 +251,7 @@ TEST(SigV4VectorsTest, VectorFolderIsPresentAndComplete) {
   std::optional<fs::path> dir = VectorsDir();
   ASSERT_TRUE(dir.has_value())
       << "SigV4 test vectors not found: set HANGAR_SIGV4_VECTORS to the aws-c-auth v4 suite "
-         "(shared/testdata/sigv4) or run from the project root so that ../shared/testdata/sigv4 "
-         "exists (cwd: "
+         "(tests/data/sigv4 in the repository) or run from the project root (cwd: "
       << fs::current_path() << ")";
   std::vector<std::string> names = VectorCaseNames();
   EXPECT_GE(names.size(), 38u) << "expected the whole aws-c-auth v4 suite in " << *dir;

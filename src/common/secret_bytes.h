@@ -1,6 +1,8 @@
 #pragma once
 // SecretBytes: key material in memory. Move-only, wiped with OPENSSL_cleanse on destruction, and
 // deliberately without a stream operator or ToString so it cannot reach a log by accident.
+// Its bytes live on OpenSSL's secure heap once the process has set one up (InitSecretMemory):
+// pages locked in RAM (never swapped) and left out of core dumps (MADV_DONTDUMP).
 
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +11,39 @@
 #include <vector>
 
 namespace hangar {
+
+// What InitSecretMemory achieved.
+enum class SecretMemory { kLocked, kUnlocked, kUnavailable };
+
+// Sets up the secure heap for SecretBytes (call once, before any secret is made). kUnlocked: the
+// heap exists and is left out of core dumps, but mlock failed (RLIMIT_MEMLOCK); kUnavailable:
+// secrets stay on the normal heap.
+SecretMemory InitSecretMemory(size_t bytes);
+
+// Allocates from the secure heap when it has room, else from the normal heap; either way the
+// bytes are cleansed when freed.
+template <typename T>
+struct SecretAllocator {
+  using value_type = T;
+  SecretAllocator() = default;
+  template <typename U>
+  SecretAllocator(const SecretAllocator<U>&) {}
+  T* allocate(size_t n);
+  void deallocate(T* p, size_t n);
+  bool operator==(const SecretAllocator&) const { return true; }
+};
+
+void* AllocateSecret(size_t bytes);
+void FreeSecret(void* p, size_t bytes);
+
+template <typename T>
+T* SecretAllocator<T>::allocate(size_t n) {
+  return static_cast<T*>(AllocateSecret(n * sizeof(T)));
+}
+template <typename T>
+void SecretAllocator<T>::deallocate(T* p, size_t n) {
+  FreeSecret(p, n * sizeof(T));
+}
 
 class SecretBytes {
  public:
@@ -41,7 +76,7 @@ class SecretBytes {
 
  private:
   void Wipe();
-  std::vector<uint8_t> bytes_;
+  std::vector<uint8_t, SecretAllocator<uint8_t>> bytes_;
 };
 
 // Views bytes of a string as uint8_t (no copy).

@@ -15,7 +15,7 @@ struct Row {
 };
 
 // One row per code: JSON (KMS) type and status, S3 XML code and status, query (IAM/STS) code and
-// status. Sources: ../shared/reference/{kms,s3,iam}.md. Codes a protocol never emits reuse the
+// status. Sources: docs/reference/{kms,s3,iam}.md. Codes a protocol never emits reuse the
 // closest generic error of that protocol.
 constexpr Row kRows[] = {
     {ErrorCode::kOk, {"", 200, "", 200, "", 200}},

@@ -22,11 +22,12 @@ struct CtxDeleter {
 };
 using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CtxDeleter>;
 
-// One reusable context per thread: allocation is a visible cost at tens of thousands of calls/s.
-EVP_CIPHER_CTX* ThreadCtx() {
-  static thread_local CipherCtx ctx(EVP_CIPHER_CTX_new());
+// A context per call, freed (and so cleansed: the expanded key schedule is key material) as soon
+// as the call returns. A context kept per thread would hold the last key for the thread's life.
+CipherCtx NewCtx() {
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
   HANGAR_CHECK(ctx != nullptr);
-  return ctx.get();
+  return ctx;
 }
 
 }  // namespace
@@ -35,7 +36,8 @@ void AesGcmSeal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
                 std::span<const uint8_t> aad, std::span<const uint8_t> plaintext,
                 std::string& out) {
   HANGAR_CHECK(key.size() == kAes256KeySize && nonce.size() == kGcmNonceSize);
-  EVP_CIPHER_CTX* ctx = ThreadCtx();
+  CipherCtx owned = NewCtx();
+  EVP_CIPHER_CTX* ctx = owned.get();
   HANGAR_CHECK(EVP_EncryptInit_ex2(ctx, Aes256Gcm(), key.data(), nonce.data(), nullptr) == 1);
   int len = 0;
   if (!aad.empty()) {
@@ -60,7 +62,8 @@ bool AesGcmOpen(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
   HANGAR_CHECK(key.size() == kAes256KeySize && nonce.size() == kGcmNonceSize);
   if (sealed.size() < kGcmTagSize) return false;
   size_t text_size = sealed.size() - kGcmTagSize;
-  EVP_CIPHER_CTX* ctx = ThreadCtx();
+  CipherCtx owned = NewCtx();
+  EVP_CIPHER_CTX* ctx = owned.get();
   HANGAR_CHECK(EVP_DecryptInit_ex2(ctx, Aes256Gcm(), key.data(), nonce.data(), nullptr) == 1);
   int len = 0;
   if (!aad.empty()) {

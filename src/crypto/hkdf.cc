@@ -25,8 +25,8 @@ struct KdfCtxDeleter {
 
 SecretBytes HkdfSha256(std::span<const uint8_t> key, std::span<const uint8_t> salt,
                        std::string_view info, size_t length) {
-  static thread_local std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter> ctx(
-      EVP_KDF_CTX_new(HkdfAlgorithm()));
+  // A context per call: the KDF context keeps the input key until it is freed.
+  std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter> ctx(EVP_KDF_CTX_new(HkdfAlgorithm()));
   HANGAR_CHECK(ctx != nullptr);
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {

@@ -5,6 +5,8 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <memory>
+
 #include "common/check.h"
 
 namespace hangar::crypto {
@@ -16,12 +18,17 @@ EVP_MAC* HmacAlgorithm() {
   return mac;
 }
 
+struct MacCtxDeleter {
+  void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+};
+
 }  // namespace
 
 Sha256Bytes HmacSha256(std::span<const uint8_t> key, std::span<const uint8_t> data) {
-  // A context per call: OpenSSL MAC contexts are not thread-safe and this is cheap next to the
-  // parameter lookup that a one-shot HMAC() would redo every time.
-  static thread_local EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(HmacAlgorithm());
+  // A context per call, freed (and cleansed: it holds the keyed inner and outer states) before
+  // returning; the algorithm is fetched once, which is what a one-shot HMAC() would redo.
+  std::unique_ptr<EVP_MAC_CTX, MacCtxDeleter> owned(EVP_MAC_CTX_new(HmacAlgorithm()));
+  EVP_MAC_CTX* ctx = owned.get();
   HANGAR_CHECK(ctx != nullptr);
   char digest_name[] = "SHA256";
   OSSL_PARAM params[] = {

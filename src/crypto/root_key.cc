@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include <openssl/crypto.h>
+
 #include "common/files.h"
 #include "crypto/aead.h"
 #include "crypto/base64.h"
@@ -35,11 +37,11 @@ Result<std::unique_ptr<RootKey>> RootKey::FromFile(const std::string& path,
   HANGAR_ASSIGN_OR_RETURN(std::string raw, ReadSmallFile(path, 1024));
   if (raw.size() != kAes256KeySize) {
     SecretBytes wipe(AsBytes(raw));
-    std::fill(raw.begin(), raw.end(), '\0');
+    OPENSSL_cleanse(raw.data(), raw.size());
     return InternalError("root key file " + path + " must hold exactly 32 bytes");
   }
   SecretBytes key(AsBytes(raw));
-  std::fill(raw.begin(), raw.end(), '\0');
+  OPENSSL_cleanse(raw.data(), raw.size());
   return FromBytes(std::move(key));
 }
 
@@ -49,7 +51,7 @@ Result<std::unique_ptr<RootKey>> RootKey::FromBase64(std::string_view text) {
     return InternalError("the root key must be the base64 encoding of exactly 32 bytes");
   }
   SecretBytes key(AsBytes(*raw));
-  std::fill(raw->begin(), raw->end(), '\0');
+  OPENSSL_cleanse(raw->data(), raw->size());
   return FromBytes(std::move(key));
 }
 

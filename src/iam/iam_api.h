@@ -1,6 +1,6 @@
 #pragma once
 // IamApi: the IAM query protocol (form-encoded `Action=...&Version=2010-05-08`, XML answers;
-// ../shared/reference/iam.md §5). Every action is authorised with the policy engine first: the
+// docs/reference/iam.md §5). Every action is authorised with the policy engine first: the
 // caller's identity policies must allow iam:<Action> on the entity's ARN (an account's root may do
 // everything in its account). Wire format only; IdentityStore does the work.
 // Thread-safe (holds no per-request state).

@@ -1,4 +1,4 @@
-// IamApi: inline, attached and managed policies (../shared/reference/iam.md §5).
+// IamApi: inline, attached and managed policies (docs/reference/iam.md §5).
 #include "iam/iam_api_internal.h"
 
 namespace hangar::iam::api {

@@ -173,6 +173,7 @@ Result<RootCredentials> IdentityStore::EnsureDefaultAccount(
         creds, s.StoreRootKey(id, access_key_id.value_or("AKIA" + crypto::RandomString(16, kIdAlphabet)),
                               secret_access_key.value_or(crypto::RandomString(40, kSecretAlphabet)),
                               true));
+    creds.secret_generated = !secret_access_key.has_value();
   }
   // Keep the default account's pointer in step with an installed key.
   nlohmann::json setting = {{"account_id", creds.account_id},

@@ -41,6 +41,8 @@ struct RootCredentials {
   std::string access_key_id;
   std::string secret_access_key;
   bool created = false;  // true when this call created them (first start)
+  // true when Hangar generated the secret itself (nobody else has seen it yet)
+  bool secret_generated = false;
 };
 
 struct NewAccessKey {

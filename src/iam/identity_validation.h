@@ -1,6 +1,6 @@
 #pragma once
 // Input rules of IAM and STS names, paths and policy documents, with AWS's ValidationError texts
-// (../shared/reference/iam.md §5 "Names"). Used by IdentityStore (domain rules) and the codecs.
+// (docs/reference/iam.md §5 "Names"). Used by IdentityStore (domain rules) and the codecs.
 
 #include <string_view>
 

@@ -1,7 +1,7 @@
 #pragma once
 // The policy engine: IAM's policy grammar and AWS's evaluation logic, one implementation for
 // identity policies, KMS key policies, S3 bucket policies, role trust policies and KMS grants
-// (../shared/reference/iam.md §1–§3).
+// (docs/reference/iam.md §1–§3).
 //
 // Use: parse each document once (ParsePolicy), describe the request (RequestFacts), and ask
 // Authorize() with the policies that apply. Everything here is pure: no I/O, no clocks (the request

@@ -1,6 +1,6 @@
 // The policy engine's decision table: every case in testdata/policy_cases.json runs as its own
 // test, named <group>_<name>. Expected results follow AWS's documented semantics
-// (../shared/reference/iam.md §1–§3, §7), not the engine's output.
+// (docs/reference/iam.md §1–§3, §7), not the engine's output.
 //
 // A decision case: {"group", "name", "policies": {"identity": [doc...], "session": doc,
 // "resource": doc, "resource_account", "resource_policy_required", "allowed_by_grant"},

@@ -1,7 +1,7 @@
 #pragma once
 // The AWS query protocol that IAM and STS speak: form-encoded `Action=...&Version=...` requests,
 // XML `<XResponse><XResult>...</XResult><ResponseMetadata>` answers and `<ErrorResponse>` errors
-// (../shared/reference/iam.md §5). Only the wire shapes; the operations live elsewhere.
+// (docs/reference/iam.md §5). Only the wire shapes; the operations live elsewhere.
 
 #include <cstdint>
 #include <map>

@@ -1,6 +1,6 @@
 #pragma once
 // FactsFor: the RequestFacts every authoriser (IAM, STS, KMS, S3) starts from — the caller and
-// the global aws:* condition keys of ../shared/reference/iam.md §3. Services add their own keys
+// the global aws:* condition keys of docs/reference/iam.md §3. Services add their own keys
 // (kms:*, s3:*) to the returned context.
 
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 // StsApi: the STS query protocol — GetCallerIdentity, AssumeRole, GetSessionToken
-// (../shared/reference/iam.md §5). Wire format only; IdentityStore does the work.
+// (docs/reference/iam.md §5). Wire format only; IdentityStore does the work.
 
 #include <string>
 #include <string_view>

@@ -1,5 +1,5 @@
 #pragma once
-// The KMS grant model (../shared/reference/kms.md §13; AWS KMS Developer Guide, grants.html): a
+// The KMS grant model (docs/reference/kms.md §13; AWS KMS Developer Guide, grants.html): a
 // grant lets one principal (the grantee) perform listed operations with one key, optionally only
 // when the request's encryption context meets a constraint. Pure values and functions: storage is
 // grant_repository.h, the API operations are KeyService's.

@@ -1,5 +1,5 @@
 // KeyService's cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(+Without
-// Plaintext) and GenerateRandom (../shared/reference/kms.md §7–§8). These run on the hot path:
+// Plaintext) and GenerateRandom (docs/reference/kms.md §7–§8). These run on the hot path:
 // they read cached key snapshots and never write.
 
 #include "crypto/random.h"

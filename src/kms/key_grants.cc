@@ -1,5 +1,5 @@
 // KeyService's grant operations: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant and
-// RevokeGrant (../shared/reference/kms.md §13; AWS KMS Developer Guide grants.html,
+// RevokeGrant (docs/reference/kms.md §13; AWS KMS Developer Guide grants.html,
 // grant-manage.html, grant-authorization.html), and the grant check every key operation makes.
 
 #include <algorithm>

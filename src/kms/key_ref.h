@@ -1,6 +1,6 @@
 #pragma once
 // Parsing of the four ways a KMS request names a key: key id, key ARN, alias name, alias ARN.
-// ../shared/reference/kms.md §3.
+// docs/reference/kms.md §3.
 
 #include <string>
 #include <string_view>

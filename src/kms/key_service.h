@@ -2,7 +2,7 @@
 // KeyService: the KMS domain — key lifecycle, aliases, tags, key policies, rotation and the
 // cryptographic operations — as typed functions. The JSON codec (kms_api.h), S3's use of keys and
 // tests all call this; it never sees the wire format. Key states and errors follow
-// ../shared/reference/kms.md §5–§12.
+// docs/reference/kms.md §5–§12.
 //
 // Check order for every operation that names a key (kms.md §7): validation → key lookup
 // (NotFound) → authorisation → key state → cryptographic checks.

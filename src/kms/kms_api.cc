@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <openssl/crypto.h>
+
 #include <functional>
 #include <unordered_map>
 #include <unordered_set>
@@ -554,7 +556,7 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
          HANGAR_CHECK_INPUT(in);
          HANGAR_RETURN_IF_ERROR(tokens);
          auto out = s.Encrypt(ctx, input);
-         std::fill(input.plaintext.begin(), input.plaintext.end(), '\0');
+         OPENSSL_cleanse(input.plaintext.data(), input.plaintext.size());
          if (!out.ok()) return out.status();
          return json{{"CiphertextBlob", B64(out->ciphertext)},
                      {"KeyId", out->key_arn},

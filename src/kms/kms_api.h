@@ -1,7 +1,7 @@
 #pragma once
 // KmsApi: the KMS wire codec — AWS JSON 1.1 (`X-Amz-Target: TrentService.<Operation>`) decoded
 // into KeyService's typed inputs and its outputs encoded back, with AWS's member names, base64
-// blobs and epoch-second timestamps (../shared/reference/kms.md §1–§2).
+// blobs and epoch-second timestamps (docs/reference/kms.md §1–§2).
 
 #include <string>
 #include <string_view>

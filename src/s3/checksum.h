@@ -3,7 +3,7 @@
 // SHA-256), their wire names and values, the multipart COMPOSITE form, and Content-MD5.
 //
 // Wire value of every x-amz-checksum-* header: base64 of the big-endian digest
-// (../shared/reference/s3.md §6; AWS User Guide "checking-object-integrity").
+// (docs/reference/s3.md §6; AWS User Guide "checking-object-integrity").
 
 #include <cstddef>
 #include <cstdint>

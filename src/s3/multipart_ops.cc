@@ -1,4 +1,4 @@
-// S3Service: multipart uploads (../shared/reference/s3.md §5). Parts are blobs of their own; a
+// S3Service: multipart uploads (docs/reference/s3.md §5). Parts are blobs of their own; a
 // completed upload becomes an object whose segments are those blobs, so completing moves no data.
 
 #include <array>

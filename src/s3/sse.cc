@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <openssl/crypto.h>
+
 #include "common/strings.h"
 #include "crypto/base64.h"
 #include "crypto/digest.h"
@@ -120,7 +122,7 @@ Result<std::optional<CustomerKey>> ParseCustomerKey(const std::optional<std::str
                            "x-amz-server-side-encryption");
   }
   CustomerKey out{SecretBytes(AsBytes(*raw)), *md5};
-  std::fill(raw->begin(), raw->end(), '\0');
+  OPENSSL_cleanse(raw->data(), raw->size());
   std::string computed = crypto::Base64Encode(crypto::Md5(AsStringView(out.key.span())));
   if (!crypto::ConstantTimeEquals(computed, *md5)) {
     return InvalidArgument("The calculated MD5 hash of the key did not match the hash that was "

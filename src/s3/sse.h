@@ -1,5 +1,5 @@
 #pragma once
-// Server-side encryption for S3 objects (../shared/reference/s3.md §8): deciding how an object is
+// Server-side encryption for S3 objects (docs/reference/s3.md §8): deciding how an object is
 // encrypted, getting its data keys (from KMS, the root key or the customer), and wrapping the blob
 // writers and readers in the segmented AEAD of store/encrypted_blob.h. Design: docs/sse.md.
 //

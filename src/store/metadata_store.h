@@ -22,7 +22,9 @@ struct Document {
   std::string partition;
   std::string id;
   std::string body;
-  int64_t revision = 0;   // set by the store: 1 when created, +1 on every update
+  // Set by the store on every write: the next number of a store-wide sequence, so it grows with
+  // each update and is never reused, not even by a document deleted and created again.
+  int64_t revision = 0;
   int64_t due_at_ms = 0;  // 0: none; otherwise ListDue returns it once that time has come
 };
 

@@ -1,6 +1,6 @@
 """The KMS API for symmetric customer managed keys, driven with boto3 against the real server.
 
-Expected codes and messages come from ../shared/reference/kms.md (section numbers in comments).
+Expected codes and messages come from docs/reference/kms.md (section numbers in comments).
 Where kms.md marks AWS's text as unverified [?], the test pins Hangar's current text and says so,
 so that it is easy to change once AWS's text is known.
 """

@@ -1,7 +1,7 @@
 """Every S3 operation Hangar offers, driven by boto3 (and plain urllib for presigned URLs) against
 the real binary: buckets, objects, listing, multipart, presigned URLs, anonymous access.
 
-Expected codes, statuses and messages are AWS's, as ../shared/reference/s3.md records them. A HEAD
+Expected codes, statuses and messages are AWS's, as docs/reference/s3.md records them. A HEAD
 has no body, so botocore reports its HTTP status as the error code ("404", "412", "304").
 """
 

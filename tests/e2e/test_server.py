@@ -177,7 +177,10 @@ class DataDirectoryTest(unittest.TestCase):
             server.start()
             printed = "\n".join(server.stdout_lines)
             akid = printed.split("AWS_ACCESS_KEY_ID=")[1].split()[0]
-            secret = printed.split("AWS_SECRET_ACCESS_KEY=")[1].split()[0]
+            # stdout is a pipe here: the generated secret goes only to the credentials file.
+            self.assertNotIn("AWS_SECRET_ACCESS_KEY", printed)
+            with open(os.path.join(server.data_dir, "root-credentials")) as f:
+                secret = f.read().split("aws_secret_access_key = ")[1].split()[0]
             self.assertTrue(akid.startswith("AKIA") and len(akid) == 20, akid)
             self.assertEqual(len(secret), 40)
             sts = server.client("sts", access_key_id=akid, secret_access_key=secret)

@@ -4,7 +4,7 @@ encryption" step (head-object), and then the key's state deciding the data's fat
 deletion, cancelled, disabled, enabled, and finally deleted on the dev clock — unreadable for
 good, also after a restart, with no plaintext anywhere in the data directory.
 
-Issue 4, "How it is shown to work"; AWS behaviour: ../shared/reference/s3.md §8.2, §8.4, §8.7.
+Issue 4, "How it is shown to work"; AWS behaviour: docs/reference/s3.md §8.2, §8.4, §8.7.
 """
 
 import json

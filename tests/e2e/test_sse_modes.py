@@ -4,7 +4,7 @@ random sizes and ranges, multipart, response headers, ETags, the SSE-C and SSE-K
 copies between all mode pairs, encryption context, the Bucket Key proof from Hangar's own KMS
 counters, and key rotation.
 
-Expected codes, statuses and messages are AWS's, as ../shared/reference/s3.md §8 records them.
+Expected codes, statuses and messages are AWS's, as docs/reference/s3.md §8 records them.
 A HEAD has no body, so botocore reports its HTTP status as the error code ("400", "403").
 """
 

@@ -7,7 +7,8 @@
 namespace hangar::store {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 2: store_meta holds the store-wide revision sequence (revisions are never reused).
+constexpr int kSchemaVersion = 2;
 constexpr int kWriterCacheKib = 4096;
 constexpr int kReaderCacheKib = 1024;
 
@@ -22,6 +23,9 @@ CREATE TABLE IF NOT EXISTS documents(
   PRIMARY KEY(collection, partition, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS documents_due ON documents(collection, due_at) WHERE due_at > 0;
+CREATE TABLE IF NOT EXISTS store_meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO store_meta(name, value)
+  SELECT 'revision', COALESCE(MAX(revision), 0) FROM documents;
 )sql";
 
 struct StmtDeleter {
@@ -291,6 +295,19 @@ Result<std::vector<int64_t>> SqliteMetadataStore::Commit(const std::vector<Mutat
     w.Exec("ROLLBACK");
     return s;
   };
+  // Every write of this commit takes the next number of one store-wide sequence, so a revision is
+  // never reused: a document deleted and created again cannot match a revision read before
+  // (no ABA for conditional updates). The sequence is read inside the write transaction, so
+  // another process writing the same file (hangar admin) keeps it in step.
+  auto seq = w.Prepare("SELECT value FROM store_meta WHERE name='revision'");
+  if (!seq.ok()) return rollback(seq.status());
+  if (sqlite3_step(*seq) != SQLITE_ROW) {
+    sqlite3_reset(*seq);
+    return rollback(w.Failed("read revision sequence"));
+  }
+  const int64_t revision = sqlite3_column_int64(*seq, 0) + 1;
+  sqlite3_reset(*seq);
+  bool wrote = false;
   std::vector<int64_t> revisions;
   revisions.reserve(mutations.size());
   for (const Mutation& m : mutations) {
@@ -340,6 +357,7 @@ Result<std::vector<int64_t>> SqliteMetadataStore::Commit(const std::vector<Mutat
       sqlite3_reset(*del);
       if (rc != SQLITE_DONE) return rollback(w.Failed("delete"));
       revisions.push_back(0);
+      wrote = true;
     } else {
       auto put = w.Prepare(
           "INSERT OR REPLACE INTO documents(collection, partition, id, body, revision, due_at) "
@@ -349,13 +367,22 @@ Result<std::vector<int64_t>> SqliteMetadataStore::Commit(const std::vector<Mutat
       BindBlob(*put, 2, d.partition);
       BindBlob(*put, 3, d.id);
       BindBlob(*put, 4, d.body);
-      sqlite3_bind_int64(*put, 5, current + 1);
+      sqlite3_bind_int64(*put, 5, revision);
       sqlite3_bind_int64(*put, 6, d.due_at_ms);
       rc = sqlite3_step(*put);
       sqlite3_reset(*put);
       if (rc != SQLITE_DONE) return rollback(w.Failed("put"));
-      revisions.push_back(current + 1);
+      revisions.push_back(revision);
+      wrote = true;
     }
+  }
+  if (wrote) {
+    auto bump = w.Prepare("UPDATE store_meta SET value=?1 WHERE name='revision'");
+    if (!bump.ok()) return rollback(bump.status());
+    sqlite3_bind_int64(*bump, 1, revision);
+    int rc = sqlite3_step(*bump);
+    sqlite3_reset(*bump);
+    if (rc != SQLITE_DONE) return rollback(w.Failed("write revision sequence"));
   }
   Status committed = w.Exec("COMMIT");
   if (!committed.ok()) return rollback(committed);

@@ -87,6 +87,26 @@ TEST_F(SqliteMetadataStoreTest, ACheckMutationGuardsACommitWithoutWriting) {
   EXPECT_FALSE(store_->Get("c", "p", "orphan")->has_value());
 }
 
+// Hardening item 17: a revision read before a delete must not match the document created again
+// under the same address (ABA), or a conditional update could overwrite the new document.
+TEST_F(SqliteMetadataStoreTest, Item17RevisionsAreNeverReusedAfterADelete) {
+  ASSERT_TRUE(store_->Commit({Mutation::Create(Doc("a", "first"))}).ok());
+  const int64_t before = (*store_->Get("c", "p", "a"))->revision;
+  ASSERT_TRUE(store_->Commit({Mutation::Delete("c", "p", "a")}).ok());
+  ASSERT_TRUE(store_->Commit({Mutation::Create(Doc("a", "second"))}).ok());
+  const int64_t after = (*store_->Get("c", "p", "a"))->revision;
+  EXPECT_GT(after, before);
+  EXPECT_EQ(store_->Commit({Mutation::Update(Doc("a", "stale writer"), before)}).status().code(),
+            ErrorCode::kConflict);
+  EXPECT_EQ(store_->Commit({Mutation::RequireRevision("c", "p", "a", before)}).status().code(),
+            ErrorCode::kConflict);
+  // The sequence survives a reopen: it is stored, not counted in memory.
+  Reopen();
+  ASSERT_TRUE(store_->Commit({Mutation::Delete("c", "p", "a")}).ok());
+  ASSERT_TRUE(store_->Commit({Mutation::Create(Doc("a", "third"))}).ok());
+  EXPECT_GT((*store_->Get("c", "p", "a"))->revision, after);
+}
+
 TEST_F(SqliteMetadataStoreTest, ListIsInBinaryOrderWithPrefixStartAfterAndLimit) {
   std::vector<Mutation> m;
   for (std::string id : {"b", "a/2", "a/1", "a\xff", "\xc3\xa9", "A", "a/10"}) {
