@@ -4,8 +4,12 @@ ASAN_DIR  ?= build-asan
 DATA_DIR  ?= ./hangar-data
 LISTEN    ?= 127.0.0.1:9000
 CMAKE_GEN := -G Ninja
+FUZZ_SECONDS ?= 60
+# The sanitizer tree: clang++ with ASan+UBSan; it builds the unit tests and the fuzz targets.
+ASAN_CONFIG := -DCMAKE_BUILD_TYPE=Debug -DHANGAR_SANITIZE=ON -DHANGAR_BUILD_BENCH=OFF \
+  -DCMAKE_CXX_COMPILER=clang++ -DHANGAR_FUZZ=ON
 
-.PHONY: deps configure build run test bench clean
+.PHONY: deps configure build run test fuzz asan-configure bench clean
 
 deps:
 	./scripts/install-deps.sh
@@ -23,14 +27,25 @@ run: build
 	./scripts/run.sh $(BUILD_DIR)/hangar $(DATA_DIR) $(LISTEN)
 
 # Install, build (release and ASan+UBSan) and run every test: unit, sanitizer, end-to-end.
-test: deps
-	cmake -S . -B $(ASAN_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=Debug -DHANGAR_SANITIZE=ON \
-	  -DHANGAR_BUILD_BENCH=OFF
+test: asan-configure
 	cmake --build $(ASAN_DIR)
 	cmake -S . -B $(BUILD_DIR) $(CMAKE_GEN) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DHANGAR_ASAN_BUILD_DIR=$(abspath $(ASAN_DIR))
 	cmake --build $(BUILD_DIR)
 	cd $(BUILD_DIR) && ctest --output-on-failure
+
+# Each libFuzzer target (tests/fuzz) for FUZZ_SECONDS from its seed corpus, in the sanitizer tree.
+fuzz: asan-configure
+	cmake --build $(ASAN_DIR) --target fuzz_targets
+	tests/fuzz/run.sh --build-dir $(ASAN_DIR) --seconds $(FUZZ_SECONDS)
+
+# A sanitizer tree configured with another compiler (g++ before the fuzz targets) cannot switch
+# in place: start it afresh.
+asan-configure: deps
+	@if [ -f $(ASAN_DIR)/CMakeCache.txt ] && \
+	    ! grep -q '^CMAKE_CXX_COMPILER:.*clang++' $(ASAN_DIR)/CMakeCache.txt; then \
+	  echo "$(ASAN_DIR) was configured with another compiler; removing it"; rm -rf $(ASAN_DIR); fi
+	cmake -S . -B $(ASAN_DIR) $(CMAKE_GEN) $(ASAN_CONFIG)
 
 # Benchmarks side by side with their peers (see bench/README.md).
 bench: configure

@@ -43,8 +43,8 @@ class NoKms final : public s3::KmsGateway {
   Result<std::string> DefaultKeyArn(const auth::RequestContext&) override {
     return InternalError("unused");
   }
-  Status CheckKeyUsable(const auth::RequestContext&, std::string_view, std::string_view,
-                        const s3::KmsContext&) override {
+  Result<std::string> CheckKeyUsable(const auth::RequestContext&, std::string_view,
+                                     std::string_view, const s3::KmsContext&) override {
     return InternalError("unused");
   }
 };

@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential cmake ninja-build ccache pkg-config
+  # the sanitizer tree and its fuzz targets: clang++ with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-dev
   # libraries
   libboost-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libpugixml-dev
   libspdlog-dev libfmt-dev libcli11-dev libisal-dev libboost-context-dev
@@ -19,6 +21,20 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The end-to-end tests' clients (tests/e2e; tests/CMakeLists.txt picks them the same way): boto3 for
+# `python3` on PATH or Debian's /usr/bin/python3, and an aws CLI, `aws` on PATH or /usr/bin/aws. A
+# machine that has them (e.g. pip-installed) keeps its own; otherwise Debian's python3-boto3 and
+# awscli (boto3 1.26, aws CLI 2.9 on Debian 12; tests that need a newer client say which in their
+# failure message). s3cmd, rclone and openssl, the other clients, are in PACKAGES above.
+imports_boto3() { command -v "$1" >/dev/null 2>&1 && "$1" -c 'import boto3' >/dev/null 2>&1; }
+runs_aws() { command -v "$1" >/dev/null 2>&1 && "$1" --version >/dev/null 2>&1; }
+if ! imports_boto3 python3 && ! imports_boto3 /usr/bin/python3; then
+  missing+=(python3-boto3)
+fi
+if ! runs_aws aws && ! runs_aws /usr/bin/aws; then
+  missing+=(awscli)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

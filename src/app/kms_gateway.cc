@@ -24,14 +24,17 @@ Result<SecretBytes> KeyServiceGateway::Decrypt(const auth::RequestContext& ctx,
 }
 
 Result<std::string> KeyServiceGateway::DefaultKeyArn(const auth::RequestContext& ctx) {
-  HANGAR_ASSIGN_OR_RETURN(kms::KeyRecord key, keys_.GetOrCreateAwsManagedKey(ctx, "s3"));
+  // Created only for a caller its policy lets use it through S3.
+  HANGAR_ASSIGN_OR_RETURN(kms::KeyRecord key,
+                          keys_.GetOrCreateAwsManagedKey(ctx, "s3", "GenerateDataKey"));
   return key.arn;
 }
 
-Status KeyServiceGateway::CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_arn,
-                                         std::string_view action,
-                                         const s3::KmsContext& context) {
-  return keys_.CheckKeyUsable(ctx, key_arn, action, context);
+Result<std::string> KeyServiceGateway::CheckKeyUsable(const auth::RequestContext& ctx,
+                                                      std::string_view key_id,
+                                                      std::string_view action,
+                                                      const s3::KmsContext& context) {
+  return keys_.CheckKeyUsable(ctx, key_id, action, context);
 }
 
 }  // namespace hangar::app

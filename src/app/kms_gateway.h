@@ -16,8 +16,9 @@ class KeyServiceGateway final : public s3::KmsGateway {
   Result<SecretBytes> Decrypt(const auth::RequestContext& ctx, std::string_view ciphertext,
                               const s3::KmsContext& context) override;
   Result<std::string> DefaultKeyArn(const auth::RequestContext& ctx) override;
-  Status CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_arn,
-                        std::string_view action, const s3::KmsContext& context) override;
+  Result<std::string> CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_id,
+                                     std::string_view action,
+                                     const s3::KmsContext& context) override;
 
  private:
   kms::KeyService& keys_;

@@ -14,6 +14,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -23,10 +24,12 @@
 #include "app/dev_clock.h"
 #include "app/kms_gateway.h"
 #include "app/lifecycle_runner.h"
+#include "app/regions.h"
 #include "auth/sigv4.h"
 #include "common/files.h"
 #include "common/secret_bytes.h"
 #include "common/strings.h"
+#include "http/operator_endpoints.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "iam/iam_api.h"
@@ -56,10 +59,17 @@ struct ServeOptions {
   std::string root_secret_access_key;
   int io_threads = 0;
   int worker_threads = 64;
+  size_t max_connections = 0;  // 0: from the descriptor limit
+  int idle_timeout = 60;
+  int header_timeout = 20;
+  int body_timeout = 20;
+  uint64_t min_rate = 1024;
   std::string log_level = "info";
   std::string s3_domain = "s3.localhost";
   bool forbid_public_key_policies = false;
   bool allow_core_dumps = false;
+  std::string regions;                        // "" = AWS's commercial regions
+  std::string admin_listen = "127.0.0.1:0";  // "off" = none
 };
 
 std::optional<std::string> Env(const char* name) {
@@ -149,6 +159,18 @@ int Serve(const ServeOptions& opts) {
     std::cerr << "hangar: --listen must be HOST:PORT, got '" << opts.listen << "'\n";
     return 2;
   }
+  const std::vector<std::string> regions = ParseRegionList(opts.regions);
+  if (std::find(regions.begin(), regions.end(), opts.region) == regions.end()) {
+    std::cerr << "hangar: --region " << opts.region << " is not among the served --regions\n";
+    return 2;
+  }
+  std::string admin_host;
+  uint16_t admin_port = 0;
+  if (opts.admin_listen != "off" && !SplitListen(opts.admin_listen, admin_host, admin_port)) {
+    std::cerr << "hangar: --admin-listen must be HOST:PORT or off, got '" << opts.admin_listen
+              << "'\n";
+    return 2;
+  }
   ProtectSecretsInMemory(opts.allow_core_dumps);
   const std::optional<std::string> root_secret_from_env =
       TakeSecretEnv("HANGAR_ROOT_SECRET_ACCESS_KEY");
@@ -222,7 +244,10 @@ int Serve(const ServeOptions& opts) {
   kms::KmsApi kms_api(key_service);
   iam::StsApi sts_api(identities);
   iam::IamApi iam_api(identities);
-  auth::SigV4Verifier verifier(identities, system_clock, auth::SigV4Verifier::Options{});
+  auth::SigV4Verifier::Options verifier_options;
+  verifier_options.regions = regions;
+  verifier_options.default_region = opts.region;
+  auth::SigV4Verifier verifier(identities, system_clock, verifier_options);
 
   auto blobs = store::FsBlobStore::OpenAt(opts.data_dir + "/blobs");
   if (!blobs.ok()) {
@@ -248,9 +273,11 @@ int Serve(const ServeOptions& opts) {
   s3::S3Api s3_api(s3_service, s3_api_options);
 
   LifecycleRunner lifecycle(
-      [&key_service, &s3_service]() -> Status {
+      [&key_service, &s3_service, &identities]() -> Status {
         auto changed = key_service.RunDueTasks();
         if (!changed.ok()) return changed.status();
+        auto purged = identities.PurgeExpiredSessions();
+        if (!purged.ok()) return purged.status();
         auto cleaned = s3_service.RunMaintenance();
         return cleaned.ok() ? Status::Ok() : cleaned.status();
       },
@@ -265,23 +292,43 @@ int Serve(const ServeOptions& opts) {
                         HANGAR_RETURN_IF_ERROR(
                             StoreDevClockOffset(*dir->metadata, offset_clock.offset()));
                         return lifecycle.RunNow();
-                      },
-                      [&key_service]() {
-                        nlohmann::json calls = key_service.CallCounts();
-                        return nlohmann::json{{"kms_calls", calls}}.dump();
                       });
+  http::OperatorEndpoints operator_endpoints([&key_service]() {
+    nlohmann::json calls = key_service.CallCounts();
+    return nlohmann::json{{"kms_calls", calls}}.dump();
+  });
 
   http::ServerOptions server_options;
   server_options.host = host;
   server_options.port = port;
   server_options.io_threads = opts.io_threads;
   server_options.worker_threads = opts.worker_threads;
+  server_options.max_connections = opts.max_connections;
+  server_options.idle_timeout = std::chrono::seconds(opts.idle_timeout);
+  server_options.header_timeout = std::chrono::seconds(opts.header_timeout);
+  server_options.body_timeout = std::chrono::seconds(opts.body_timeout);
+  server_options.min_rate = opts.min_rate;
   server_options.tls_cert_file = opts.tls_cert;
   server_options.tls_key_file = opts.tls_key;
   auto server = http::Server::Create(server_options, router);
   if (!server.ok()) {
     std::cerr << "hangar: " << server.status().message() << "\n";
     return 1;
+  }
+  std::unique_ptr<http::Server> admin_server;
+  if (opts.admin_listen != "off") {
+    http::ServerOptions admin_options;
+    admin_options.host = admin_host;
+    admin_options.port = admin_port;
+    admin_options.io_threads = 1;
+    admin_options.worker_threads = 1;
+    admin_options.max_connections = 64;
+    auto created = http::Server::Create(admin_options, operator_endpoints);
+    if (!created.ok()) {
+      std::cerr << "hangar: admin listener: " << created.status().message() << "\n";
+      return 1;
+    }
+    admin_server = std::move(*created);
   }
 
   const std::string scheme = (*server)->tls() ? "https" : "http";
@@ -291,6 +338,11 @@ int Serve(const ServeOptions& opts) {
             << "  account:      " << creds->account_id << "\n"
             << "  region:       " << opts.region << "\n"
             << "  credentials:  " << creds_file << "\n";
+  if (admin_server) {
+    const std::string shown = admin_host.find(':') != std::string::npos ? "[" + admin_host + "]"
+                                                                         : admin_host;
+    std::cout << "  admin:        http://" << shown << ":" << admin_server->port() << "\n";
+  }
   if (creds->created) {
     std::cout << "  first start: created the root access key\n"
               << "    AWS_ACCESS_KEY_ID=" << creds->access_key_id << "\n";
@@ -308,9 +360,14 @@ int Serve(const ServeOptions& opts) {
     sigwait(&signals, &received);
     spdlog::info("signal {} received; finishing requests in flight", received);
     (*server)->Stop();
+    if (admin_server) admin_server->Stop();
   });
 
+  std::thread admin_thread;
+  if (admin_server) admin_thread = std::thread([&] { admin_server->Run(); });
   (*server)->Run();
+  if (admin_server) admin_server->Stop();
+  if (admin_thread.joinable()) admin_thread.join();
   // Run() returned without a signal only if the server failed; make the signal thread return.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
@@ -369,6 +426,10 @@ int main(int argc, char** argv) {
   serve->add_option("--data-dir", opts.data_dir, "Data directory (created if missing)");
   serve->add_option("--listen", opts.listen, "HOST:PORT to listen on (port 0: any free port)");
   serve->add_option("--region", opts.region, "Default region");
+  serve->add_option("--regions", opts.regions,
+                    "Comma-separated regions served (default: AWS's commercial regions)");
+  serve->add_option("--admin-listen", opts.admin_listen,
+                    "HOST:PORT of the operator listener (metrics, health), or off");
   serve->add_option("--tls-cert", opts.tls_cert, "PEM certificate chain: serve HTTPS");
   serve->add_option("--tls-key", opts.tls_key, "PEM private key for --tls-cert");
   serve->add_option("--root-key-file", opts.root_key_file,
@@ -380,6 +441,19 @@ int main(int argc, char** argv) {
                     "Root secret access key (HANGAR_ROOT_SECRET_ACCESS_KEY)");
   serve->add_option("--io-threads", opts.io_threads, "I/O threads (0: one per core)");
   serve->add_option("--worker-threads", opts.worker_threads, "Threads for blocking work");
+  serve->add_option("--max-connections", opts.max_connections,
+                    "Connections served at once (default: from the descriptor limit, at most 4096)");
+  serve->add_option("--idle-timeout", opts.idle_timeout,
+                    "Seconds a keep-alive connection may wait for its next request")
+      ->check(CLI::Range(1, 3600));
+  serve->add_option("--header-timeout", opts.header_timeout,
+                    "Seconds from a request's first byte to the end of its header")
+      ->check(CLI::Range(1, 3600));
+  serve->add_option("--body-timeout", opts.body_timeout,
+                    "Seconds a request body or response may make no progress")
+      ->check(CLI::Range(1, 3600));
+  serve->add_option("--min-rate", opts.min_rate,
+                    "Bytes per second a body or response must average after a 10 s grace (0: off)");
   serve->add_option("--log-level", opts.log_level, "trace, debug, info, warn, error");
   serve->add_option("--s3-domain", opts.s3_domain,
                     "Domain for virtual-hosted S3 addressing (<bucket>.DOMAIN)");

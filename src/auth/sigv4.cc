@@ -444,6 +444,82 @@ Status UnknownKeyError(Dialect dialect, std::string_view access_key_id) {
   return Error(ErrorCode::kUnknownAccessKey, std::string(kInvalidTokenText));
 }
 
+bool IsSigned(const SigV4Request& sig, std::string_view name) {
+  return std::find(sig.signed_headers.begin(), sig.signed_headers.end(), name) !=
+         sig.signed_headers.end();
+}
+
+// A credential scope must name a region this server serves, or anyone could make it keep state
+// (AWS managed keys, aliases) for arbitrary region names. Texts are AWS's, trailing spaces
+// included (docs/reference/aws-hardening.md §1-2).
+Status CheckRegion(const SigV4Request& sig, const SigV4Verifier::Options& options) {
+  const std::string& region = sig.scope.region;
+  const Dialect dialect = DialectOf(sig.scope.service);
+  if (sig.scope.service == "iam") {
+    if (region == "us-east-1") return Status::Ok();
+    return Error(ErrorCode::kSignatureMismatch,
+                 "Credential should be scoped to a valid region, not '" + region + "'. ");
+  }
+  if (options.regions.empty() ||
+      std::find(options.regions.begin(), options.regions.end(), region) != options.regions.end()) {
+    return Status::Ok();
+  }
+  if (dialect == Dialect::kS3) {
+    if (sig.kind == SigV4Request::Kind::kQuery) {
+      return Error(ErrorCode::kAuthorizationQueryParametersError,
+                   "Error parsing the X-Amz-Credential parameter; the region '" + region +
+                       "' is wrong; expecting '" + options.default_region + "'")
+          .WithField("Region", options.default_region);
+    }
+    return Error(ErrorCode::kIncompleteSignature,
+                 "The authorization header is malformed; the region '" + region +
+                     "' is wrong; expecting '" + options.default_region + "'")
+        .WithField("Region", options.default_region);
+  }
+  return Error(ErrorCode::kSignatureMismatch, "Credential should be scoped to a valid region. ");
+}
+
+// Headers that choose the operation or how the body is read must be covered by the signature,
+// or a captured request could be replayed as another operation (a DescribeKey as a DisableKey).
+// S3's such headers are x-amz-* (x-amz-copy-source) and are covered by CheckNoUnsignedAmzHeaders.
+Status CheckOperationHeadersSigned(const HttpRequest& request, const SigV4Request& sig) {
+  const Dialect dialect = DialectOf(sig.scope.service);
+  if (dialect == Dialect::kS3) return Status::Ok();
+  // Required only when present: a request without them cannot be routed to an operation anyway,
+  // and one that gains them on the way has them unsigned.
+  std::vector<std::string_view> required;
+  if (dialect == Dialect::kJson) required.push_back("x-amz-target");
+  required.push_back("content-type");
+  for (std::string_view name : required) {
+    if (!request.headers.Has(name) || IsSigned(sig, name)) continue;
+    std::string spelt = name == "x-amz-target" ? "X-Amz-Target" : "Content-Type";
+    return Error(ErrorCode::kIncompleteSignature,
+                 "'" + spelt + "' must be a 'SignedHeader' in the AWS Authorization.");
+  }
+  return Status::Ok();
+}
+
+// S3 wants every x-amz-* header a request carries to be signed, presigned or not: an unsigned one
+// (x-amz-copy-source, SSE-C keys, metadata, tagging, checksums) could be added by anyone holding
+// the URL or sitting on the way, and would change what the request does. A presigned request's
+// x-amz-content-sha256 is exempt, as on AWS: it only states the payload hash, which the
+// canonical request then carries.
+Status CheckNoUnsignedAmzHeaders(const HttpRequest& request, const SigV4Request& sig) {
+  std::string unsigned_headers;
+  for (const auto& field : request.headers.fields()) {
+    if (!field.name.starts_with("x-amz-") || IsSigned(sig, field.name)) continue;
+    if (sig.kind == SigV4Request::Kind::kQuery && field.name == "x-amz-content-sha256") continue;
+    const std::string listed = ", " + unsigned_headers + ", ";
+    if (listed.find(", " + field.name + ", ") != std::string::npos) continue;
+    if (!unsigned_headers.empty()) unsigned_headers += ", ";
+    unsigned_headers += field.name;
+  }
+  if (unsigned_headers.empty()) return Status::Ok();
+  return Error(ErrorCode::kAccessDenied,
+               "There were headers present in the request which were not signed")
+      .WithField("HeadersNotSigned", unsigned_headers);
+}
+
 }  // namespace
 
 std::string SigV4Scope::ToString() const {
@@ -529,13 +605,21 @@ SigV4Verifier::SigV4Verifier(const CredentialProvider& credentials, const Clock&
                              Options options)
     : credentials_(credentials), clock_(clock), options_(options) {}
 
-Result<VerifiedRequest> SigV4Verifier::Verify(const HttpRequest& request, const SigV4Request& sig,
-                                              std::string_view payload_hash) const {
+Status SigV4Verifier::CheckBeforeBody(const HttpRequest& request, const SigV4Request& sig) const {
+  return Precheck(request, sig).status();
+}
+
+Result<AccessKey> SigV4Verifier::Precheck(const HttpRequest& request,
+                                          const SigV4Request& sig) const {
   const Dialect dialect = DialectOf(sig.scope.service);
   const bool presigned = sig.kind == SigV4Request::Kind::kQuery;
 
-  // 0. The request's own shape, in case `sig` did not come from ParseSigV4.
+  // 0. The request's own shape, in case `sig` did not come from ParseSigV4, and everything that
+  //    can be refused without knowing who signed: nothing below may depend on an unsigned header.
   HANGAR_RETURN_IF_ERROR(CheckScope(sig));
+  HANGAR_RETURN_IF_ERROR(CheckRegion(sig, options_));
+  HANGAR_RETURN_IF_ERROR(CheckOperationHeadersSigned(request, sig));
+  if (dialect == Dialect::kS3) HANGAR_RETURN_IF_ERROR(CheckNoUnsignedAmzHeaders(request, sig));
   if (presigned &&
       (sig.expires_seconds < 1 || sig.expires_seconds > options_.max_presigned_expiry.count())) {
     const std::string max = std::to_string(options_.max_presigned_expiry.count());
@@ -616,27 +700,14 @@ Result<VerifiedRequest> SigV4Verifier::Verify(const HttpRequest& request, const 
                crypto::ConstantTimeEquals(key.session_token, sig.security_token);
   }
   if (!token_ok) return UnknownKeyError(dialect, sig.scope.access_key_id);
+  return std::move(found).value();
+}
 
-  // 3b. S3 wants every x-amz-* header a header-signed request carries to be signed: an unsigned
-  //     one (metadata, ACLs, SSE parameters) could be added by anyone on the way.
-  if (dialect == Dialect::kS3 && !presigned) {
-    std::string unsigned_headers;
-    for (const auto& field : request.headers.fields()) {
-      if (!field.name.starts_with("x-amz-")) continue;
-      if (std::find(sig.signed_headers.begin(), sig.signed_headers.end(), field.name) !=
-          sig.signed_headers.end()) {
-        continue;
-      }
-      if (unsigned_headers.find(field.name) != std::string::npos) continue;
-      if (!unsigned_headers.empty()) unsigned_headers += ", ";
-      unsigned_headers += field.name;
-    }
-    if (!unsigned_headers.empty()) {
-      return Error(ErrorCode::kAccessDenied,
-                   "There were headers present in the request which were not signed")
-          .WithField("HeadersNotSigned", unsigned_headers);
-    }
-  }
+Result<VerifiedRequest> SigV4Verifier::Verify(const HttpRequest& request, const SigV4Request& sig,
+                                              std::string_view payload_hash) const {
+  HANGAR_ASSIGN_OR_RETURN(AccessKey key, Precheck(request, sig));
+  const Dialect dialect = DialectOf(sig.scope.service);
+  const bool presigned = sig.kind == SigV4Request::Kind::kQuery;
 
   // 4. The signature over the canonical request, compared in constant time. A header the client
   // says it signed must be there: an absent header would otherwise canonicalise like an empty one.

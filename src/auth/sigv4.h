@@ -91,12 +91,20 @@ class SigV4Verifier {
   struct Options {
     std::chrono::seconds max_skew{15 * 60};
     std::chrono::seconds max_presigned_expiry{7 * 24 * 3600};
+    // Regions this server serves; a credential scope naming another is refused. Empty: any.
+    // IAM, a global service, is always scoped to us-east-1, as AWS's global endpoint wants.
+    std::vector<std::string> regions;
+    std::string default_region = "us-east-1";  // named in S3's "expecting '<region>'"
   };
   // `clock` is the real wall clock: request freshness must not follow the dev clock.
   SigV4Verifier(const CredentialProvider& credentials, const Clock& clock, Options options);
 
   // Verifies `sig` (from ParseSigV4) for `request`.
-  // Steps: 1. look up the access key (kUnknownAccessKey, also for inactive keys; expired
+  // Steps: 0. the request's shape: a served region (kIncompleteSignature / kAuthorization-
+  //    QueryParametersError for S3, kSignatureMismatch elsewhere), every header that selects the
+  //    operation signed (host; KMS x-amz-target and content-type; query protocols content-type:
+  //    kIncompleteSignature), S3: no unsigned x-amz-* header (kAccessDenied, HeadersNotSigned);
+  // 1. look up the access key (kUnknownAccessKey, also for inactive keys; expired
   //    temporary credentials → kExpiredToken);
   // 2. check the time window (kRequestTimeTooSkewed; presigned: expiry → kAccessDenied
   //    "Request has expired"); 3. session token (kUnknownAccessKey on mismatch);
@@ -105,7 +113,12 @@ class SigV4Verifier {
   Result<VerifiedRequest> Verify(const HttpRequest& request, const SigV4Request& sig,
                                  std::string_view payload_hash) const;
 
+  // Steps 0-3 of Verify: all that can be checked from the header alone, before a body whose hash
+  // the signature covers has arrived. Same errors as Verify.
+  Status CheckBeforeBody(const HttpRequest& request, const SigV4Request& sig) const;
+
  private:
+  Result<AccessKey> Precheck(const HttpRequest& request, const SigV4Request& sig) const;
   crypto::Sha256Bytes SigningKeyFor(const AccessKey& key, const SigV4Scope& scope) const;
 
   const CredentialProvider& credentials_;

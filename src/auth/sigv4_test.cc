@@ -1100,5 +1100,105 @@ TEST_F(SigV4VerifierTest, PresignedSignatureMismatchInTheS3Dialect) {
   EXPECT_EQ(FieldOf(r.status(), "CanonicalRequest").find("X-Amz-Signature"), std::string::npos);
 }
 
+// Item 1: a presigned URL cannot be turned into another operation (or given SSE-C keys, metadata,
+// tags, checksums) by headers its signer never saw.
+TEST_F(SigV4VerifierTest, Item01PresignedRequestsRefuseUnsignedAmzHeaders) {
+  HttpRequest request = MakeRequest("PUT", "/bucket/incoming/upload.bin");
+  Presign(request, MakeScope("s3", kNow), kNow, 60);
+  ASSERT_TRUE(h_.Check(request, std::string(kUnsignedPayload)).ok());
+  request.headers.Add("x-amz-copy-source", "/bucket/secret.txt");
+  request.headers.Add("x-amz-server-side-encryption-customer-key", "a2V5");
+  request.headers.Add("X-Amz-Copy-Source", "/bucket/again.txt");  // listed once
+  Result<VerifiedRequest> r = h_.Check(request, std::string(kUnsignedPayload));
+  EXPECT_EQ(r.status().code(), ErrorCode::kAccessDenied);
+  EXPECT_EQ(r.status().message(),
+            "There were headers present in the request which were not signed");
+  EXPECT_EQ(FieldOf(r.status(), "HeadersNotSigned"),
+            "x-amz-copy-source, x-amz-server-side-encryption-customer-key");
+  // x-amz-content-sha256 only states the payload hash: AWS accepts it unsigned on a presigned URL.
+  HttpRequest with_hash = MakeRequest("PUT", "/bucket/incoming/upload.bin");
+  Presign(with_hash, MakeScope("s3", kNow), kNow, 60);
+  with_hash.headers.Add("x-amz-content-sha256", "UNSIGNED-PAYLOAD");
+  EXPECT_TRUE(h_.Check(with_hash, std::string(kUnsignedPayload)).ok());
+}
+
+// Item 2: a captured request cannot be replayed as another operation by changing a header that
+// selects it.
+TEST_F(SigV4VerifierTest, Item02OperationSelectingHeadersMustBeSigned) {
+  HttpRequest kms = MakeRequest("POST", "/");
+  kms.headers.Add("X-Amz-Target", "TrentService.DescribeKey");
+  kms.headers.Add("Content-Type", "application/x-amz-json-1.1");
+  SignWithHeader(kms, MakeScope("kms", kNow), kNow, {"host", "x-amz-date"});
+  kms.headers.Set("X-Amz-Target", "TrentService.DisableKey");
+  Result<VerifiedRequest> r = h_.Check(kms);
+  EXPECT_EQ(r.status().code(), ErrorCode::kIncompleteSignature);
+  EXPECT_EQ(r.status().message(), "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+
+  HttpRequest content_type = MakeRequest("POST", "/");
+  content_type.headers.Add("X-Amz-Target", "TrentService.DescribeKey");
+  content_type.headers.Add("Content-Type", "application/x-amz-json-1.1");
+  SignWithHeader(content_type, MakeScope("kms", kNow), kNow, {"host", "x-amz-date", "x-amz-target"});
+  EXPECT_EQ(h_.Check(content_type).status().message(),
+            "'Content-Type' must be a 'SignedHeader' in the AWS Authorization.");
+
+  HttpRequest sts = MakeRequest("POST", "/");
+  sts.headers.Add("Content-Type", "application/x-www-form-urlencoded");
+  SignWithHeader(sts, MakeScope("sts", kNow), kNow, {"host", "x-amz-date"});
+  EXPECT_EQ(h_.Check(sts).status().code(), ErrorCode::kIncompleteSignature);
+
+  // Signed, they verify.
+  HttpRequest good = MakeRequest("POST", "/");
+  good.headers.Add("X-Amz-Target", "TrentService.DescribeKey");
+  good.headers.Add("Content-Type", "application/x-amz-json-1.1");
+  SignWithHeader(good, MakeScope("kms", kNow), kNow,
+                 {"content-type", "host", "x-amz-date", "x-amz-target"});
+  EXPECT_TRUE(h_.Check(good).ok()) << h_.Check(good).status().ToString();
+}
+
+// Item 8: a credential scope must name a region this server serves, with each protocol's error.
+TEST(SigV4RegionTest, Item08ScopesForRegionsNotServedAreRefused) {
+  SigV4Verifier::Options options;
+  options.regions = {"us-east-1", "eu-west-1"};
+  options.default_region = "us-east-1";
+  Harness h(At(kNow), options);
+  h.credentials.Add(kAkid, kSecret);
+  auto scope = [](std::string_view service, std::string_view region) {
+    SigV4Scope s = MakeScope(service, kNow);
+    s.region = std::string(region);
+    return s;
+  };
+  HttpRequest s3 = MakeRequest("GET", "/bucket/key");
+  SignWithHeader(s3, scope("s3", "xx-fake-1"), kNow, {"host", "x-amz-date"});
+  Result<VerifiedRequest> r = h.Check(s3);
+  EXPECT_EQ(r.status().code(), ErrorCode::kIncompleteSignature);
+  EXPECT_EQ(r.status().message(),
+            "The authorization header is malformed; the region 'xx-fake-1' is wrong; expecting "
+            "'us-east-1'");
+  EXPECT_EQ(FieldOf(r.status(), "Region"), "us-east-1");
+
+  HttpRequest presigned = MakeRequest("GET", "/bucket/key");
+  Presign(presigned, scope("s3", "xx-fake-1"), kNow, 60);
+  r = h.Check(presigned, std::string(kUnsignedPayload));
+  EXPECT_EQ(r.status().code(), ErrorCode::kAuthorizationQueryParametersError);
+  EXPECT_EQ(r.status().message(),
+            "Error parsing the X-Amz-Credential parameter; the region 'xx-fake-1' is wrong; "
+            "expecting 'us-east-1'");
+
+  HttpRequest kms = MakeRequest("POST", "/");
+  SignWithHeader(kms, scope("kms", "xx-fake-1"), kNow, {"host", "x-amz-date"});
+  r = h.Check(kms);
+  EXPECT_EQ(r.status().code(), ErrorCode::kSignatureMismatch);
+  EXPECT_EQ(r.status().message(), "Credential should be scoped to a valid region. ");
+
+  HttpRequest iam = MakeRequest("POST", "/");
+  SignWithHeader(iam, scope("iam", "eu-west-1"), kNow, {"host", "x-amz-date"});
+  EXPECT_EQ(h.Check(iam).status().message(),
+            "Credential should be scoped to a valid region, not 'eu-west-1'. ");
+
+  HttpRequest served = MakeRequest("POST", "/");
+  SignWithHeader(served, scope("kms", "eu-west-1"), kNow, {"host", "x-amz-date"});
+  EXPECT_TRUE(h.Check(served).ok());
+}
+
 }  // namespace
 }  // namespace hangar::auth

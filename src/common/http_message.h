@@ -2,6 +2,7 @@
 // Plain HTTP request/response types shared by the HTTP server and the services. No Beast or Asio
 // here: services see only these, so they compile fast and can be driven by tests directly.
 
+#include <any>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -70,6 +71,10 @@ struct HttpRequest {
 
   std::string remote_address;
   bool secure_transport = false;
+
+  // What the handler's admission step learnt from the header (e.g. the authenticated caller), for
+  // its Handle step; opaque to the HTTP layer.
+  std::any admitted;
 };
 
 struct HttpResponse {

@@ -88,6 +88,7 @@ enum class ErrorCode : uint16_t {
   kNoSuchCorsConfiguration,
   kServerSideEncryptionConfigurationNotFound,
   kSlowDown,
+  kRequestTimeout,  // the client stopped sending (or reading) within the deadline
   kInvalidEncryptionAlgorithm,
   // IAM.
   kIamNoSuchEntity,

@@ -163,20 +163,61 @@ bool IsValidUtf8(std::string_view s) {
 }
 
 std::string XmlEscape(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
     switch (c) {
       case '&': out += "&amp;"; break;
       case '<': out += "&lt;"; break;
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
-      case '\r': out += "&#13;"; break;
-      default: out.push_back(c);
+      // A raw CR would reach the client as LF (XML end-of-line handling): keys are exact bytes.
+      case '\r': out += "&#xD;"; break;
+      case '\t':
+      case '\n': out.push_back(c); break;
+      default:
+        if (u < 0x20) {
+          // Other C0 controls have no XML 1.0 form at all; S3 writes them as character
+          // references (lower-case hex, no padding), which lenient parsers read back.
+          out += "&#x";
+          if (u >= 0x10) out.push_back(kHex[u >> 4]);
+          out.push_back(kHex[u & 0xf]);
+          out.push_back(';');
+        } else {
+          out.push_back(c);
+        }
     }
   }
   return out;
+}
+
+bool JsonNestingWithin(std::string_view json, int max_depth) {
+  int depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return false;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return true;
 }
 
 std::string FormatAmzDate(TimePoint t) {
@@ -184,6 +225,13 @@ std::string FormatAmzDate(TimePoint t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
   return buf;
+}
+
+// A UTC calendar time as a TimePoint, or nullopt outside the years a TimePoint can hold (its
+// nanoseconds since 1970 overflow near 1678 and 2262; found by the sigv4 fuzz target).
+static std::optional<TimePoint> FromUtcTm(std::tm tm) {
+  if (tm.tm_year < 1970 - 1900 || tm.tm_year > 2200 - 1900) return std::nullopt;
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
 std::optional<TimePoint> ParseAmzDate(std::string_view s) {
@@ -207,7 +255,7 @@ std::optional<TimePoint> ParseAmzDate(std::string_view s) {
       tm.tm_min > 59 || tm.tm_sec > 60) {
     return std::nullopt;
   }
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  return FromUtcTm(tm);
 }
 
 std::string FormatIso8601(TimePoint t, bool with_millis) {
@@ -247,9 +295,7 @@ std::optional<TimePoint> ParseHttpDate(std::string_view s) {
                           "%Y-%m-%dT%H:%M:%S"}) {
     tm = {};
     const char* end = strptime(text.c_str(), fmt, &tm);
-    if (end != nullptr && (*end == '\0' || *end == '.' || *end == 'Z')) {
-      return std::chrono::system_clock::from_time_t(timegm(&tm));
-    }
+    if (end != nullptr && (*end == '\0' || *end == '.' || *end == 'Z')) return FromUtcTm(tm);
   }
   return std::nullopt;
 }

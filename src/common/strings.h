@@ -17,6 +17,12 @@ namespace hangar {
 std::string ToLower(std::string_view s);
 std::string_view Trim(std::string_view s);  // spaces and tabs at both ends
 
+// Whether the JSON text nests objects and arrays at most `max_depth` deep (brackets inside strings
+// do not count). A linear scan without allocation, run before a parser builds a tree: deep nesting
+// costs memory to build and stack to destroy.
+bool JsonNestingWithin(std::string_view json, int max_depth);
+inline constexpr int kMaxJsonDepth = 64;
+
 std::string HexEncode(std::span<const uint8_t> bytes);
 std::string HexEncode(std::string_view bytes);
 std::optional<std::string> HexDecode(std::string_view hex);

@@ -74,3 +74,37 @@ TEST(StringsTest, RequestIdsAreUuidShapedAndDistinct) {
 
 }  // namespace
 }  // namespace hangar
+
+namespace hangar {
+namespace {
+
+// Item 18: keys are exact bytes, and XML 1.0 output escapes what it must: CR as a reference (a raw
+// one reaches the client as LF), other C0 controls as S3 writes them.
+TEST(XmlEscapeTest, Item18ControlCharactersAreEscapedAndCrSurvives) {
+  EXPECT_EQ(XmlEscape("a&b<c>\"d'"), "a&amp;b&lt;c&gt;&quot;d&apos;");
+  EXPECT_EQ(XmlEscape(std::string("k\x01y\r\n\t\x1b", 7)), "k&#x1;y&#xD;\n\t&#x1b;");
+  EXPECT_EQ(XmlEscape("plain key/with spaces é"), "plain key/with spaces é");
+}
+
+// Item 11: nesting is measured before any parser builds a tree; brackets in strings do not count.
+TEST(JsonNestingTest, Item11DeepNestingIsRefusedBeforeParsing) {
+  EXPECT_TRUE(JsonNestingWithin(R"({"a":[{"b":"[[[[[[[[[["}]})", 3));
+  EXPECT_FALSE(JsonNestingWithin(R"({"a":[{"b":[1]}]})", 3));
+  EXPECT_TRUE(JsonNestingWithin(R"({"a":"\"{{{{"})", 1));
+  const std::string deep = std::string(500000, '[') + std::string(500000, ']');
+  EXPECT_FALSE(JsonNestingWithin(deep, kMaxJsonDepth));
+  EXPECT_TRUE(JsonNestingWithin(std::string(64, '[') + std::string(64, ']'), kMaxJsonDepth));
+}
+
+// Found by the sigv4 and aws_chunked fuzz targets: years a TimePoint cannot hold overflowed.
+TEST(DateParseTest, DatesOutsideTheRepresentableYearsAreMalformed) {
+  EXPECT_FALSE(ParseAmzDate("28150101T000000Z").has_value());
+  EXPECT_FALSE(ParseAmzDate("00130101T000000Z").has_value());
+  EXPECT_FALSE(ParseHttpDate("00130101T000000Z").has_value());
+  EXPECT_FALSE(ParseHttpDate("Mon, 01 Jan 9999 00:00:00 GMT").has_value());
+  EXPECT_TRUE(ParseAmzDate("20261202T120000Z").has_value());
+  EXPECT_TRUE(ParseHttpDate("Wed, 02 Dec 2026 12:00:00 GMT").has_value());
+}
+
+}  // namespace
+}  // namespace hangar

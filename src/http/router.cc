@@ -1,6 +1,8 @@
 #include "http/router.h"
 
 #include <algorithm>
+#include <any>
+#include <charconv>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -49,7 +51,7 @@ HttpResponse JsonResponse(int status, std::string body) {
 
 Router::Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
                iam::StsApi& sts, iam::IamApi& iam, s3::S3Api& s3, const Clock& lifecycle_clock,
-               AdvanceClockFn advance_clock, MetricsFn metrics)
+               AdvanceClockFn advance_clock)
     : options_(std::move(options)),
       verifier_(verifier),
       kms_(kms),
@@ -57,12 +59,10 @@ Router::Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::
       iam_(iam),
       s3_(s3),
       lifecycle_clock_(lifecycle_clock),
-      advance_clock_(std::move(advance_clock)),
-      metrics_(std::move(metrics)) {}
+      advance_clock_(std::move(advance_clock)) {}
 
 Router::Service Router::Detect(const HttpRequest& request) const {
   // "_hangar" is not a valid bucket name, so these paths never shadow S3.
-  if (request.path == "/_hangar/metrics" && request.method == "GET") return Service::kInternal;
   if (options_.dev_clock && request.path.starts_with("/_hangar/")) return Service::kInternal;
   if (auto service = auth::PeekSigV4Service(request)) {
     if (*service == "kms") return Service::kKms;
@@ -89,12 +89,62 @@ RoutePlan Router::Plan(const HttpRequest& request) {
     s3::S3Api::BodyPlan body = s3_.Plan(request);
     plan.buffer_body = !body.stream;
     plan.max_buffered_body = body.max_buffered;
-    // Reads run where the request was parsed, as nginx serves files: metadata and small bodies
-    // come from the page cache in microseconds, and a hop to the worker pool would cost more than
-    // the work. Large bodies still stream from workers; writes (fsync) always go there.
-    plan.run_inline = request.method == "GET" || request.method == "HEAD";
+    plan.too_large = body.too_large;
+    // Reads of buckets without a policy run where the request was parsed, as nginx serves files:
+    // metadata and small bodies come from the page cache in microseconds, and a hop to the worker
+    // pool would cost more than the work. A bucket policy means policy evaluation, which belongs
+    // on a worker; writes (fsync) always go there.
+    plan.run_inline = body.cheap_read;
   }
   return plan;
+}
+
+namespace {
+
+// What Admit learnt, for Handle: the request's context (caller, region, time) and, for
+// header-signed S3 requests, the verified signature that aws-chunked bodies chain from.
+struct Admitted {
+  auth::RequestContext ctx;
+  std::optional<auth::VerifiedRequest> verified;
+};
+
+}  // namespace
+
+auth::RequestContext Router::NewContext(const HttpRequest& request) const {
+  auth::RequestContext ctx;
+  ctx.request_id = NewRequestId();
+  ctx.source_ip = request.remote_address;
+  ctx.secure_transport = request.secure_transport;
+  ctx.now = lifecycle_clock_.Now();
+  return ctx;
+}
+
+// Before any body byte: S3 requests are authenticated in full (their signature covers a header
+// claim about the body) and checked by S3Api::Admit (bucket exists, anonymous callers need a
+// bucket policy that could allow them, single-action operations authorised); other services are
+// checked as far as the header allows, and their bodies stay "unauthenticated" until Handle.
+Admission Router::Admit(HttpRequest& request) {
+  Admission admission;
+  const Service service = Detect(request);
+  if (service == Service::kInternal || service == Service::kUnknown) return admission;
+  auth::RequestContext ctx = NewContext(request);
+  auto refuse = [&](const Status& status) {
+    admission.refusal = RenderErrorFor(service, request, status, ctx.request_id);
+    return std::move(admission);
+  };
+  if (service == Service::kS3) {
+    std::optional<auth::VerifiedRequest> verified;
+    if (Status s = Authenticate(service, request, ctx, verified); !s.ok()) return refuse(s);
+    if (Status s = s3_.Admit(ctx, request); !s.ok()) return refuse(s);
+    admission.authenticated = !ctx.principal.anonymous();
+    request.admitted = Admitted{std::move(ctx), std::move(verified)};
+    return admission;
+  }
+  auto sig = auth::ParseSigV4(request);
+  if (!sig.ok()) return refuse(sig.status());
+  if (!*sig) return refuse(Error(ErrorCode::kMissingAuthentication, "Missing Authentication Token"));
+  if (Status s = verifier_.CheckBeforeBody(request, **sig); !s.ok()) return refuse(s);
+  return admission;
 }
 
 Status Router::Authenticate(Service service, const HttpRequest& request,
@@ -136,24 +186,28 @@ Status Router::Authenticate(Service service, const HttpRequest& request,
 }
 
 HttpResponse Router::Handle(HttpRequest& request) {
-  const std::string request_id = NewRequestId();
   const Service service = Detect(request);
-  if (service == Service::kInternal) return HandleInternal(request, request_id);
-
   auth::RequestContext ctx;
-  ctx.request_id = request_id;
-  ctx.source_ip = request.remote_address;
-  ctx.secure_transport = request.secure_transport;
-  ctx.now = lifecycle_clock_.Now();
+  std::optional<auth::VerifiedRequest> verified;
+  if (auto* admitted = std::any_cast<Admitted>(&request.admitted)) {
+    ctx = std::move(admitted->ctx);
+    verified = std::move(admitted->verified);
+  } else {
+    ctx = NewContext(request);
+  }
+  const std::string request_id = ctx.request_id;
+  if (service == Service::kInternal) return HandleInternal(request, request_id);
   if (service == Service::kUnknown) {
     return RenderErrorFor(Service::kKms, request,
                           Error(ErrorCode::kUnknownOperation,
                                 "The credential scope names a service this server does not offer."),
                           request_id);
   }
-  std::optional<auth::VerifiedRequest> verified;
-  Status auth = Authenticate(service, request, ctx, verified);
-  if (!auth.ok()) return RenderErrorFor(service, request, auth, request_id);
+  if (!request.admitted.has_value()) {
+    // Not authenticated at admission (the signature covers the body), or called directly.
+    Status auth = Authenticate(service, request, ctx, verified);
+    if (!auth.ok()) return RenderErrorFor(service, request, auth, request_id);
+  }
 
   HttpResponse response;
   switch (service) {
@@ -197,10 +251,30 @@ HttpResponse Router::Handle(HttpRequest& request) {
   return response;
 }
 
+Status Router::AuthorizeDevClock(const HttpRequest& request) const {
+  HANGAR_ASSIGN_OR_RETURN(auto sig, auth::ParseSigV4(request));
+  if (!sig || sig->scope.service != "hangar") {
+    return Error(ErrorCode::kAccessDenied,
+                 "The dev clock takes requests signed by an account root for service 'hangar'.");
+  }
+  HANGAR_ASSIGN_OR_RETURN(auth::VerifiedRequest verified,
+                          verifier_.Verify(request, *sig, crypto::Sha256Hex(request.body)));
+  if (verified.principal.type != auth::PrincipalType::kRoot) {
+    return Error(ErrorCode::kAccessDenied, "User: " + verified.principal.arn +
+                                               " is not authorized to move the dev clock.");
+  }
+  return Status::Ok();
+}
+
 HttpResponse Router::HandleInternal(HttpRequest& request, const std::string& request_id) {
-  if (request.path == "/_hangar/metrics") return JsonResponse(200, metrics_());
   if (request.path == "/_hangar/dev/clock") {
+    if (Status allowed = AuthorizeDevClock(request); !allowed.ok()) {
+      return JsonResponse(403, SafeDump(nlohmann::json{{"__type", WireOf(allowed.code()).json_type},
+                                                       {"error", allowed.message()}}));
+    }
     if (request.method == "POST") {
+      // At most a century at a time: far beyond any deletion window, far below overflow.
+      constexpr int64_t kMaxAdvanceSeconds = 100LL * 36525 * 864;
       auto params = ParseQuery(request.query, false);
       std::string advance;
       if (params) {
@@ -209,12 +283,11 @@ HttpResponse Router::HandleInternal(HttpRequest& request, const std::string& req
         }
       }
       int64_t seconds = 0;
-      try {
-        size_t used = 0;
-        seconds = std::stoll(advance, &used);
-        if (used != advance.size() || seconds < 0) throw std::invalid_argument("advance");
-      } catch (...) {
-        return JsonResponse(400, R"({"error":"advance must be a non-negative number of seconds"})");
+      auto [end, ec] = std::from_chars(advance.data(), advance.data() + advance.size(), seconds);
+      if (advance.empty() || ec != std::errc() || end != advance.data() + advance.size() ||
+          seconds < 0 || seconds > kMaxAdvanceSeconds) {
+        return JsonResponse(400, R"({"error":"advance must be a whole number of seconds from 0 to )" +
+                                     std::to_string(kMaxAdvanceSeconds) + R"("})");
       }
       Status s = advance_clock_(std::chrono::seconds(seconds));
       if (!s.ok()) {

@@ -5,8 +5,9 @@
 //   3. dispatches to that service's wire codec,
 //   4. renders errors in the service's own dialect (JSON 1.1, S3 XML, query XML) and stamps the
 //      request id on every response.
-// It also serves Hangar's own endpoints: GET /_hangar/metrics (counters, no secrets) and, only
-// when enabled, POST /_hangar/dev/clock.
+// It also serves, only when enabled, POST /_hangar/dev/clock, signed by an account root (SigV4,
+// service "hangar"). Operator endpoints (metrics, health) live on their own listener
+// (operator_endpoints.h), never on this one.
 // Thread-safe: it holds no per-request state.
 
 #include <functional>
@@ -31,16 +32,15 @@ struct RouterOptions {
 
 // What the dev clock endpoint calls: move the lifecycle clock and run due lifecycle work now.
 using AdvanceClockFn = std::function<Status(std::chrono::seconds)>;
-// What GET /_hangar/metrics returns: counters as a JSON object (KMS calls per operation, ...).
-using MetricsFn = std::function<std::string()>;
 
 class Router final : public RequestHandler {
  public:
   Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
          iam::StsApi& sts, iam::IamApi& iam, s3::S3Api& s3, const Clock& lifecycle_clock,
-         AdvanceClockFn advance_clock, MetricsFn metrics);
+         AdvanceClockFn advance_clock);
 
   RoutePlan Plan(const HttpRequest& request) override;
+  Admission Admit(HttpRequest& request) override;
   HttpResponse Handle(HttpRequest& request) override;
   HttpResponse RenderError(const HttpRequest& request, const Status& status) override;
 
@@ -53,7 +53,10 @@ class Router final : public RequestHandler {
   // details header-signed requests carry (aws-chunked bodies chain from them).
   Status Authenticate(Service service, const HttpRequest& request, auth::RequestContext& ctx,
                       std::optional<auth::VerifiedRequest>& verified) const;
+  auth::RequestContext NewContext(const HttpRequest& request) const;
   HttpResponse HandleInternal(HttpRequest& request, const std::string& request_id);
+  // The dev clock is for tests, but it moves key deletion forward: only an account root may.
+  Status AuthorizeDevClock(const HttpRequest& request) const;
 
   const RouterOptions options_;
   const auth::SigV4Verifier& verifier_;
@@ -63,7 +66,6 @@ class Router final : public RequestHandler {
   s3::S3Api& s3_;
   const Clock& lifecycle_clock_;
   AdvanceClockFn advance_clock_;
-  MetricsFn metrics_;
 };
 
 }  // namespace hangar::http

@@ -1,5 +1,7 @@
 #include "http/server.h"
 
+#include <sys/resource.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,11 +17,14 @@
 #include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
-#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+
+#include "common/check.h"
+#include "http/fiber.h"
 
 namespace hangar::http {
 namespace {
@@ -29,12 +34,21 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
 using beast::error_code;
+using Clock = std::chrono::steady_clock;
 
 constexpr size_t kResponseChunk = 256 * 1024;
 constexpr size_t kStreamReadBuffer = 256 * 1024;
 // Beast 1.74 compares the length against an optional limit and treats "none" as smaller than any
 // length, so "no limit" must be spelled as the largest value. Handlers enforce their own limits.
 constexpr uint64_t kUnlimitedBody = std::numeric_limits<uint64_t>::max();
+// Connections turned away at the cap are answered by short-lived coroutines; beyond this many at
+// once they are simply closed.
+constexpr int kMaxRejectionsInFlight = 256;
+// The largest body of a refused request that is still read (and dropped) to keep the connection.
+constexpr uint64_t kDrainableBody = 8 * 1024;
+constexpr std::string_view kRequestTimeoutText =
+    "Your socket connection to the server was not read from or written to within the timeout "
+    "period. Idle connections will be closed.";
 
 std::string_view Sv(beast::string_view s) { return {s.data(), s.size()}; }
 
@@ -61,6 +75,63 @@ asio::awaitable<std::invoke_result_t<F&>> Offload(asio::thread_pool& pool, F f) 
   co_return std::move(*result);
 }
 
+// The deadline of the next read or write of a transfer (a body or a response): no progress at all
+// for `inactivity`, or fewer than min_rate bytes per second on average once `grace` has passed.
+class TransferDeadline {
+ public:
+  TransferDeadline(const ServerOptions& o)
+      : start_(Clock::now()), inactivity_(o.body_timeout), grace_(o.rate_grace), rate_(o.min_rate) {}
+
+  Clock::time_point Next(uint64_t bytes_done) const {
+    Clock::time_point idle = Clock::now() + inactivity_;
+    if (rate_ == 0) return idle;
+    auto earned = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(static_cast<double>(bytes_done) / static_cast<double>(rate_)));
+    return std::min(idle, start_ + grace_ + earned);
+  }
+
+ private:
+  const Clock::time_point start_;
+  const std::chrono::seconds inactivity_;
+  const std::chrono::seconds grace_;
+  const uint64_t rate_;
+};
+
+// Shares of byte budgets (up to two), returned when the lease goes out of scope.
+class BudgetLease {
+ public:
+  BudgetLease() = default;
+  BudgetLease(BudgetLease&& o) noexcept : shares_(o.shares_) { o.shares_ = {}; }
+  BudgetLease& operator=(BudgetLease&& o) noexcept {
+    std::swap(shares_, o.shares_);
+    return *this;
+  }
+  ~BudgetLease() {
+    for (auto& [used, bytes] : shares_) {
+      if (used) used->fetch_sub(bytes);
+    }
+  }
+
+  // Takes `bytes` of `limit` if that many are free; false leaves the lease as it was.
+  bool Take(std::atomic<uint64_t>& used, uint64_t limit, uint64_t bytes) {
+    uint64_t current = used.load();
+    do {
+      if (current + bytes > limit) return false;
+    } while (!used.compare_exchange_weak(current, current + bytes));
+    for (auto& share : shares_) {
+      if (share.first == nullptr) {
+        share = {&used, bytes};
+        return true;
+      }
+    }
+    HANGAR_CHECK(false);  // at most two shares
+    return false;
+  }
+
+ private:
+  std::array<std::pair<std::atomic<uint64_t>*, uint64_t>, 2> shares_{};
+};
+
 HttpRequest ToHttpRequest(const bhttp::request_parser<bhttp::empty_body>& parser,
                           const std::string& remote, bool secure) {
   const auto& h = parser.get();
@@ -82,41 +153,58 @@ bool IsHundredContinue(const HttpRequest& req) {
   return expect && (*expect == "100-continue" || *expect == "100-Continue");
 }
 
-// Streams a request body to a handler running on a worker thread: each Read() runs one Beast read
-// on the connection's I/O thread and waits for it, so the socket timeout still applies and at
-// most one caller-sized buffer of the body is in memory.
+Status BodyTimedOut() { return Error(ErrorCode::kRequestTimeout, std::string(kRequestTimeoutText)); }
+
+// Streams a request body to a handler running on a fiber: each Read() that finds no bytes waiting
+// suspends the fiber, lets the connection's I/O thread read under the transfer deadline, and
+// resumes on a worker once bytes (or an error) arrived. At most one caller-sized buffer of the body
+// is in memory, and no thread waits for the network.
 template <typename Stream>
-class StreamedBodyReader final : public BodyReader {
+class FiberBodyReader final : public BodyReader {
  public:
-  StreamedBodyReader(Stream& stream, beast::flat_buffer& buffer,
-                     bhttp::request_parser<bhttp::buffer_body>& parser,
-                     std::chrono::seconds timeout)
-      : stream_(stream), buffer_(buffer), parser_(parser), timeout_(timeout) {}
+  FiberBodyReader(Stream& stream, beast::flat_buffer& buffer,
+                  bhttp::request_parser<bhttp::buffer_body>& parser, asio::thread_pool& workers,
+                  const ServerOptions& options)
+      : stream_(stream),
+        buffer_(buffer),
+        parser_(parser),
+        workers_(workers),
+        deadline_(options) {}
 
   Result<size_t> Read(std::span<char> into) override {
-    if (failed_) return Error(ErrorCode::kInvalidRequest, "the request body could not be read");
+    if (failed_) return failure_;
     if (into.empty()) return size_t{0};
     size_t got = 0;
     while (got == 0 && !parser_.is_done()) {
       auto& body = parser_.get().body();
       body.data = into.data();
       body.size = into.size();
-      std::promise<error_code> done;
-      auto future = done.get_future();
-      asio::post(stream_.get_executor(), [&] {
-        Lowest(stream_).expires_after(timeout_);
-        bhttp::async_read_some(stream_, buffer_, parser_,
-                               [&](error_code ec, size_t) { done.set_value(ec); });
+      error_code ec;
+      Fiber* fiber = Fiber::Current();
+      HANGAR_CHECK(fiber != nullptr);
+      // After the fiber has left this thread: read on the connection's thread; its completion
+      // resumes the fiber on a worker.
+      fiber->Suspend([&, fiber] {
+        asio::post(stream_.get_executor(), [&, fiber] {
+          Lowest(stream_).expires_at(deadline_.Next(received_));
+          bhttp::async_read_some(stream_, buffer_, parser_, [&, fiber](error_code e, size_t) {
+            ec = e;
+            asio::post(workers_, [fiber] { fiber->Resume(); });
+          });
+        });
       });
-      error_code ec = future.get();
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) {
         failed_ = true;
-        return Error(ErrorCode::kInvalidRequest,
-                     "You did not provide the number of bytes specified by the Content-Length "
-                     "HTTP header.");
+        failure_ = ec == beast::error::timeout
+                       ? BodyTimedOut()
+                       : Error(ErrorCode::kIncompleteBody,
+                               "You did not provide the number of bytes specified by the "
+                               "Content-Length HTTP header.");
+        return failure_;
       }
       got = into.size() - parser_.get().body().size;
+      received_ += got;
     }
     return got;
   }
@@ -127,13 +215,35 @@ class StreamedBodyReader final : public BodyReader {
   Stream& stream_;
   beast::flat_buffer& buffer_;
   bhttp::request_parser<bhttp::buffer_body>& parser_;
-  const std::chrono::seconds timeout_;
+  asio::thread_pool& workers_;
+  const TransferDeadline deadline_;
+  uint64_t received_ = 0;
   bool failed_ = false;
+  Status failure_;
 };
 
 template <typename Fields>
 void CopyHeaders(const HeaderList& from, Fields& to) {
   for (const auto& f : from.fields()) to.insert(f.name, f.value);
+}
+
+bool IsDescriptorExhaustion(const error_code& ec) {
+  return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+         ec == asio::error::no_memory || ec.value() == ENFILE;
+}
+
+// Connections the process can hold: its descriptor limit (raised to the hard limit) minus room
+// for data files, the database and the admin listener.
+size_t DefaultMaxConnections() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  const uint64_t usable = limit.rlim_cur > 192 ? limit.rlim_cur - 128 : limit.rlim_cur / 2;
+  return static_cast<size_t>(std::min<uint64_t>(usable, 4096));
 }
 
 }  // namespace
@@ -143,7 +253,9 @@ class Server::Impl {
   Impl(const ServerOptions& options, RequestHandler& handler)
       : options_(options),
         handler_(handler),
-        workers_(static_cast<size_t>(std::max(1, options.worker_threads))) {
+        workers_(static_cast<size_t>(std::max(1, options.worker_threads))),
+        max_connections_(options.max_connections > 0 ? options.max_connections
+                                                     : DefaultMaxConnections()) {
     int n = options.io_threads > 0 ? options.io_threads
                                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     for (int i = 0; i < n; ++i) {
@@ -199,7 +311,7 @@ class Server::Impl {
       error_code ec;
       acceptor_->close(ec);
       CloseSessions(/*idle_only=*/true);
-      auto deadline = std::chrono::steady_clock::now() + options_.shutdown_grace;
+      auto deadline = Clock::now() + options_.shutdown_grace;
       asio::co_spawn(*contexts_[0], WaitForSessions(deadline), asio::detached);
     });
   }
@@ -211,11 +323,11 @@ class Server::Impl {
     bool idle;  // touched only on `context`'s thread
   };
 
-  asio::awaitable<void> WaitForSessions(std::chrono::steady_clock::time_point deadline) {
+  asio::awaitable<void> WaitForSessions(Clock::time_point deadline) {
     asio::steady_timer timer(*contexts_[0]);
     bool forced = false;
-    while (active_sessions_.load() > 0) {
-      if (!forced && std::chrono::steady_clock::now() > deadline) {
+    while (active_sessions_.load() > 0 || rejections_.load() > 0) {
+      if (!forced && Clock::now() > deadline) {
         spdlog::warn("shutdown grace period over; closing {} connections",
                      active_sessions_.load());
         CloseSessions(/*idle_only=*/false);
@@ -250,7 +362,13 @@ class Server::Impl {
     return *contexts_[i];
   }
 
+  // 1. accept; 2. on descriptor exhaustion back off (100 ms doubling to 1 s) instead of spinning
+  //    on an accept that fails at once; 3. over the connection cap, answer 503 and close;
+  //    4. otherwise serve the connection on the next I/O thread.
   asio::awaitable<void> Accept() {
+    asio::steady_timer backoff(*contexts_[0]);
+    auto pause = std::chrono::milliseconds(0);
+    Clock::time_point last_warning;
     for (;;) {
       asio::io_context& ctx = NextContext();
       tcp::socket socket(ctx);
@@ -259,10 +377,29 @@ class Server::Impl {
       if (stopping_.load()) co_return;
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
-        spdlog::warn("accept failed: {}", ec.message());
+        if (IsDescriptorExhaustion(ec)) {
+          pause = std::clamp(pause * 2, std::chrono::milliseconds(100),
+                             std::chrono::milliseconds(1000));
+          if (Clock::now() - last_warning > std::chrono::seconds(10)) {
+            spdlog::warn("accept failed: {} ({} connections open); pausing accepts",
+                         ec.message(), active_sessions_.load());
+            last_warning = Clock::now();
+          }
+          backoff.expires_after(pause);
+          co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
         continue;
       }
+      pause = std::chrono::milliseconds(0);
       socket.set_option(tcp::no_delay(true), ec);
+      if (static_cast<size_t>(active_sessions_.load()) >= max_connections_) {
+        if (rejections_.load() < kMaxRejectionsInFlight) {
+          rejections_.fetch_add(1);
+          asio::co_spawn(ctx, RejectBusy(std::move(socket)),
+                         [this](std::exception_ptr) { rejections_.fetch_sub(1); });
+        }
+        continue;  // a socket not handed on closes here
+      }
       std::string remote = socket.remote_endpoint(ec).address().to_string();
       active_sessions_.fetch_add(1);
       asio::co_spawn(ctx, StartSession(std::move(socket), std::move(remote), ctx),
@@ -279,11 +416,29 @@ class Server::Impl {
     }
   }
 
+  // Over the cap: a fixed 503 SlowDown in S3's words (which every client understands as "retry
+  // later"), written under a short deadline without reading the request.
+  asio::awaitable<void> RejectBusy(tcp::socket socket) {
+    beast::tcp_stream stream(std::move(socket));
+    stream.expires_after(std::chrono::seconds(2));
+    static const std::string kBusy = [] {
+      const std::string body =
+          "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
+          "<Message>Please reduce your request rate.</Message></Error>";
+      return "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nConnection: close\r\n"
+             "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    error_code ec;
+    co_await asio::async_write(stream, asio::buffer(kBusy.data(), kBusy.size()),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  }
+
   asio::awaitable<void> StartSession(tcp::socket socket, std::string remote,
                                      asio::io_context& ctx) {
     if (ssl_) {
       beast::ssl_stream<beast::tcp_stream> stream(beast::tcp_stream(std::move(socket)), *ssl_);
-      Lowest(stream).expires_after(options_.io_timeout);
+      Lowest(stream).expires_after(options_.header_timeout);
       error_code ec;
       co_await stream.async_handshake(asio::ssl::stream_base::server,
                                       asio::redirect_error(asio::use_awaitable, ec));
@@ -297,6 +452,36 @@ class Server::Impl {
       error_code ec;
       stream.socket().shutdown(tcp::socket::shutdown_send, ec);
     }
+  }
+
+  // Waits for the first byte of the next request (idle deadline), then reads its header (header
+  // deadline). Returns false when the connection should end; writes 400/431 for a bad header.
+  template <typename Stream>
+  asio::awaitable<bool> ReadHeader(Stream& stream, beast::flat_buffer& buffer,
+                                   bhttp::request_parser<bhttp::empty_body>& parser,
+                                   const std::string& remote) {
+    error_code ec;
+    if (buffer.size() == 0) {
+      Lowest(stream).expires_after(options_.idle_timeout);
+      size_t n = co_await stream.async_read_some(buffer.prepare(4096),
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return false;
+      buffer.commit(n);
+    }
+    Lowest(stream).expires_after(options_.header_timeout);
+    co_await bhttp::async_read_header(stream, buffer, parser,
+                                      asio::redirect_error(asio::use_awaitable, ec));
+    if (!ec) co_return true;
+    if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted &&
+        ec != beast::error::timeout && ec != asio::error::eof &&
+        ec != asio::error::connection_reset) {
+      // Malformed or oversized header: answer 400 and close, as a front door should.
+      spdlog::debug("bad request header from {}: {}", remote, ec.message());
+      co_await WriteBareStatus(stream, ec == bhttp::error::header_limit
+                                           ? bhttp::status::request_header_fields_too_large
+                                           : bhttp::status::bad_request);
+    }
+    co_return false;
   }
 
   template <typename Stream>
@@ -318,100 +503,211 @@ class Server::Impl {
       bhttp::request_parser<bhttp::empty_body> header_parser;
       header_parser.header_limit(static_cast<uint32_t>(options_.header_limit));
       header_parser.body_limit(kUnlimitedBody);
-      Lowest(stream).expires_after(options_.idle_timeout);
-      error_code ec;
-      co_await bhttp::async_read_header(stream, buffer, header_parser,
-                                        asio::redirect_error(asio::use_awaitable, ec));
+      bool have_header = co_await ReadHeader(stream, buffer, header_parser, remote);
       set_idle(false);
-      if (ec) {
-        if (ec != bhttp::error::end_of_stream && ec != asio::error::operation_aborted &&
-            ec != beast::error::timeout && ec != asio::error::eof &&
-            ec != asio::error::connection_reset) {
-          // Malformed or oversized header: answer 400 and close, as a front door should.
-          spdlog::debug("bad request header from {}: {}", remote, ec.message());
-          co_await WriteBareStatus(stream, ec == bhttp::error::header_limit
-                                               ? bhttp::status::request_header_fields_too_large
-                                               : bhttp::status::bad_request);
-        }
-        break;
-      }
+      if (!have_header) break;
       bool keep_alive = header_parser.get().keep_alive();
       HttpRequest request = ToHttpRequest(header_parser, remote, secure);
       RoutePlan plan = handler_.Plan(request);
-      HttpResponse response;
-      bool body_consumed = true;
-
-      if (plan.buffer_body) {
-        uint64_t declared = request.content_length.value_or(0);
-        if (declared > plan.max_buffered_body) {
-          response = handler_.RenderError(
-              request, Error(ErrorCode::kRequestTooLarge,
-                             "Request body of " + std::to_string(declared) +
-                                 " bytes exceeds the limit of " +
-                                 std::to_string(plan.max_buffered_body) + " bytes"));
-          body_consumed = false;
-        } else {
-          // Always answer an Expect: 100-continue we will read past, even for an empty body:
-          // some clients (botocore) otherwise mistake the final status for the interim one.
-          if (IsHundredContinue(request)) co_await WriteContinue(stream);
-          bhttp::request_parser<bhttp::string_body> body_parser(std::move(header_parser));
-          body_parser.body_limit(plan.max_buffered_body);
-          Lowest(stream).expires_after(options_.io_timeout);
-          co_await bhttp::async_read(stream, buffer, body_parser,
-                                     asio::redirect_error(asio::use_awaitable, ec));
-          if (ec == bhttp::error::body_limit) {
-            response = handler_.RenderError(
-                request, Error(ErrorCode::kRequestTooLarge, "Request body exceeds the limit"));
-            body_consumed = false;
-          } else if (ec) {
-            break;  // connection broke mid-body: nothing sensible to answer
-          } else {
-            request.body = std::move(body_parser.get().body());
-            response = co_await Dispatch(request, plan);
-          }
-        }
-      } else {
-        if (IsHundredContinue(request)) co_await WriteContinue(stream);
-        bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(header_parser));
-        body_parser.body_limit(kUnlimitedBody);
-        // Beast reads into the session buffer before handing bytes to the body: with its small
-        // default capacity a large upload would arrive 512 bytes per read.
-        buffer.reserve(kStreamReadBuffer);
-        StreamedBodyReader<Stream> reader(stream, buffer, body_parser, options_.io_timeout);
-        request.body_reader = &reader;
-        response = co_await Dispatch(request, plan);
-        request.body_reader = nullptr;
-        body_consumed = reader.done();
-        if (buffer.size() == 0) buffer.shrink_to_fit();  // idle connections stay small
-      }
-
+      Exchange exchange = co_await Serve(stream, buffer, header_parser, request, plan);
+      if (buffer.size() == 0) buffer.shrink_to_fit();  // idle connections stay small
       // A body the handler did not read leaves the connection out of step: close after answering.
-      if (!body_consumed || stopping_.load()) keep_alive = false;
-      bool written = co_await WriteResponse(stream, request, std::move(response), keep_alive);
+      if (!exchange.body_consumed || stopping_.load()) keep_alive = false;
+      bool written = co_await WriteResponse(stream, request, std::move(exchange.response),
+                                            keep_alive);
       if (!written || !keep_alive) break;
     }
     std::lock_guard lock(sessions_mu_);
     sessions_.erase(id);
   }
 
-  asio::awaitable<HttpResponse> Dispatch(HttpRequest& request, const RoutePlan& plan) {
-    auto call = [this, &request]() -> HttpResponse {
-      try {
-        return handler_.Handle(request);
-      } catch (const std::exception& e) {
-        spdlog::error("handler threw: {}", e.what());
-        return handler_.RenderError(request, InternalError("We encountered an internal error. "
-                                                           "Please try again."));
+  struct Exchange {
+    HttpResponse response;
+    bool body_consumed = true;
+  };
+
+  // One request after its header: admission, the body as the plan wants it, the handler.
+  template <typename Stream>
+  asio::awaitable<Exchange> Serve(Stream& stream, beast::flat_buffer& buffer,
+                                  bhttp::request_parser<bhttp::empty_body>& header_parser,
+                                  HttpRequest& request, const RoutePlan& plan) {
+    Exchange out;
+    const bool expects_body = request.content_length.value_or(0) > 0 ||
+                              header_parser.chunked();
+    Admission admission =
+        co_await RunAsPlanned(plan, [this, &request] { return handler_.Admit(request); });
+    if (admission.refusal) {
+      out.response = std::move(*admission.refusal);
+      // A small declared body is read and dropped so the connection stays usable, as after any
+      // other error; a large or chunked one is not worth reading: the connection closes instead.
+      out.body_consumed = !expects_body;
+      if (expects_body && !header_parser.chunked() &&
+          request.content_length.value_or(0) <= kDrainableBody) {
+        out.body_consumed = co_await Drain(stream, buffer, header_parser);
       }
+      co_return out;
+    }
+    if (!plan.buffer_body) {
+      // A streamed body holds one read buffer at a time; it counts against the same budgets.
+      std::optional<BudgetLease> lease = TakeBudget(kStreamReadBuffer, admission.authenticated);
+      if (!lease) {
+        out.response = Busy(request);
+        out.body_consumed = !expects_body;
+        co_return out;
+      }
+      // Answer an Expect: 100-continue only once the request was admitted.
+      if (IsHundredContinue(request)) co_await WriteContinue(stream);
+      bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(header_parser));
+      body_parser.body_limit(kUnlimitedBody);
+      // Beast reads into the session buffer before handing bytes to the body: with its small
+      // default capacity a large upload would arrive 512 bytes per read.
+      buffer.reserve(kStreamReadBuffer);
+      FiberBodyReader<Stream> reader(stream, buffer, body_parser, workers_, options_);
+      request.body_reader = &reader;
+      out.response = co_await DispatchOnFiber(request);
+      request.body_reader = nullptr;
+      out.body_consumed = reader.done();
+      co_return out;
+    }
+
+    const uint64_t declared = request.content_length.value_or(0);
+    auto too_large = [&]() {
+      return handler_.RenderError(
+          request, plan.too_large ? *plan.too_large
+                                  : Error(ErrorCode::kRequestTooLarge,
+                                          "Request body of " + std::to_string(declared) +
+                                              " bytes exceeds the limit of " +
+                                              std::to_string(plan.max_buffered_body) + " bytes"));
     };
-    if (plan.run_inline) co_return call();
-    co_return co_await Offload(workers_, call);
+    if (declared > plan.max_buffered_body) {
+      out.response = too_large();
+      out.body_consumed = false;
+      co_return out;
+    }
+    // The bytes this body may occupy, reserved before reading it: all buffered bodies share one
+    // budget, and those of callers nobody vouched for yet a smaller one.
+    const uint64_t reserve = header_parser.chunked() ? plan.max_buffered_body : declared;
+    std::optional<BudgetLease> lease = TakeBudget(reserve, admission.authenticated);
+    if (!lease) {
+      out.response = Busy(request);
+      out.body_consumed = !expects_body;
+      co_return out;
+    }
+    // Always answer an Expect: 100-continue we will read past, even for an empty body: some
+    // clients (botocore) otherwise mistake the final status for the interim one.
+    if (IsHundredContinue(request)) co_await WriteContinue(stream);
+    bhttp::request_parser<bhttp::string_body> body_parser(std::move(header_parser));
+    body_parser.body_limit(plan.max_buffered_body);
+    error_code ec = co_await ReadWholeBody(stream, buffer, body_parser);
+    if (ec == bhttp::error::body_limit) {
+      out.response = too_large();
+      out.body_consumed = false;
+      co_return out;
+    }
+    if (ec) {
+      out.response = handler_.RenderError(request, BodyTimedOut());
+      out.body_consumed = false;
+      co_return out;
+    }
+    request.body = std::move(body_parser.get().body());
+    out.response = co_await RunAsPlanned(plan, [this, &request] { return Dispatch(request); });
+    co_return out;
+  }
+
+  // Reserves `bytes` of the budget for buffered bodies and, for a caller nobody vouched for yet,
+  // of the smaller one for unauthenticated bytes as well.
+  std::optional<BudgetLease> TakeBudget(uint64_t bytes, bool authenticated) {
+    BudgetLease lease;
+    if (!authenticated &&
+        !lease.Take(unauthenticated_bytes_, options_.max_unauthenticated_bytes, bytes)) {
+      return std::nullopt;
+    }
+    if (!lease.Take(buffered_bytes_, options_.max_buffered_bytes, bytes)) return std::nullopt;
+    return lease;
+  }
+
+  HttpResponse Busy(const HttpRequest& request) {
+    return handler_.RenderError(request,
+                                Error(ErrorCode::kSlowDown, "Please reduce your request rate."));
+  }
+
+  // Reads and discards the (small, declared) body of a request answered from its header.
+  template <typename Stream>
+  asio::awaitable<bool> Drain(Stream& stream, beast::flat_buffer& buffer,
+                              bhttp::request_parser<bhttp::empty_body>& header_parser) {
+    bhttp::request_parser<bhttp::string_body> body_parser(std::move(header_parser));
+    body_parser.body_limit(kDrainableBody);
+    error_code ec = co_await ReadWholeBody(stream, buffer, body_parser);
+    co_return !ec;
+  }
+
+  // Reads a buffered body read by read, each under the transfer deadline.
+  template <typename Stream>
+  asio::awaitable<error_code> ReadWholeBody(Stream& stream, beast::flat_buffer& buffer,
+                                            bhttp::request_parser<bhttp::string_body>& parser) {
+    TransferDeadline deadline(options_);
+    uint64_t received = 0;
+    error_code ec;
+    while (!parser.is_done()) {
+      Lowest(stream).expires_at(deadline.Next(received));
+      size_t n = co_await bhttp::async_read_some(stream, buffer, parser,
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return ec;
+      received += n;
+    }
+    co_return ec;
+  }
+
+  // Runs `f` where the plan says: inline on the I/O thread, or on a worker.
+  template <typename F>
+  asio::awaitable<std::invoke_result_t<F&>> RunAsPlanned(const RoutePlan& plan, F f) {
+    if (plan.run_inline) co_return f();
+    co_return co_await Offload(workers_, std::move(f));
+  }
+
+  HttpResponse Dispatch(HttpRequest& request) {
+    try {
+      return handler_.Handle(request);
+    } catch (const std::exception& e) {
+      spdlog::error("handler threw: {}", e.what());
+      return handler_.RenderError(request,
+                                  InternalError("We encountered an internal error. Please try "
+                                                "again."));
+    }
+  }
+
+  // Runs the handler on a fiber over the worker pool, resuming this coroutine when it returns.
+  asio::awaitable<HttpResponse> DispatchOnFiber(HttpRequest& request) {
+    auto ex = co_await asio::this_coro::executor;
+    HttpResponse response;
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [&](auto handler) {
+          auto done = std::make_shared<decltype(handler)>(std::move(handler));
+          auto fiber = std::make_shared<std::unique_ptr<Fiber>>();
+          *fiber = std::make_unique<Fiber>(
+              [this, &request, &response, ex, done, fiber] {
+                response = Dispatch(request);
+                // Resume the session once this fiber is off its stack: the post below runs after
+                // the worker's Resume() returned, and the fiber is destroyed on the session's side.
+                Fiber::Current()->Suspend([ex, done, fiber] {
+                  asio::post(ex, [done, fiber]() mutable {
+                    (*fiber)->Resume();  // lets the body function return
+                    fiber->reset();
+                    (*done)();
+                  });
+                });
+              },
+              Fiber::DefaultStackSize());
+          asio::post(workers_, [fiber] { (*fiber)->Resume(); });
+        },
+        asio::use_awaitable);
+    co_return response;
   }
 
   template <typename Stream>
   asio::awaitable<void> WriteContinue(Stream& stream) {
     bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-    Lowest(stream).expires_after(options_.io_timeout);
+    Lowest(stream).expires_after(options_.body_timeout);
     error_code ec;
     co_await bhttp::async_write(stream, cont, asio::redirect_error(asio::use_awaitable, ec));
   }
@@ -421,18 +717,20 @@ class Server::Impl {
     bhttp::response<bhttp::empty_body> res{status, 11};
     res.set(bhttp::field::connection, "close");
     res.set(bhttp::field::content_length, "0");
-    Lowest(stream).expires_after(options_.io_timeout);
+    Lowest(stream).expires_after(options_.body_timeout);
     error_code ec;
     co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
   }
 
-  // Returns false if the connection must be dropped (write failed or a streamed body broke).
+  // Returns false if the connection must be dropped (write failed, too slow, or a streamed body
+  // broke).
   template <typename Stream>
   asio::awaitable<bool> WriteResponse(Stream& stream, const HttpRequest& request,
                                       HttpResponse response, bool keep_alive) {
     const bool head = request.method == "HEAD";
     error_code ec;
-    Lowest(stream).expires_after(options_.io_timeout);
+    TransferDeadline deadline(options_);
+    Lowest(stream).expires_at(deadline.Next(0));
     if (!response.body_source || head) {
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(response.status), 11};
       CopyHeaders(response.headers, res);
@@ -447,8 +745,15 @@ class Server::Impl {
         res.body() = std::move(response.body);
         res.prepare_payload();
       }
-      co_await bhttp::async_write(stream, res, asio::redirect_error(asio::use_awaitable, ec));
-      co_return !ec;
+      bhttp::response_serializer<bhttp::string_body> serializer{res};
+      uint64_t sent = 0;
+      while (!serializer.is_done()) {
+        Lowest(stream).expires_at(deadline.Next(sent));
+        sent += co_await bhttp::async_write_some(stream, serializer,
+                                                 asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) co_return false;
+      }
+      co_return true;
     }
 
     bhttp::response<bhttp::buffer_body> res{static_cast<bhttp::status>(response.status), 11};
@@ -479,7 +784,7 @@ class Server::Impl {
       res.body().data = chunk.data();
       res.body().size = *n;
       res.body().more = true;
-      Lowest(stream).expires_after(options_.io_timeout);
+      Lowest(stream).expires_at(deadline.Next(sent));
       co_await bhttp::async_write(stream, serializer,
                                   asio::redirect_error(asio::use_awaitable, ec));
       if (ec == bhttp::error::need_buffer) ec = {};
@@ -488,6 +793,7 @@ class Server::Impl {
     }
     res.body().data = nullptr;
     res.body().more = false;
+    Lowest(stream).expires_at(deadline.Next(sent));
     co_await bhttp::async_write(stream, serializer,
                                 asio::redirect_error(asio::use_awaitable, ec));
     co_return !ec;
@@ -500,11 +806,15 @@ class Server::Impl {
   std::unique_ptr<tcp::acceptor> acceptor_;
   std::unique_ptr<asio::ssl::context> ssl_;
   asio::thread_pool workers_;
+  const size_t max_connections_;
   uint16_t port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<size_t> next_context_{0};
   std::atomic<uint64_t> next_session_id_{1};
   std::atomic<int> active_sessions_{0};
+  std::atomic<int> rejections_{0};
+  std::atomic<uint64_t> buffered_bytes_{0};
+  std::atomic<uint64_t> unauthenticated_bytes_{0};
   std::mutex sessions_mu_;
   std::unordered_map<uint64_t, SessionEntry> sessions_;  // protected by sessions_mu_
 };

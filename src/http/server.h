@@ -1,13 +1,17 @@
 #pragma once
 // Server: the HTTP/1.1 front door (Beast + Asio, hidden behind this header). One I/O thread per
-// io_context (default: one per core) parses and writes; handlers that may block (disk, fsync,
-// streaming bodies) run on a worker pool so an fsync never stalls other connections. Keep-alive,
-// header and body limits, a timeout before every read and write, optional TLS, and a graceful
-// Stop() that lets in-flight requests finish.
+// io_context (default: one per core) parses and writes; handlers that may block (disk, fsync) run
+// on a worker pool so an fsync never stalls other connections. A handler that streams a request
+// body runs on a fiber that gives its worker back while it waits for the network: a slow client
+// holds memory, never a thread. Every phase has a deadline and bodies a minimum rate
+// (docs/hardening.md item 10); connections are capped; bodies buffered before their handler runs
+// are bounded in total, more tightly for callers not yet authenticated. Optional TLS, and a
+// graceful Stop() that lets in-flight requests finish.
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/http_message.h"
@@ -21,15 +25,34 @@ struct RoutePlan {
   // Otherwise the handler pulls it through HttpRequest::body_reader.
   bool buffer_body = true;
   uint64_t max_buffered_body = 1 << 20;
-  // Run the handler on the I/O thread. Only for handlers that never block (in-memory work).
+  // The answer when the declared or actual body exceeds max_buffered_body (default:
+  // kRequestTooLarge with a message naming the limit).
+  std::optional<Status> too_large;
+  // Run Admit and Handle on the I/O thread. Only for handlers that never block (in-memory work).
   bool run_inline = false;
 };
 
-// Implemented by the router. Thread-safe: called concurrently from I/O and worker threads.
+// What Admit decided from the header, before any body byte is read.
+struct Admission {
+  // Set when the request is answered without its body (refused, or nothing to read).
+  std::optional<HttpResponse> refusal;
+  // Whether a signature already vouches for the caller. Bodies of requests that are not yet
+  // authenticated are counted against the server's budget for unauthenticated bytes.
+  bool authenticated = false;
+};
+
+// Implemented by the router. Thread-safe: called concurrently from I/O and worker threads. For one
+// request the server calls Plan (I/O thread), then Admit and Handle (both where the plan says).
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
   virtual RoutePlan Plan(const HttpRequest& request) = 0;
+  // Header-phase checks: authentication where the protocol allows it, whether the target exists,
+  // authorisation that needs no body. May stash what it learnt in request.admitted for Handle.
+  virtual Admission Admit(HttpRequest& request) {
+    (void)request;
+    return {};
+  }
   virtual HttpResponse Handle(HttpRequest& request) = 0;
   // The response for a request refused before its handler ran (e.g. body over the limit).
   virtual HttpResponse RenderError(const HttpRequest& request, const Status& status) = 0;
@@ -41,8 +64,21 @@ struct ServerOptions {
   int io_threads = 0;  // 0: one per core
   int worker_threads = 64;
   size_t header_limit = 64 * 1024;
+  // Connections served at once (0: derived from the descriptor limit). Beyond it a new connection
+  // is answered 503 SlowDown and closed.
+  size_t max_connections = 0;
+  // Deadlines per phase: a keep-alive connection waiting for its next request; a request's header
+  // from its first byte; a body (or response) making no progress at all.
   std::chrono::seconds idle_timeout{60};
-  std::chrono::seconds io_timeout{120};
+  std::chrono::seconds header_timeout{20};
+  std::chrono::seconds body_timeout{20};
+  // After `rate_grace`, a body or response must have moved at least min_rate bytes per second on
+  // average since it started, or it is cut.
+  uint64_t min_rate = 1024;
+  std::chrono::seconds rate_grace{10};
+  // Bytes of request bodies buffered at once, in all and for callers not yet authenticated.
+  uint64_t max_buffered_bytes = 256ULL << 20;
+  uint64_t max_unauthenticated_bytes = 64ULL << 20;
   std::chrono::seconds shutdown_grace{30};
   std::string tls_cert_file;  // both set: serve HTTPS
   std::string tls_key_file;

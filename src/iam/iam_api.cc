@@ -9,36 +9,46 @@ constexpr std::string_view kIamXmlns = "https://iam.amazonaws.com/doc/2010-05-08
 
 namespace api {
 
-Status Request::Allow(const std::string& resource) const {
+Status Request::Allow(const std::string& resource, std::string_view shown,
+                      const ContextKeys& extra) const {
   const std::string iam_action = "iam:" + action;
   RequestFacts facts = FactsFor(ctx, iam_action, resource);
+  for (const auto& [k, v] : extra) facts.context[k] = v;
   HANGAR_ASSIGN_OR_RETURN(IdentityPolicies identity, store.PoliciesFor(ctx.principal));
+  AddPrincipalTags(facts.context, identity.principal_tags);
   PolicySet set;
   for (const auto& policy : identity.policies) set.identity.push_back(policy.get());
   set.session = identity.session.get();
   set.resource_account = account;
   AuthorizationResult result = Authorize(facts, set);
   if (result.decision == Decision::kAllowed) return Status::Ok();
-  return Error(ErrorCode::kAccessDenied, "User: " + ctx.principal.arn +
-                                             " is not authorized to perform: " + iam_action +
-                                             " on resource: " + resource +
-                                             DenialSuffix(result, iam_action));
+  return Error(ErrorCode::kAccessDenied,
+               "User: " + ctx.principal.arn + " is not authorized to perform: " + iam_action +
+                   " on resource: " + std::string(shown.empty() ? resource : shown) +
+                   DenialSuffix(result, iam_action));
 }
 
-std::string Request::EntityArn(std::string_view kind, std::string_view name) const {
-  // Authorisation comes first, so a denied caller learns nothing of whether the entity exists.
-  Result<std::string> arn = Error(ErrorCode::kIamNoSuchEntity, "");
+Status Request::AllowEntity(std::string_view kind, std::string_view name,
+                            const ContextKeys& extra) const {
+  std::string arn = Arn(std::string(kind) + "/", "", name);
+  ContextKeys keys = extra;
   if (kind == "user") {
     auto u = store.GetUser(account, name);
-    if (u.ok()) arn = u->arn;
+    if (u.ok()) {
+      arn = u->arn;
+      AddResourceTags(keys, u->tags);
+    }
   } else if (kind == "group") {
     auto g = store.GetGroup(account, name);
     if (g.ok()) arn = g->arn;
   } else if (kind == "role") {
     auto role = store.GetRole(account, name);
-    if (role.ok()) arn = role->arn;
+    if (role.ok()) {
+      arn = role->arn;
+      AddResourceTags(keys, role->tags);
+    }
   }
-  return arn.ok() ? *arn : Arn(std::string(kind) + "/", "", name);
+  return Allow(arn, std::string(kind) + " " + std::string(name), keys);
 }
 
 Result<Paging> PagingOf(const Request& r) {
@@ -50,6 +60,12 @@ Result<Paging> PagingOf(const Request& r) {
 }
 
 namespace {
+
+ContextKeys RequestTagKeys(const Tags& tags) {
+  ContextKeys keys;
+  AddRequestTags(keys, tags);
+  return keys;
+}
 
 std::string TagsXml(const Tags& tags) {
   if (tags.empty()) return "";
@@ -109,9 +125,10 @@ Result<std::string> KeyOwner(const Request& r) {
   }
 }
 
-std::string OwnerArn(const Request& r, const std::string& user) {
-  if (user.empty()) return "arn:aws:iam::" + r.account + ":root";
-  return r.EntityArn("user", user);
+// The owner of access keys: a user, or (no user name, root caller) the account root.
+Status AllowOwner(const Request& r, const std::string& user) {
+  if (user.empty()) return r.Allow("arn:aws:iam::" + r.account + ":root");
+  return r.AllowEntity("user", user);
 }
 
 // --- Users and keys ---------------------------------------------------------------------------
@@ -119,9 +136,9 @@ std::string OwnerArn(const Request& r, const std::string& user) {
 Result<std::string> CreateUser(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
   const std::string path = r.p.GetOr("Path", "/");
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user", path, name)));
-  HANGAR_ASSIGN_OR_RETURN(UserRecord u,
-                          r.store.CreateUser(r.account, name, path, r.p.Pairs("Tags", "Key", "Value")));
+  const Tags tags = r.p.Pairs("Tags", "Key", "Value");
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("user", path, name), {}, RequestTagKeys(tags)));
+  HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.CreateUser(r.account, name, path, tags));
   return "<User>" + UserXml(u) + "</User>";
 }
 
@@ -140,7 +157,7 @@ Result<std::string> GetUser(Request& r) {
     }
     name = caller.name;
   }
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("user", name));
   HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.GetUser(r.account, name));
   return "<User>" + UserXml(u) + "</User>";
 }
@@ -155,32 +172,35 @@ Result<std::string> ListUsers(Request& r) {
 
 Result<std::string> DeleteUser(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("user", name));
   HANGAR_RETURN_IF_ERROR(r.store.DeleteUser(r.account, name));
   return std::string();
 }
 
 Result<std::string> TagUser(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
-  HANGAR_RETURN_IF_ERROR(r.store.TagUser(r.account, name, r.p.Pairs("Tags", "Key", "Value")));
+  const Tags tags = r.p.Pairs("Tags", "Key", "Value");
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("user", name, RequestTagKeys(tags)));
+  HANGAR_RETURN_IF_ERROR(r.store.TagUser(r.account, name, tags));
   return std::string();
 }
 
 Result<std::string> UntagUser(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
   std::vector<std::string> keys;
   for (int i = 1; auto key = r.p.Get("TagKeys.member." + std::to_string(i)); ++i) {
     keys.push_back(*key);
   }
+  ContextKeys tag_keys;
+  AddTagKeys(tag_keys, keys);
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("user", name, tag_keys));
   HANGAR_RETURN_IF_ERROR(r.store.UntagUser(r.account, name, keys));
   return std::string();
 }
 
 Result<std::string> ListUserTags(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", name)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("user", name));
   HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.GetUser(r.account, name));
   std::string out = "<Tags>";
   for (const auto& [k, v] : u.tags) out += Member(XmlElement("Key", k) + XmlElement("Value", v));
@@ -189,7 +209,7 @@ Result<std::string> ListUserTags(Request& r) {
 
 Result<std::string> CreateAccessKey(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string user, KeyOwner(r));
-  HANGAR_RETURN_IF_ERROR(r.Allow(OwnerArn(r, user)));
+  HANGAR_RETURN_IF_ERROR(AllowOwner(r, user));
   HANGAR_ASSIGN_OR_RETURN(NewAccessKey key, r.store.CreateAccessKey(r.account, user));
   std::string out;
   if (!user.empty()) out += XmlElement("UserName", user);
@@ -201,7 +221,7 @@ Result<std::string> CreateAccessKey(Request& r) {
 
 Result<std::string> ListAccessKeys(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string user, KeyOwner(r));
-  HANGAR_RETURN_IF_ERROR(r.Allow(OwnerArn(r, user)));
+  HANGAR_RETURN_IF_ERROR(AllowOwner(r, user));
   HANGAR_ASSIGN_OR_RETURN(auto keys, r.store.ListAccessKeys(r.account, user));
   std::string out = "<AccessKeyMetadata>";
   for (const auto& k : keys) out += Member(AccessKeyXml(k));
@@ -212,7 +232,7 @@ Result<std::string> UpdateAccessKey(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string user, KeyOwner(r));
   HANGAR_ASSIGN_OR_RETURN(std::string id, r.p.Required("AccessKeyId"));
   HANGAR_ASSIGN_OR_RETURN(std::string status, r.p.Required("Status"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(OwnerArn(r, user)));
+  HANGAR_RETURN_IF_ERROR(AllowOwner(r, user));
   HANGAR_RETURN_IF_ERROR(r.store.UpdateAccessKey(r.account, user, id, status));
   return std::string();
 }
@@ -220,7 +240,7 @@ Result<std::string> UpdateAccessKey(Request& r) {
 Result<std::string> DeleteAccessKey(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string user, KeyOwner(r));
   HANGAR_ASSIGN_OR_RETURN(std::string id, r.p.Required("AccessKeyId"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(OwnerArn(r, user)));
+  HANGAR_RETURN_IF_ERROR(AllowOwner(r, user));
   HANGAR_RETURN_IF_ERROR(r.store.DeleteAccessKey(r.account, user, id));
   return std::string();
 }
@@ -237,7 +257,7 @@ Result<std::string> CreateGroup(Request& r) {
 
 Result<std::string> GetGroup(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("GroupName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("group", name)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("group", name));
   HANGAR_ASSIGN_OR_RETURN(GroupRecord g, r.store.GetGroup(r.account, name));
   HANGAR_ASSIGN_OR_RETURN(auto members, r.store.GroupMembers(r.account, name));
   std::string out = "<Group>" + GroupXml(g) + "</Group><Users>";
@@ -255,7 +275,7 @@ Result<std::string> ListGroups(Request& r) {
 
 Result<std::string> DeleteGroup(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("GroupName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("group", name)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("group", name));
   HANGAR_RETURN_IF_ERROR(r.store.DeleteGroup(r.account, name));
   return std::string();
 }
@@ -263,7 +283,7 @@ Result<std::string> DeleteGroup(Request& r) {
 Result<std::string> Membership(Request& r, bool add) {
   HANGAR_ASSIGN_OR_RETURN(std::string group, r.p.Required("GroupName"));
   HANGAR_ASSIGN_OR_RETURN(std::string user, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("group", group)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("group", group));
   HANGAR_RETURN_IF_ERROR(add ? r.store.AddUserToGroup(r.account, group, user)
                              : r.store.RemoveUserFromGroup(r.account, group, user));
   return std::string();
@@ -271,7 +291,7 @@ Result<std::string> Membership(Request& r, bool add) {
 
 Result<std::string> ListGroupsForUser(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string user, r.p.Required("UserName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("user", user)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("user", user));
   HANGAR_ASSIGN_OR_RETURN(UserRecord u, r.store.GetUser(r.account, user));
   std::string out = "<Groups>";
   for (const auto& name : u.groups) {
@@ -288,16 +308,17 @@ Result<std::string> CreateRole(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string trust, r.p.Required("AssumeRolePolicyDocument"));
   const std::string path = r.p.GetOr("Path", "/");
   HANGAR_ASSIGN_OR_RETURN(int max_session, r.p.Int("MaxSessionDuration", 3600, 43200, 3600));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role", path, name)));
+  const Tags tags = r.p.Pairs("Tags", "Key", "Value");
+  HANGAR_RETURN_IF_ERROR(r.Allow(r.Arn("role", path, name), {}, RequestTagKeys(tags)));
   HANGAR_ASSIGN_OR_RETURN(
       RoleRecord role, r.store.CreateRole(r.account, name, path, trust, r.p.GetOr("Description", ""),
-                                          max_session, r.p.Pairs("Tags", "Key", "Value")));
+                                          max_session, tags));
   return "<Role>" + RoleXml(role) + "</Role>";
 }
 
 Result<std::string> GetRole(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("role", name)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("role", name));
   HANGAR_ASSIGN_OR_RETURN(RoleRecord role, r.store.GetRole(r.account, name));
   return "<Role>" + RoleXml(role) + "</Role>";
 }
@@ -312,7 +333,7 @@ Result<std::string> ListRoles(Request& r) {
 
 Result<std::string> DeleteRole(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("role", name)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("role", name));
   HANGAR_RETURN_IF_ERROR(r.store.DeleteRole(r.account, name));
   return std::string();
 }
@@ -320,7 +341,7 @@ Result<std::string> DeleteRole(Request& r) {
 Result<std::string> UpdateAssumeRolePolicy(Request& r) {
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("RoleName"));
   HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn("role", name)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity("role", name));
   HANGAR_RETURN_IF_ERROR(r.store.UpdateAssumeRolePolicy(r.account, name, document));
   return std::string();
 }

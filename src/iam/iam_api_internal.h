@@ -24,11 +24,16 @@ struct Request {
   std::string account;
 
   // The caller's identity policies must allow iam:<Action> on `resource` (the account root may do
-  // everything in its account). Errors: kAccessDenied with AWS's text.
-  Status Allow(const std::string& resource) const;
-  // The ARN of an existing user, group or role (with its path, as policies see it); for one that
-  // does not exist, arn:aws:iam::<account>:<kind>/<name>.
-  std::string EntityArn(std::string_view kind, std::string_view name) const;
+  // everything in its account), with `extra` condition keys (aws:RequestTag/..., aws:TagKeys).
+  // Errors: kAccessDenied with AWS's text, naming the resource as `shown` (default: the ARN).
+  Status Allow(const std::string& resource, std::string_view shown = {},
+               const ContextKeys& extra = {}) const;
+  // Allow() on an existing user, group or role by its ARN with its path (as policies see it) and
+  // its tags (aws:ResourceTag/...); one that does not exist is arn:aws:iam::<account>:<kind>/<name>.
+  // A denial names it "<kind> <name>", as AWS does, so the caller learns neither its path nor
+  // whether it exists (docs/hardening.md item 9).
+  Status AllowEntity(std::string_view kind, std::string_view name,
+                     const ContextKeys& extra = {}) const;
   // arn:aws:iam::<account>:<type><path><name>
   std::string Arn(std::string_view type, std::string_view path, std::string_view name) const {
     return "arn:aws:iam::" + account + ":" + std::string(type) + std::string(path) +

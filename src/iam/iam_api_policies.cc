@@ -27,7 +27,7 @@ Result<std::string> PutInline(Request& r, const Kind& k) {
   HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
   HANGAR_ASSIGN_OR_RETURN(std::string document, r.p.Required("PolicyDocument"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn(k.kind, entity)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity(k.kind, entity));
   HANGAR_RETURN_IF_ERROR(r.store.PutInlinePolicy(r.account, k.kind, entity, name, document));
   return std::string();
 }
@@ -35,7 +35,7 @@ Result<std::string> PutInline(Request& r, const Kind& k) {
 Result<std::string> GetInline(Request& r, const Kind& k) {
   HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn(k.kind, entity)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity(k.kind, entity));
   HANGAR_ASSIGN_OR_RETURN(std::string document,
                           r.store.GetInlinePolicy(r.account, k.kind, entity, name));
   return XmlElement(k.param, entity) + XmlElement("PolicyName", name) +
@@ -45,14 +45,14 @@ Result<std::string> GetInline(Request& r, const Kind& k) {
 Result<std::string> DeleteInline(Request& r, const Kind& k) {
   HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
   HANGAR_ASSIGN_OR_RETURN(std::string name, r.p.Required("PolicyName"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn(k.kind, entity)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity(k.kind, entity));
   HANGAR_RETURN_IF_ERROR(r.store.DeleteInlinePolicy(r.account, k.kind, entity, name));
   return std::string();
 }
 
 Result<std::string> ListInline(Request& r, const Kind& k) {
   HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn(k.kind, entity)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity(k.kind, entity));
   HANGAR_ASSIGN_OR_RETURN(auto names, r.store.ListInlinePolicies(r.account, k.kind, entity));
   return NamesXml("PolicyNames", names);
 }
@@ -60,7 +60,7 @@ Result<std::string> ListInline(Request& r, const Kind& k) {
 Result<std::string> Attachment(Request& r, const Kind& k, bool attach) {
   HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
   HANGAR_ASSIGN_OR_RETURN(std::string arn, r.p.Required("PolicyArn"));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn(k.kind, entity)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity(k.kind, entity));
   HANGAR_RETURN_IF_ERROR(attach ? r.store.AttachPolicy(r.account, k.kind, entity, arn)
                                 : r.store.DetachPolicy(r.account, k.kind, entity, arn));
   return std::string();
@@ -68,7 +68,7 @@ Result<std::string> Attachment(Request& r, const Kind& k, bool attach) {
 
 Result<std::string> ListAttached(Request& r, const Kind& k) {
   HANGAR_ASSIGN_OR_RETURN(std::string entity, r.p.Required(k.param));
-  HANGAR_RETURN_IF_ERROR(r.Allow(r.EntityArn(k.kind, entity)));
+  HANGAR_RETURN_IF_ERROR(r.AllowEntity(k.kind, entity));
   HANGAR_ASSIGN_OR_RETURN(auto arns, r.store.ListAttachedPolicies(r.account, k.kind, entity));
   std::string out = "<AttachedPolicies>";
   for (const auto& arn : arns) {

@@ -53,6 +53,18 @@ TEST_F(IamApiTest, CreateUserAnswersInTheIamNamespace) {
   EXPECT_NE(xml->find("<RequestId>req-1</RequestId>"), std::string::npos);
 }
 
+// Found by the iam_query fuzz target: a tag value that is not UTF-8 failed where the user record
+// was encoded (500); it is a validation error.
+TEST_F(IamApiTest, ParametersMustBeUtf8) {
+  auto created = api_->Call(root_, "Action=CreateUser&UserName=u&Tags.member.1.Key=k&"
+                                   "Tags.member.1.Value=%FD");
+  EXPECT_EQ(created.status().code(), ErrorCode::kValidation);
+  EXPECT_EQ(ids_->GetUser("111122223333", "u").status().code(), ErrorCode::kIamNoSuchEntity);
+  EXPECT_TRUE(api_->Call(root_, "Action=CreateUser&UserName=u&Tags.member.1.Key=k&"
+                                "Tags.member.1.Value=%C3%A9")
+                  .ok());
+}
+
 TEST_F(IamApiTest, PolicyDocumentsComeBackUrlEncoded) {
   ASSERT_TRUE(api_->Call(root_, "Action=CreateUser&UserName=u").ok());
   const std::string doc =
@@ -82,7 +94,7 @@ TEST_F(IamApiTest, MissingParametersUnknownActionsAndDenials) {
   EXPECT_EQ(denied.status().code(), ErrorCode::kAccessDenied);
   EXPECT_EQ(denied.status().message(),
             "User: arn:aws:iam::111122223333:user/bob is not authorized to perform: "
-            "iam:DeleteUser on resource: arn:aws:iam::111122223333:user/bob because no "
+            "iam:DeleteUser on resource: user bob because no "
             "identity-based policy allows the iam:DeleteUser action");
   // aws:username works as a policy variable: each user may manage only their own keys.
   ASSERT_TRUE(ids_->PutInlinePolicy(
@@ -109,11 +121,31 @@ TEST_F(IamApiTest, AuthorisationUsesTheEntityArnWithItsPath) {
   EXPECT_TRUE(api_->Call(admin, "Action=GetUser&UserName=lab-user").ok());
   auto denied = api_->Call(admin, "Action=GetUser&UserName=other");
   EXPECT_EQ(denied.status().code(), ErrorCode::kAccessDenied);
-  EXPECT_NE(denied.status().message().find("on resource: arn:aws:iam::111122223333:user/other "),
-            std::string::npos);
+  EXPECT_NE(denied.status().message().find("on resource: user other "), std::string::npos);
   EXPECT_EQ(api_->Call(admin, "Action=GetUser&UserName=ghost").status().code(),
             ErrorCode::kAccessDenied)
       << "a denied caller cannot probe for names";
+}
+
+// Item 9: a caller with no permission learns neither an entity's path nor whether it exists: the
+// denial names "user <name>" either way, as AWS does.
+TEST_F(IamApiTest, Item09DenialsRevealNeitherPathNorExistence) {
+  ASSERT_TRUE(api_->Call(root_, "Action=CreateUser&UserName=hidden&Path=%2Fsecret%2Fdivision%2F").ok());
+  ASSERT_TRUE(ids_->CreateUser("111122223333", "nobody", "/", {}).ok());
+  auto key = ids_->CreateAccessKey("111122223333", "nobody");
+  auth::RequestContext nobody = root_;
+  nobody.principal = ids_->FindAccessKey(key->record.access_key_id)->principal;
+  auto existing = api_->Call(nobody, "Action=GetUser&UserName=hidden");
+  auto missing = api_->Call(nobody, "Action=GetUser&UserName=ghost");
+  EXPECT_EQ(existing.status().message(),
+            "User: arn:aws:iam::111122223333:user/nobody is not authorized to perform: "
+            "iam:GetUser on resource: user hidden because no identity-based policy allows the "
+            "iam:GetUser action");
+  EXPECT_EQ(missing.status().message(),
+            "User: arn:aws:iam::111122223333:user/nobody is not authorized to perform: "
+            "iam:GetUser on resource: user ghost because no identity-based policy allows the "
+            "iam:GetUser action");
+  EXPECT_EQ(existing.status().message().find("secret"), std::string::npos);
 }
 
 TEST_F(IamApiTest, NoUserCanReachTheRootsAccessKeys) {

@@ -262,7 +262,8 @@ Status IdentityStore::DeleteUser(std::string_view account, std::string_view name
   }
   // The revision guards against a key, policy or group added since the read.
   auto committed = s.store.Commit({store::Mutation::DeleteIfRevision(
-      std::string(kUsers), std::string(account), std::string(name), loaded.revision)});
+      std::string(kUsers), std::string(account), std::string(name), loaded.revision),
+      Impl::ReleaseName<UserRecord>(account, name)});
   s.Invalidate();
   if (!committed.ok() && committed.status().code() == ErrorCode::kConflict) {
     return Error(ErrorCode::kIamDeleteConflict,
@@ -275,8 +276,11 @@ Status IdentityStore::TagUser(std::string_view account, std::string_view name, c
   return impl_->Modify<UserRecord>(account, name,
                                    [&](UserRecord& u, std::vector<store::Mutation>&) -> Status {
                                      for (const auto& [k, v] : tags) {
+                                       // A plain reference to the key: clang < 16 cannot capture a
+                                       // structured binding in a lambda.
+                                       const auto& key = k;
                                        auto it = std::find_if(u.tags.begin(), u.tags.end(),
-                                                              [&](const auto& t) { return t.first == k; });
+                                                              [&](const auto& t) { return t.first == key; });
                                        if (it != u.tags.end()) {
                                          it->second = v;
                                        } else {
@@ -349,7 +353,8 @@ Status IdentityStore::DeleteGroup(std::string_view account, std::string_view nam
   }
   // AddUserToGroup bumps the group's revision, so a member added meanwhile fails this delete.
   auto committed = s.store.Commit({store::Mutation::DeleteIfRevision(
-      std::string(kGroups), std::string(account), std::string(name), loaded.revision)});
+      std::string(kGroups), std::string(account), std::string(name), loaded.revision),
+      Impl::ReleaseName<GroupRecord>(account, name)});
   s.Invalidate();
   if (!committed.ok() && committed.status().code() == ErrorCode::kConflict) {
     return Error(ErrorCode::kIamDeleteConflict,
@@ -446,7 +451,8 @@ Status IdentityStore::DeleteRole(std::string_view account, std::string_view name
                  "Cannot delete entity, must detach all policies first.");
   }
   auto committed = s.store.Commit({store::Mutation::DeleteIfRevision(
-      std::string(kRoles), std::string(account), std::string(name), loaded.revision)});
+      std::string(kRoles), std::string(account), std::string(name), loaded.revision),
+      Impl::ReleaseName<RoleRecord>(account, name)});
   s.Invalidate();
   if (!committed.ok() && committed.status().code() == ErrorCode::kConflict) {
     return Error(ErrorCode::kIamDeleteConflict,

@@ -17,6 +17,7 @@
 // kIamInvalidInput (400), kKmsMalformedPolicyDocument (MalformedPolicyDocument 400).
 // Thread-safety: every method may be called concurrently.
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -65,6 +66,9 @@ struct Listing {
   bool truncated = false;
   std::string marker;  // pass back to continue
 };
+
+// How long an expired session's record is kept to answer ExpiredToken before it is purged.
+inline constexpr std::chrono::hours kExpiredSessionRetention{1};
 
 class IdentityStore final : public auth::CredentialProvider, public IdentityPolicySource {
  public:
@@ -172,6 +176,10 @@ class IdentityStore final : public auth::CredentialProvider, public IdentityPoli
                                           std::string_view role_arn,
                                           std::string_view session_name, int duration_seconds,
                                           std::string_view session_policy);
+  // Deletes session and GetSessionToken records expired for longer than
+  // kExpiredSessionRetention (lifecycle clock), so that issuing sessions cannot grow the store
+  // for ever; until then they answer ExpiredToken. Returns how many went.
+  Result<int> PurgeExpiredSessions();
   Result<TemporaryCredentials> GetSessionToken(const auth::Principal& caller,
                                                int duration_seconds);
 

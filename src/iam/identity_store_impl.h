@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/strings.h"
 #include "iam/identity_store.h"
 
 namespace hangar::iam::internal {
@@ -77,8 +78,12 @@ struct Loaded {
 };
 
 Status NoSuchEntity(std::string_view noun, std::string_view name);
+// Raw-text bounds (AWS STS / IAM API references): a session policy, any policy document.
+inline constexpr size_t kMaxSessionPolicyChars = 2048;
+inline constexpr size_t kMaxPolicyDocumentChars = 131072;
 // Parses `document` as a policy of `kind` to reject malformed ones before they are stored.
-// Errors: kIamMalformedPolicyDocument, kIamLimitExceeded above `max_size` (whitespace excluded).
+// Errors: kValidation above kMaxPolicyDocumentChars, kIamMalformedPolicyDocument,
+// kIamLimitExceeded above `max_size` (whitespace excluded, as IAM's quotas count).
 Status CheckPolicyDocument(std::string_view document, PolicyKind kind, size_t max_size,
                            std::string_view what);
 
@@ -150,20 +155,51 @@ struct IdentityStore::Impl {
                          std::string(name));
   }
 
-  // Creates a record; another create of the same name wins → kIamEntityAlreadyExists.
+  // IAM names are unique regardless of case ("Alice" and "alice" cannot both exist): each name is
+  // also held, lower-cased, in an index created in the same commit as the record.
+  template <typename R>
+  static std::string NameIndex() {
+    return std::string(internal::Traits<R>::kCollection) + "#names";
+  }
+  template <typename R>
+  static store::Mutation ReleaseName(std::string_view account, std::string_view name) {
+    return store::Mutation::Delete(NameIndex<R>(), std::string(account), ToLower(name));
+  }
+
+  // Creates a record; another create of the same name, in any case, wins →
+  // kIamEntityAlreadyExists. Records from before the index are found by a scan.
   template <typename R>
   Status Create(std::string_view account, std::string_view name, const R& record,
                 std::string already_exists) {
     using T = internal::Traits<R>;
-    auto committed = store.Commit({store::Mutation::Create(
-        {std::string(T::kCollection), std::string(account), std::string(name), T::Encode(record),
-         0, 0})});
+    HANGAR_ASSIGN_OR_RETURN(bool taken, NameTakenInAnyCase<R>(account, name));
+    if (taken) return Error(ErrorCode::kIamEntityAlreadyExists, std::move(already_exists));
+    auto committed = store.Commit(
+        {store::Mutation::Create({NameIndex<R>(), std::string(account), ToLower(name), "", 0, 0}),
+         store::Mutation::Create({std::string(T::kCollection), std::string(account),
+                                  std::string(name), T::Encode(record), 0, 0})});
     Invalidate();
     if (committed.ok()) return Status::Ok();
     if (committed.status().code() == ErrorCode::kConflict) {
       return Error(ErrorCode::kIamEntityAlreadyExists, std::move(already_exists));
     }
     return committed.status();
+  }
+
+  template <typename R>
+  Result<bool> NameTakenInAnyCase(std::string_view account, std::string_view name) {
+    using T = internal::Traits<R>;
+    store::ListOptions options;
+    options.limit = 1000;
+    const std::string lower = ToLower(name);
+    while (true) {
+      HANGAR_ASSIGN_OR_RETURN(auto docs, store.List(T::kCollection, account, options));
+      for (const auto& doc : docs) {
+        if (ToLower(doc.id) == lower) return true;
+      }
+      if (docs.size() < options.limit) return false;
+      options.start_after = docs.back().id;
+    }
   }
 
   // Every record of one kind in an account, in name order, from `marker` (exclusive).

@@ -254,6 +254,13 @@ Result<TemporaryCredentials> IdentityStore::AssumeRole(const auth::Principal& ca
                  "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
   }
   if (!session_policy.empty()) {
+    // The plain text counts, whitespace and all (AWS STS API reference, "Policy"): a session
+    // policy travels with every session record and must not be a way to fill the disk.
+    if (session_policy.size() > kMaxSessionPolicyChars) {
+      return Error(ErrorCode::kValidation,
+                   "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
+                   "Member must have length less than or equal to 2048");
+    }
     HANGAR_RETURN_IF_ERROR(
         CheckPolicyDocument(session_policy, PolicyKind::kIdentity, 2048, "session"));
   }
@@ -291,6 +298,36 @@ Result<TemporaryCredentials> IdentityStore::AssumeRole(const auth::Principal& ca
   creds.assumed_role_id = role->record.role_id + ":" + std::string(session_name);
   creds.assumed_role_arn = AssumedRoleArn(account, role->record.name, session_name);
   return creds;
+}
+
+Result<int> IdentityStore::PurgeExpiredSessions() {
+  Impl& s = *impl_;
+  int purged = 0;
+  // An expired session still answers ExpiredToken (not "unknown key") for a while, as AWS's
+  // self-describing tokens always do; then it goes.
+  const int64_t expired_before =
+      s.NowMs() - std::chrono::duration_cast<std::chrono::milliseconds>(kExpiredSessionRetention)
+                      .count();
+  for (;;) {
+    // Sessions are stored with their expiry as the due time.
+    HANGAR_ASSIGN_OR_RETURN(auto due, s.store.ListDue(kAccessKeys, expired_before, 500));
+    std::vector<store::Mutation> gone;
+    for (const auto& doc : due) {
+      HANGAR_ASSIGN_OR_RETURN(AccessKeyRecord key, DecodeAccessKey(doc.body));
+      if (key.kind != "session") continue;
+      gone.push_back(store::Mutation::DeleteIfRevision(std::string(kAccessKeys), "", doc.id,
+                                                       doc.revision));
+    }
+    if (!gone.empty()) {
+      auto committed = s.store.Commit(gone);
+      s.Invalidate();
+      if (!committed.ok() && committed.status().code() != ErrorCode::kConflict) {
+        return committed.status();
+      }
+      purged += static_cast<int>(gone.size());
+    }
+    if (due.size() < 500 || gone.empty()) return purged;
+  }
 }
 
 Result<TemporaryCredentials> IdentityStore::GetSessionToken(const auth::Principal& caller,

@@ -13,6 +13,13 @@ namespace internal {
 
 Status CheckPolicyDocument(std::string_view document, PolicyKind kind, size_t max_size,
                            std::string_view what) {
+  // The API's own bound on the raw text comes first (IAM API reference, PolicyDocument: 131072):
+  // the quotas below do not count whitespace, so without it a megabyte of spaces would pass.
+  if (document.size() > kMaxPolicyDocumentChars) {
+    return Error(ErrorCode::kValidation,
+                 "1 validation error detected: Value at 'policyDocument' failed to satisfy "
+                 "constraint: Member must have length less than or equal to 131072");
+  }
   size_t size = std::count_if(document.begin(), document.end(),
                               [](char c) { return !std::isspace(static_cast<unsigned char>(c)); });
   if (size > max_size) {
@@ -411,6 +418,7 @@ Result<IdentityPolicies> IdentityStore::Impl::Compute(const auth::Principal& pri
     auto user = Load<UserRecord>(account, principal.name);
     if (!user.ok()) return absent(user.status()) ? Result<IdentityPolicies>(out) : user.status();
     HANGAR_RETURN_IF_ERROR(add_entity(user->record.inline_policies, user->record.attached));
+    out.principal_tags = user->record.tags;
     for (const auto& group_name : user->record.groups) {
       auto group = Load<GroupRecord>(account, group_name);
       if (!group.ok()) {
@@ -423,6 +431,7 @@ Result<IdentityPolicies> IdentityStore::Impl::Compute(const auth::Principal& pri
     auto role = Load<RoleRecord>(account, principal.role_name);
     if (!role.ok()) return absent(role.status()) ? Result<IdentityPolicies>(out) : role.status();
     HANGAR_RETURN_IF_ERROR(add_entity(role->record.inline_policies, role->record.attached));
+    out.principal_tags = role->record.tags;
     // The session policy travels with the session's key. Without the key nothing is allowed:
     // failing open here would lift the session policy's limits.
     HANGAR_ASSIGN_OR_RETURN(auto doc, store.Get(kAccessKeys, "", principal.access_key_id));

@@ -483,5 +483,57 @@ TEST_F(AssumeRoleTest, GetSessionTokenActsAsTheUserAndRefusesSessions) {
   EXPECT_EQ(ids_->GetSessionToken(key->principal, 900).status().code(), ErrorCode::kAccessDenied);
 }
 
+// Item 9: IAM names are unique regardless of case, as on AWS.
+TEST_F(IdentityStoreTest, Item09NamesDifferingOnlyByCaseAreTheSameName) {
+  ASSERT_TRUE(ids_->CreateUser(kAcct, "alice", "/", {}).ok());
+  auto clash = ids_->CreateUser(kAcct, "Alice", "/", {});
+  EXPECT_EQ(clash.status().code(), ErrorCode::kIamEntityAlreadyExists);
+  EXPECT_EQ(clash.status().message(), "User with name Alice already exists.");
+  const std::string trust = Doc(R"({"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"sts:AssumeRole"})");
+  ASSERT_TRUE(ids_->CreateRole(kAcct, "Deployer", "/", trust, "", 3600, {}).ok());
+  EXPECT_EQ(ids_->CreateRole(kAcct, "DEPLOYER", "/", trust, "", 3600, {}).status().code(),
+            ErrorCode::kIamEntityAlreadyExists);
+  // Once the first is gone, the name (in any case) is free again.
+  ASSERT_TRUE(ids_->DeleteUser(kAcct, "alice").ok());
+  EXPECT_TRUE(ids_->CreateUser(kAcct, "ALICE", "/", {}).ok());
+}
+
+// Item 12: a session policy is limited by its plain text, whitespace included.
+TEST_F(AssumeRoleTest, Item12SessionPoliciesAreLimitedByTheirRawText) {
+  const std::string padded = std::string(1 << 20, ' ') + kAllowAll;
+  auto big = ids_->AssumeRole(alice_, {}, role_.arn, "s1", 3600, padded);
+  EXPECT_EQ(big.status().code(), ErrorCode::kValidation);
+  EXPECT_EQ(big.status().message(),
+            "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member "
+            "must have length less than or equal to 2048");
+  const std::string exact = kAllowAll + std::string(2048 - kAllowAll.size(), ' ');
+  EXPECT_TRUE(ids_->AssumeRole(alice_, {}, role_.arn, "s1", 3600, exact).ok());
+}
+
+// Item 12: expired sessions are purged, so issuing them cannot grow the store for ever.
+TEST_F(AssumeRoleTest, Item12ExpiredSessionsArePurged) {
+  auto count_sessions = [&] {
+    int n = 0;
+    const auto docs = store_->List("iam.access-key", "", {});
+    for (const auto& doc : *docs) {
+      n += doc.body.find("\"session\"") != std::string::npos;
+    }
+    return n;
+  };
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(ids_->AssumeRole(alice_, {}, role_.arn, "s" + std::to_string(i), 900, "").ok());
+  }
+  ASSERT_TRUE(ids_->GetSessionToken(alice_, 900).ok());
+  EXPECT_EQ(count_sessions(), 21);
+  EXPECT_EQ(*ids_->PurgeExpiredSessions(), 0);
+  clock_.Advance(std::chrono::seconds(901));
+  EXPECT_EQ(*ids_->PurgeExpiredSessions(), 0) << "just expired: still answers ExpiredToken";
+  clock_.Advance(kExpiredSessionRetention);
+  EXPECT_EQ(*ids_->PurgeExpiredSessions(), 21);
+  EXPECT_EQ(count_sessions(), 0);
+  // Long-term keys are untouched.
+  EXPECT_TRUE(ids_->FindAccessKey(alice_.access_key_id).ok());
+}
+
 }  // namespace
 }  // namespace hangar::iam

@@ -118,6 +118,10 @@ std::string DenialSuffix(const AuthorizationResult& result, std::string_view act
 // (what S3 Block Public Access and Hangar's public-key-policy guardrail call a public policy).
 bool GrantsPublicAccess(const Policy& policy);
 
+// Whether any Allow statement could apply to an anonymous caller (Principal "*" or NotPrincipal),
+// whatever its conditions: without one, an anonymous request is denied whatever it carries.
+bool MayAllowAnonymous(const Policy& policy);
+
 // --- Building blocks (exposed for tests and for callers with special needs) ----------------------
 
 // Case-insensitive glob match with * and ? (actions).

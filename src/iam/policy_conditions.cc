@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <ctime>
+#include <set>
 
 #include "common/strings.h"
 #include "iam/policy_model.h"
@@ -20,36 +21,146 @@ namespace {
 // for wildcard characters inside substituted values, so that they match only themselves.
 constexpr char kLiteral = '\0';
 
-// Glob with * (any run) and ? (one character). Iterative with backtracking on the last *.
-bool Glob(std::string_view pattern, std::string_view text, bool ignore_case) {
-  auto eq = [&](char a, char b) {
-    if (!ignore_case) return a == b;
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  };
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p + 1 < pattern.size() && pattern[p] == kLiteral) {
-      if (eq(pattern[p + 1], text[t])) {
-        p += 2;
-        ++t;
-        continue;
-      }
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-      continue;
-    } else if (p < pattern.size() && (pattern[p] == '?' || eq(pattern[p], text[t]))) {
-      ++p;
-      ++t;
+// --- Globs ---------------------------------------------------------------------------------
+// `*` (any run) and `?` (one character), case-sensitive or not. Matching is linear: the pattern is
+// cut at its stars into segments; the first must match at the start, the last at the end, and
+// each one between is found leftmost after the previous one (for globs whose only variable-length
+// wildcard is `*`, the leftmost choice never loses a match). A segment without `?` is found with
+// Knuth-Morris-Pratt, one with `?` with a bit-parallel Shift-And scan, so a pattern costs
+// O(text x ceil(segment / 64)) however it is built: no backtracking (docs/hardening.md item 13).
+
+struct GlobSegment {
+  std::string chars;      // folded when matching ignores case
+  std::vector<bool> any;  // `?` at this position
+  bool has_any = false;
+};
+
+char Fold(char c, bool ignore_case) {
+  return ignore_case ? static_cast<char>(std::tolower(static_cast<unsigned char>(c))) : c;
+}
+
+// Splits a pattern at its unescaped stars. Returns false if it has no star at all.
+bool SplitGlob(std::string_view pattern, bool ignore_case, std::vector<GlobSegment>& segments) {
+  segments.assign(1, GlobSegment{});
+  bool star = false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = pattern[i];
+    bool literal = false;
+    if (c == kLiteral && i + 1 < pattern.size()) {
+      c = pattern[++i];
+      literal = true;
+    }
+    if (!literal && c == '*') {
+      star = true;
+      segments.emplace_back();
       continue;
     }
-    if (star == std::string_view::npos) return false;
-    p = star + 1;
-    t = ++mark;
+    GlobSegment& seg = segments.back();
+    const bool any = !literal && c == '?';
+    seg.chars.push_back(any ? '\0' : Fold(c, ignore_case));
+    seg.any.push_back(any);
+    seg.has_any = seg.has_any || any;
   }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  return star;
+}
+
+bool SegmentMatchesAt(const GlobSegment& seg, std::string_view text, size_t at, bool ignore_case) {
+  if (at + seg.chars.size() > text.size()) return false;
+  for (size_t j = 0; j < seg.chars.size(); ++j) {
+    if (!seg.any[j] && seg.chars[j] != Fold(text[at + j], ignore_case)) return false;
+  }
+  return true;
+}
+
+// Leftmost start of `seg` within text[from, limit), or npos. Knuth-Morris-Pratt.
+size_t FindLiteralSegment(const GlobSegment& seg, std::string_view text, size_t from, size_t limit,
+                          bool ignore_case) {
+  const std::string& p = seg.chars;
+  const size_t m = p.size();
+  std::vector<size_t> fail(m, 0);
+  for (size_t i = 1, k = 0; i < m; ++i) {
+    while (k > 0 && p[i] != p[k]) k = fail[k - 1];
+    if (p[i] == p[k]) ++k;
+    fail[i] = k;
+  }
+  for (size_t i = from, k = 0; i < limit; ++i) {
+    const char c = Fold(text[i], ignore_case);
+    while (k > 0 && c != p[k]) k = fail[k - 1];
+    if (c == p[k]) ++k;
+    if (k == m) return i + 1 - m;
+  }
+  return std::string_view::npos;
+}
+
+// The same for a segment with `?`: Shift-And over as many 64-bit words as the segment needs.
+size_t FindWildSegment(const GlobSegment& seg, std::string_view text, size_t from, size_t limit,
+                       bool ignore_case) {
+  const size_t m = seg.chars.size();
+  const size_t words = (m + 63) / 64;
+  // masks[c]: positions where byte c may stand; `?` positions are set for every byte.
+  std::vector<uint64_t> masks(256 * words, 0);
+  for (size_t j = 0; j < m; ++j) {
+    const uint64_t bit = uint64_t{1} << (j % 64);
+    if (seg.any[j]) {
+      for (size_t c = 0; c < 256; ++c) masks[c * words + j / 64] |= bit;
+    } else {
+      masks[static_cast<unsigned char>(seg.chars[j]) * words + j / 64] |= bit;
+    }
+  }
+  std::vector<uint64_t> state(words, 0);
+  const size_t last_word = (m - 1) / 64;
+  const uint64_t last_bit = uint64_t{1} << ((m - 1) % 64);
+  for (size_t i = from; i < limit; ++i) {
+    const uint64_t* mask = &masks[static_cast<unsigned char>(Fold(text[i], ignore_case)) * words];
+    uint64_t carry = 1;  // a match may start at every position
+    for (size_t w = 0; w < words; ++w) {
+      const uint64_t next_carry = state[w] >> 63;
+      state[w] = ((state[w] << 1) | carry) & mask[w];
+      carry = next_carry;
+    }
+    if (state[last_word] & last_bit) return i + 1 - m;
+  }
+  return std::string_view::npos;
+}
+
+bool EqualFolded(std::string_view a, std::string_view b, bool ignore_case) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (Fold(a[i], ignore_case) != Fold(b[i], ignore_case)) return false;
+  }
+  return true;
+}
+
+bool Glob(std::string_view pattern, std::string_view text, bool ignore_case) {
+  // The shapes nearly every policy uses ("kms:Decrypt", "kms:*", "*", an ARN) without building
+  // segments.
+  const size_t special = pattern.find_first_of(std::string_view("*?\0", 3));
+  if (special == std::string_view::npos) return EqualFolded(pattern, text, ignore_case);
+  if (special == pattern.size() - 1 && pattern.back() == '*') {
+    return text.size() >= special && EqualFolded(pattern.substr(0, special),
+                                                 text.substr(0, special), ignore_case);
+  }
+  std::vector<GlobSegment> segments;
+  if (!SplitGlob(pattern, ignore_case, segments)) {
+    return segments[0].chars.size() == text.size() &&
+           SegmentMatchesAt(segments[0], text, 0, ignore_case);
+  }
+  const GlobSegment& head = segments.front();
+  const GlobSegment& tail = segments.back();
+  if (head.chars.size() + tail.chars.size() > text.size()) return false;
+  if (!SegmentMatchesAt(head, text, 0, ignore_case)) return false;
+  const size_t tail_at = text.size() - tail.chars.size();
+  if (!SegmentMatchesAt(tail, text, tail_at, ignore_case)) return false;
+  size_t at = head.chars.size();
+  for (size_t i = 1; i + 1 < segments.size(); ++i) {
+    const GlobSegment& seg = segments[i];
+    if (seg.chars.empty()) continue;
+    const size_t found = seg.has_any ? FindWildSegment(seg, text, at, tail_at, ignore_case)
+                                     : FindLiteralSegment(seg, text, at, tail_at, ignore_case);
+    if (found == std::string_view::npos) return false;
+    at = found + seg.chars.size();
+  }
+  return true;
 }
 
 // Removes kLiteral marks (for operators that compare whole values rather than globs).
@@ -265,6 +376,28 @@ std::optional<std::string> SubstituteVariables(const std::string& text,
     i = end + 1;
   }
   return out;
+}
+
+bool IsKnownConditionKey(std::string_view key) {
+  // IAM User Guide, reference_policies_condition-keys (global keys), December 2026.
+  static const std::set<std::string, std::less<>> kGlobal = {
+      "aws:calledvia", "aws:calledviafirst", "aws:calledvialast", "aws:currenttime",
+      "aws:epochtime", "aws:federatedprovider", "aws:multifactorauthage",
+      "aws:multifactorauthpresent", "aws:principalaccount", "aws:principalarn",
+      "aws:principalisawsservice", "aws:principalorgid", "aws:principalorgpaths",
+      "aws:principalservicename", "aws:principalservicenameslist", "aws:principaltype",
+      "aws:referer", "aws:requestedregion", "aws:resourceaccount", "aws:resourceorgid",
+      "aws:resourceorgpaths", "aws:securetransport", "aws:sourceaccount", "aws:sourcearn",
+      "aws:sourceip", "aws:sourceorgid", "aws:sourceorgpaths", "aws:sourcevpc",
+      "aws:sourcevpce", "aws:tagkeys", "aws:tokenissuetime", "aws:useragent", "aws:userid",
+      "aws:username", "aws:viaawsservice", "aws:vpcsourceip", "aws:sourceidentity",
+      "aws:ec2instancesourcevpc", "aws:ec2instancesourceprivateipv4"};
+  if (kGlobal.contains(key)) return true;
+  for (std::string_view prefix : {"aws:requesttag/", "aws:principaltag/", "aws:resourcetag/",
+                                  "kms:", "s3:", "iam:", "sts:"}) {
+    if (key.starts_with(prefix) && key.size() > prefix.size()) return true;
+  }
+  return false;
 }
 
 bool EvaluateCondition(const ConditionClause& clause, const ContextKeys& context,

@@ -1,6 +1,11 @@
 // Statement matching and AWS's evaluation logic (iam.md §2; IAM User Guide,
 // reference_policies_evaluation-logic and -logic-cross-account; KMS Developer Guide, key-policies).
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <vector>
+
 #include "iam/policy_model.h"
 
 namespace hangar::iam {
@@ -72,7 +77,10 @@ bool StatementApplies(const Statement& st, const RequestFacts& r, bool variables
     if (resource_listed == st.not_resource) return false;
   }
   for (const auto& clause : st.conditions) {
-    if (!EvaluateCondition(clause, r.context, variables)) return false;
+    const bool holds = !r.context.contains(clause.key) && !IsKnownConditionKey(clause.key)
+                           ? st.effect == Effect::kDeny
+                           : EvaluateCondition(clause, r.context, variables);
+    if (!holds) return false;
   }
   return true;
 }
@@ -113,21 +121,93 @@ bool IsAccountRoot(const RequestFacts& r) {
          r.principal_arn == "arn:aws:iam::" + r.principal_account + ":root";
 }
 
-// A CIDR that names an organisation's network rather than the internet: at least a /8 (IPv4) or
-// a /32 (IPv6); a bare address is a /32 or /128.
-bool NarrowNetwork(const std::string& cidr) {
-  const size_t slash = cidr.find('/');
-  if (slash == std::string::npos) return true;
-  int bits = -1;
-  try {
-    size_t used = 0;
-    bits = std::stoi(cidr.substr(slash + 1), &used);
-    if (used != cidr.size() - slash - 1) return false;
-  } catch (...) {
+// A range of addresses of one family as [first, last].
+using Address = unsigned __int128;
+struct AddressRange {
+  Address first;
+  Address last;
+};
+
+// Parses "a.b.c.d/n" or "x::y/n" (a bare address is one host). Returns false for anything else.
+bool ParseNetwork(const std::string& text, bool& v6, AddressRange& range) {
+  const size_t slash = text.find('/');
+  const std::string address = text.substr(0, slash);
+  unsigned char bytes[16] = {};
+  int width;
+  if (inet_pton(AF_INET, address.c_str(), bytes) == 1) {
+    v6 = false;
+    width = 32;
+  } else if (inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
+    v6 = true;
+    width = 128;
+  } else {
     return false;
   }
-  const bool v6 = cidr.find(':') != std::string::npos;
-  return bits >= (v6 ? 32 : 8);
+  int bits = width;
+  if (slash != std::string::npos) {
+    const std::string digits = text.substr(slash + 1);
+    if (digits.empty() || digits.size() > 3 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return false;
+    }
+    bits = std::stoi(digits);
+    if (bits > width) return false;
+  }
+  Address value = 0;
+  for (int i = 0; i < width / 8; ++i) value = (value << 8) | bytes[i];
+  const Address size = width - bits >= 128 ? 0 : Address{1} << (width - bits);
+  range.first = bits == 0 ? 0 : value & ~(size - 1);
+  range.last = bits == 0 ? (width == 128 ? ~Address{0} : (Address{1} << 32) - 1)
+                         : range.first + (size - 1);
+  return true;
+}
+
+// How many addresses the union of `ranges` covers (overlaps counted once), minus those inside
+// `excluded`. Callers keep every range below 2^127 addresses, so nothing overflows.
+Address UnionSize(std::vector<AddressRange> ranges, const std::vector<AddressRange>& excluded) {
+  std::sort(ranges.begin(), ranges.end(),
+            [](const AddressRange& a, const AddressRange& b) { return a.first < b.first; });
+  std::vector<AddressRange> merged;
+  for (const auto& r : ranges) {
+    if (!merged.empty() && r.first <= merged.back().last + 1) {
+      merged.back().last = std::max(merged.back().last, r.last);
+    } else {
+      merged.push_back(r);
+    }
+  }
+  Address total = 0;
+  for (const auto& m : merged) {
+    total += m.last - m.first + 1;
+    for (const auto& x : excluded) {
+      const Address lo = std::max(m.first, x.first), hi = std::min(m.last, x.last);
+      if (lo <= hi) total -= hi - lo + 1;
+    }
+  }
+  return total;
+}
+
+// Whether an aws:SourceIp condition limits callers to an organisation's networks rather than the
+// internet: S3 calls a policy public when its networks are broader than a /8 (IPv4) or a /32
+// (IPv6), RFC 1918 ranges excepted (S3 User Guide, "The meaning of public"). The networks are
+// judged together: 256 /8s are the whole internet however they are written
+// (docs/hardening.md item 5).
+bool NarrowNetworks(const std::vector<std::string>& values) {
+  static const std::vector<AddressRange> kPrivate4 = {
+      {Address{10} << 24, (Address{10} << 24) + (Address{1} << 24) - 1},
+      {(Address{172} << 24) | (Address{16} << 16),
+       ((Address{172} << 24) | (Address{16} << 16)) + (Address{1} << 20) - 1},
+      {(Address{192} << 24) | (Address{168} << 16),
+       ((Address{192} << 24) | (Address{168} << 16)) + (Address{1} << 16) - 1}};
+  const Address v6_limit = Address{1} << 96;
+  std::vector<AddressRange> v4, v6;
+  for (const auto& text : values) {
+    bool is_v6 = false;
+    AddressRange range{};
+    if (!ParseNetwork(text, is_v6, range)) return false;
+    if (is_v6 && range.last - range.first >= v6_limit) return false;  // broader than a /32 alone
+    (is_v6 ? v6 : v4).push_back(range);
+  }
+  return UnionSize(v4, kPrivate4) <= (Address{1} << 24) && UnionSize(v6, {}) <= v6_limit;
 }
 
 // Condition keys that pin a statement to known callers, making Principal "*" non-public.
@@ -147,8 +227,8 @@ bool LimitsCallers(const iam::ConditionClause& clause) {
   if (clause.qualifier != SetQualifier::kNone) return false;
   for (const auto& v : clause.values) {
     if (v.find_first_of("*?") != std::string::npos) return false;
-    if (clause.op == "IpAddress" && !NarrowNetwork(v)) return false;
   }
+  if (clause.op == "IpAddress" && !NarrowNetworks(clause.values)) return false;
   return !clause.values.empty();
 }
 
@@ -248,6 +328,14 @@ bool GrantsPublicAccess(const Policy& policy) {
     bool limited = false;
     for (const auto& clause : st.conditions) limited = limited || LimitsCallers(clause);
     if (!limited) return true;
+  }
+  return false;
+}
+
+bool MayAllowAnonymous(const Policy& policy) {
+  for (const auto& st : policy.statements) {
+    if (st.effect != Effect::kAllow) continue;
+    if ((st.principal && st.principal->anyone) || st.not_principal.has_value()) return true;
   }
   return false;
 }

@@ -52,6 +52,12 @@ class Policy {
 bool EvaluateCondition(const ConditionClause& clause, const ContextKeys& context,
                        bool variables_enabled);
 
+// Whether Hangar knows the condition key (lower-case): the global aws:* keys it fills or that are
+// legitimately absent here (no VPCs, MFA or organizations), the tag keys, and service keys of
+// kms:, s3:, iam: and sts:. A clause on an unknown key that is absent from the request fails
+// closed: it never lets an Allow apply and always lets a Deny apply (docs/hardening.md item 4).
+bool IsKnownConditionKey(std::string_view key);
+
 // Replaces ${...} policy variables in `text` from the context. Returns nullopt if a variable's key
 // is absent and has no ${key, 'default'} (the value can then match nothing). The result is a glob
 // pattern: the `*` and `?` that ${*}, ${?} and substituted values produce are marked literal ('\0'

@@ -221,7 +221,10 @@ Result<Statement> ParseStatement(const json& s, PolicyKind kind) {
 }  // namespace
 
 Result<std::shared_ptr<const Policy>> ParsePolicy(std::string_view text, PolicyKind kind) {
-  json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  // Nesting is bounded before a tree is built (no valid policy nests deeper than a few levels).
+  json doc = JsonNestingWithin(text, kMaxJsonDepth)
+                 ? json::parse(text, nullptr, /*allow_exceptions=*/false)
+                 : json(json::value_t::discarded);
   if (doc.is_discarded() || !doc.is_object()) return Malformed("This policy contains invalid Json");
   auto policy = std::make_shared<Policy>();
   if (auto version = doc.find("Version"); version != doc.end()) {

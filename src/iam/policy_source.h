@@ -3,6 +3,8 @@
 // without knowing how IAM keeps them (IdentityStore implements it; tests use fakes).
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "auth/principal.h"
@@ -15,6 +17,8 @@ namespace hangar::iam {
 struct IdentityPolicies {
   std::vector<std::shared_ptr<const Policy>> policies;  // inline, attached, groups', role's
   std::shared_ptr<const Policy> session;                // AssumeRole's Policy parameter
+  // The caller's tags (the user's; for an assumed role the role's): aws:PrincipalTag/<key>.
+  std::vector<std::pair<std::string, std::string>> principal_tags;
 };
 
 class IdentityPolicySource {

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <random>
+
 #include "iam/policy_model.h"
 
 namespace hangar::iam {
@@ -43,6 +46,91 @@ TEST(PolicyGlobTest, ArnsMatchPerSegmentAndAcrossSlashesInTheResource) {
   EXPECT_FALSE(ArnMatches("arn:aws:kms:*:111122223333:key/*",
                           "arn:aws:kms:eu-west-1:999988887777:key/abc"));
   EXPECT_FALSE(ArnMatches("arn:aws:s3:::Bucket/*", "arn:aws:s3:::bucket/x"));
+}
+
+// A reference matcher (exponential, fine for short strings) to check the linear one against.
+bool NaiveGlob(std::string_view p, std::string_view t) {
+  if (p.empty()) return t.empty();
+  if (p[0] == '*') return NaiveGlob(p.substr(1), t) || (!t.empty() && NaiveGlob(p, t.substr(1)));
+  return !t.empty() && (p[0] == '?' || p[0] == t[0]) && NaiveGlob(p.substr(1), t.substr(1));
+}
+
+TEST(PolicyGlobTest, Item13LinearMatcherAgreesWithTheDefinitionOnRandomPatterns) {
+  std::mt19937 rng(15);
+  const std::string alphabet = "ab*?";
+  for (int round = 0; round < 20000; ++round) {
+    std::string pattern, text;
+    for (int i = rng() % 9; i > 0; --i) pattern.push_back(alphabet[rng() % 4]);
+    for (int i = rng() % 10; i > 0; --i) text.push_back("ab"[rng() % 2]);
+    // ArnMatches falls back to one whole-string glob when neither side is an ARN.
+    EXPECT_EQ(ArnMatches(pattern, text), NaiveGlob(pattern, text))
+        << "pattern '" << pattern << "' text '" << text << "'";
+  }
+}
+
+// Item 13: a pattern built to make a backtracking matcher quadratic (an 18,000-character resource
+// of alternating stars, as in the reported attack) costs one pass per segment. A backtracking
+// matcher needs billions of steps here; the bound is generous so that it pins the complexity, not
+// the machine.
+TEST(PolicyGlobTest, Item13PathologicalPatternsMatchInLinearTime) {
+  std::string pattern = "arn:aws:s3:::b/";
+  for (int i = 0; i < 9000; ++i) pattern += "*a";
+  pattern += "*b";
+  std::string text = "arn:aws:s3:::b/" + std::string(1024, 'a');
+  std::string wild = "arn:aws:s3:::b/*" + std::string(2000, '?') + "b*";
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_FALSE(ArnMatches(pattern, text));
+    EXPECT_FALSE(ArnMatches(wild, text));
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(elapsed, std::chrono::seconds(2));
+}
+
+// Alice's s3:GetObject under one identity policy made of `statements`.
+Decision AliceGetsObject(const std::string& statements) {
+  auto p = ParsePolicy(R"({"Version":"2012-10-17","Statement":[)" + statements + "]}",
+                       PolicyKind::kIdentity);
+  EXPECT_TRUE(p.ok()) << p.status().ToString();
+  if (!p.ok()) return Decision::kImplicitDeny;
+  RequestFacts r;
+  r.principal_arn = "arn:aws:iam::111122223333:user/alice";
+  r.principal_account = "111122223333";
+  r.action = "s3:GetObject";
+  r.resource = "arn:aws:s3:::b/k";
+  PolicySet set;
+  set.identity = {p->get()};
+  set.resource_account = "111122223333";
+  return Authorize(r, set).decision;
+}
+
+// Item 4: a condition on a key Hangar cannot fill never widens access: an Allow that needs it
+// does not apply, a Deny that tests it applies. Keys it knows keep AWS's absent-key rules.
+TEST(PolicyConditionTest, Item04UnknownConditionKeysFailClosed) {
+  const std::string allow = R"({"Effect":"Allow","Action":"s3:GetObject","Resource":"*")";
+  auto deny_when = [&](const std::string& condition) {
+    return AliceGetsObject(allow + "}," + R"({"Effect":"Deny","Action":"s3:GetObject",)"
+                           R"("Resource":"*","Condition":)" + condition + "}");
+  };
+  auto allow_when = [&](const std::string& condition) {
+    return AliceGetsObject(allow + R"(,"Condition":)" + condition + "}");
+  };
+  // A Deny on an unknown key applies whatever the operator; on a known absent key, AWS's rules.
+  EXPECT_EQ(deny_when(R"({"StringEquals":{"aws:SomeFutureKey":"x"}})"), Decision::kExplicitDeny);
+  EXPECT_EQ(deny_when(R"({"Bool":{"ec2:Encrypted":"true"}})"), Decision::kExplicitDeny);
+  EXPECT_EQ(deny_when(R"({"StringEquals":{"aws:PrincipalTag/contractor":"true"}})"),
+            Decision::kAllowed);
+  // An Allow that relies on one never applies, not even through ForAllValues, IfExists or a
+  // negated operator.
+  EXPECT_EQ(allow_when(R"({"ForAllValues:StringEquals":{"aws:SomeFutureKeys":["a"]}})"),
+            Decision::kImplicitDeny);
+  EXPECT_EQ(allow_when(R"({"StringEqualsIfExists":{"aws:SomeFutureKey":"a"}})"),
+            Decision::kImplicitDeny);
+  EXPECT_EQ(allow_when(R"({"StringNotEquals":{"aws:SomeFutureKey":"a"}})"),
+            Decision::kImplicitDeny);
+  // Known but absent: AWS's rule (ForAllValues of nothing is true).
+  EXPECT_EQ(allow_when(R"({"ForAllValues:StringEquals":{"aws:TagKeys":["Project"]}})"),
+            Decision::kAllowed);
 }
 
 TEST(PolicyParseTest, RejectsMalformedDocuments) {
@@ -163,6 +251,35 @@ bool Public(const std::string& condition) {
       PolicyKind::kResource);
   EXPECT_TRUE(policy.ok()) << condition;
   return GrantsPublicAccess(**policy);
+}
+
+// Item 5: S3 calls networks broader than a /8 (IPv4) or a /32 (IPv6) public, and the networks of a
+// condition are judged together, so 256 /8s are the whole internet.
+TEST(GrantsPublicAccessTest, Item5SourceIpNetworksAreJudgedAsOneUnion) {
+  auto with_networks = [](const std::vector<std::string>& cidrs) {
+    std::string list;
+    for (const auto& c : cidrs) list += (list.empty() ? "\"" : ",\"") + c + "\"";
+    auto p = ParsePolicy(
+        R"({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",)"
+        R"("Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*",)"
+        R"("Condition":{"IpAddress":{"aws:SourceIp":[)" + list + "]}}}]}",
+        PolicyKind::kResource);
+    EXPECT_TRUE(p.ok()) << p.status().ToString();
+    return GrantsPublicAccess(**p);
+  };
+  std::vector<std::string> all_eights;
+  for (int i = 0; i < 256; ++i) all_eights.push_back(std::to_string(i) + ".0.0.0/8");
+  EXPECT_TRUE(with_networks(all_eights));
+  EXPECT_TRUE(with_networks({"11.0.0.0/8", "12.0.0.0/8"}));
+  EXPECT_TRUE(with_networks({"0.0.0.0/1"}));
+  EXPECT_TRUE(with_networks({"2001:db8::/31"}));
+  EXPECT_TRUE(with_networks({"::/0"}));
+  EXPECT_TRUE(with_networks({"not-a-network"}));
+  EXPECT_FALSE(with_networks({"11.0.0.0/8"}));
+  EXPECT_FALSE(with_networks({"11.0.0.0/9", "11.128.0.0/9"}));  // one /8 written as two halves
+  EXPECT_FALSE(with_networks({"11.0.0.0/8", "11.1.0.0/16"}));   // overlaps count once
+  EXPECT_FALSE(with_networks({"10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12", "11.0.0.0/8"}));
+  EXPECT_FALSE(with_networks({"2001:db8::/32", "203.0.113.7"}));
 }
 
 TEST(GrantsPublicAccessTest, OnlyConditionsThatReallyPinTheCallersMakeStarPrivate) {

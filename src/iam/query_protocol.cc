@@ -21,6 +21,15 @@ Result<QueryParams> QueryParams::Parse(std::string_view form) {
   if (!pairs) return Error(ErrorCode::kMalformedQueryString, "The query string is malformed.");
   QueryParams out;
   for (auto& [name, value] : *pairs) {
+    // Values end up in stored records (tags, names, documents): bytes that are not UTF-8 are
+    // refused here rather than failing where a record is encoded (found by the iam_query fuzz
+    // target).
+    if (!IsValidUtf8(name) || !IsValidUtf8(value)) {
+      return Error(ErrorCode::kValidation,
+                   "1 validation error detected: Value at '" +
+                       (IsValidUtf8(name) ? MemberName(name) : std::string("?")) +
+                       "' failed to satisfy constraint: Member must be valid UTF-8");
+    }
     if (name == "Action") out.action_ = value;
     out.values_[name] = std::move(value);
   }

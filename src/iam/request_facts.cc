@@ -49,4 +49,27 @@ RequestFacts FactsFor(const auth::RequestContext& ctx, std::string action, std::
   return facts;
 }
 
+void AddPrincipalTags(ContextKeys& keys, const TagList& tags) {
+  // Condition key names are case-insensitive; the context holds them lower-case.
+  for (const auto& [k, v] : tags) keys["aws:principaltag/" + ToLower(k)] = {v};
+}
+
+void AddRequestTags(ContextKeys& keys, const TagList& tags) {
+  std::vector<std::string> names;
+  for (const auto& [k, v] : tags) {
+    keys["aws:requesttag/" + ToLower(k)] = {v};
+    names.push_back(k);
+  }
+  AddTagKeys(keys, names);
+}
+
+void AddTagKeys(ContextKeys& keys, const std::vector<std::string>& tag_keys) {
+  // Present even when empty: a request that sets no tags has an empty, not a missing, key set.
+  keys["aws:tagkeys"] = tag_keys;
+}
+
+void AddResourceTags(ContextKeys& keys, const TagList& tags) {
+  for (const auto& [k, v] : tags) keys["aws:resourcetag/" + ToLower(k)] = {v};
+}
+
 }  // namespace hangar::iam

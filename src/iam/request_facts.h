@@ -4,6 +4,8 @@
 // (kms:*, s3:*) to the returned context.
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "auth/request_context.h"
 #include "iam/policy.h"
@@ -16,5 +18,16 @@ namespace hangar::iam {
 // aws:sourceip, aws:securetransport, aws:currenttime, aws:epochtime, aws:requestedregion,
 // aws:viaawsservice. Anonymous callers get no principal keys.
 RequestFacts FactsFor(const auth::RequestContext& ctx, std::string action, std::string resource);
+
+using TagList = std::vector<std::pair<std::string, std::string>>;
+
+// aws:PrincipalTag/<key> for each of the caller's tags.
+void AddPrincipalTags(ContextKeys& keys, const TagList& tags);
+// A request that sets tags: aws:RequestTag/<key> for each and aws:TagKeys (all keys, as sent).
+void AddRequestTags(ContextKeys& keys, const TagList& tags);
+// A request that only names tag keys (UntagResource): aws:TagKeys.
+void AddTagKeys(ContextKeys& keys, const std::vector<std::string>& tag_keys);
+// aws:ResourceTag/<key> for each of the resource's tags.
+void AddResourceTags(ContextKeys& keys, const TagList& tags);
 
 }  // namespace hangar::iam

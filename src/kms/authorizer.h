@@ -30,6 +30,10 @@ struct KmsRequestDetails {
   std::vector<std::string> grant_operations;
   std::optional<std::string> grant_constraint_type;
   bool allowed_by_grant = false;                          // a grant already covers the request
+  // CreateKey / TagResource: the tags set (aws:RequestTag/<key>, aws:TagKeys); UntagResource: the
+  // keys removed (aws:TagKeys).
+  std::optional<std::vector<std::pair<std::string, std::string>>> request_tags;
+  std::optional<std::vector<std::string>> tag_keys;
 };
 
 class KeyAuthorizer {

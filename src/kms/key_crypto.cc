@@ -247,12 +247,14 @@ Result<GenerateDataKeyOutput> KeyService::GenerateDataKey(const auth::RequestCon
   return out;
 }
 
-Status KeyService::CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_id,
-                                  std::string_view action, const EncryptionContext& context) {
+Result<std::string> KeyService::CheckKeyUsable(const auth::RequestContext& ctx,
+                                               std::string_view key_id, std::string_view action,
+                                               const EncryptionContext& context) {
   KmsRequestDetails details;
   details.encryption_context = &context;
   HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/true, action, details));
-  return RequireEnabledForCrypto(key->record);
+  HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(key->record));
+  return key->record.arn;
 }
 
 Result<SecretBytes> KeyService::GenerateRandom(const auth::RequestContext& ctx,

@@ -109,9 +109,16 @@ void KeyRepository::Cache(std::shared_ptr<const LoadedKey> key) {
   if (!slot || slot->revision <= key->revision) slot = std::move(key);
 }
 
-Status KeyRepository::Create(const KeyRecord& key, const SecretBytes& material) {
+Status KeyRepository::Create(const KeyRecord& key, const SecretBytes& material,
+                             const std::optional<Alias>& alias) {
   const uint32_t version = key.current().version;
   std::vector<store::Mutation> m;
+  // The alias (an AWS managed key's alias/aws/<service>) commits with the key: never one alone.
+  if (alias) {
+    m.push_back(store::Mutation::Upsert({std::string(kAliases),
+                                         Partition(key.account_id, key.region), alias->name,
+                                         EncodeAlias(*alias), 0, 0}));
+  }
   m.push_back(store::Mutation::Create(KeyDocument(key)));
   m.push_back(store::Mutation::Create(
       {std::string(kListing), Partition(key.account_id, key.region), key.key_id, "", 0, 0}));
@@ -120,7 +127,13 @@ Status KeyRepository::Create(const KeyRecord& key, const SecretBytes& material) 
   HANGAR_ASSIGN_OR_RETURN(auto revisions, store_.Commit(m));
   auto materials = std::make_shared<MaterialSet>();
   materials->emplace(version, material.Clone());
-  Cache(std::make_shared<LoadedKey>(LoadedKey{key, revisions[0], std::move(materials)}));
+  Cache(std::make_shared<LoadedKey>(
+      LoadedKey{key, revisions[alias ? 1 : 0], std::move(materials)}));
+  if (alias) {
+    std::unique_lock lock(mu_);
+    aliases_.erase(Partition(key.account_id, key.region) + "/" + alias->name);
+    ++alias_generation_;
+  }
   return Status::Ok();
 }
 

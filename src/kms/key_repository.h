@@ -58,7 +58,8 @@ class KeyRepository {
   Result<std::shared_ptr<const LoadedKey>> Find(std::string_view key_id);
 
   // Stores a new key with its first material version (record.versions must hold exactly it).
-  Status Create(const KeyRecord& key, const SecretBytes& material);
+  Status Create(const KeyRecord& key, const SecretBytes& material,
+                const std::optional<Alias>& alias = std::nullopt);
   // Replaces the record. Errors: kConflict if the stored revision is not `expected_revision`.
   Status Update(const KeyRecord& key, int64_t expected_revision);
   // Replaces the record and adds the material of its newest version.

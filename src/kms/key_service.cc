@@ -15,7 +15,6 @@ namespace hangar::kms {
 namespace {
 
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
-constexpr size_t kMaxPolicyBytes = 32 * 1024;
 constexpr size_t kMaxTagsPerKey = 50;
 
 std::string RandomMaterialId() {
@@ -177,6 +176,13 @@ Status KeyService::Mutate(const auth::RequestContext& ctx, std::string_view key_
   return repository_.Update(updated, key->revision);
 }
 
+// The tags of a request as condition keys see them.
+static std::vector<std::pair<std::string, std::string>> TagPairs(const std::vector<Tag>& tags) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& t : tags) out.emplace_back(t.key, t.value);
+  return out;
+}
+
 // --- Lifecycle and metadata -------------------------------------------------------------------
 
 Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
@@ -226,6 +232,7 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, 0));
   KmsRequestDetails details;
   details.bypass_lockout = input.bypass_policy_lockout_safety_check;
+  details.request_tags = TagPairs(input.tags);
   HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "CreateKey", nullptr, details));
 
   const int64_t now = ToUnixMillis(ctx.now);
@@ -246,8 +253,12 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
   key.policy = input.policy.value_or(DefaultKeyPolicy(key.account_id));
   key.tags = input.tags;
   key.versions.push_back({1, RandomMaterialId(), now, ""});
-  HANGAR_RETURN_IF_ERROR(
-      authorizer_.CheckNewKeyPolicy(ctx, key, input.bypass_policy_lockout_safety_check));
+  // The lockout check is for a policy the caller writes; the default policy cannot lock anyone
+  // out (it delegates to the account's IAM policies).
+  if (input.policy) {
+    HANGAR_RETURN_IF_ERROR(
+        authorizer_.CheckNewKeyPolicy(ctx, key, input.bypass_policy_lockout_safety_check));
+  }
   SecretBytes material = crypto::RandomSecret(32);
   std::lock_guard lock(mutate_mu_);
   HANGAR_RETURN_IF_ERROR(repository_.Create(key, material));
@@ -260,11 +271,10 @@ Result<KeyRecord> KeyService::DescribeKey(const auth::RequestContext& ctx,
   auto key = Resolve(ctx, key_id, /*allow_alias=*/true, "DescribeKey");
   if (!key.ok() && key.status().code() == ErrorCode::kKmsNotFound &&
       key_id.starts_with("alias/aws/")) {
-    // Predefined AWS aliases: describing one creates its AWS managed key, as on AWS.
+    // Predefined AWS aliases: describing one creates its AWS managed key, as on AWS — but only
+    // for a caller the new key's policy would let describe it (docs/hardening.md item 8).
     std::string service(key_id.substr(std::string_view("alias/aws/").size()));
-    HANGAR_ASSIGN_OR_RETURN(KeyRecord created, GetOrCreateAwsManagedKey(ctx, service));
-    HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "DescribeKey", &created));
-    return created;
+    return GetOrCreateAwsManagedKey(ctx, service, "DescribeKey");
   }
   if (!key.ok()) return key.status();
   return (*key)->record;
@@ -528,6 +538,8 @@ Status KeyService::TagResource(const auth::RequestContext& ctx, std::string_view
                                const std::vector<Tag>& tags) {
   Count(Op::kTagResource);
   HANGAR_RETURN_IF_ERROR(ValidateTags(tags, 0));
+  KmsRequestDetails details;
+  details.request_tags = TagPairs(tags);
   return Mutate(ctx, key_id, "TagResource", [&](KeyRecord& k) {
     HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletion(k));
     if (k.aws_managed()) return KmsAccessDenied(ctx, "TagResource", k.arn);
@@ -542,7 +554,7 @@ Status KeyService::TagResource(const auth::RequestContext& ctx, std::string_view
     }
     if (k.tags.size() > kMaxTagsPerKey) return Error(ErrorCode::kKmsTag, "Too many tags");
     return Status::Ok();
-  });
+  }, details);
 }
 
 Status KeyService::UntagResource(const auth::RequestContext& ctx, std::string_view key_id,
@@ -553,6 +565,8 @@ Status KeyService::UntagResource(const auth::RequestContext& ctx, std::string_vi
     v.CheckLength(tag_keys[i], "tagKeys." + std::to_string(i + 1) + ".member", 1, 128);
   }
   HANGAR_RETURN_IF_ERROR(v.ToStatus());
+  KmsRequestDetails details;
+  details.tag_keys = tag_keys;
   return Mutate(ctx, key_id, "UntagResource", [&](KeyRecord& k) {
     HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletion(k));
     if (k.aws_managed()) return KmsAccessDenied(ctx, "UntagResource", k.arn);
@@ -560,7 +574,7 @@ Status KeyService::UntagResource(const auth::RequestContext& ctx, std::string_vi
       std::erase_if(k.tags, [&](const Tag& t) { return t.key == key; });
     }
     return Status::Ok();
-  });
+  }, details);
 }
 
 Result<Page<Tag>> KeyService::ListResourceTags(const auth::RequestContext& ctx,
@@ -787,13 +801,18 @@ Result<int> KeyService::RunDueTasks() {
 }
 
 Result<KeyRecord> KeyService::GetOrCreateAwsManagedKey(const auth::RequestContext& ctx,
-                                                       std::string_view service) {
+                                                       std::string_view service,
+                                                       std::string_view action) {
   std::lock_guard lock(mutate_mu_);
-  return CreateAwsManagedKeyLocked(ctx, service);
+  return CreateAwsManagedKeyLocked(ctx, service, action);
 }
 
+// 1. An existing managed key is authorised as any key. 2. Otherwise the key it would be is built
+//    in memory and the caller authorised against its policy first: a caller who may not use it
+//    creates nothing. 3. Key and alias are stored in one commit.
 Result<KeyRecord> KeyService::CreateAwsManagedKeyLocked(const auth::RequestContext& ctx,
-                                                        std::string_view service) {
+                                                        std::string_view service,
+                                                        std::string_view action) {
   static const std::map<std::string, std::string, std::less<>> kDescriptions = {
       {"s3", "Default key that protects my S3 objects when no other key is defined"},
       {"ebs", "Default key that protects my EBS volumes when no other key is defined"},
@@ -811,7 +830,10 @@ Result<KeyRecord> KeyService::CreateAwsManagedKeyLocked(const auth::RequestConte
   HANGAR_ASSIGN_OR_RETURN(auto alias, repository_.FindAlias(account, ctx.region, alias_name));
   if (alias) {
     HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(alias->target_key_id));
-    if (key && !key->record.destroyed) return key->record;
+    if (key && !key->record.destroyed) {
+      if (!action.empty()) HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, action, &key->record));
+      return key->record;
+    }
   }
   const int64_t now = ToUnixMillis(ctx.now);
   KeyRecord key;
@@ -827,10 +849,10 @@ Result<KeyRecord> KeyService::CreateAwsManagedKeyLocked(const auth::RequestConte
   key.rotation_period_days = 365;
   key.next_rotation_ms = now + 365 * kDayMs;
   key.versions.push_back({1, RandomMaterialId(), now, ""});
+  if (!action.empty()) HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, action, &key));
   SecretBytes material = crypto::RandomSecret(32);
-  HANGAR_RETURN_IF_ERROR(repository_.Create(key, material));
   HANGAR_RETURN_IF_ERROR(
-      repository_.PutAlias(account, ctx.region, Alias{alias_name, key.key_id, now, now}));
+      repository_.Create(key, material, Alias{alias_name, key.key_id, now, now}));
   return key;
 }
 

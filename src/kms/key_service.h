@@ -284,15 +284,19 @@ class KeyService {
   Result<int> RunDueTasks();
 
   // The AWS managed key alias/aws/<service> of the caller's account and region, created on first
-  // use (S3's SSE-KMS default).
+  // use (S3's SSE-KMS default). `action` (e.g. "DescribeKey"), when given, is authorised against
+  // the key's policy first — before a new key is created. Errors: kKmsNotFound for a service
+  // without a managed key, kAccessDenied.
   Result<KeyRecord> GetOrCreateAwsManagedKey(const auth::RequestContext& ctx,
-                                             std::string_view service);
+                                             std::string_view service,
+                                             std::string_view action = "");
 
   // Whether the caller may perform kms:<action> with the key and the key is Enabled now. Not a KMS
   // API call and not counted: S3 checks a cached Bucket Key with it on every use.
   // Errors: kKmsNotFound, kAccessDenied, kKmsDisabled, kKmsInvalidState.
-  Status CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_id,
-                        std::string_view action, const EncryptionContext& context);
+  // Returns the key's ARN (an alias is resolved now).
+  Result<std::string> CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_id,
+                                     std::string_view action, const EncryptionContext& context);
 
   KmsCallCounts CallCounts() const;
 
@@ -331,7 +335,7 @@ class KeyService {
                 const KmsRequestDetails& details = {});
   Status Rotate(const LoadedKey& key, std::string_view rotation_type, int64_t now_ms);
   Result<KeyRecord> CreateAwsManagedKeyLocked(const auth::RequestContext& ctx,
-                                              std::string_view service);
+                                              std::string_view service, std::string_view action);
   Result<std::string> ResolveAliasTarget(const auth::RequestContext& ctx,
                                          std::string_view target_key_id, std::string_view action);
   Status ValidateTags(const std::vector<Tag>& tags, size_t existing_count) const;

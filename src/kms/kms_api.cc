@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/strings.h"
 #include "crypto/base64.h"
 #include "kms/validation.h"
 
@@ -734,8 +735,11 @@ Result<std::string> KmsApi::Call(const auth::RequestContext& ctx, std::string_vi
     return Error(ErrorCode::kUnknownOperation, "");
   }
   // An empty body is an empty request object (the aws CLI sends "{}", others may send nothing).
+  // Nesting is bounded before a tree is built: a body nested 500,000 deep must cost nothing.
   json request = body.empty() ? json::object()
-                              : json::parse(body, nullptr, /*allow_exceptions=*/false);
+                 : JsonNestingWithin(body, kMaxJsonDepth)
+                     ? json::parse(body, nullptr, /*allow_exceptions=*/false)
+                     : json(json::value_t::discarded);
   if (request.is_discarded()) {
     return Error(ErrorCode::kSerialization, "Start of structure or map found where not expected.");
   }

@@ -52,6 +52,8 @@ void AddKmsKeys(const auth::RequestContext& ctx, std::string_view action, const 
   if (details.grant_constraint_type) {
     keys["kms:grantconstrainttype"] = {*details.grant_constraint_type};
   }
+  if (details.request_tags) iam::AddRequestTags(keys, *details.request_tags);
+  if (details.tag_keys) iam::AddTagKeys(keys, *details.tag_keys);
   if (action == "CreateGrant" || action == "ListGrants" || action == "RevokeGrant") {
     keys["kms:grantisforawsresource"] = {Bool(!ctx.via_service.empty())};
   }
@@ -86,6 +88,7 @@ Status PolicyKeyAuthorizer::Decide(const auth::RequestContext& ctx, std::string_
   AddKmsKeys(ctx, action, key, details, facts.context);
 
   HANGAR_ASSIGN_OR_RETURN(iam::IdentityPolicies identity, identities_.PoliciesFor(ctx.principal));
+  iam::AddPrincipalTags(facts.context, identity.principal_tags);
   iam::PolicySet set;
   set.identity.reserve(identity.policies.size());
   for (const auto& p : identity.policies) set.identity.push_back(p.get());

@@ -1,5 +1,6 @@
 #include "s3/access.h"
 
+#include "common/strings.h"
 #include "iam/policy_model.h"
 #include "iam/request_facts.h"
 
@@ -38,6 +39,25 @@ iam::ContextKeys SseConditionKeys(const SseHeaders& sse) {
   return keys;
 }
 
+iam::ContextKeys RequestTagKeys(const KeyValues& tags, bool object) {
+  iam::ContextKeys keys;
+  iam::AddRequestTags(keys, tags);
+  if (object) {
+    std::vector<std::string> names;
+    for (const auto& [k, v] : tags) {
+      keys["s3:requestobjecttag/" + ToLower(k)] = {v};
+      names.push_back(k);
+    }
+    keys["s3:requestobjecttagkeys"] = names;
+  }
+  return keys;
+}
+
+void AddExistingObjectTags(iam::ContextKeys& keys, const KeyValues& tags) {
+  iam::AddResourceTags(keys, tags);
+  for (const auto& [k, v] : tags) keys["s3:existingobjecttag/" + ToLower(k)] = {v};
+}
+
 PublicAccessBlock EffectivePublicAccessBlock(const BucketRecord& bucket,
                                              const std::optional<PublicAccessBlock>& account) {
   PublicAccessBlock none{false, false, false, false};
@@ -69,6 +89,8 @@ Status S3Access::Authorize(const auth::RequestContext& ctx, const BucketRecord& 
       iam::FactsFor(ctx, request.action, ResourceArn(bucket.name, request.key));
   for (const auto& [k, v] : request.keys) facts.context[k] = v;
   facts.context["aws:resourceaccount"] = {bucket.owner_account};
+  // Bucket actions see the bucket's tags; object actions see the object's (added by the caller).
+  if (request.key.empty()) iam::AddResourceTags(facts.context, bucket.tags);
   if (!ctx.auth_type.empty()) {
     facts.context["s3:authtype"] = {ctx.auth_type};
     facts.context["s3:signatureversion"] = {"AWS4-HMAC-SHA256"};
@@ -90,6 +112,7 @@ Status S3Access::Authorize(const auth::RequestContext& ctx, const BucketRecord& 
   iam::IdentityPolicies identity;
   if (!ctx.principal.anonymous()) {
     HANGAR_ASSIGN_OR_RETURN(identity, identities_.PoliciesFor(ctx.principal));
+    iam::AddPrincipalTags(facts.context, identity.principal_tags);
   }
   iam::PolicySet set;
   for (const auto& p : identity.policies) set.identity.push_back(p.get());
@@ -106,6 +129,7 @@ Status S3Access::AuthorizeAccount(const auth::RequestContext& ctx, std::string_v
   if (ctx.principal.anonymous()) return Error(ErrorCode::kAccessDenied, "Access Denied");
   iam::RequestFacts facts = iam::FactsFor(ctx, std::string(action), std::string(resource));
   HANGAR_ASSIGN_OR_RETURN(iam::IdentityPolicies identity, identities_.PoliciesFor(ctx.principal));
+  iam::AddPrincipalTags(facts.context, identity.principal_tags);
   iam::PolicySet set;
   for (const auto& p : identity.policies) set.identity.push_back(p.get());
   set.session = identity.session.get();
@@ -141,6 +165,11 @@ Status S3Access::CheckNewBucketPolicy(const BucketRecord& bucket, std::string_vi
     return Error(ErrorCode::kAccessDenied, "Access Denied");
   }
   return Status::Ok();
+}
+
+bool S3Access::MayAllowAnonymous(const BucketRecord& bucket) const {
+  auto policy = BucketPolicy(bucket);
+  return policy && iam::MayAllowAnonymous(*policy);
 }
 
 bool S3Access::IsPublic(const BucketRecord& bucket) const {

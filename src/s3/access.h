@@ -30,6 +30,12 @@ struct S3Request {
 // the header is (a bucket default does not fill them, iam.md §4).
 iam::ContextKeys SseConditionKeys(const SseHeaders& sse);
 
+// The tags a request sets: aws:RequestTag/<key> and aws:TagKeys, and for objects also
+// s3:RequestObjectTag/<key> and s3:RequestObjectTagKeys.
+iam::ContextKeys RequestTagKeys(const KeyValues& tags, bool object);
+// An existing object's tags: aws:ResourceTag/<key> and s3:ExistingObjectTag/<key>.
+void AddExistingObjectTags(iam::ContextKeys& keys, const KeyValues& tags);
+
 // The Block Public Access settings in force: the bucket's OR'ed with its account's.
 PublicAccessBlock EffectivePublicAccessBlock(const BucketRecord& bucket,
                                              const std::optional<PublicAccessBlock>& account);
@@ -52,6 +58,9 @@ class S3Access {
                               const PublicAccessBlock& block) const;
   // Whether the bucket's policy is public (GetBucketPolicyStatus).
   bool IsPublic(const BucketRecord& bucket) const;
+  // Whether an anonymous request could be allowed at all (a policy statement for "*"): checked
+  // before an anonymous request's body is read.
+  bool MayAllowAnonymous(const BucketRecord& bucket) const;
 
  private:
   std::shared_ptr<const iam::Policy> BucketPolicy(const BucketRecord& bucket) const;

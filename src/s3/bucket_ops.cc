@@ -6,6 +6,7 @@
 #include <map>
 
 #include "common/strings.h"
+#include "crypto/random.h"
 #include "s3/bucket_name.h"
 #include "s3/s3_service.h"
 #include "s3/tags.h"
@@ -52,6 +53,25 @@ Result<Stored<BucketRecord>> S3Service::RequireBucket(const auth::RequestContext
   return std::move(*stored);
 }
 
+Status S3Service::AdmitBody(const auth::RequestContext& ctx, std::string_view bucket,
+                            const S3Request* preauthorize, bool object) {
+  if (preauthorize && object) {
+    return RequireObject(ctx, bucket, preauthorize->key, preauthorize->action).status();
+  }
+  if (preauthorize) return RequireBucket(ctx, bucket, *preauthorize).status();
+  HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetBucket(bucket));
+  if (!stored) return NoSuchBucket(bucket);
+  if (ctx.principal.anonymous() && !access_.MayAllowAnonymous(stored->record)) {
+    return Error(ErrorCode::kAccessDenied, "Access Denied");
+  }
+  return Status::Ok();
+}
+
+bool S3Service::ReadsAreCheap(std::string_view bucket) {
+  auto stored = repository_.GetBucket(bucket);
+  return stored.ok() && (!*stored || (*stored)->record.policy.empty());
+}
+
 Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBucketInput& input) {
   HANGAR_RETURN_IF_ERROR(ValidateBucketName(input.bucket));
   HANGAR_RETURN_IF_ERROR(
@@ -81,6 +101,7 @@ Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBuck
   bucket.region = region;
   bucket.created_ms = ToUnixMillis(ctx.now);
   bucket.public_access_block = PublicAccessBlock{};  // all four on, as AWS does since 2023
+  bucket.incarnation = crypto::RandomUuid();
   Status created = repository_.Commit({S3Repository::CreateBucket(bucket)});
   if (created.code() != ErrorCode::kConflict) return created;
   HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.GetBucket(input.bucket));
@@ -110,13 +131,43 @@ Result<std::string> S3Service::BucketOwner(std::string_view bucket) {
   return std::move(stored->record.owner_account);
 }
 
+Result<store::Mutation> S3Service::BucketGuard(std::string_view bucket,
+                                               std::string_view incarnation) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetBucket(bucket));
+  if (!stored || stored->record.deleting || stored->record.incarnation != incarnation) {
+    return NoSuchBucket(bucket);
+  }
+  return S3Repository::RequireBucketRevision(bucket, stored->revision);
+}
+
+// 1. Refuse a bucket with objects at once. 2. Mark it deleting: that changes its revision, so
+//    every write that was authorised before fails its guard, and later ones see the mark.
+// 3. Check emptiness again (a write may have committed between 1 and 2) and undo the mark if
+//    needed. 4. Abort the uploads in progress. 5. Delete it, if nothing changed since the mark.
 Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view bucket) {
   HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:DeleteBucket"}));
-  HANGAR_ASSIGN_OR_RETURN(bool empty, repository_.BucketIsEmpty(bucket));
-  if (!empty) {
+  auto not_empty = [&] {
     return Error(ErrorCode::kBucketNotEmpty, "The bucket you tried to delete is not empty")
         .WithField("BucketName", std::string(bucket));
+  };
+  HANGAR_ASSIGN_OR_RETURN(bool empty, repository_.BucketIsEmpty(bucket));
+  if (!empty) return not_empty();
+  stored.record.deleting = true;
+  Status marked = repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
+  if (marked.code() == ErrorCode::kConflict) {
+    return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
   }
+  HANGAR_RETURN_IF_ERROR(marked);
+  HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetBucket(bucket));
+  if (!current) return NoSuchBucket(bucket);
+  HANGAR_ASSIGN_OR_RETURN(empty, repository_.BucketIsEmpty(bucket));
+  if (!empty) {
+    current->record.deleting = false;
+    HANGAR_RETURN_IF_ERROR(
+        repository_.Commit({S3Repository::UpdateBucket(current->record, current->revision)}));
+    return not_empty();
+  }
+  stored = std::move(*current);
   // Uploads still in progress go with the bucket.
   for (;;) {
     HANGAR_ASSIGN_OR_RETURN(auto uploads, repository_.ListUploads(bucket, "", "", "", 100));
@@ -144,7 +195,9 @@ Result<std::vector<BucketRecord>> S3Service::ListBuckets(const auth::RequestCont
 Status S3Service::PutBucketTagging(const auth::RequestContext& ctx, std::string_view bucket,
                                    const KeyValues& tags) {
   HANGAR_RETURN_IF_ERROR(ValidateTags(tags, kMaxBucketTags));
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:PutBucketTagging"}));
+  HANGAR_ASSIGN_OR_RETURN(auto stored,
+                          RequireBucket(ctx, bucket, {"s3:PutBucketTagging", "",
+                                                      RequestTagKeys(tags, /*object=*/false)}));
   stored.record.tags = tags;
   stored.record.has_tags = true;
   return repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});

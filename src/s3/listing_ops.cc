@@ -20,6 +20,7 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
   request.keys["s3:max-keys"] = {std::to_string(input.max_keys)};
   HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket, request));
   ListObjectsOutput out;
+  out.bucket_owner = bucket.record.owner_account;
   const size_t max = static_cast<size_t>(std::clamp(input.max_keys, 0, 1000));
   if (max == 0) return out;  // nothing asked, nothing truncated
   std::string cursor = input.start_after;
@@ -66,55 +67,6 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
   }
   if (!out.truncated) out.next_marker.clear();
   return out;
-}
-
-Status S3Service::Recover() {
-  HANGAR_ASSIGN_OR_RETURN(auto staged, blobs_.ListStaged());
-  int published = 0, removed = 0;
-  for (const auto& id : staged) {
-    HANGAR_ASSIGN_OR_RETURN(bool referenced, repository_.IsBlobReferenced(id));
-    if (referenced) {
-      HANGAR_RETURN_IF_ERROR(blobs_.Publish(id));
-      ++published;
-    } else {
-      // Bytes of a write that never committed: nobody can see them, nobody will.
-      HANGAR_RETURN_IF_ERROR(blobs_.Delete(id));
-      ++removed;
-    }
-  }
-  if (published + removed > 0) {
-    spdlog::info("S3 recovery: published {} blobs, removed {} from interrupted writes", published,
-                 removed);
-  }
-  return Status::Ok();
-}
-
-Result<int> S3Service::RunMaintenance() {
-  const int64_t now = ToUnixMillis(clock_.Now());
-  int done = 0;
-  // 1. Blobs nothing refers to any more, once their grace time has passed.
-  for (;;) {
-    HANGAR_ASSIGN_OR_RETURN(auto garbage, repository_.ListDueGarbage(now, 500));
-    if (garbage.empty()) break;
-    std::vector<store::Mutation> forget;
-    for (const auto& id : garbage) {
-      HANGAR_RETURN_IF_ERROR(blobs_.Delete(id));
-      forget.push_back(S3Repository::ForgetGarbage(id));
-    }
-    HANGAR_RETURN_IF_ERROR(repository_.Commit(forget));
-    done += static_cast<int>(garbage.size());
-    if (garbage.size() < 500) break;
-  }
-  // 2. Uploads nobody completed or aborted in time.
-  HANGAR_ASSIGN_OR_RETURN(auto abandoned, repository_.ListAbandonedUploads(now, 100));
-  for (const auto& u : abandoned) {
-    Status s = AbortUpload(u.bucket, u.key, u.upload_id);
-    if (!s.ok() && s.code() != ErrorCode::kNoSuchUpload && s.code() != ErrorCode::kNoSuchBucket) {
-      return s;
-    }
-    ++done;
-  }
-  return done;
 }
 
 }  // namespace hangar::s3

@@ -106,9 +106,8 @@ Result<Stored<UploadRecord>> S3Service::RequireUpload(const auth::RequestContext
 
 Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext& ctx,
                                                       const CreateUploadInput& input) {
-  HANGAR_ASSIGN_OR_RETURN(
-      auto bucket, RequireBucket(ctx, input.bucket,
-                                 {"s3:PutObject", input.key, SseConditionKeys(input.sse)}));
+  HANGAR_ASSIGN_OR_RETURN(auto bucket, AuthorizeObjectWrite(ctx, input.bucket, input.key,
+                                                            input.sse, input.tags));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
@@ -145,8 +144,17 @@ Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext
   const int64_t abandon_ms =
       upload.initiated_ms +
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.abandoned_upload_ttl).count();
-  HANGAR_RETURN_IF_ERROR(repository_.Commit({S3Repository::PutUpload(upload, abandon_ms, 0)}));
-  return upload;
+  upload.bucket_incarnation = bucket.record.incarnation;
+  // Bound to the bucket as authorised: an upload must not outlive a DeleteBucket that raced it.
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    HANGAR_ASSIGN_OR_RETURN(store::Mutation guard,
+                            BucketGuard(input.bucket, upload.bucket_incarnation));
+    Status s =
+        repository_.Commit({std::move(guard), S3Repository::PutUpload(upload, abandon_ms, 0)});
+    if (s.ok()) return upload;
+    if (s.code() != ErrorCode::kConflict) return s;
+  }
+  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }
 
 Result<PartRecord> S3Service::StorePart(const auth::RequestContext& ctx, const UploadRecord& upload,
@@ -258,6 +266,9 @@ Result<PartOutput> S3Service::UploadPartCopy(const auth::RequestContext& ctx,
   if (!upload.record.checksum_algorithm.empty()) {
     algorithm = ParseChecksumAlgorithm(upload.record.checksum_algorithm);
   }
+  std::vector<std::string> source_blobs;
+  for (const auto& seg : src.record.segments) source_blobs.push_back(seg.blob_id);
+  auto source_lease = leases_.Take(std::move(source_blobs));  // the copy may outlast the grace
   ObjectRangeReader reader(DecryptingOpener(std::make_shared<const ReadKeys>(std::move(source_keys))),
                            src.record.segments, first, length);
   SegmentKeys segment_keys;
@@ -371,7 +382,7 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
       }
     }
   }
-  Status s = SwapObject(record, false, std::move(extra));
+  Status s = SwapObject(record, u.bucket_incarnation, false, std::move(extra));
   if (s.code() == ErrorCode::kConflict || s.code() == ErrorCode::kSlowDown) {
     // The upload changed under us (a part arrived, or another Complete/Abort won).
     HANGAR_ASSIGN_OR_RETURN(auto again, repository_.GetUpload(bucket, key, upload_id));

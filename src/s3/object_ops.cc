@@ -22,6 +22,24 @@ constexpr int kMaxCommitAttempts = 16;
 
 std::string QuotedHexEtag(std::string_view raw_md5) { return "\"" + HexEncode(raw_md5) + "\""; }
 
+// A response body that keeps its object's blobs from the garbage collector while it streams.
+class LeasedBodySource final : public BodySource {
+ public:
+  LeasedBodySource(std::unique_ptr<BodySource> inner, std::unique_ptr<BlobLeases::Lease> lease)
+      : inner_(std::move(inner)), lease_(std::move(lease)) {}
+  Result<size_t> Read(std::span<char> into) override { return inner_->Read(into); }
+
+ private:
+  std::unique_ptr<BodySource> inner_;
+  std::unique_ptr<BlobLeases::Lease> lease_;
+};
+
+std::vector<std::string> BlobIds(const std::vector<Segment>& segments) {
+  std::vector<std::string> ids;
+  for (const auto& seg : segments) ids.push_back(seg.blob_id);
+  return ids;
+}
+
 Status NoSuchKey(std::string_view key) {
   return Error(ErrorCode::kNoSuchKey, "The specified key does not exist.")
       .WithField("Key", std::string(key));
@@ -117,12 +135,37 @@ static std::string ObjectEtag(const WrittenBlob& written, const WriteKeys& keys,
   return SseEngine::OpaqueEtag(written.md5, seg);
 }
 
+Result<Stored<BucketRecord>> S3Service::AuthorizeObjectWrite(const auth::RequestContext& ctx,
+                                                             std::string_view bucket,
+                                                             std::string_view key,
+                                                             const SseHeaders& sse,
+                                                             const KeyValues& tags) {
+  S3Request put{"s3:PutObject", std::string(key), SseConditionKeys(sse)};
+  if (!tags.empty()) {
+    for (auto& [k, v] : RequestTagKeys(tags, /*object=*/true)) put.keys[k] = std::move(v);
+  }
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, put));
+  if (!tags.empty()) {
+    // Setting tags with the object is tagging it: AWS's PutObject wants both permissions.
+    HANGAR_RETURN_IF_ERROR(RequireBucket(ctx, bucket,
+                                         {"s3:PutObjectTagging", std::string(key),
+                                          RequestTagKeys(tags, /*object=*/true)})
+                               .status());
+  }
+  return stored;
+}
+
 Result<Stored<ObjectRecord>> S3Service::RequireObject(const auth::RequestContext& ctx,
                                                       std::string_view bucket,
                                                       std::string_view key,
-                                                      std::string_view action) {
-  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, {std::string(action), std::string(key)}));
+                                                      std::string_view action,
+                                                      const iam::ContextKeys& extra) {
+  // The object is read before the caller is authorised, because policies may test its tags
+  // (s3:ExistingObjectTag, aws:ResourceTag); whether it exists is said only after.
   HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetObject(bucket, key));
+  S3Request request{std::string(action), std::string(key), extra};
+  if (stored) AddExistingObjectTags(request.keys, stored->record.tags);
+  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, request));
   if (!stored) return NoSuchKey(key);
   return std::move(*stored);
 }
@@ -134,10 +177,13 @@ void S3Service::PublishQuietly(const std::string& blob_id) {
   if (!s.ok()) spdlog::warn("blob {} stays staged: {}", blob_id, s.ToString());
 }
 
-Status S3Service::SwapObject(const ObjectRecord& record, bool must_not_exist,
-                             std::vector<store::Mutation> extra) {
+Status S3Service::SwapObject(const ObjectRecord& record, std::string_view bucket_incarnation,
+                             bool must_not_exist, std::vector<store::Mutation> extra) {
   const std::string owner = "object " + record.bucket + "/" + record.key;
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    // Re-read each attempt: a harmless bucket change (tags, policy) only moves the revision on.
+    HANGAR_ASSIGN_OR_RETURN(store::Mutation guard,
+                            BucketGuard(record.bucket, bucket_incarnation));
     HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(record.bucket, record.key));
     if (current && must_not_exist) {
       return Error(ErrorCode::kPreconditionFailed,
@@ -145,6 +191,7 @@ Status S3Service::SwapObject(const ObjectRecord& record, bool must_not_exist,
           .WithField("Condition", "If-None-Match");
     }
     std::vector<store::Mutation> m = extra;
+    m.push_back(std::move(guard));
     m.push_back(S3Repository::PutObject(record, current ? current->revision : 0));
     for (const auto& seg : record.segments) m.push_back(S3Repository::RegisterBlob(seg.blob_id, owner));
     if (current) {
@@ -169,9 +216,8 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
                                              const PutObjectInput& input,
                                              auth::PayloadReader& body) {
   // 1. Everything that can be checked before reading the body.
-  HANGAR_ASSIGN_OR_RETURN(
-      auto bucket, RequireBucket(ctx, input.bucket,
-                                 {"s3:PutObject", input.key, SseConditionKeys(input.sse)}));
+  HANGAR_ASSIGN_OR_RETURN(auto bucket, AuthorizeObjectWrite(ctx, input.bucket, input.key,
+                                                            input.sse, input.tags));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
@@ -216,7 +262,7 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   if (!written.blob_id.empty()) {
     record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
   }
-  Status swapped = SwapObject(record, input.if_none_match_star, {});
+  Status swapped = SwapObject(record, bucket.record.incarnation, input.if_none_match_star, {});
   if (!swapped.ok()) return discard(swapped);
   return PutObjectOutput{record.etag, record.checksum, record.encryption};
 }
@@ -238,6 +284,13 @@ Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
   GetObjectOutput out;
   out.object = std::move(stored.record);
   const ObjectRecord& o = out.object;
+  // An SSE-C object's key is checked before anything else is said about it: a Range, a part
+  // number or a condition evaluated first would tell a caller without the key its size, part
+  // count, ETag or age (docs/hardening.md item 6).
+  std::optional<ReadKeys> read_keys;
+  if (o.encryption.mode == "SSE-C" || input.customer_key) {
+    HANGAR_ASSIGN_OR_RETURN(read_keys, sse_.PrepareRead(ctx, o, input.customer_key));
+  }
   HANGAR_RETURN_IF_ERROR(
       EvaluateConditions(input.conditions, o.etag, FromUnixMillis(o.last_modified_ms), ctx.now));
 
@@ -273,22 +326,23 @@ Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
       out.partial = true;
     }
   }
-  if (input.head) {
-    // HEAD reads no data and asks KMS nothing; an SSE-C object still wants its key.
-    if (o.encryption.mode == "SSE-C" || input.customer_key) {
-      HANGAR_ASSIGN_OR_RETURN(ReadKeys keys, sse_.PrepareRead(ctx, o, input.customer_key));
-    }
-    return out;
-  }
+  // HEAD reads no data and asks KMS nothing (an SSE-C object's key was checked above).
+  if (input.head) return out;
   // A GET needs the data keys: this is where KMS (Decrypt) decides whether the data is readable.
-  HANGAR_ASSIGN_OR_RETURN(ReadKeys read, sse_.PrepareRead(ctx, o, input.customer_key));
+  if (!read_keys) {
+    HANGAR_ASSIGN_OR_RETURN(read_keys, sse_.PrepareRead(ctx, o, input.customer_key));
+  }
+  ReadKeys read = std::move(*read_keys);
   if (out.length == 0) return out;
   SegmentOpener open = DecryptingOpener(std::make_shared<const ReadKeys>(std::move(read)));
   if (out.length <= options_.small_object) {
     HANGAR_ASSIGN_OR_RETURN(out.body, ReadRange(open, o.segments, out.first, out.length));
   } else {
-    out.stream = std::make_unique<ObjectBodySource>(std::move(open), o.segments, out.first,
-                                                    out.length);
+    // Leased before the first byte: the object may be overwritten while this response streams.
+    auto lease = leases_.Take(BlobIds(o.segments));
+    out.stream = std::make_unique<LeasedBodySource>(
+        std::make_unique<ObjectBodySource>(std::move(open), o.segments, out.first, out.length),
+        std::move(lease));
   }
   return out;
 }
@@ -330,9 +384,9 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
                                                const CopyObjectInput& input) {
   HANGAR_ASSIGN_OR_RETURN(auto source, RequireObject(ctx, input.source.bucket, input.source.key,
                                                      "s3:GetObject"));
-  HANGAR_ASSIGN_OR_RETURN(
-      auto target_bucket,
-      RequireBucket(ctx, input.bucket, {"s3:PutObject", input.key, SseConditionKeys(input.sse)}));
+  HANGAR_ASSIGN_OR_RETURN(auto target_bucket,
+                          AuthorizeObjectWrite(ctx, input.bucket, input.key, input.sse,
+                                               input.replace_tags ? input.tags : KeyValues{}));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   const ObjectRecord& src = source.record;
   HANGAR_RETURN_IF_ERROR(EvaluateCopySourceConditions(
@@ -361,6 +415,7 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
                           sse_.PrepareRead(ctx, src, input.source.customer_key));
   HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.PrepareWrite(ctx, target_bucket.record, input.key,
                                                             input.sse, input.customer_key));
+  auto source_lease = leases_.Take(BlobIds(src.segments));  // the copy may outlast the grace time
   ObjectRangeReader reader(DecryptingOpener(std::make_shared<const ReadKeys>(std::move(source_keys))),
                            src.segments, 0, src.size);
   SegmentKeys segment_keys;
@@ -386,7 +441,7 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   if (!written.blob_id.empty()) {
     record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
   }
-  Status swapped = SwapObject(record, false, {});
+  Status swapped = SwapObject(record, target_bucket.record.incarnation, false, {});
   if (!swapped.ok()) {
     if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
     return swapped;
@@ -404,7 +459,9 @@ Status S3Service::ReplaceObjectTags(const auth::RequestContext& ctx, std::string
                                     std::string_view tagging_action) {
   HANGAR_RETURN_IF_ERROR(ValidateTags(tags, kMaxObjectTags));
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key, tagging_action));
+    HANGAR_ASSIGN_OR_RETURN(auto stored,
+                            RequireObject(ctx, bucket, key, tagging_action,
+                                          RequestTagKeys(tags, /*object=*/true)));
     stored.record.tags = tags;
     Status s = repository_.Commit({S3Repository::PutObject(stored.record, stored.revision)});
     if (s.code() != ErrorCode::kConflict) return s;

@@ -104,6 +104,8 @@ std::string EncodeBucket(const BucketRecord& b) {
                         {"bucket_key", b.encryption.bucket_key_enabled}}}};
   if (!b.policy.empty()) j["policy"] = b.policy;
   if (b.public_access_block) j["public_access_block"] = PublicAccessBlockJson(*b.public_access_block);
+  if (!b.incarnation.empty()) j["incarnation"] = b.incarnation;
+  if (b.deleting) j["deleting"] = true;
   return Dump(j);
 }
 
@@ -120,6 +122,8 @@ Result<BucketRecord> DecodeBucket(std::string_view text) {
     if (j.contains("public_access_block")) {
       b.public_access_block = PublicAccessBlockFrom(j.at("public_access_block"));
     }
+    b.incarnation = j.value("incarnation", "");
+    b.deleting = j.value("deleting", false);
     return b;
   });
 }
@@ -174,7 +178,7 @@ Result<ObjectRecord> DecodeObject(std::string_view text) {
 }
 
 std::string EncodeUpload(const UploadRecord& u) {
-  return Dump({{"bucket", u.bucket},
+  json j = {{"bucket", u.bucket},
                {"key", u.key},
                {"upload_id", u.upload_id},
                {"initiated_ms", u.initiated_ms},
@@ -186,7 +190,9 @@ std::string EncodeUpload(const UploadRecord& u) {
                {"checksum_algorithm", u.checksum_algorithm},
                {"checksum_type", u.checksum_type},
                {"sse", EncryptionJson(u.encryption)},
-               {"keys", KeysJson(u.upload_keys)}});
+               {"keys", KeysJson(u.upload_keys)}};
+  if (!u.bucket_incarnation.empty()) j["bucket_incarnation"] = u.bucket_incarnation;
+  return Dump(j);
 }
 
 Result<UploadRecord> DecodeUpload(std::string_view text) {
@@ -205,6 +211,7 @@ Result<UploadRecord> DecodeUpload(std::string_view text) {
     u.checksum_type = j.at("checksum_type").get<std::string>();
     u.encryption = EncryptionFrom(j.at("sse"));
     u.upload_keys = KeysFrom(j.at("keys"));
+    u.bucket_incarnation = j.value("bucket_incarnation", "");
     return u;
   });
 }

@@ -41,6 +41,11 @@ struct BucketRecord {
   BucketEncryption encryption;
   std::string policy;  // the bucket policy as sent; empty = none
   std::optional<PublicAccessBlock> public_access_block;  // none = not configured
+  // Random, new each time the name is created: object commits check it, so a write authorised
+  // against one bucket can never land in another bucket of the same name ("" in old records).
+  std::string incarnation;
+  // DeleteBucket in progress: writes may no longer commit (cleared by recovery after a crash).
+  bool deleting = false;
 };
 
 std::string EncodePublicAccessBlock(const PublicAccessBlock& b);
@@ -125,6 +130,7 @@ struct UploadRecord {
   std::string checksum_type;       // COMPOSITE or FULL_OBJECT
   ObjectEncryption encryption;     // fixed at creation
   SegmentKeys upload_keys;         // the data key(s) parts derive their content keys from
+  std::string bucket_incarnation;  // the bucket it was created in; Complete commits only there
 };
 
 struct PartRecord {

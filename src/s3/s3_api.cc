@@ -30,6 +30,16 @@ std::string HostWithoutPort(std::string_view host) {
   return ToLower(colon == std::string_view::npos ? host : host.substr(0, colon));
 }
 
+// No key is longer than S3 allows, on any operation: a read of a 26,000-byte key would only cost
+// policy matching and lookups for nothing.
+Result<Address> CheckKeyLength(Address a) {
+  constexpr size_t kMaxKeyBytes = 1024;
+  if (a.key.size() <= kMaxKeyBytes) return a;
+  return Error(ErrorCode::kKeyTooLong, "Your key is too long")
+      .WithField("MaxSizeAllowed", std::to_string(kMaxKeyBytes))
+      .WithField("Size", std::to_string(a.key.size()));
+}
+
 Result<Address> ParseAddress(const HttpRequest& request, const std::vector<std::string>& domains) {
   auto decoded = UriDecode(request.path);
   if (!decoded || decoded->empty() || decoded->front() != '/') {
@@ -43,13 +53,13 @@ Result<Address> ParseAddress(const HttpRequest& request, const std::vector<std::
         host[host.size() - domain.size() - 1] == '.') {
       a.bucket = host.substr(0, host.size() - domain.size() - 1);
       a.key = std::string(path);
-      return a;
+      return CheckKeyLength(std::move(a));
     }
   }
   size_t slash = path.find('/');
   a.bucket = std::string(path.substr(0, slash));
   if (slash != std::string_view::npos) a.key = std::string(path.substr(slash + 1));
-  return a;
+  return CheckKeyLength(std::move(a));
 }
 
 // --- Query parameters --------------------------------------------------------------------------
@@ -215,6 +225,58 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
   return Op::kMethodNotAllowed;
 }
 
+// What each operation's request body may be, and what can be checked before reading it
+// (docs/hardening.md item 11). Operations not listed take no body (up to kSmallBody is tolerated
+// and ignored).
+enum class Admission {
+  kNone,           // nothing before the body (no body, or the operation checks as it streams)
+  kBucketExists,   // the bucket exists; anonymous callers need a policy that could allow them
+  kBucketAction,   // `action` on the bucket, as the operation itself authorises it
+  kKeyAction,      // `action` on bucket/key (the object need not exist)
+  kObjectAction,   // `action` on an existing object
+  kAccountAction,  // `action` for the caller's account (CreateBucket)
+};
+
+struct OpSpec {
+  Op op;
+  uint64_t max_body;
+  Admission admission;
+  std::string_view action;
+};
+
+constexpr uint64_t kSmallBody = 64 * 1024;
+constexpr uint64_t kBucketPolicyBody = 20 * 1024;  // AWS: bucket policies up to 20 KB
+constexpr uint64_t kLargeXmlBody = 4 << 20;        // 1,000 keys / 10,000 parts and their fields
+
+constexpr OpSpec kOpSpecs[] = {
+    {Op::kCreateBucket, kSmallBody, Admission::kAccountAction, "s3:CreateBucket"},
+    // Tagging is authorised with the tags it sets (aws:RequestTag): only after the body.
+    {Op::kPutBucketTagging, kSmallBody, Admission::kBucketExists, ""},
+    {Op::kPutBucketEncryption, kSmallBody, Admission::kBucketAction,
+     "s3:PutEncryptionConfiguration"},
+    {Op::kPutBucketPolicy, kBucketPolicyBody, Admission::kBucketAction, "s3:PutBucketPolicy"},
+    {Op::kPutPublicAccessBlock, kSmallBody, Admission::kBucketAction,
+     "s3:PutBucketPublicAccessBlock"},
+    {Op::kPutOwnershipControls, kSmallBody, Admission::kBucketAction,
+     "s3:PutBucketOwnershipControls"},
+    {Op::kPutBucketAcl, kSmallBody, Admission::kBucketAction, "s3:PutBucketAcl"},
+    {Op::kPutObjectTagging, kSmallBody, Admission::kBucketExists, ""},
+    {Op::kPutObjectAcl, kSmallBody, Admission::kObjectAction, "s3:PutObjectAcl"},
+    {Op::kCompleteMultipartUpload, kLargeXmlBody, Admission::kKeyAction, "s3:PutObject"},
+    {Op::kDeleteObjects, kLargeXmlBody, Admission::kBucketExists, ""},
+    {Op::kPutObject, kSmallBody, Admission::kBucketExists, ""},
+    {Op::kUploadPart, kSmallBody, Admission::kBucketExists, ""},
+    {Op::kAccountPublicAccessBlock, kSmallBody, Admission::kNone, ""},
+};
+
+const OpSpec& SpecOf(Op op) {
+  static constexpr OpSpec kBodiless{Op::kNotImplemented, kSmallBody, Admission::kNone, ""};
+  for (const OpSpec& spec : kOpSpecs) {
+    if (spec.op == op) return spec;
+  }
+  return kBodiless;
+}
+
 // --- Headers in ----------------------------------------------------------------------------------
 
 constexpr std::string_view kMetaPrefix = "x-amz-meta-";
@@ -239,6 +301,22 @@ ContentHeaders ContentHeadersFrom(const HeaderList& h) {
   c.cache_control = std::string(h.Get("cache-control"));
   c.expires = std::string(h.Get("expires"));
   return c;
+}
+
+// The headers an object keeps (its metadata and content headers) are stored and replayed as text:
+// bytes that are not UTF-8 are refused before they reach a record.
+Status CheckStoredHeadersAreUtf8(const HeaderList& h) {
+  for (const auto& f : h.fields()) {
+    const bool stored = f.name.starts_with(kMetaPrefix) || f.name == "content-type" ||
+                        f.name == "content-encoding" || f.name == "content-disposition" ||
+                        f.name == "content-language" || f.name == "cache-control" ||
+                        f.name == "expires";
+    if (stored && !IsValidUtf8(f.value)) {
+      return Error(ErrorCode::kValidation, "Header values must be valid UTF-8")
+          .WithField("ArgumentName", f.name);
+    }
+  }
+  return Status::Ok();
 }
 
 KeyValues UserMetadataFrom(const HeaderList& h) {
@@ -525,12 +603,22 @@ S3Api::S3Api(S3Service& service, S3ApiOptions options)
 
 S3Api::BodyPlan S3Api::Plan(const HttpRequest& request) const {
   BodyPlan plan;
-  plan.max_buffered = options_.max_xml_body;
-  if (request.method != "PUT") return plan;
+  plan.max_buffered = kSmallBody;
   auto address = ParseAddress(request, options_.virtual_host_domains);
   auto query = Query::Parse(request.query);
-  if (!address.ok() || !query.ok() || address->key.empty()) return plan;
-  Op op = Route(request.method, *address, *query, request.headers);
+  if (!address.ok() || !query.ok()) return plan;
+  const Op op = Route(request.method, *address, *query, request.headers);
+  const OpSpec& spec = SpecOf(op);
+  plan.max_buffered = spec.max_body;
+  if (op == Op::kPutBucketPolicy) {
+    plan.too_large = Error(ErrorCode::kMalformedPolicy,
+                           "Policy exceeds the maximum allowed document size.");
+  } else if (op != Op::kPutObject && op != Op::kUploadPart) {
+    plan.too_large = Error(ErrorCode::kRequestTooLarge, "Your request was too big.");
+  }
+  if (op == Op::kGetObject || op == Op::kHeadObject || op == Op::kHeadBucket) {
+    plan.cheap_read = service_.ReadsAreCheap(address->bucket);
+  }
   if (op != Op::kPutObject && op != Op::kUploadPart) return plan;
   // Object bytes stream; small ones are cheaper to read in one go before dispatch.
   if (request.content_length && *request.content_length <= options_.small_put) {
@@ -539,6 +627,33 @@ S3Api::BodyPlan S3Api::Plan(const HttpRequest& request) const {
   }
   plan.stream = true;
   return plan;
+}
+
+Status S3Api::Admit(const auth::RequestContext& ctx, const HttpRequest& request) {
+  const bool has_body = request.content_length.value_or(0) > 0 ||
+                        ToLower(request.headers.Get("transfer-encoding")).find("chunked") !=
+                            std::string::npos;
+  if (!has_body) return Status::Ok();  // the operation runs next and checks everything itself
+  HANGAR_ASSIGN_OR_RETURN(Address a, ParseAddress(request, options_.virtual_host_domains));
+  HANGAR_ASSIGN_OR_RETURN(Query q, Query::Parse(request.query));
+  const OpSpec& spec = SpecOf(Route(request.method, a, q, request.headers));
+  S3Request preauthorize{std::string(spec.action), ""};
+  switch (spec.admission) {
+    case Admission::kNone:
+      return Status::Ok();
+    case Admission::kAccountAction:
+      return service_.AuthorizeAccountAction(ctx, spec.action, "arn:aws:s3:::" + a.bucket);
+    case Admission::kBucketExists:
+      return service_.AdmitBody(ctx, a.bucket, nullptr, false);
+    case Admission::kBucketAction:
+      return service_.AdmitBody(ctx, a.bucket, &preauthorize, false);
+    case Admission::kKeyAction:
+    case Admission::kObjectAction:
+      preauthorize.key = a.key;
+      return service_.AdmitBody(ctx, a.bucket, &preauthorize,
+                                spec.admission == Admission::kObjectAction);
+  }
+  return Status::Ok();
 }
 
 Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest& request,
@@ -624,8 +739,8 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
           "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"CanonicalUser\">";
       std::string doc = x.Finish();
       // The Grantee element needs attributes the writer does not model; splice it in.
-      std::string inner = grantee + "<ID>" + CanonicalUserId(ctx.principal.account_id) +
-                          "</ID><DisplayName>" + XmlEscape(ctx.principal.account_id) +
+      std::string inner = grantee + "<ID>" + CanonicalUserId(owner) +
+                          "</ID><DisplayName>" + XmlEscape(owner) +
                           "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission>";
       size_t at = doc.rfind("</AccessControlPolicy>");
       doc.insert(at, inner + "</Grant></AccessControlList>");
@@ -761,7 +876,8 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
               .Element("ChecksumType", o.checksum->type);
         }
         x.Element("Size", o.size).Element("StorageClass", o.storage_class);
-        if (owner) AddOwner(x, ctx.principal.account_id);
+        // With ACLs disabled the bucket owner owns every object, whoever lists or wrote it.
+        if (owner) AddOwner(x, out.bucket_owner);
         x.Close("Contents");
       }
       for (const auto& p : out.common_prefixes) {
@@ -799,6 +915,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
 
     case Op::kPutObject: {
       HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
+      HANGAR_RETURN_IF_ERROR(CheckStoredHeadersAreUtf8(h));
       PutObjectInput input;
       input.bucket = a.bucket;
       input.key = a.key;
@@ -824,6 +941,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
     }
     case Op::kCopyObject: {
       HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
+      HANGAR_RETURN_IF_ERROR(CheckStoredHeadersAreUtf8(h));
       CopyObjectInput input;
       HANGAR_ASSIGN_OR_RETURN(input.source, CopySourceFrom(h));
       input.bucket = a.bucket;
@@ -991,6 +1109,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
 
     case Op::kCreateMultipartUpload: {
       HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
+      HANGAR_RETURN_IF_ERROR(CheckStoredHeadersAreUtf8(h));
       CreateUploadInput input;
       input.bucket = a.bucket;
       input.key = a.key;

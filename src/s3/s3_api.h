@@ -4,6 +4,7 @@
 // inputs, and renders results as AWS does (docs/reference/s3.md). Errors are returned as
 // Status; the router renders them as S3 error XML.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,8 +30,15 @@ class S3Api {
   struct BodyPlan {
     bool stream = false;     // the handler reads the body itself (object and part uploads)
     uint64_t max_buffered = 0;
+    std::optional<Status> too_large;  // the answer to a body over max_buffered
+    bool cheap_read = false;          // a GET/HEAD that needs no policy evaluation
   };
   BodyPlan Plan(const HttpRequest& request) const;
+
+  // Checks that need no body, before any of it is read (docs/hardening.md item 11): the bucket
+  // exists, anonymous callers face a policy that could allow them, and operations with one
+  // required action are authorised. Requests without a body pass (Handle checks them).
+  Status Admit(const auth::RequestContext& ctx, const HttpRequest& request);
 
   // `verified` is null for presigned and anonymous requests.
   Result<HttpResponse> Handle(const auth::RequestContext& ctx, HttpRequest& request,

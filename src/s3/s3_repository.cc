@@ -190,6 +190,11 @@ Result<bool> S3Repository::IsBlobReferenced(std::string_view blob_id) {
   return doc.has_value();
 }
 
+Result<bool> S3Repository::IsGarbage(std::string_view blob_id) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kGarbage, "", blob_id));
+  return doc.has_value();
+}
+
 Result<std::vector<std::string>> S3Repository::ListDueGarbage(int64_t now_ms, size_t limit) {
   HANGAR_ASSIGN_OR_RETURN(auto docs, store_.ListDue(kGarbage, now_ms, limit));
   std::vector<std::string> ids;
@@ -219,6 +224,11 @@ store::Mutation S3Repository::UpdateBucket(const BucketRecord& b, int64_t revisi
 store::Mutation S3Repository::DeleteBucket(std::string_view bucket, int64_t revision) {
   return store::Mutation::DeleteIfRevision(std::string(kBuckets), "", std::string(bucket),
                                            revision);
+}
+
+store::Mutation S3Repository::RequireBucketRevision(std::string_view bucket, int64_t revision) {
+  return store::Mutation::RequireRevision(std::string(kBuckets), "", std::string(bucket),
+                                          revision);
 }
 
 store::Mutation S3Repository::PutObject(const ObjectRecord& o, int64_t expected_revision) {
@@ -267,6 +277,10 @@ std::vector<store::Mutation> S3Repository::ReleaseBlob(std::string_view blob_id,
 
 store::Mutation S3Repository::ForgetGarbage(std::string_view blob_id) {
   return store::Mutation::Delete(std::string(kGarbage), "", std::string(blob_id));
+}
+
+store::Mutation S3Repository::PostponeGarbage(std::string_view blob_id, int64_t due_ms) {
+  return store::Mutation::Upsert(Doc(kGarbage, "", blob_id, "", due_ms));
 }
 
 Status S3Repository::Commit(const std::vector<store::Mutation>& mutations) {

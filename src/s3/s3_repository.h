@@ -65,6 +65,8 @@ class S3Repository {
                                                     int after_part_number, size_t limit);
   Result<std::optional<Stored<PartRecord>>> GetPart(std::string_view upload_id, int part_number);
   Result<bool> IsBlobReferenced(std::string_view blob_id);
+  // Whether the blob is scheduled for deletion (released, grace time running).
+  Result<bool> IsGarbage(std::string_view blob_id);
   // Blobs whose grace time has passed, and uploads abandoned long enough to be cleaned up.
   Result<std::vector<std::string>> ListDueGarbage(int64_t now_ms, size_t limit);
   Result<std::vector<UploadRecord>> ListAbandonedUploads(int64_t now_ms, size_t limit);
@@ -73,6 +75,8 @@ class S3Repository {
   static store::Mutation CreateBucket(const BucketRecord& b);
   static store::Mutation UpdateBucket(const BucketRecord& b, int64_t revision);
   static store::Mutation DeleteBucket(std::string_view bucket, int64_t revision);
+  // Writes nothing: the commit holds only if the bucket document is still at `revision`.
+  static store::Mutation RequireBucketRevision(std::string_view bucket, int64_t revision);
   // `expected_revision` 0: the object must not exist yet.
   static store::Mutation PutObject(const ObjectRecord& o, int64_t expected_revision);
   static store::Mutation DeleteObject(std::string_view bucket, std::string_view key,
@@ -86,6 +90,8 @@ class S3Repository {
   // The blob is no longer used: drop its registration and schedule its deletion at `due_ms`.
   static std::vector<store::Mutation> ReleaseBlob(std::string_view blob_id, int64_t due_ms);
   static store::Mutation ForgetGarbage(std::string_view blob_id);
+  // Moves a scheduled deletion to `due_ms` (the blob is still being read).
+  static store::Mutation PostponeGarbage(std::string_view blob_id, int64_t due_ms);
 
   Status Commit(const std::vector<store::Mutation>& mutations);
 

@@ -10,6 +10,7 @@
 //
 // Thread-safety: all methods may be called concurrently.
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -26,6 +27,7 @@
 #include "s3/records.h"
 #include "s3/s3_repository.h"
 #include "s3/access.h"
+#include "s3/blob_leases.h"
 #include "s3/sse.h"
 #include "store/blob_store.h"
 
@@ -143,6 +145,7 @@ struct ListObjectsInput {
 };
 
 struct ListObjectsOutput {
+  std::string bucket_owner;  // the owner of every object (ACLs disabled)
   std::vector<ObjectRecord> objects;
   std::vector<std::string> common_prefixes;
   bool truncated = false;
@@ -297,9 +300,25 @@ class S3Service {
   Result<ListUploadsOutput> ListMultipartUploads(const auth::RequestContext& ctx,
                                                  const ListUploadsInput& input);
 
+  // Admission of a request with a body, before any of it is read: the bucket exists, an anonymous
+  // caller faces a bucket policy that could allow it, and `preauthorize` (when given) is allowed
+  // as the operation itself will check it (`object` also requires the object to exist).
+  // Errors: kNoSuchBucket, kNoSuchKey, kAccessDenied.
+  Status AdmitBody(const auth::RequestContext& ctx, std::string_view bucket,
+                   const S3Request* preauthorize, bool object);
+  // Whether reads of `bucket` are cheap enough for an I/O thread: it has no bucket policy to
+  // evaluate (or does not exist). Answers from the bucket cache.
+  bool ReadsAreCheap(std::string_view bucket);
+  // An account-level action (s3:CreateBucket) as the operation authorises it.
+  Status AuthorizeAccountAction(const auth::RequestContext& ctx, std::string_view action,
+                                std::string_view resource) {
+    return access_.AuthorizeAccount(ctx, action, resource);
+  }
+
   // Crash recovery (before serving): publish staged blobs that metadata names, delete the rest.
   Status Recover();
-  // Deletes garbage blobs whose grace time has passed and aborts abandoned uploads.
+  // Deletes garbage blobs whose grace time has passed (not those still being streamed), aborts
+  // abandoned uploads and, every few hours, sweeps published blobs for orphans.
   Result<int> RunMaintenance();
 
  private:
@@ -307,13 +326,24 @@ class S3Service {
   // Errors: kNoSuchBucket, kAccessDenied.
   Result<Stored<BucketRecord>> RequireBucket(const auth::RequestContext& ctx,
                                              std::string_view bucket, const S3Request& request);
+  // s3:PutObject with the request's SSE and tag condition keys, and s3:PutObjectTagging too when
+  // the write sets tags. Errors: kNoSuchBucket, kAccessDenied.
+  Result<Stored<BucketRecord>> AuthorizeObjectWrite(const auth::RequestContext& ctx,
+                                                    std::string_view bucket, std::string_view key,
+                                                    const SseHeaders& sse, const KeyValues& tags);
+  // The object's bucket authorises `action` on it with its tags and `extra` condition keys, then
+  // the object must exist. Errors: kNoSuchBucket, kAccessDenied, kNoSuchKey.
   Result<Stored<ObjectRecord>> RequireObject(const auth::RequestContext& ctx,
                                              std::string_view bucket, std::string_view key,
-                                             std::string_view action);
+                                             std::string_view action,
+                                             const iam::ContextKeys& extra = {});
+  // The mutation that makes a write's commit depend on `bucket` still being the incarnation the
+  // write was authorised against, and not being deleted. Errors: kNoSuchBucket.
+  Result<store::Mutation> BucketGuard(std::string_view bucket, std::string_view incarnation);
   // Commits `record` in place of the current object (retrying on concurrent writers), registers
-  // its blobs and releases the replaced object's blobs.
-  Status SwapObject(const ObjectRecord& record, bool must_not_exist,
-                    std::vector<store::Mutation> extra);
+  // its blobs and releases the replaced object's blobs. Only into the bucket incarnation given.
+  Status SwapObject(const ObjectRecord& record, std::string_view bucket_incarnation,
+                    bool must_not_exist, std::vector<store::Mutation> extra);
   Result<Stored<UploadRecord>> RequireUpload(const auth::RequestContext& ctx,
                                              std::string_view bucket, std::string_view key,
                                              std::string_view upload_id, std::string_view action);
@@ -338,6 +368,8 @@ class S3Service {
                            std::string_view key, const KeyValues& tags,
                            std::string_view tagging_action);
   int64_t GarbageDue() const;
+  Result<int> CollectGarbage(int64_t now_ms);
+  Result<int> SweepOrphans();
 
   S3Repository& repository_;
   store::BlobStore& blobs_;
@@ -345,6 +377,8 @@ class S3Service {
   const S3Access& access_;
   const Clock& clock_;
   const S3Options options_;
+  BlobLeases leases_;
+  std::atomic<int64_t> next_sweep_ms_{0};  // lifecycle time of the next orphan sweep
 };
 
 }  // namespace hangar::s3

@@ -4,10 +4,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <random>
 #include <set>
 
 #include "common/strings.h"
+#include "crypto/base64.h"
 #include "crypto/digest.h"
 #include "crypto/random.h"
 #include "store/fs/fs_blob_store.h"
@@ -21,7 +24,10 @@ constexpr char kAccount[] = "111122223333";
 class StringReader final : public BodyReader {
  public:
   explicit StringReader(std::string data, size_t piece = 7919) : data_(std::move(data)), piece_(piece) {}
+  // Runs once, when the body is half read: what a slow client's peers do meanwhile.
+  std::function<void()> halfway;
   Result<size_t> Read(std::span<char> into) override {
+    if (halfway && offset_ >= data_.size() / 2) std::exchange(halfway, nullptr)();
     size_t n = std::min({into.size(), data_.size() - offset_, piece_});
     std::copy_n(data_.data() + offset_, n, into.data());
     offset_ += n;
@@ -48,10 +54,11 @@ class FakeKms final : public KmsGateway {
   Result<DataKey> GenerateDataKey(const auth::RequestContext&, std::string_view key_id,
                                   const KmsContext& context) override {
     ++generate_calls;
+    if (on_generate) std::exchange(on_generate, nullptr)();
     if (disabled) return Error(ErrorCode::kKmsDisabled, std::string(key_id) + " is disabled.");
     SecretBytes key = crypto::RandomSecret(32);
     std::string sealed = sealer_->Wrap(key.span(), ContextText(context));
-    return DataKey{std::move(key), sealed, "arn:aws:kms:us-east-1:111122223333:key/" + std::string(key_id)};
+    return DataKey{std::move(key), sealed, ArnOf(key_id)};
   }
   Result<SecretBytes> Decrypt(const auth::RequestContext&, std::string_view ciphertext,
                               const KmsContext& context) override {
@@ -64,11 +71,20 @@ class FakeKms final : public KmsGateway {
   Result<std::string> DefaultKeyArn(const auth::RequestContext&) override {
     return std::string("arn:aws:kms:us-east-1:111122223333:key/aws-s3-default");
   }
-  Status CheckKeyUsable(const auth::RequestContext&, std::string_view, std::string_view,
-                        const KmsContext&) override {
+  Result<std::string> CheckKeyUsable(const auth::RequestContext&, std::string_view key_id,
+                                     std::string_view, const KmsContext&) override {
     if (disabled) return Error(ErrorCode::kKmsDisabled, "key is disabled.");
-    return Status::Ok();
+    return ArnOf(key_id);
   }
+  // "alias/..." names resolve through this map, as KMS aliases do.
+  std::string ArnOf(std::string_view key_id) const {
+    if (key_id.starts_with("arn:")) return std::string(key_id);
+    auto alias = aliases.find(std::string(key_id));
+    const std::string id = alias != aliases.end() ? alias->second : std::string(key_id);
+    return "arn:aws:kms:us-east-1:111122223333:key/" + id;
+  }
+  std::map<std::string, std::string> aliases;
+  std::function<void()> on_generate;  // runs once, inside the next GenerateDataKey
   int generate_calls = 0;
   int decrypt_calls = 0;
   bool disabled = false;
@@ -121,6 +137,7 @@ class S3ServiceTest : public ::testing::Test {
     ctx.principal.arn = "arn:aws:iam::" + account + ":root";
     ctx.region = "us-east-1";
     ctx.now = clock_.Now();
+    ctx.secure_transport = true;  // SSE-KMS and SSE-C want TLS
     return ctx;
   }
   void MakeBucket(const std::string& name) {
@@ -441,6 +458,201 @@ TEST_F(S3ServiceTest, CopyObjectCopiesOrReplacesMetadata) {
   ASSERT_TRUE(service_->CopyObject(Ctx(), copy).ok());
   EXPECT_EQ(service_->GetObjectRecord(Ctx(), "bkt", "src")->user_metadata,
             (KeyValues{{"owner", "dev"}}));
+}
+
+// Item 3: a write authorised against one bucket must not land in another bucket of the same name.
+// Account B's upload into its bucket is half read when B deletes the bucket and account A creates
+// one of that name and writes to it: B's upload fails and A's bucket holds only A's object.
+TEST_F(S3ServiceTest, Item03AnUploadDoesNotLandInABucketReCreatedMeanwhile) {
+  const std::string b_account = "999988887777";
+  ASSERT_TRUE(service_->CreateBucket(Ctx(b_account), {"race-victim", std::nullopt}).ok());
+  const std::string data(100000, 'B');
+  StringReader raw(data);
+  raw.halfway = [&] {
+    ASSERT_TRUE(service_->DeleteBucket(Ctx(b_account), "race-victim").ok());
+    ASSERT_TRUE(service_->CreateBucket(Ctx(), {"race-victim", std::nullopt}).ok());
+    ASSERT_TRUE(Put("race-victim", "config.json", "A's config").ok());
+  };
+  PutObjectInput in;
+  in.bucket = "race-victim";
+  in.key = "config.json";
+  in.content_length = data.size();
+  auth::PassThroughReader body(raw, data.size());
+  EXPECT_EQ(service_->PutObject(Ctx(b_account), in, body).status().code(),
+            ErrorCode::kNoSuchBucket);
+  EXPECT_EQ(Get("race-victim", "config.json"), "A's config");
+  // Re-created by the same owner is another bucket too.
+  StringReader again(data);
+  again.halfway = [&] {
+    ASSERT_TRUE(service_->DeleteObject(Ctx(), "race-victim", "config.json").ok());
+    ASSERT_TRUE(service_->DeleteBucket(Ctx(), "race-victim").ok());
+    ASSERT_TRUE(service_->CreateBucket(Ctx(), {"race-victim", std::nullopt}).ok());
+  };
+  auth::PassThroughReader body2(again, data.size());
+  EXPECT_EQ(service_->PutObject(Ctx(), in, body2).status().code(), ErrorCode::kNoSuchBucket);
+  EXPECT_EQ(service_->GetObjectRecord(Ctx(), "race-victim", "config.json").status().code(),
+            ErrorCode::kNoSuchKey);
+  // Neither failed write left its bytes behind.
+  clock_.Advance(std::chrono::seconds(61));
+  ASSERT_TRUE(service_->RunMaintenance().ok());
+  EXPECT_EQ(FilesUnder("staging") + FilesUnder("objects"), 0u);
+}
+
+TEST_F(S3ServiceTest, Item03CopiesAndMultipartUploadsAreBoundToTheirBucketToo) {
+  const std::string b_account = "999988887777";
+  ASSERT_TRUE(service_->CreateBucket(Ctx(b_account), {"race-victim", std::nullopt}).ok());
+  ASSERT_TRUE(service_->CreateBucket(Ctx(b_account), {"b-source", std::nullopt}).ok());
+  PutObjectInput src;
+  src.bucket = "b-source";
+  src.key = "payload";
+  src.content_length = 5;
+  StringReader raw("bytes");
+  auth::PassThroughReader body(raw, 5);
+  ASSERT_TRUE(service_->PutObject(Ctx(b_account), src, body).ok());
+  // CopyObject: the destination's data key is asked for after authorisation; the bucket changes
+  // hands right then.
+  kms_.on_generate = [&] {
+    ASSERT_TRUE(service_->DeleteBucket(Ctx(b_account), "race-victim").ok());
+    ASSERT_TRUE(service_->CreateBucket(Ctx(), {"race-victim", std::nullopt}).ok());
+  };
+  CopyObjectInput copy;
+  copy.source = {"b-source", "payload"};
+  copy.bucket = "race-victim";
+  copy.key = "config.json";
+  copy.sse.algorithm = "aws:kms";
+  EXPECT_EQ(service_->CopyObject(Ctx(b_account), copy).status().code(), ErrorCode::kNoSuchBucket);
+  EXPECT_EQ(service_->GetObjectRecord(Ctx(), "race-victim", "config.json").status().code(),
+            ErrorCode::kNoSuchKey);
+  // CreateMultipartUpload: same, while its data key is made.
+  ASSERT_TRUE(service_->DeleteBucket(Ctx(), "race-victim").ok());
+  ASSERT_TRUE(service_->CreateBucket(Ctx(b_account), {"race-victim", std::nullopt}).ok());
+  kms_.on_generate = [&] {
+    ASSERT_TRUE(service_->DeleteBucket(Ctx(b_account), "race-victim").ok());
+    ASSERT_TRUE(service_->CreateBucket(Ctx(), {"race-victim", std::nullopt}).ok());
+  };
+  CreateUploadInput create;
+  create.bucket = "race-victim";
+  create.key = "config.json";
+  create.sse.algorithm = "aws:kms";
+  EXPECT_EQ(service_->CreateMultipartUpload(Ctx(b_account), create).status().code(),
+            ErrorCode::kNoSuchBucket);
+  auto uploads = service_->ListMultipartUploads(Ctx(), {"race-victim"});
+  ASSERT_TRUE(uploads.ok());
+  EXPECT_TRUE(uploads->uploads.empty());
+}
+
+// Item 7: a bucket whose default key is an alias follows the alias at once.
+TEST_F(S3ServiceTest, Item07BucketKeysFollowARetargetedAlias) {
+  MakeBucket("bkt");
+  kms_.aliases["alias/k3"] = "k3";
+  BucketEncryption encryption{"aws:kms", "alias/k3", /*bucket_key_enabled=*/true};
+  ASSERT_TRUE(service_->PutBucketEncryption(Ctx(), "bkt", encryption).ok());
+  auto first = Put("bkt", "one", "under k3");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->encryption.kms_key_arn, "arn:aws:kms:us-east-1:111122223333:key/k3");
+  kms_.aliases["alias/k3"] = "k4";
+  auto second = Put("bkt", "two", "under k4");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->encryption.kms_key_arn, "arn:aws:kms:us-east-1:111122223333:key/k4");
+  EXPECT_EQ(Get("bkt", "one"), "under k3");
+  EXPECT_EQ(Get("bkt", "two"), "under k4");
+}
+
+// Item 6: nothing about an SSE-C object (size, parts, ETag, age) is answered without its key.
+TEST_F(S3ServiceTest, Item06SseCustomerKeyIsCheckedBeforeRangesPartsAndConditions) {
+  MakeBucket("bkt");
+  SecretBytes key_bytes = crypto::RandomSecret(32);
+  auto customer = [&] {
+    return CustomerKey{key_bytes.Clone(),
+                       crypto::Base64Encode(crypto::Md5(AsStringView(key_bytes.span())))};
+  };
+  PutObjectInput in;
+  in.customer_key = customer();
+  ASSERT_TRUE(Put("bkt", "secret", "customer data", std::move(in)).ok());
+  auto get = [&](GetObjectInput& input) {
+    input.bucket = "bkt";
+    input.key = "secret";
+    return service_->GetObject(Ctx(), input).status().code();
+  };
+  GetObjectInput range;
+  range.range = "bytes=999999-";
+  EXPECT_EQ(get(range), ErrorCode::kInvalidRequest);
+  GetObjectInput part;
+  part.part_number = 5;
+  EXPECT_EQ(get(part), ErrorCode::kInvalidRequest);
+  GetObjectInput if_match;
+  if_match.conditions.if_match = "\"wrong\"";
+  EXPECT_EQ(get(if_match), ErrorCode::kInvalidRequest);
+  GetObjectInput modified;
+  modified.conditions.if_modified_since = "Tue, 01 Jan 2030 00:00:00 GMT";
+  EXPECT_EQ(get(modified), ErrorCode::kInvalidRequest);
+  GetObjectInput head;
+  head.head = true;
+  EXPECT_EQ(get(head), ErrorCode::kInvalidRequest);
+  // With the key, the usual answers.
+  range.customer_key = customer();
+  EXPECT_EQ(get(range), ErrorCode::kInvalidRange);
+  if_match.customer_key = customer();
+  EXPECT_EQ(get(if_match), ErrorCode::kPreconditionFailed);
+}
+
+// Item 17: a response streaming an object keeps its blobs from the collector, however long it
+// takes after the object was overwritten.
+TEST_F(S3ServiceTest, Item17AStreamingReadOutlivesTheGarbageGraceTime) {
+  MakeBucket("bkt");
+  std::string data(300000, '\0');
+  std::mt19937 rng(17);
+  for (auto& c : data) c = static_cast<char>(rng());
+  ASSERT_TRUE(Put("bkt", "big", data).ok());
+  GetObjectInput in;
+  in.bucket = "bkt";
+  in.key = "big";
+  auto out = service_->GetObject(Ctx(), in);
+  ASSERT_TRUE(out.ok());
+  ASSERT_TRUE(out->stream);
+  // Nothing read yet: the blob is opened only when the response gets to it (for a multipart
+  // object, each part when its turn comes), long after the overwrite.
+  std::string got;
+  ASSERT_TRUE(Put("bkt", "big", "overwritten").ok());
+  clock_.Advance(std::chrono::seconds(120));
+  ASSERT_TRUE(service_->RunMaintenance().ok());
+  char buf[65536];
+  for (;;) {
+    auto n = out->stream->Read(buf);
+    ASSERT_TRUE(n.ok()) << n.status().ToString();
+    if (*n == 0) break;
+    got.append(buf, *n);
+  }
+  EXPECT_EQ(got, data);
+  out->stream.reset();  // the reader is done: now the blob may go
+  clock_.Advance(std::chrono::seconds(120));
+  ASSERT_TRUE(service_->RunMaintenance().ok());
+  EXPECT_EQ(FilesUnder("objects"), 1u);
+}
+
+// Item 17: a published blob that no record names and no collection is scheduled for (a lost
+// metadata write, an unlink lost with its directory) is swept once it is older than the grace.
+TEST_F(S3ServiceTest, Item17OrphanedBlobsAreSwept) {
+  MakeBucket("bkt");
+  ASSERT_TRUE(Put("bkt", "kept", "referenced").ok());
+  auto publish_orphan = [&] {
+    auto writer = blobs_->Create();
+    EXPECT_TRUE((*writer)->Append(std::span<const char>("orphan", 6)).ok());
+    auto id = (*writer)->Commit();
+    EXPECT_TRUE(id.ok() && blobs_->Publish(*id).ok());
+    return dir_ / "blobs" / "objects" / id->substr(0, 2) / *id;
+  };
+  const auto old_orphan = publish_orphan();
+  const auto young_orphan = publish_orphan();
+  std::filesystem::last_write_time(old_orphan, std::filesystem::file_time_type::clock::now() -
+                                                   std::chrono::hours(1));
+  EXPECT_EQ(FilesUnder("objects"), 3u);
+  clock_.Advance(std::chrono::hours(7));  // the sweep is due
+  ASSERT_TRUE(service_->RunMaintenance().ok());
+  EXPECT_FALSE(std::filesystem::exists(old_orphan));
+  EXPECT_TRUE(std::filesystem::exists(young_orphan))
+      << "younger than the grace time: it may be a write whose commit is landing";
+  EXPECT_EQ(Get("bkt", "kept"), "referenced");
 }
 
 }  // namespace

@@ -54,7 +54,9 @@ auth::RequestContext ViaS3(const auth::RequestContext& ctx) {
 Result<std::string> ParseUserContext(const std::optional<std::string>& header) {
   if (!header) return std::string();
   auto decoded = crypto::Base64Decode(*header);
-  nlohmann::json j = decoded ? nlohmann::json::parse(*decoded, nullptr, false) : nlohmann::json();
+  nlohmann::json j = decoded && JsonNestingWithin(*decoded, kMaxJsonDepth)
+                         ? nlohmann::json::parse(*decoded, nullptr, false)
+                         : nlohmann::json();
   bool valid = decoded && !j.is_discarded() && j.is_object();
   if (valid) {
     for (const auto& [k, v] : j.items()) valid = valid && v.is_string();
@@ -233,7 +235,12 @@ Result<WriteKeys> SseEngine::KmsWrite(const auth::RequestContext& ctx, const Buc
 
   if (bucket_key) {
     // One KMS data key per bucket and KMS key, reused for a bounded time and number of objects.
-    const std::string cache_key = bucket.name + "\n" + key_id + "\n" + user_context_json;
+    // The caller and the key's state are checked every time, and the bucket's key id (perhaps an
+    // alias) is resolved every time: the cache is keyed by the key it resolves to now, so a
+    // retargeted alias takes effect with the next object (docs/hardening.md item 7).
+    HANGAR_ASSIGN_OR_RETURN(std::string key_arn,
+                            kms_.CheckKeyUsable(via, key_id, "GenerateDataKey", context));
+    const std::string cache_key = bucket.name + "\n" + key_arn + "\n" + user_context_json;
     {
       std::lock_guard lock(mu_);
       auto it = bucket_keys_.find(cache_key);
@@ -246,11 +253,9 @@ Result<WriteKeys> SseEngine::KmsWrite(const auth::RequestContext& ctx, const Buc
         out.encryption.kms_key_arn = it->second.key_arn;
       }
     }
-    if (!out.data_key.empty()) {
-      // Cached, but the caller and the key's state are checked every time.
-      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(via, out.encryption.kms_key_arn, "GenerateDataKey", context));
-      return out;
-    }
+    if (!out.data_key.empty()) return out;
+    // Asked by the name the bucket uses (policies may test kms:RequestAlias); cached under the key
+    // that answered.
     HANGAR_ASSIGN_OR_RETURN(KmsGateway::DataKey dk, kms_.GenerateDataKey(via, key_id, context));
     CachedBucketKey cached{std::make_shared<const SecretBytes>(dk.plaintext.Clone()),
                            crypto::Base64Encode(dk.ciphertext), dk.key_arn, clock_.Now(), 1};
@@ -260,7 +265,8 @@ Result<WriteKeys> SseEngine::KmsWrite(const auth::RequestContext& ctx, const Buc
     std::lock_guard lock(mu_);
     ForgetExpiredBucketKeysLocked();
     decrypted_bucket_keys_[cached.ciphertext] = {cached.key, cached.created};
-    bucket_keys_[cache_key] = std::move(cached);
+    bucket_keys_[bucket.name + "\n" + dk.key_arn + "\n" + user_context_json] =
+        std::move(cached);
     return out;
   }
 
@@ -304,7 +310,7 @@ Result<SecretBytes> SseEngine::DecryptDataKey(const auth::RequestContext& ctx,
       }
     }
     if (cached) {
-      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(via, e.kms_key_arn, "Decrypt", context));
+      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(via, e.kms_key_arn, "Decrypt", context).status());
       return cached->Clone();
     }
   }
@@ -410,7 +416,8 @@ Result<ReadKeys> SseEngine::PrepareRead(const auth::RequestContext& ctx, const O
     HANGAR_RETURN_IF_ERROR(CheckTransport(ctx, e.mode));
     // An empty object has no data key to decrypt, but its key's state decides it all the same.
     if (object.segments.empty()) {
-      HANGAR_RETURN_IF_ERROR(kms_.CheckKeyUsable(ViaS3(ctx), e.kms_key_arn, "Decrypt", context));
+      HANGAR_RETURN_IF_ERROR(
+          kms_.CheckKeyUsable(ViaS3(ctx), e.kms_key_arn, "Decrypt", context).status());
     }
   }
   for (const auto& seg : object.segments) {

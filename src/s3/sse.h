@@ -53,9 +53,11 @@ class KmsGateway {
   // May the caller perform kms:<action> with the key, and is the key enabled right now? Not a KMS
   // call: a cached Bucket Key is checked with this on every use, so disabling or scheduling the
   // deletion of a key takes effect at once. `context` is the encryption context the use is for, so
-  // policy conditions and grant constraints on it apply as to a real call.
-  virtual Status CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_arn,
-                                std::string_view action, const KmsContext& context) = 0;
+  // policy conditions and grant constraints on it apply as to a real call. `key_id` may be an
+  // alias, resolved now; returns the key's ARN.
+  virtual Result<std::string> CheckKeyUsable(const auth::RequestContext& ctx,
+                                             std::string_view key_id, std::string_view action,
+                                             const KmsContext& context) = 0;
 };
 
 // The SSE headers of a request, as sent.

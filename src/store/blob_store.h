@@ -16,12 +16,14 @@
 // thread at a time.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "common/result.h"
 
 namespace hangar::store {
@@ -52,8 +54,15 @@ class BlobStore {
   virtual Status Publish(std::string_view id) = 0;
   // Removes the blob; removing a missing blob is not an error.
   virtual Status Delete(std::string_view id) = 0;
+  // Removes blobs for good: once it returns, a crash cannot bring them back. The garbage
+  // collector forgets a blob only after this, or a lost unlink would leave an orphan behind.
+  virtual Status DeleteDurably(const std::vector<std::string>& ids) = 0;
   // Staged blobs left by a crash, for recovery.
   virtual Result<std::vector<std::string>> ListStaged() = 0;
+  // Visits every published blob with the time it was last written (the orphan sweep). The visitor
+  // may be called from the calling thread only.
+  virtual Status ForEachPublished(
+      const std::function<void(std::string_view id, TimePoint written)>& visit) = 0;
 };
 
 }  // namespace hangar::store

@@ -2,7 +2,8 @@
 
 A HangarServer owns one server process, its temp directory (data dir, server log, empty aws CLI
 config files) and the root credentials it was started with. It is not thread-safe: one test thread
-drives it. Nothing in Hangar is mocked; the clients are the preinstalled aws CLI v1 and boto3.
+drives it. Nothing in Hangar is mocked; the clients are the aws CLI (v1 or v2: HANGAR_AWS_CLI, else
+`aws` on PATH) and the boto3 of the interpreter running the tests (tests/CMakeLists.txt picks both).
 
     server = HangarServer()          # temp dir, fixed account and root key
     server.start()                   # waits for "Hangar listening on ..." (fails after 20 s;
@@ -16,6 +17,10 @@ drives it. Nothing in Hangar is mocked; the clients are the preinstalled aws CLI
     server.restart()                 # SIGTERM, then start again on the same data dir (and port)
     server.crash_restart()           # kill -9, then start again
     server.metrics()                 # GET /_hangar/metrics: {"kms_calls": {"Decrypt": n, ...}}
+                                     # (on the admin listener when the banner names one)
+    server.admin_port                # port of "  admin: http://HOST:PORT" in the banner, or None
+    server.second_account()          # `hangar admin create-account`: {AccountId, AccessKeyId, ...}
+    server.peak_rss_kb()             # the server's VmHWM; proc_status("VmRSS"), cpu_seconds()
     server.object_record("b", "k")   # the stored s3.object document (segments[].blob, keys)
     server.files_containing(b"x")    # data-dir files whose raw bytes contain b"x" (plaintext hunt)
     server.close()                   # always stops the process and removes the temp dir
@@ -57,6 +62,7 @@ import botocore.exceptions
 import botocore.session
 
 HANGAR_BIN = os.environ.get("HANGAR_BIN", "/work/main/build/hangar")
+AWS_CLI = os.environ.get("HANGAR_AWS_CLI") or "aws"
 REGION = "us-east-1"
 START_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 20.0
@@ -67,6 +73,10 @@ DEFAULT_ACCESS_KEY_ID = "AKIAHANGARE2ETEST001"
 DEFAULT_SECRET_ACCESS_KEY = "hangarE2eSecretKey0123456789abcdefghijKL"  # 40 chars
 
 _LISTENING = re.compile(r"^Hangar listening on (https?)://(\S+):(\d+)\s*$")
+_ADMIN_LINE = re.compile(r"^\s+admin:\s+(https?)://(\S+):(\d+)\s*$")
+# How long after the listening line the rest of the banner may take to reach us. The banner is
+# written in one go, so this is only waited out in full by a server that prints no admin line.
+BANNER_SETTLE_SECONDS = 2.0
 _LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d [\d:.]+\] \[\w+\] ")
 _CLI_ERROR = re.compile(
     r"An error occurred \((?P<code>[^)]+)\) when calling the (?P<op>\w+) operation"
@@ -91,6 +101,15 @@ def _die_with_parent():
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except OSError:
         pass
+
+
+def _child_setup(extra):
+    """preexec_fn for the server: _die_with_parent, then the caller's own setup (e.g. rlimits)."""
+    def setup():
+        _die_with_parent()
+        if extra is not None:
+            extra()
+    return setup
 
 
 class HangarError(Exception):
@@ -147,7 +166,7 @@ class HangarServer:
 
     def __init__(self, *, account_id=DEFAULT_ACCOUNT_ID, access_key_id=DEFAULT_ACCESS_KEY_ID,
                  secret_access_key=DEFAULT_SECRET_ACCESS_KEY, dev_clock=True, binary=None,
-                 extra_env=None, extra_args=None, listen_host="127.0.0.1"):
+                 extra_env=None, extra_args=None, listen_host="127.0.0.1", preexec_fn=None):
         self.binary = binary or HANGAR_BIN
         self.account_id = account_id
         self.access_key_id = access_key_id
@@ -158,6 +177,9 @@ class HangarServer:
         # "0.0.0.0" also accepts clients on the host's other addresses (non-loopback tests);
         # the harness itself keeps talking to 127.0.0.1.
         self.listen_host = listen_host
+        # Runs in the server's process before exec, after the harness's own setup; e.g.
+        # resource.setrlimit to start the server with few file descriptors.
+        self.preexec_fn = preexec_fn
         self.scheme = "http"
         self.tmp_dir = tempfile.mkdtemp(prefix="hangar-e2e-")
         self.data_dir = os.path.join(self.tmp_dir, "data")
@@ -171,6 +193,10 @@ class HangarServer:
         self.port: Optional[int] = None
         self.stdout_lines = []  # every stdout line of every run, in order
         self._stdout_queue: Optional[queue.Queue] = None
+        self._banner_index = 0  # index in stdout_lines of this run's listening line
+        self._listening_at = 0.0  # time.monotonic() when it was read
+        self._admin_port: Optional[int] = None
+        self._admin_port_known = False
         self._closed = False
 
     # --- process lifecycle ---------------------------------------------------------------------
@@ -204,7 +230,7 @@ class HangarServer:
                        "--listen", f"{self.listen_host}:{port}"] + self.extra_args
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env,
-                preexec_fn=_die_with_parent)
+                preexec_fn=_child_setup(self.preexec_fn))
         _live_servers.add(self)
         self._stdout_queue = queue.Queue()
         threading.Thread(target=self._read_stdout, args=(self.proc, self._stdout_queue),
@@ -229,7 +255,30 @@ class HangarServer:
             raise HangarError(f"unexpected first stdout line: {line!r}\n{self.log_tail()}")
         self.scheme = m.group(1)
         self.port = int(m.group(3))
+        self._banner_index = max(i for i, text in enumerate(self.stdout_lines) if text == line)
+        self._listening_at = time.monotonic()
+        self._admin_port, self._admin_port_known = None, False
         return self
+
+    @property
+    def admin_port(self) -> Optional[int]:
+        """The operator listener's port from the banner line "  admin:        http://HOST:PORT"
+        (metrics, health), or None if this run's banner has no such line."""
+        if self.port is None:
+            raise HangarError("server is not running")
+        deadline = self._listening_at + BANNER_SETTLE_SECONDS
+        while not self._admin_port_known:
+            for text in self.stdout_lines[self._banner_index + 1:]:
+                m = _ADMIN_LINE.match(text)
+                if m:
+                    self._admin_port, self._admin_port_known = int(m.group(3)), True
+                    break
+            else:
+                if time.monotonic() >= deadline:
+                    self._admin_port_known = True  # the banner is complete and has none
+                else:
+                    time.sleep(0.01)  # the reader thread is still queueing the banner's lines
+        return self._admin_port
 
     def _read_stdout(self, proc, lines):
         try:
@@ -272,6 +321,7 @@ class HangarServer:
     def _reap(self):
         self.proc = None
         self.port = None
+        self._admin_port, self._admin_port_known = None, False
         _live_servers.discard(self)
 
     def restart(self) -> int:
@@ -349,7 +399,7 @@ class HangarServer:
     def aws(self, *args, timeout=CLI_TIMEOUT_SECONDS, env=None) -> CliResult:
         """Runs `aws --endpoint-url <endpoint> --output json <args>`. Returns (rc, out, err) with
         out parsed as JSON when it is JSON, else the stripped text."""
-        cmd = ["aws", "--endpoint-url", self.endpoint, "--output", "json", *map(str, args)]
+        cmd = [AWS_CLI, "--endpoint-url", self.endpoint, "--output", "json", *map(str, args)]
         proc = subprocess.run(cmd, env=env or self.aws_env(), capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
         out: Any = proc.stdout.strip()
@@ -368,18 +418,21 @@ class HangarServer:
         return session
 
     def client(self, service="kms", *, validate=True, access_key_id=None,
-               secret_access_key=None, region=REGION, verify=None, **config):
+               secret_access_key=None, session_token=None, region=REGION, verify=None,
+               **config):
         """A boto3 client for `service` at this server, signed with the root key (or the given
-        one). validate=False turns off botocore's client-side parameter checks so that invalid
-        values reach the server. No retries: an error is the answer under test. Other keyword
-        arguments go to botocore's Config (they may override the 10 s / 60 s timeouts)."""
+        one, with `session_token` for temporary credentials). validate=False turns off
+        botocore's client-side parameter checks so that invalid values reach the server. No
+        retries: an error is the answer under test. Other keyword arguments go to botocore's
+        Config (they may override the 10 s / 60 s timeouts)."""
         cfg = botocore.config.Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
             parameter_validation=validate, **{"connect_timeout": 10, "read_timeout": 60, **config})
         session = boto3.session.Session(
             aws_access_key_id=access_key_id or self.access_key_id,
             aws_secret_access_key=secret_access_key or self.secret_access_key,
-            region_name=region, botocore_session=self.botocore_session())
+            aws_session_token=session_token, region_name=region,
+            botocore_session=self.botocore_session())
         return session.client(service, endpoint_url=self.endpoint, config=cfg, verify=verify)
 
     def s3_client(self, **kwargs):
@@ -389,27 +442,36 @@ class HangarServer:
 
     # --- dev clock -----------------------------------------------------------------------------
 
-    def _internal(self, method, path) -> dict:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+    def _internal(self, method, path, query="", *, port=None, signed=False) -> dict:
+        """A request to one of Hangar's own endpoints. signed: SigV4 with the root key and
+        credential scope service "hangar" (docs/hardening.md item 14)."""
+        if signed:
+            target, headers = self.sign(b"", method=method, path=path, query=query,
+                                        service="hangar")
+        else:
+            target, headers = path + (("?" + query) if query else ""), {}
+        conn = http.client.HTTPConnection("127.0.0.1", port or self.port, timeout=120)
         try:
-            conn.request(method, path)
+            conn.request(method, target, headers=headers)
             resp = conn.getresponse()
             body = resp.read()
         finally:
             conn.close()
         if resp.status != 200:
-            raise HangarError(f"{method} {path} -> {resp.status} {body!r}")
+            raise HangarError(f"{method} {target} -> {resp.status} {body!r}")
         return json.loads(body)
 
     def advance_clock(self, seconds: int) -> float:
         """Moves the lifecycle clock forward; due deletions and rotations have run when this
-        returns. Returns the server's new lifecycle time in epoch seconds."""
-        answer = self._internal("POST", f"/_hangar/dev/clock?advance={int(seconds)}")
+        returns. Returns the server's new lifecycle time in epoch seconds. Signed by the
+        account root (service "hangar"), as the endpoint requires."""
+        answer = self._internal("POST", "/_hangar/dev/clock", f"advance={int(seconds)}",
+                                signed=True)
         return answer["epoch_ms"] / 1000.0
 
     def clock_now(self) -> float:
         """The server's lifecycle time in epoch seconds."""
-        return self._internal("GET", "/_hangar/dev/clock")["epoch_ms"] / 1000.0
+        return self._internal("GET", "/_hangar/dev/clock", signed=True)["epoch_ms"] / 1000.0
 
     # --- raw signed HTTP -----------------------------------------------------------------------
 
@@ -595,8 +657,53 @@ class HangarServer:
         return hits
 
     def metrics(self) -> dict:
-        """GET /_hangar/metrics: Hangar's own counters, e.g. {"kms_calls": {"Decrypt": n}}."""
-        return self._internal("GET", "/_hangar/metrics")
+        """GET /_hangar/metrics: Hangar's own counters, e.g. {"kms_calls": {"Decrypt": n}}.
+        Asked on the admin listener when the banner names one, else on the main port."""
+        return self._internal("GET", "/_hangar/metrics", port=self.admin_port or self.port)
+
+    # --- the process from outside -------------------------------------------------------------
+
+    @property
+    def pid(self) -> int:
+        if not self.running:
+            raise HangarError("server is not running")
+        return self.proc.pid
+
+    def proc_status(self, field):
+        """A field of /proc/<pid>/status: the number for "<n> kB" fields (VmRSS, VmHWM, ...),
+        else the text."""
+        with open(f"/proc/{self.pid}/status") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name == field:
+                    value = value.strip()
+                    if value.endswith(" kB"):
+                        return int(value[:-3])
+                    return value
+        raise HangarError(f"no {field} in /proc/{self.pid}/status")
+
+    def peak_rss_kb(self) -> int:
+        """The server's peak resident set size so far (VmHWM), in KiB."""
+        return self.proc_status("VmHWM")
+
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the server has used so far (/proc/<pid>/stat)."""
+        with open(f"/proc/{self.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+        return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+    def second_account(self, account_id=None) -> dict:
+        """Creates another account with `hangar admin create-account` (beside the running
+        server) and returns its {AccountId, AccessKeyId, SecretAccessKey}."""
+        command = [self.binary, "admin", "create-account", "--data-dir", self.data_dir]
+        if account_id:
+            command += ["--account-id", account_id]
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            raise HangarError(f"create-account failed ({proc.returncode}): {proc.stderr}")
+        return json.loads(proc.stdout)
 
 
 class DatedSigV4Auth(botocore.auth.SigV4Auth):

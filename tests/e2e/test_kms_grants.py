@@ -11,6 +11,7 @@ import base64
 import json
 import unittest
 
+from clients import KMS_DRY_RUN, require
 from harness import HangarTestCase
 
 OTHER_ACCOUNT_ROOT = "arn:aws:iam::222233334444:root"
@@ -191,6 +192,11 @@ class KmsGrantsTest(HangarTestCase):
         self.assertClientError("NotFoundException", None, self.kms.create_grant,
                                KeyId="11111111-2222-3333-4444-555555555555",
                                GranteePrincipal=self.root, Operations=["Decrypt"])
+        self.assertEqual(self.kms.list_grants(KeyId=key_id)["Grants"], [])
+
+    def test_dry_run_creates_no_grant(self):
+        require(self, KMS_DRY_RUN)
+        key_id = self.kms.create_key()["KeyMetadata"]["KeyId"]
         self.assertClientError("DryRunOperationException",
                                "The request would have succeeded, but the DryRun option is set.",
                                self.kms.create_grant, KeyId=key_id, GranteePrincipal=self.root,

@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
 #include "common/files.h"
 #include "common/strings.h"
@@ -175,6 +176,55 @@ Status FsBlobStore::Delete(std::string_view id) {
   if (!IsBlobId(id)) return InternalError("malformed blob id");
   for (const std::string& path : {PublishedPath(id), StagedPath(id)}) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) return Errno("cannot delete blob", path);
+  }
+  return Status::Ok();
+}
+
+Status FsBlobStore::DeleteDurably(const std::vector<std::string>& ids) {
+  std::set<std::string> directories;
+  for (const std::string& id : ids) {
+    HANGAR_RETURN_IF_ERROR(Delete(id));
+    directories.insert(objects_dir_ + "/" + id.substr(0, 2));
+  }
+  if (!ids.empty()) directories.insert(staging_dir_);
+  // An unlink is durable only once its directory is synced.
+  for (const std::string& dir : directories) {
+    if (!FileExists(dir)) continue;
+    HANGAR_RETURN_IF_ERROR(FsyncDirectory(dir));
+  }
+  return Status::Ok();
+}
+
+Status FsBlobStore::ForEachPublished(
+    const std::function<void(std::string_view id, TimePoint written)>& visit) {
+  // One fan-out directory at a time, so memory stays small however many blobs there are.
+  DIR* top = ::opendir(objects_dir_.c_str());
+  if (top == nullptr) return Errno("cannot list", objects_dir_);
+  std::vector<std::string> fan_out;
+  while (dirent* entry = ::readdir(top)) {
+    std::string_view name = entry->d_name;
+    if (name.size() == 2 && IsBlobId(std::string(name) + std::string(2 * kIdBytes - 2, '0'))) {
+      fan_out.emplace_back(name);
+    }
+  }
+  ::closedir(top);
+  for (const std::string& sub : fan_out) {
+    const std::string dir_path = objects_dir_ + "/" + sub;
+    DIR* dir = ::opendir(dir_path.c_str());
+    if (dir == nullptr) continue;  // removed meanwhile
+    std::vector<std::pair<std::string, TimePoint>> found;
+    while (dirent* entry = ::readdir(dir)) {
+      std::string_view name = entry->d_name;
+      if (!IsBlobId(name)) continue;
+      struct stat st {};
+      if (::fstatat(::dirfd(dir), entry->d_name, &st, 0) != 0) continue;
+      const auto since_epoch = std::chrono::seconds(st.st_mtim.tv_sec) +
+                               std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+      found.emplace_back(std::string(name),
+                         TimePoint(std::chrono::duration_cast<TimePoint::duration>(since_epoch)));
+    }
+    ::closedir(dir);
+    for (const auto& [id, written] : found) visit(id, written);
   }
   return Status::Ok();
 }

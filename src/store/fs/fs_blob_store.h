@@ -25,7 +25,10 @@ class FsBlobStore final : public BlobStore {
   Result<std::unique_ptr<BlobReader>> Open(std::string_view id) override;
   Status Publish(std::string_view id) override;
   Status Delete(std::string_view id) override;
+  Status DeleteDurably(const std::vector<std::string>& ids) override;
   Result<std::vector<std::string>> ListStaged() override;
+  Status ForEachPublished(
+      const std::function<void(std::string_view id, TimePoint written)>& visit) override;
 
  private:
   explicit FsBlobStore(std::string root);
