@@ -1,7 +1,10 @@
 #pragma once
 // KeyServiceGateway: S3's KmsGateway over Hangar's own KMS service. S3's use of a key therefore
-// goes through the same code, authorisation and call counters as a direct KMS request.
+// goes through the same code, authorisation and call counters as a direct KMS request, and each
+// call S3 makes on a caller's behalf gets its own audit record (KMS event, the caller as
+// userIdentity, S3 as the invoking service), as AWS KMS records them.
 
+#include "audit/sink.h"
 #include "kms/key_service.h"
 #include "s3/sse.h"
 
@@ -9,7 +12,8 @@ namespace hangar::app {
 
 class KeyServiceGateway final : public s3::KmsGateway {
  public:
-  explicit KeyServiceGateway(kms::KeyService& keys) : keys_(keys) {}
+  explicit KeyServiceGateway(kms::KeyService& keys, audit::AuditSink* audit = nullptr)
+      : keys_(keys), audit_(audit) {}
 
   Result<DataKey> GenerateDataKey(const auth::RequestContext& ctx, std::string_view key_id,
                                   const s3::KmsContext& context) override;
@@ -21,7 +25,12 @@ class KeyServiceGateway final : public s3::KmsGateway {
                                      const s3::KmsContext& context) override;
 
  private:
+  // Queues the record of one KMS call made for `ctx`'s request; its failure fails that request.
+  void Record(const auth::RequestContext& ctx, std::string_view operation,
+              const auth::AuditNotes& call, const Status& outcome);
+
   kms::KeyService& keys_;
+  audit::AuditSink* const audit_;
 };
 
 }  // namespace hangar::app

@@ -20,11 +20,18 @@
 #include <iostream>
 #include <thread>
 
+#include "app/audit_cli.h"
+#include "app/control_facts.h"
 #include "app/data_dir.h"
 #include "app/dev_clock.h"
+#include "app/identity_authorizer.h"
 #include "app/kms_gateway.h"
 #include "app/lifecycle_runner.h"
 #include "app/regions.h"
+#include "audit/cloudtrail_api.h"
+#include "audit/findings_engine.h"
+#include "audit/securityhub_api.h"
+#include "audit/trail.h"
 #include "auth/sigv4.h"
 #include "common/files.h"
 #include "common/secret_bytes.h"
@@ -70,6 +77,11 @@ struct ServeOptions {
   bool allow_core_dumps = false;
   std::string regions;                        // "" = AWS's commercial regions
   std::string admin_listen = "127.0.0.1:0";  // "off" = none
+  std::string audit = "on";                   // "off": no audit trail (benchmarks only)
+  bool audit_lookup_data_events = false;
+  audit::DetectionOptions detections;
+  int access_denied_window = 60;
+  int mass_delete_window = 60;
 };
 
 std::optional<std::string> Env(const char* name) {
@@ -235,6 +247,21 @@ int Serve(const ServeOptions& opts) {
     return 1;
   }
 
+  // The audit trail, before anything can be served or changed: every request is recorded in it.
+  std::unique_ptr<audit::AuditTrail> trail;
+  if (opts.audit != "off") {
+    auto opened = audit::AuditTrail::Open(
+        audit::TrailOptions{opts.data_dir + "/audit", creds->account_id}, *dir->root_key,
+        lifecycle_clock);
+    if (!opened.ok()) {
+      std::cerr << "hangar: cannot open the audit trail: " << opened.status().message() << "\n";
+      return 1;
+    }
+    trail = std::move(opened).value();
+  } else {
+    spdlog::warn("the audit trail is off (--audit off): requests are not recorded");
+  }
+
   kms::KeyPolicyGuardrails guardrails;
   guardrails.forbid_public = opts.forbid_public_key_policies ||
                              Env("HANGAR_FORBID_PUBLIC_KEY_POLICIES") == std::optional<std::string>("1");
@@ -255,7 +282,16 @@ int Serve(const ServeOptions& opts) {
     return 1;
   }
   s3::S3Repository s3_repository(*dir->metadata);
-  KeyServiceGateway kms_gateway(key_service);
+
+  // Findings: controls over the services' state, detections over the records. Every record the
+  // engine cares about reaches it through the observed sink once it is durable.
+  audit::FindingStore finding_store(*dir->metadata);
+  ServiceFacts service_facts(key_repository, s3_repository, identities, opts.region);
+  audit::FindingsEngine findings(finding_store, service_facts, lifecycle_clock, opts.detections);
+  std::unique_ptr<audit::ObservedSink> observed;
+  if (trail) observed = std::make_unique<audit::ObservedSink>(*trail, findings);
+  key_service.SetAuditSink(observed.get());
+  KeyServiceGateway kms_gateway(key_service, observed.get());
   s3::SseEngine sse(kms_gateway, *dir->root_key, lifecycle_clock, s3::SseOptions{});
   s3::S3Access s3_access(identities);
   s3::S3Service s3_service(s3_repository, **blobs, sse, s3_access, lifecycle_clock,
@@ -283,6 +319,16 @@ int Serve(const ServeOptions& opts) {
       },
       std::chrono::seconds(60));
 
+  if (Status s = findings.EvaluateAll(); !s.ok()) {
+    std::cerr << "hangar: evaluating the Security Hub controls failed: " << s.message() << "\n";
+    return 1;
+  }
+  audit::SecurityHubApi securityhub_api(finding_store, findings,
+                                        IdentityPolicyAuthorizer(identities));
+  audit::CloudTrailApi cloudtrail_api(
+      audit::CloudTrailOptions{opts.data_dir + "/audit", opts.audit_lookup_data_events},
+      IdentityPolicyAuthorizer(identities));
+
   http::RouterOptions router_options;
   router_options.default_region = opts.region;
   router_options.dev_clock = dev_clock;
@@ -292,7 +338,9 @@ int Serve(const ServeOptions& opts) {
                         HANGAR_RETURN_IF_ERROR(
                             StoreDevClockOffset(*dir->metadata, offset_clock.offset()));
                         return lifecycle.RunNow();
-                      });
+                      },
+                      http::AuditServices{observed.get(), trail ? &cloudtrail_api : nullptr,
+                                          trail ? &securityhub_api : nullptr});
   http::OperatorEndpoints operator_endpoints([&key_service]() {
     nlohmann::json calls = key_service.CallCounts();
     return nlohmann::json{{"kms_calls", calls}}.dump();
@@ -371,8 +419,32 @@ int Serve(const ServeOptions& opts) {
   // Run() returned without a signal only if the server failed; make the signal thread return.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
+  if (trail) {
+    // The last digest: the final log file is covered, and `hangar audit verify` passes at rest.
+    if (Status closed = trail->Close(); !closed.ok()) {
+      spdlog::error("audit trail: the final digest failed: {}", closed.message());
+    }
+  }
   spdlog::info("stopped");
   return 0;
+}
+
+// `hangar audit verify`: the root key is found as `serve` finds it.
+int VerifyAudit(const AuditCliOptions& options, const std::string& root_key_file) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
+  RootKeySource source;
+  source.file = FlagOrEnv(root_key_file, "HANGAR_ROOT_KEY_FILE");
+  source.base64 = TakeSecretEnv("HANGAR_ROOT_KEY");
+  return AuditVerify(options, source);
+}
+
+// `hangar findings list`: the root key is found as `serve` finds it.
+int ListFindings(const FindingsCliOptions& options, const std::string& root_key_file) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
+  RootKeySource source;
+  source.file = FlagOrEnv(root_key_file, "HANGAR_ROOT_KEY_FILE");
+  source.base64 = TakeSecretEnv("HANGAR_ROOT_KEY");
+  return FindingsList(options, source);
 }
 
 struct AdminOptions {
@@ -457,6 +529,23 @@ int main(int argc, char** argv) {
   serve->add_option("--log-level", opts.log_level, "trace, debug, info, warn, error");
   serve->add_option("--s3-domain", opts.s3_domain,
                     "Domain for virtual-hosted S3 addressing (<bucket>.DOMAIN)");
+  serve->add_option("--audit", opts.audit,
+                    "on (default): every request recorded in DATA_DIR/audit; off: benchmarks only")
+      ->check(CLI::IsMember({"on", "off"}));
+  serve->add_option("--detect-access-denied", opts.detections.access_denied_count,
+                    "Detection: AccessDenied answers to one principal within the window (10)")
+      ->check(CLI::Range(1, 1000000));
+  serve->add_option("--detect-access-denied-window", opts.access_denied_window,
+                    "Detection: seconds of the AccessDenied window (60)")
+      ->check(CLI::Range(1, 86400));
+  serve->add_option("--detect-mass-delete", opts.detections.mass_delete_count,
+                    "Detection: objects one principal deletes within the window (100)")
+      ->check(CLI::Range(1, 100000000));
+  serve->add_option("--detect-mass-delete-window", opts.mass_delete_window,
+                    "Detection: seconds of the mass-deletion window (60)")
+      ->check(CLI::Range(1, 86400));
+  serve->add_flag("--audit-lookup-data-events", opts.audit_lookup_data_events,
+                  "LookupEvents returns S3 data events too (AWS shows management events only)");
   serve->add_flag("--allow-core-dumps", opts.allow_core_dumps,
                   "Debugging only: let the process dump core (key material may then reach disk)");
   serve->add_flag("--forbid-public-key-policies", opts.forbid_public_key_policies,
@@ -475,8 +564,45 @@ int main(int argc, char** argv) {
   }
   create_account->add_option("--account-id", admin_opts.account_id,
                              "12-digit account id (default: random)");
+  hangar::app::AuditCliOptions audit_opts;
+  std::string audit_root_key_file;
+  CLI::App* audit = app.add_subcommand("audit", "Read the audit trail of a data directory");
+  audit->require_subcommand(1);
+  CLI::App* verify = audit->add_subcommand(
+      "verify", "Check the audit trail's digest chain and log files; name what was altered");
+  CLI::App* export_records =
+      audit->add_subcommand("export", "Write the audit records as JSON lines (for a SIEM)");
+  for (CLI::App* sub : {verify, export_records}) {
+    sub->add_option("--data-dir", audit_opts.data_dir, "Data directory")->required();
+    sub->add_option("--from", audit_opts.from, "Start: 2026-12-02T07:00:00Z or epoch seconds");
+    sub->add_option("--to", audit_opts.to, "End: 2026-12-02T08:00:00Z or epoch seconds");
+  }
+  verify->add_option("--root-key-file", audit_root_key_file,
+                     "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
+  export_records->add_option("--out", audit_opts.out, "File to write (default: stdout)");
+  hangar::app::FindingsCliOptions findings_opts;
+  std::string findings_root_key_file;
+  CLI::App* findings = app.add_subcommand("findings", "Security findings of a data directory");
+  findings->require_subcommand(1);
+  CLI::App* list_findings =
+      findings->add_subcommand("list", "Active findings, most severe first");
+  list_findings->add_option("--data-dir", findings_opts.data_dir, "Data directory")->required();
+  list_findings->add_option("--account", findings_opts.account, "Only this account");
+  list_findings->add_flag("--all", findings_opts.all, "Archived (resolved) findings too");
+  list_findings->add_flag("--json", findings_opts.json, "ASFF JSON, one finding per line");
+  list_findings->add_option("--root-key-file", findings_root_key_file,
+                            "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
   CLI11_PARSE(app, argc, argv);
-  if (serve->parsed()) return hangar::app::Serve(opts);
+  if (list_findings->parsed()) {
+    return hangar::app::ListFindings(findings_opts, findings_root_key_file);
+  }
+  if (verify->parsed()) return hangar::app::VerifyAudit(audit_opts, audit_root_key_file);
+  if (export_records->parsed()) return hangar::app::AuditExport(audit_opts);
+  if (serve->parsed()) {
+    opts.detections.access_denied_window = std::chrono::seconds(opts.access_denied_window);
+    opts.detections.mass_delete_window = std::chrono::seconds(opts.mass_delete_window);
+    return hangar::app::Serve(opts);
+  }
   if (create_account->parsed()) return hangar::app::Admin("create-account", admin_opts);
   if (list_accounts->parsed()) return hangar::app::Admin("list-accounts", admin_opts);
   return 0;

@@ -3,6 +3,7 @@
 // here: services see only these, so they compile fast and can be driven by tests directly.
 
 #include <any>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -84,6 +85,10 @@ struct HttpResponse {
   // When set, the body is streamed from here instead; body_length is its exact length.
   std::unique_ptr<BodySource> body_source;
   uint64_t body_length = 0;
+  // When set, the response may leave only once `release` reports Ok through `ready` (the
+  // request's audit record is durable); on an error the server sends the handler's rendering of
+  // that error instead. `ready` may run on any thread.
+  std::function<void(std::function<void(const Status&)> ready)> release;
 };
 
 }  // namespace hangar

@@ -100,6 +100,16 @@ enum class ErrorCode : uint16_t {
   // S3 policies.
   kMalformedPolicy,
   kAccessControlListNotSupported,
+  // Audit: the trail cannot be written, so nothing is served (fail closed).
+  kAuditUnavailable,
+  // CloudTrail LookupEvents.
+  kCloudTrailInvalidLookupAttributes,
+  kCloudTrailInvalidTimeRange,
+  kCloudTrailInvalidMaxResults,
+  kCloudTrailInvalidNextToken,
+  kCloudTrailInvalidEventCategory,
+  // Security Hub.
+  kSecurityHubInvalidInput,
   // Storage: a precondition of an atomic commit did not hold (someone else wrote first). Services
   // retry or translate it; it never reaches a client as such.
   kConflict,

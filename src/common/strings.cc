@@ -275,6 +275,20 @@ std::string FormatIso8601(TimePoint t, bool with_millis) {
   return out;
 }
 
+std::optional<TimePoint> ParseIso8601(std::string_view s) {
+  // 2015-08-30T12:36:00Z or 2015-08-30T12:36:00.000Z
+  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':' || s.back() != 'Z') {
+    return std::nullopt;
+  }
+  if (s.size() > 20 && (s[19] != '.' || s.size() > 24)) return std::nullopt;
+  std::string amz;
+  amz.reserve(16);
+  amz.append(s.substr(0, 4)).append(s.substr(5, 2)).append(s.substr(8, 2)).append("T");
+  amz.append(s.substr(11, 2)).append(s.substr(14, 2)).append(s.substr(17, 2)).append("Z");
+  return ParseAmzDate(amz);
+}
+
 std::string FormatHttpDate(TimePoint t) {
   std::tm tm = ToUtcTm(t);
   static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};

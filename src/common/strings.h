@@ -47,6 +47,8 @@ std::string FormatAmzDate(TimePoint t);
 std::optional<TimePoint> ParseAmzDate(std::string_view s);
 // 2015-08-30T12:36:00Z (IAM/STS) and 2015-08-30T12:36:00.000Z (S3).
 std::string FormatIso8601(TimePoint t, bool with_millis);
+// Either of those forms back (fractional seconds are dropped).
+std::optional<TimePoint> ParseIso8601(std::string_view s);
 // RFC 1123: "Sun, 30 Aug 2015 12:36:00 GMT" (HTTP Date, Last-Modified).
 std::string FormatHttpDate(TimePoint t);
 std::optional<TimePoint> ParseHttpDate(std::string_view s);

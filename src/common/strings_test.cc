@@ -108,3 +108,20 @@ TEST(DateParseTest, DatesOutsideTheRepresentableYearsAreMalformed) {
 
 }  // namespace
 }  // namespace hangar
+
+namespace hangar {
+namespace {
+
+TEST(Iso8601Test, ParsesBothFormsAndRefusesOthers) {
+  auto t = ParseIso8601("2015-08-30T12:36:00Z");
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(FormatIso8601(*t, false), "2015-08-30T12:36:00Z");
+  EXPECT_EQ(ParseIso8601("2015-08-30T12:36:00.123Z"), t);
+  EXPECT_FALSE(ParseIso8601("2015-08-30 12:36:00Z").has_value());
+  EXPECT_FALSE(ParseIso8601("2015-08-30T12:36:00").has_value());
+  EXPECT_FALSE(ParseIso8601("2015-08-30T12:36:00.12345Z").has_value());
+  EXPECT_FALSE(ParseIso8601("2015-13-30T12:36:00Z").has_value());
+}
+
+}  // namespace
+}  // namespace hangar

@@ -11,6 +11,7 @@
 #include "crypto/hmac.h"
 #include "crypto/random.h"
 #include "crypto/root_key.h"
+#include "crypto/rsa_signing.h"
 
 namespace hangar::crypto {
 namespace {
@@ -174,4 +175,23 @@ TEST_F(RootKeyTest, RejectsAKeyFileOfTheWrongSize) {
 }
 
 }  // namespace
+TEST(RsaSigningTest, SignaturesVerifyOnlyForTheirMessageAndKey) {
+  auto pair = GenerateRsaKeyPair(2048);
+  ASSERT_TRUE(pair.ok());
+  auto other = GenerateRsaKeyPair(2048);
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(*RsaPublicKeyOf(pair->private_der), pair->public_der);
+  auto signature = RsaSha256Sign(pair->private_der, "digest end\npath\nhash\n");
+  ASSERT_TRUE(signature.ok());
+  EXPECT_EQ(signature->size(), 256u);
+  EXPECT_TRUE(RsaSha256Verify(pair->public_der, "digest end\npath\nhash\n", *signature));
+  EXPECT_FALSE(RsaSha256Verify(pair->public_der, "digest end\npath\nhasH\n", *signature));
+  EXPECT_FALSE(RsaSha256Verify(other->public_der, "digest end\npath\nhash\n", *signature));
+  std::string flipped = *signature;
+  flipped[10] ^= 1;
+  EXPECT_FALSE(RsaSha256Verify(pair->public_der, "digest end\npath\nhash\n", flipped));
+  EXPECT_FALSE(RsaSha256Verify("not a key", "m", *signature));
+  EXPECT_FALSE(GenerateRsaKeyPair(1024).ok());
+}
+
 }  // namespace hangar::crypto

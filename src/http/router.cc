@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/strings.h"
+#include "http/request_audit.h"
 #include "crypto/base64.h"
 #include "crypto/digest.h"
 
@@ -23,6 +24,32 @@ std::string_view KmsOperation(const HttpRequest& request) {
   std::string_view target = request.headers.Get("x-amz-target");
   if (!target.starts_with(kKmsTargetPrefix)) return {};
   return target.substr(kKmsTargetPrefix.size());
+}
+
+std::string_view CloudTrailOperation(const HttpRequest& request) {
+  std::string_view target = request.headers.Get("x-amz-target");
+  if (!target.starts_with(audit::kCloudTrailTargetPrefix)) return {};
+  return target.substr(audit::kCloudTrailTargetPrefix.size());
+}
+
+// The form of an IAM or STS request: the body of a POST, else the query string.
+std::string_view QueryForm(const HttpRequest& request) {
+  return request.method == "POST" ? std::string_view(request.body)
+                                  : std::string_view(request.query);
+}
+
+std::string QueryAction(const HttpRequest& request) {
+  auto params = ParseQuery(QueryForm(request), true);
+  if (!params) return {};
+  for (const auto& [name, value] : *params) {
+    if (name == "Action") return value;
+  }
+  return {};
+}
+
+bool KmsReadOnly(std::string_view op) {
+  return op.starts_with("Describe") || op.starts_with("Get") || op.starts_with("List") ||
+         kms::KmsApi::RunsInline(op);
 }
 
 bool IsFormPost(const HttpRequest& request) {
@@ -51,7 +78,7 @@ HttpResponse JsonResponse(int status, std::string body) {
 
 Router::Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
                iam::StsApi& sts, iam::IamApi& iam, s3::S3Api& s3, const Clock& lifecycle_clock,
-               AdvanceClockFn advance_clock)
+               AdvanceClockFn advance_clock, AuditServices audit)
     : options_(std::move(options)),
       verifier_(verifier),
       kms_(kms),
@@ -59,7 +86,10 @@ Router::Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::
       iam_(iam),
       s3_(s3),
       lifecycle_clock_(lifecycle_clock),
-      advance_clock_(std::move(advance_clock)) {}
+      advance_clock_(std::move(advance_clock)),
+      audit_(audit.sink),
+      cloudtrail_(audit.cloudtrail),
+      securityhub_(audit.securityhub) {}
 
 Router::Service Router::Detect(const HttpRequest& request) const {
   // "_hangar" is not a valid bucket name, so these paths never shadow S3.
@@ -69,9 +99,12 @@ Router::Service Router::Detect(const HttpRequest& request) const {
     if (*service == "s3") return Service::kS3;
     if (*service == "sts") return Service::kSts;
     if (*service == "iam") return Service::kIam;
+    if (*service == "cloudtrail" && cloudtrail_ != nullptr) return Service::kCloudTrail;
+    if (*service == "securityhub" && securityhub_ != nullptr) return Service::kSecurityHub;
     return Service::kUnknown;
   }
   // Anonymous: guess from the request's shape so the error speaks the caller's protocol.
+  if (!CloudTrailOperation(request).empty() && cloudtrail_ != nullptr) return Service::kCloudTrail;
   if (request.headers.Has("x-amz-target")) return Service::kKms;
   if (IsFormPost(request) && request.path == "/") {
     return request.body.find("Version=2010-05-08") != std::string::npos ? Service::kIam
@@ -116,6 +149,8 @@ auth::RequestContext Router::NewContext(const HttpRequest& request) const {
   ctx.source_ip = request.remote_address;
   ctx.secure_transport = request.secure_transport;
   ctx.now = lifecycle_clock_.Now();
+  ctx.user_agent = std::string(request.headers.Get("user-agent"));
+  if (audit_ != nullptr) ctx.audit = std::make_shared<auth::AuditNotes>();
   return ctx;
 }
 
@@ -129,9 +164,13 @@ Admission Router::Admit(HttpRequest& request) {
   if (service == Service::kInternal || service == Service::kUnknown) return admission;
   auth::RequestContext ctx = NewContext(request);
   auto refuse = [&](const Status& status) {
-    admission.refusal = RenderErrorFor(service, request, status, ctx.request_id);
+    admission.refusal = Recorded(service, request, ctx, status,
+                                 RenderErrorFor(service, request, status, ctx.request_id));
     return std::move(admission);
   };
+  if (audit_ != nullptr) {
+    if (Status healthy = audit_->Healthy(); !healthy.ok()) return refuse(healthy);
+  }
   if (service == Service::kS3) {
     std::optional<auth::VerifiedRequest> verified;
     if (Status s = Authenticate(service, request, ctx, verified); !s.ok()) return refuse(s);
@@ -195,59 +234,158 @@ HttpResponse Router::Handle(HttpRequest& request) {
   } else {
     ctx = NewContext(request);
   }
-  const std::string request_id = ctx.request_id;
-  if (service == Service::kInternal) return HandleInternal(request, request_id);
-  if (service == Service::kUnknown) {
-    return RenderErrorFor(Service::kKms, request,
-                          Error(ErrorCode::kUnknownOperation,
-                                "The credential scope names a service this server does not offer."),
+  if (service == Service::kInternal) return HandleInternal(request, ctx.request_id);
+  Status outcome;
+  HttpResponse response = Serve(service, request, ctx, verified, outcome);
+  return Recorded(service, request, ctx, outcome, std::move(response));
+}
+
+HttpResponse Router::Serve(Service service, HttpRequest& request, auth::RequestContext& ctx,
+                           std::optional<auth::VerifiedRequest>& verified, Status& outcome) {
+  const std::string& request_id = ctx.request_id;
+  auto fail = [&](Status status) {
+    outcome = std::move(status);
+    return RenderErrorFor(service == Service::kUnknown ? Service::kKms : service, request, outcome,
                           request_id);
+  };
+  if (service == Service::kUnknown) {
+    return fail(Error(ErrorCode::kUnknownOperation,
+                      "The credential scope names a service this server does not offer."));
+  }
+  // Fail closed: nothing is served while its record could not be kept.
+  if (audit_ != nullptr) {
+    if (Status healthy = audit_->Healthy(); !healthy.ok()) return fail(healthy);
   }
   if (!request.admitted.has_value()) {
     // Not authenticated at admission (the signature covers the body), or called directly.
     Status auth = Authenticate(service, request, ctx, verified);
-    if (!auth.ok()) return RenderErrorFor(service, request, auth, request_id);
+    if (!auth.ok()) return fail(auth);
   }
 
   HttpResponse response;
   switch (service) {
     case Service::kKms: {
       auto result = kms_.Call(ctx, KmsOperation(request), request.body);
-      if (!result.ok()) return RenderErrorFor(service, request, result.status(), request_id);
+      if (!result.ok()) return fail(result.status());
       response.headers.Add("Content-Type", kJsonContentType);
       response.body = std::move(result).value();
       break;
     }
+    case Service::kCloudTrail: {
+      auto result = cloudtrail_->Call(ctx, CloudTrailOperation(request), request.body);
+      if (!result.ok()) return fail(result.status());
+      response.headers.Add("Content-Type", kJsonContentType);
+      response.body = std::move(result).value();
+      break;
+    }
+    case Service::kSecurityHub: {
+      auto result = securityhub_->Call(ctx, request.method, request.path, request.body);
+      if (!result.ok()) return fail(result.status());
+      response.headers.Add("Content-Type", "application/json");
+      response.body = std::move(result).value();
+      break;
+    }
     case Service::kSts: {
-      std::string_view form = request.method == "POST" ? std::string_view(request.body)
-                                                       : std::string_view(request.query);
-      auto result = sts_.Call(ctx, form);
-      if (!result.ok()) return RenderErrorFor(service, request, result.status(), request_id);
+      auto result = sts_.Call(ctx, QueryForm(request));
+      if (!result.ok()) return fail(result.status());
       response.headers.Add("Content-Type", "text/xml");
       response.body = std::move(result).value();
       break;
     }
     case Service::kIam: {
-      std::string_view form = request.method == "POST" ? std::string_view(request.body)
-                                                       : std::string_view(request.query);
-      auto result = iam_.Call(ctx, form);
-      if (!result.ok()) return RenderErrorFor(service, request, result.status(), request_id);
+      auto result = iam_.Call(ctx, QueryForm(request));
+      if (!result.ok()) return fail(result.status());
       response.headers.Add("Content-Type", "text/xml");
       response.body = std::move(result).value();
       break;
     }
     case Service::kS3: {
       auto result = s3_.Handle(ctx, request, verified ? &*verified : nullptr);
-      if (!result.ok()) return RenderErrorFor(service, request, result.status(), request_id);
+      if (!result.ok()) return fail(result.status());
       response = std::move(result).value();
       break;
     }
     default:
       break;
   }
-  response.headers.Add(service == Service::kKms ? "x-amzn-RequestId" : "x-amz-request-id",
-                       request_id);
+  const bool json_service = service == Service::kKms || service == Service::kCloudTrail ||
+                            service == Service::kSecurityHub;
+  response.headers.Add(json_service ? "x-amzn-RequestId" : "x-amz-request-id", request_id);
   if (service == Service::kS3) response.headers.Add("x-amz-id-2", HostId(request_id));
+  return response;
+}
+
+std::string Router::EventName(Service service, const HttpRequest& request) const {
+  switch (service) {
+    case Service::kKms:
+      return std::string(KmsOperation(request));
+    case Service::kCloudTrail:
+      return std::string(CloudTrailOperation(request));
+    case Service::kSecurityHub:
+      return audit::SecurityHubApi::OperationName(request.method, request.path);
+    case Service::kSts:
+    case Service::kIam:
+      return QueryAction(request);
+    case Service::kS3: {
+      auth::AuditNotes notes;
+      s3_.NoteForAudit(request, notes);
+      return notes.event_name;
+    }
+    default:
+      return {};
+  }
+}
+
+HttpResponse Router::Recorded(Service service, const HttpRequest& request,
+                              const auth::RequestContext& ctx, const Status& outcome,
+                              HttpResponse response) const {
+  if (audit_ == nullptr || service == Service::kInternal) return response;
+  // A refusal because the trail cannot be written is not itself recorded: it could not be.
+  if (outcome.code() == ErrorCode::kAuditUnavailable) return response;
+  std::string_view source;
+  bool read_only = false;
+  if (service == Service::kS3 && ctx.audit) s3_.NoteForAudit(request, *ctx.audit);
+  std::string event_name =
+      service == Service::kS3 && ctx.audit ? ctx.audit->event_name : EventName(service, request);
+  switch (service) {
+    case Service::kKms:
+      source = "kms";
+      read_only = KmsReadOnly(event_name);
+      break;
+    case Service::kCloudTrail:
+      source = "cloudtrail";
+      read_only = audit::CloudTrailApi::IsReadOnly(event_name);
+      break;
+    case Service::kSecurityHub:
+      source = "securityhub";
+      read_only = event_name.starts_with("Get");
+      break;
+    case Service::kSts:
+      source = "sts";
+      read_only = true;  // as CloudTrail marks AssumeRole, GetSessionToken, GetCallerIdentity
+      break;
+    case Service::kIam:
+      source = "iam";
+      read_only = event_name.starts_with("Get") || event_name.starts_with("List");
+      if (ctx.audit && ctx.audit->request_parameters.empty()) {
+        ctx.audit->request_parameters = QueryRequestParameters(QueryForm(request));
+      }
+      break;
+    case Service::kS3:
+      source = "s3";
+      read_only = request.method == "GET" || request.method == "HEAD";
+      break;
+    default:
+      source = "unknown";
+      break;
+  }
+  if (service == Service::kSts && ctx.audit && ctx.audit->request_parameters.empty()) {
+    ctx.audit->request_parameters = QueryRequestParameters(QueryForm(request));
+  }
+  audit::AuditEvent event = RequestEvent(
+      RequestEventInput{source, event_name, read_only, request, response, ctx, outcome});
+  event.event_time = lifecycle_clock_.Now();  // CloudTrail's eventTime: when the request completed
+  HoldUntilRecorded(*audit_, event, ctx.audit, response);
   return response;
 }
 
@@ -306,7 +444,10 @@ HttpResponse Router::HandleInternal(HttpRequest& request, const std::string& req
 }
 
 HttpResponse Router::RenderError(const HttpRequest& request, const Status& status) {
-  return RenderErrorFor(Detect(request), request, status, NewRequestId());
+  const Service service = Detect(request);
+  auth::RequestContext ctx = NewContext(request);
+  return Recorded(service, request, ctx, status,
+                  RenderErrorFor(service, request, status, ctx.request_id));
 }
 
 HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
@@ -318,9 +459,15 @@ HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
   HttpResponse r;
   switch (service) {
     case Service::kKms:
+    case Service::kCloudTrail:
+    case Service::kSecurityHub:
     case Service::kUnknown:
     case Service::kInternal: {
       r.status = wire.json_status;
+      // Security Hub speaks REST-JSON, where a refusal is 403 (KMS answers 400).
+      if (service == Service::kSecurityHub && status.code() == ErrorCode::kAccessDenied) {
+        r.status = 403;
+      }
       // AWS sends a capital "Message" for AccessDeniedException, lower-case elsewhere.
       const char* message_key = status.code() == ErrorCode::kAccessDenied ? "Message" : "message";
       // Messages may quote client bytes (a mangled Authorization header): never let invalid UTF-8

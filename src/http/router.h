@@ -5,6 +5,9 @@
 //   3. dispatches to that service's wire codec,
 //   4. renders errors in the service's own dialect (JSON 1.1, S3 XML, query XML) and stamps the
 //      request id on every response.
+// Every request it answers (refused ones included) is recorded in the audit trail, when there is
+// one: the response leaves only once its record is durable, and while the trail cannot be written
+// nothing is served (fail closed; docs/audit.md).
 // It also serves, only when enabled, POST /_hangar/dev/clock, signed by an account root (SigV4,
 // service "hangar"). Operator endpoints (metrics, health) live on their own listener
 // (operator_endpoints.h), never on this one.
@@ -13,6 +16,9 @@
 #include <functional>
 #include <string>
 
+#include "audit/cloudtrail_api.h"
+#include "audit/securityhub_api.h"
+#include "audit/sink.h"
 #include "auth/sigv4.h"
 #include "common/clock.h"
 #include "http/server.h"
@@ -30,6 +36,14 @@ struct RouterOptions {
   uint64_t max_api_body = 1 << 20;  // JSON and query bodies
 };
 
+// The audit layer as the router sees it: where records go, and the APIs that read them back.
+// All null: nothing is recorded and CloudTrail/Security Hub are not offered.
+struct AuditServices {
+  audit::AuditSink* sink = nullptr;
+  const audit::CloudTrailApi* cloudtrail = nullptr;
+  const audit::SecurityHubApi* securityhub = nullptr;
+};
+
 // What the dev clock endpoint calls: move the lifecycle clock and run due lifecycle work now.
 using AdvanceClockFn = std::function<Status(std::chrono::seconds)>;
 
@@ -37,7 +51,7 @@ class Router final : public RequestHandler {
  public:
   Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::KmsApi& kms,
          iam::StsApi& sts, iam::IamApi& iam, s3::S3Api& s3, const Clock& lifecycle_clock,
-         AdvanceClockFn advance_clock);
+         AdvanceClockFn advance_clock, AuditServices audit = {});
 
   RoutePlan Plan(const HttpRequest& request) override;
   Admission Admit(HttpRequest& request) override;
@@ -45,7 +59,7 @@ class Router final : public RequestHandler {
   HttpResponse RenderError(const HttpRequest& request, const Status& status) override;
 
  private:
-  enum class Service { kKms, kS3, kSts, kIam, kInternal, kUnknown };
+  enum class Service { kKms, kS3, kSts, kIam, kCloudTrail, kSecurityHub, kInternal, kUnknown };
   Service Detect(const HttpRequest& request) const;
   HttpResponse RenderErrorFor(Service service, const HttpRequest& request, const Status& status,
                               const std::string& request_id) const;
@@ -55,6 +69,14 @@ class Router final : public RequestHandler {
                       std::optional<auth::VerifiedRequest>& verified) const;
   auth::RequestContext NewContext(const HttpRequest& request) const;
   HttpResponse HandleInternal(HttpRequest& request, const std::string& request_id);
+  // The service's answer to an authenticated (or anonymous S3) request; `outcome` its error.
+  HttpResponse Serve(Service service, HttpRequest& request, auth::RequestContext& ctx,
+                     std::optional<auth::VerifiedRequest>& verified, Status& outcome);
+  // Queues the request's audit record and holds `response` until it is durable.
+  HttpResponse Recorded(Service service, const HttpRequest& request,
+                        const auth::RequestContext& ctx, const Status& outcome,
+                        HttpResponse response) const;
+  std::string EventName(Service service, const HttpRequest& request) const;
   // The dev clock is for tests, but it moves key deletion forward: only an account root may.
   Status AuthorizeDevClock(const HttpRequest& request) const;
 
@@ -66,6 +88,9 @@ class Router final : public RequestHandler {
   s3::S3Api& s3_;
   const Clock& lifecycle_clock_;
   AdvanceClockFn advance_clock_;
+  audit::AuditSink* const audit_;
+  const audit::CloudTrailApi* const cloudtrail_;
+  const audit::SecurityHubApi* const securityhub_;
 };
 
 }  // namespace hangar::http

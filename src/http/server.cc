@@ -510,6 +510,7 @@ class Server::Impl {
       HttpRequest request = ToHttpRequest(header_parser, remote, secure);
       RoutePlan plan = handler_.Plan(request);
       Exchange exchange = co_await Serve(stream, buffer, header_parser, request, plan);
+      exchange.response = co_await Released(request, std::move(exchange.response));
       if (buffer.size() == 0) buffer.shrink_to_fit();  // idle connections stay small
       // A body the handler did not read leaves the connection out of step: close after answering.
       if (!exchange.body_consumed || stopping_.load()) keep_alive = false;
@@ -612,6 +613,29 @@ class Server::Impl {
     request.body = std::move(body_parser.get().body());
     out.response = co_await RunAsPlanned(plan, [this, &request] { return Dispatch(request); });
     co_return out;
+  }
+
+  // Waits, without holding a thread, until the response may leave (its audit record is durable);
+  // if it may not, the handler's rendering of the reason goes out instead.
+  asio::awaitable<HttpResponse> Released(const HttpRequest& request, HttpResponse response) {
+    if (!response.release) co_return response;
+    auto release = std::move(response.release);
+    response.release = nullptr;
+    auto ex = co_await asio::this_coro::executor;
+    Status status;
+    co_await asio::async_initiate<decltype(asio::use_awaitable), void()>(
+        [&](auto handler) {
+          auto done = std::make_shared<decltype(handler)>(std::move(handler));
+          release([&status, ex, done](const Status& s) {
+            status = s;
+            asio::post(ex, [done]() mutable { (*done)(); });
+          });
+        },
+        asio::use_awaitable);
+    if (status.ok()) co_return response;
+    HttpResponse refused = handler_.RenderError(request, status);
+    refused.release = nullptr;  // the reason itself cannot be recorded
+    co_return refused;
   }
 
   // Reserves `bytes` of the budget for buffered bodies and, for a caller nobody vouched for yet,

@@ -111,6 +111,7 @@ Result<DecryptOutput> KeyService::Decrypt(const auth::RequestContext& ctx,
     return Error(ErrorCode::kKmsInvalidCiphertext, "");
   }
   const KeyRecord& k = key->record;
+  NoteKey(ctx, k);
   if (k.destroyed) {
     return Error(ErrorCode::kKmsNotFound, "Key '" + k.arn + "' does not exist");
   }
@@ -172,6 +173,7 @@ Result<ReEncryptOutput> KeyService::ReEncrypt(const auth::RequestContext& ctx,
     return Error(ErrorCode::kKmsInvalidCiphertext, "");
   }
   const KeyRecord& sk = source->record;
+  NoteKey(ctx, sk);
   if (sk.destroyed) return Error(ErrorCode::kKmsNotFound, "Key '" + sk.arn + "' does not exist");
   KmsRequestDetails source_details;
   source_details.encryption_context = &input.source_context;

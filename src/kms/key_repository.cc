@@ -232,6 +232,15 @@ Result<std::vector<std::string>> KeyRepository::ListKeyIds(std::string_view acco
   return ids;
 }
 
+Result<std::vector<std::string>> KeyRepository::ListAllKeyIds(std::string_view start_after,
+                                                              size_t limit) {
+  HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kKeys, "", {"", std::string(start_after), limit}));
+  std::vector<std::string> ids;
+  ids.reserve(docs.size());
+  for (auto& d : docs) ids.push_back(std::move(d.id));
+  return ids;
+}
+
 Result<std::vector<std::string>> KeyRepository::ListDueKeyIds(int64_t now_ms, size_t limit) {
   HANGAR_ASSIGN_OR_RETURN(auto docs, store_.ListDue(kKeys, now_ms, limit));
   std::vector<std::string> ids;

@@ -72,6 +72,8 @@ class KeyRepository {
                                               std::string_view start_after, size_t limit);
   // Keys whose next lifecycle event (deletion, rotation) is due.
   Result<std::vector<std::string>> ListDueKeyIds(int64_t now_ms, size_t limit);
+  // Every key's id, of every account and region, in id order, from after `start_after`.
+  Result<std::vector<std::string>> ListAllKeyIds(std::string_view start_after, size_t limit);
 
   Result<std::optional<Alias>> FindAlias(std::string_view account, std::string_view region,
                                          std::string_view name);

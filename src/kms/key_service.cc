@@ -143,6 +143,7 @@ Result<std::shared_ptr<const LoadedKey>> KeyService::Lookup(const auth::RequestC
     return KeyDoesNotExist(ctx.region, account, target);
   }
   if (ref.is_alias() && request_alias != nullptr) *request_alias = ref.alias_name;
+  NoteKey(ctx, key->record);
   return key;
 }
 
@@ -262,6 +263,7 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
   SecretBytes material = crypto::RandomSecret(32);
   std::lock_guard lock(mutate_mu_);
   HANGAR_RETURN_IF_ERROR(repository_.Create(key, material));
+  NoteKey(ctx, key);
   return key;
 }
 
@@ -761,6 +763,32 @@ Result<Page<RotationEntry>> KeyService::ListKeyRotations(const auth::RequestCont
 
 // --- Background lifecycle ---------------------------------------------------------------------
 
+void KeyService::NoteKey(const auth::RequestContext& ctx, const KeyRecord& key) {
+  if (!ctx.audit) return;
+  ctx.audit->AddResource("AWS::KMS::Key", key.arn, key.account_id);
+  ctx.audit->recipient_account_id = key.account_id;
+}
+
+Status KeyService::RecordServiceEvent(std::string_view event_name, const KeyRecord& key,
+                                      const std::string& response_elements) {
+  if (audit_ == nullptr) return Status::Ok();
+  audit::AuditEvent e;
+  e.event_time = clock_.Now();
+  e.event_id = NewRequestId();
+  e.event_type = "AwsServiceEvent";
+  e.event_source = "kms.amazonaws.com";
+  e.event_name = std::string(event_name);
+  e.region = key.region;
+  e.account_id = key.account_id;
+  e.source_ip = "AWS Internal";
+  e.user_agent = "AWS Internal";
+  e.response_elements = response_elements;
+  e.request_id = NewRequestId();
+  e.resources.push_back({"AWS::KMS::Key", key.arn, key.account_id});
+  e.recipient_account_id = key.account_id;
+  return audit_->Record(e);
+}
+
 Result<int> KeyService::RunDueTasks() {
   const int64_t now = ToUnixMillis(clock_.Now());
   int changed = 0;
@@ -775,6 +803,8 @@ Result<int> KeyService::RunDueTasks() {
       const KeyRecord& k = key->record;
       if (k.NextDueMs() == 0 || k.NextDueMs() > now) continue;
       if (k.state == KeyState::kPendingDeletion) {
+        HANGAR_RETURN_IF_ERROR(RecordServiceEvent(
+            "DeleteKey", k, nlohmann::json{{"keyId", k.arn}}.dump()));
         HANGAR_RETURN_IF_ERROR(repository_.Destroy(k, key->revision));
         spdlog::info("KMS key {} deleted at the end of its waiting period", k.arn);
         ++changed;
@@ -785,6 +815,7 @@ Result<int> KeyService::RunDueTasks() {
         if (next.record.next_rotation_ms <= now) {
           next.record.next_rotation_ms = now + k.rotation_period_days * kDayMs;
         }
+        HANGAR_RETURN_IF_ERROR(RecordServiceEvent("RotateKey", k, ""));
         HANGAR_RETURN_IF_ERROR(Rotate(next, "AUTOMATIC", now));
         ++changed;
       } else {

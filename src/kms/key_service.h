@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/sink.h"
 #include "auth/request_context.h"
 #include "common/clock.h"
 #include "common/result.h"
@@ -282,6 +283,9 @@ class KeyService {
   // Destroys keys whose deletion window has ended and rotates keys whose rotation is due, as of
   // the lifecycle clock's now. Returns how many keys it changed.
   Result<int> RunDueTasks();
+  // Where RunDueTasks records what it does by itself (AwsServiceEvent: DeleteKey at the end of a
+  // waiting period, RotateKey): before acting, so nothing happens unrecorded.
+  void SetAuditSink(audit::AuditSink* sink) { audit_ = sink; }
 
   // The AWS managed key alias/aws/<service> of the caller's account and region, created on first
   // use (S3's SSE-KMS default). `action` (e.g. "DescribeKey"), when given, is authorised against
@@ -301,6 +305,12 @@ class KeyService {
   KmsCallCounts CallCounts() const;
 
  private:
+  // Records a service event about `key`; with no sink, nothing. Errors: kAuditUnavailable.
+  Status RecordServiceEvent(std::string_view event_name, const KeyRecord& key,
+                            const std::string& response_elements);
+  audit::AuditSink* audit_ = nullptr;
+  // The key a request used, for its audit record (resources, and the account it belongs to).
+  static void NoteKey(const auth::RequestContext& ctx, const KeyRecord& key);
   enum class Op {
     kCreateKey, kDescribeKey, kListKeys, kUpdateKeyDescription, kEnableKey, kDisableKey,
     kScheduleKeyDeletion, kCancelKeyDeletion, kCreateAlias, kUpdateAlias, kDeleteAlias,

@@ -715,6 +715,40 @@ const std::unordered_set<std::string_view>& LaterOperations() {
   return *ops;
 }
 
+// Request or response members as CloudTrail records them: camelCase names all the way down,
+// without plaintexts, data keys, ciphertext blobs or grant tokens (docs/reference/audit.md §2).
+json ForAudit(const json& value) {
+  if (value.is_array()) {
+    json out = json::array();
+    for (const json& item : value) out.push_back(ForAudit(item));
+    return out;
+  }
+  if (!value.is_object()) return value;
+  json out = json::object();
+  for (const auto& [name, member] : value.items()) {
+    if (name == "Plaintext" || name == "CiphertextBlob" || name == "CiphertextForRecipient" ||
+        name == "GrantToken") {
+      continue;
+    }
+    // Encryption contexts are recorded as given: their keys are the caller's, not member names.
+    out[MemberPath(name)] = name == "EncryptionContext" ? member : ForAudit(member);
+  }
+  return out;
+}
+
+bool RecordsResponse(std::string_view operation) {
+  for (std::string_view prefix : {"Create", "Update", "Put", "Enable", "Disable", "Schedule",
+                                  "Cancel", "Tag", "Untag", "Delete", "Rotate", "Retire",
+                                  "Revoke", "Replicate", "Import"}) {
+    if (operation.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+std::string AuditJson(const json& value) {
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace
 
 bool KmsApi::RunsInline(std::string_view operation) {
@@ -746,8 +780,25 @@ Result<std::string> KmsApi::Call(const auth::RequestContext& ctx, std::string_vi
   if (!request.is_object()) {
     return Error(ErrorCode::kSerialization, "Request body must be a JSON object.");
   }
+  if (ctx.audit) ctx.audit->request_parameters = AuditJson(ForAudit(request));
   Input input(request);
-  HANGAR_ASSIGN_OR_RETURN(json response, it->second(service_, ctx, input));
+  auto result = it->second(service_, ctx, input);
+  if (ctx.audit && (operation == "Decrypt" || operation == "ReEncrypt")) {
+    // As AWS records them: the key the ciphertext named (resolved) and the algorithm used.
+    json params = ForAudit(request);
+    if (!ctx.audit->resources.empty() && !params.contains("keyId")) {
+      params["keyId"] = ctx.audit->resources.front().arn;
+    }
+    if (operation == "Decrypt" && !params.contains("encryptionAlgorithm")) {
+      params["encryptionAlgorithm"] = "SYMMETRIC_DEFAULT";
+    }
+    ctx.audit->request_parameters = AuditJson(params);
+  }
+  if (!result.ok()) return result.status();
+  json response = std::move(result).value();
+  if (ctx.audit && RecordsResponse(operation)) {
+    ctx.audit->response_elements = AuditJson(ForAudit(response));
+  }
   return response.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

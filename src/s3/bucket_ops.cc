@@ -42,6 +42,8 @@ Result<Stored<BucketRecord>> S3Service::RequireBucket(const auth::RequestContext
                                                       const S3Request& request) {
   HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetBucket(bucket));
   if (!stored) return NoSuchBucket(bucket);
+  // The bucket's owner receives this request's audit record (and owns the resources it names).
+  if (ctx.audit) ctx.audit->recipient_account_id = stored->record.owner_account;
   // Block Public Access only ever takes away what a bucket policy grants.
   std::optional<PublicAccessBlock> account_block;
   if (!stored->record.policy.empty()) {

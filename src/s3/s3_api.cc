@@ -1,5 +1,7 @@
 #include "s3/s3_api.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <map>
 
@@ -224,6 +226,61 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
   }
   return Op::kMethodNotAllowed;
 }
+
+// The operation's name in audit records, and whether it is object level (a CloudTrail data event).
+struct OpName {
+  Op op;
+  std::string_view name;
+  bool data_event;
+};
+
+constexpr OpName kOpNames[] = {
+    {Op::kListBuckets, "ListBuckets", false},
+    {Op::kCreateBucket, "CreateBucket", false},
+    {Op::kHeadBucket, "HeadBucket", false},
+    {Op::kDeleteBucket, "DeleteBucket", false},
+    {Op::kGetBucketLocation, "GetBucketLocation", false},
+    {Op::kListObjects, "ListObjects", true},
+    {Op::kListObjectsV2, "ListObjectsV2", true},
+    {Op::kPutBucketTagging, "PutBucketTagging", false},
+    {Op::kGetBucketTagging, "GetBucketTagging", false},
+    {Op::kDeleteBucketTagging, "DeleteBucketTagging", false},
+    {Op::kGetBucketVersioning, "GetBucketVersioning", false},
+    {Op::kGetBucketAcl, "GetBucketAcl", false},
+    {Op::kPutBucketEncryption, "PutBucketEncryption", false},
+    {Op::kGetBucketEncryption, "GetBucketEncryption", false},
+    {Op::kDeleteBucketEncryption, "DeleteBucketEncryption", false},
+    {Op::kListMultipartUploads, "ListMultipartUploads", true},
+    {Op::kDeleteObjects, "DeleteObjects", true},
+    {Op::kPutObject, "PutObject", true},
+    {Op::kCopyObject, "CopyObject", true},
+    {Op::kGetObject, "GetObject", true},
+    {Op::kHeadObject, "HeadObject", true},
+    {Op::kDeleteObject, "DeleteObject", true},
+    {Op::kPutObjectTagging, "PutObjectTagging", true},
+    {Op::kGetObjectTagging, "GetObjectTagging", true},
+    {Op::kDeleteObjectTagging, "DeleteObjectTagging", true},
+    {Op::kGetObjectAttributes, "GetObjectAttributes", true},
+    {Op::kGetObjectAcl, "GetObjectAcl", true},
+    {Op::kCreateMultipartUpload, "CreateMultipartUpload", true},
+    {Op::kUploadPart, "UploadPart", true},
+    {Op::kUploadPartCopy, "UploadPartCopy", true},
+    {Op::kCompleteMultipartUpload, "CompleteMultipartUpload", true},
+    {Op::kAbortMultipartUpload, "AbortMultipartUpload", true},
+    {Op::kListParts, "ListParts", true},
+    {Op::kPutBucketPolicy, "PutBucketPolicy", false},
+    {Op::kGetBucketPolicy, "GetBucketPolicy", false},
+    {Op::kDeleteBucketPolicy, "DeleteBucketPolicy", false},
+    {Op::kGetBucketPolicyStatus, "GetBucketPolicyStatus", false},
+    {Op::kPutPublicAccessBlock, "PutPublicAccessBlock", false},
+    {Op::kGetPublicAccessBlock, "GetPublicAccessBlock", false},
+    {Op::kDeletePublicAccessBlock, "DeletePublicAccessBlock", false},
+    {Op::kPutOwnershipControls, "PutBucketOwnershipControls", false},
+    {Op::kGetOwnershipControls, "GetBucketOwnershipControls", false},
+    {Op::kDeleteOwnershipControls, "DeleteBucketOwnershipControls", false},
+    {Op::kPutBucketAcl, "PutBucketAcl", false},
+    {Op::kPutObjectAcl, "PutObjectAcl", true},
+};
 
 // What each operation's request body may be, and what can be checked before reading it
 // (docs/hardening.md item 11). Operations not listed take no body (up to kSmallBody is tolerated
@@ -629,6 +686,49 @@ S3Api::BodyPlan S3Api::Plan(const HttpRequest& request) const {
   return plan;
 }
 
+void S3Api::NoteForAudit(const HttpRequest& request, auth::AuditNotes& notes) const {
+  auto address = ParseAddress(request, options_.virtual_host_domains);
+  auto query = Query::Parse(request.query);
+  nlohmann::json params{{"Host", std::string(request.headers.Get("host"))}};
+  if (!address.ok() || !query.ok()) {
+    notes.event_name = request.method == "GET" ? "GetObject" : "Unknown";
+    notes.request_parameters = params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
+  }
+  const Op op = Route(request.method, *address, *query, request.headers);
+  std::string_view name;
+  bool data_event = !address->key.empty();
+  for (const OpName& entry : kOpNames) {
+    if (entry.op == op) {
+      name = entry.name;
+      data_event = entry.data_event;
+    }
+  }
+  if (op == Op::kAccountPublicAccessBlock) {
+    name = request.method == "GET"      ? "GetAccountPublicAccessBlock"
+           : request.method == "DELETE" ? "DeleteAccountPublicAccessBlock"
+                                        : "PutAccountPublicAccessBlock";
+  } else if (op == Op::kBucketFeatureAbsent) {
+    name = query->Has("lifecycle") ? "GetBucketLifecycle" : "GetBucketCors";
+  }
+  notes.event_name = name.empty() ? std::string(request.method == "GET" ? "Get" : "Put") + "Unsupported"
+                                  : std::string(name);
+  notes.data_event = data_event;
+  if (!address->bucket.empty() && op != Op::kAccountPublicAccessBlock) {
+    params["bucketName"] = address->bucket;
+    // The bucket's owner is the record's recipient; S3Service notes it once it looked it up.
+    notes.AddResource("AWS::S3::Bucket", "arn:aws:s3:::" + address->bucket, "");
+    if (!address->key.empty()) {
+      params["key"] = address->key;
+      notes.AddResource("AWS::S3::Object", "arn:aws:s3:::" + address->bucket + "/" + address->key,
+                        "");
+    }
+  }
+  if (notes.request_parameters.empty()) {
+    notes.request_parameters = params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
 Status S3Api::Admit(const auth::RequestContext& ctx, const HttpRequest& request) {
   const bool has_body = request.content_length.value_or(0) > 0 ||
                         ToLower(request.headers.Get("transfer-encoding")).find("chunked") !=
@@ -898,6 +998,13 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
                      "published schema");
       }
       HANGAR_ASSIGN_OR_RETURN(auto results, service_.DeleteObjects(ctx, a.bucket, keys));
+      if (ctx.audit) {
+        // How many objects went: the mass-deletion detection counts them.
+        const auto deleted = std::count_if(results.begin(), results.end(),
+                                           [](const auto& r) { return r.status.ok(); });
+        ctx.audit->additional_event_data =
+            nlohmann::json{{"deletedObjects", deleted}}.dump();
+      }
       XmlWriter x("DeleteResult");
       for (const auto& r : results) {
         if (r.status.ok()) {

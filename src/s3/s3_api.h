@@ -39,6 +39,9 @@ class S3Api {
   // exists, anonymous callers face a policy that could allow them, and operations with one
   // required action are authorised. Requests without a body pass (Handle checks them).
   Status Admit(const auth::RequestContext& ctx, const HttpRequest& request);
+  // What the request's audit record says of it: the operation's name (PutObject, ...), whether it
+  // is a data event (object level), the bucket and object it names, its request parameters.
+  void NoteForAudit(const HttpRequest& request, auth::AuditNotes& notes) const;
 
   // `verified` is null for presigned and anonymous requests.
   Result<HttpResponse> Handle(const auth::RequestContext& ctx, HttpRequest& request,

@@ -1,0 +1,288 @@
+#include "audit/findings_engine.h"
+
+#include <pthread.h>
+
+#include <spdlog/spdlog.h>
+
+namespace hangar::audit {
+namespace {
+
+bool StartsWithAny(std::string_view s, std::initializer_list<std::string_view> prefixes) {
+  for (std::string_view p : prefixes) {
+    if (s.starts_with(p)) return true;
+  }
+  return false;
+}
+
+std::string FirstResource(const AuditEvent& e, std::string_view type) {
+  for (const auto& r : e.resources) {
+    if (r.type == type) return r.arn;
+  }
+  return {};
+}
+
+std::string Owner(const AuditEvent& e) {
+  return e.recipient_account_id.empty() ? e.account_id : e.recipient_account_id;
+}
+
+}  // namespace
+
+FindingsEngine::FindingsEngine(FindingStore& store, FactsSource& facts, const Clock& clock,
+                               DetectionOptions options)
+    : store_(store), facts_(facts), clock_(clock), detector_(options) {
+  worker_ = std::thread([this] { Loop(); });
+  pthread_setname_np(worker_.native_handle(), "findings");
+}
+
+FindingsEngine::~FindingsEngine() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    wake_.notify_all();
+  }
+  worker_.join();
+}
+
+bool FindingsEngine::Wants(const AuditEvent& e) {
+  if (!e.error_code.empty()) return true;  // refusals feed the detections
+  if (e.principal && e.principal->type == auth::PrincipalType::kRoot) return true;
+  if (e.event_type == "AwsServiceEvent") return true;
+  if (e.event_source == "kms.amazonaws.com") return !e.read_only || e.event_name == "Decrypt";
+  if (e.event_source == "s3.amazonaws.com") {
+    return !e.read_only && (e.management_event || e.event_name.starts_with("DeleteObject"));
+  }
+  if (e.event_source == "iam.amazonaws.com") return !e.read_only;
+  return false;
+}
+
+void FindingsEngine::Observe(const AuditEvent& event) {
+  std::lock_guard lock(mu_);
+  queue_.push_back(event);
+  ++observed_;
+  wake_.notify_one();
+}
+
+void FindingsEngine::Flush() {
+  std::unique_lock lock(mu_);
+  const uint64_t target = observed_;
+  drained_.wait(lock, [&] { return processed_ >= target || stopping_; });
+}
+
+void FindingsEngine::Loop() {
+  for (;;) {
+    std::deque<AuditEvent> batch;
+    {
+      std::unique_lock lock(mu_);
+      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) return;
+      batch.swap(queue_);
+    }
+    for (const AuditEvent& event : batch) Process(event);
+    if (Status s = StorePendingDetections(); !s.ok()) {
+      spdlog::error("findings: storing detections: {}", s.message());
+    }
+    std::lock_guard lock(mu_);
+    processed_ += batch.size();
+    drained_.notify_all();
+  }
+}
+
+void FindingsEngine::Merge(Finding f) {
+  auto [it, inserted] = pending_detections_.try_emplace(f.id, f);
+  if (inserted) return;
+  Finding& merged = it->second;
+  merged.count += f.count;
+  merged.last_observed_ms = std::max(merged.last_observed_ms, f.last_observed_ms);
+  merged.updated_ms = std::max(merged.updated_ms, f.updated_ms);
+  merged.description = f.description;
+  merged.event_ids.insert(merged.event_ids.end(), f.event_ids.begin(), f.event_ids.end());
+  if (merged.event_ids.size() > 20) {
+    merged.event_ids.erase(merged.event_ids.begin(), merged.event_ids.end() - 20);
+  }
+}
+
+Status FindingsEngine::StorePendingDetections() {
+  std::map<std::string, Finding> pending;
+  pending.swap(pending_detections_);
+  for (const auto& [id, f] : pending) HANGAR_RETURN_IF_ERROR(store_.Upsert(f));
+  return Status::Ok();
+}
+
+Status FindingsEngine::Store(const std::vector<Finding>& findings) {
+  for (const Finding& f : findings) HANGAR_RETURN_IF_ERROR(store_.Upsert(f));
+  return Status::Ok();
+}
+
+void FindingsEngine::Process(const AuditEvent& e) {
+  for (Finding& f : detector_.Observe(e)) Merge(std::move(f));
+  Status s;
+  const bool ok = e.error_code.empty();
+  if (s.ok() && ok && !e.read_only) {
+    const std::string owner = Owner(e);
+    if (e.event_source == "kms.amazonaws.com") {
+      std::string key = FirstResource(e, "AWS::KMS::Key");
+      // The DeleteKey service event is recorded just before the key is destroyed: the event
+      // itself says it is gone (re-reading the key now would still find it pending).
+      if (!key.empty() && e.event_type == "AwsServiceEvent" && e.event_name == "DeleteKey") {
+        s = ArchiveResource(owner, key);
+      } else if (!key.empty()) {
+        s = ReevaluateKey(key, owner);
+      }
+    } else if (e.event_source == "s3.amazonaws.com") {
+      if (StartsWithAny(e.event_name, {"PutAccountPublicAccessBlock",
+                                       "DeleteAccountPublicAccessBlock"})) {
+        s = ReevaluateAccount(e.account_id);
+        // Account-level Block Public Access decides whether every bucket's policy is public.
+        if (s.ok()) {
+          auto buckets = facts_.AllBuckets();
+          s = buckets.status();
+          if (buckets.ok()) {
+            for (const BucketFacts& b : *buckets) {
+              if (b.account_id == e.account_id && s.ok()) s = Store(BucketControls(b, clock_.Now()));
+            }
+          }
+        }
+        if (s.ok()) s = DetectAccountExposure(e);
+      } else {
+        std::string bucket = FirstResource(e, "AWS::S3::Bucket");
+        if (!bucket.empty() && e.management_event) {
+          const std::string name = bucket.substr(std::string_view("arn:aws:s3:::").size());
+          s = ReevaluateBucket(name, owner);
+          if (s.ok()) s = DetectBucketExposure(e, name);
+        }
+      }
+    } else if (e.event_source == "iam.amazonaws.com") {
+      s = ReevaluateUsers(e.account_id);
+      if (s.ok() && e.event_name.find("AccessKey") != std::string::npos) {
+        s = ReevaluateAccount(e.account_id);
+      }
+    }
+  }
+  if (!s.ok()) spdlog::error("findings: {} ({}): {}", e.event_name, e.event_id, s.message());
+}
+
+Status FindingsEngine::DetectBucketExposure(const AuditEvent& e, const std::string& name) {
+  const bool block_change = e.event_name == "PutPublicAccessBlock" ||
+                            e.event_name == "DeletePublicAccessBlock";
+  if (!block_change && e.event_name != "PutBucketPolicy") return Status::Ok();
+  HANGAR_ASSIGN_OR_RETURN(auto bucket, facts_.Bucket(name));
+  if (!bucket) return Status::Ok();
+  const std::string arn = "arn:aws:s3:::" + name;
+  const std::string who = e.principal ? e.principal->arn : std::string("someone");
+  if (block_change && !(bucket->block && bucket->block->all())) {
+    Merge(PublicAccessDetection(e, "Policy:S3/BucketBlockPublicAccessDisabled", "LOW",
+                                "Block Public Access was turned off for a bucket",
+                                "AwsS3Bucket", arn,
+                                who + " called " + e.event_name + " on " + name +
+                                    ": not every Block Public Access setting is on now."));
+  }
+  if (bucket->public_read || bucket->public_write) {
+    Merge(PublicAccessDetection(e, "Policy:S3/BucketAnonymousAccessGranted", "HIGH",
+                                "A bucket became publicly accessible", "AwsS3Bucket", arn,
+                                who + " called " + e.event_name + " on " + name +
+                                    ": its policy now lets anyone " +
+                                    (bucket->public_write ? "write" : "read") + " objects."));
+  }
+  return Status::Ok();
+}
+
+Status FindingsEngine::DetectAccountExposure(const AuditEvent& e) {
+  HANGAR_ASSIGN_OR_RETURN(auto accounts, facts_.Accounts());
+  for (const AccountFacts& a : accounts) {
+    if (a.account_id != e.account_id || (a.block && a.block->all())) continue;
+    Merge(PublicAccessDetection(e, "Policy:S3/AccountBlockPublicAccessDisabled", "MEDIUM",
+                                "Block Public Access was turned off for the account",
+                                "AwsAccount", "AWS::::Account:" + a.account_id,
+                                "The account's Block Public Access settings are not all on after " +
+                                    e.event_name + "."));
+  }
+  return Status::Ok();
+}
+
+Status FindingsEngine::ReevaluateKey(const std::string& arn, const std::string& account) {
+  HANGAR_ASSIGN_OR_RETURN(auto key, facts_.Key(arn));
+  if (!key) return ArchiveResource(account, arn);
+  return Store(KeyControls(*key, clock_.Now()));
+}
+
+Status FindingsEngine::ReevaluateBucket(const std::string& name, const std::string& account) {
+  HANGAR_ASSIGN_OR_RETURN(auto bucket, facts_.Bucket(name));
+  if (!bucket) return ArchiveResource(account, "arn:aws:s3:::" + name);
+  return Store(BucketControls(*bucket, clock_.Now()));
+}
+
+Status FindingsEngine::ReevaluateAccount(const std::string& account) {
+  HANGAR_ASSIGN_OR_RETURN(auto accounts, facts_.Accounts());
+  for (const AccountFacts& a : accounts) {
+    if (a.account_id == account) HANGAR_RETURN_IF_ERROR(Store(AccountControls(a, clock_.Now())));
+  }
+  return Status::Ok();
+}
+
+Status FindingsEngine::ReevaluateUsers(const std::string& account) {
+  HANGAR_ASSIGN_OR_RETURN(auto users, facts_.Users(account));
+  std::set<std::string> present;
+  for (const UserFacts& u : users) {
+    present.insert(u.arn);
+    HANGAR_RETURN_IF_ERROR(Store(UserControls(u, clock_.Now())));
+  }
+  // Users deleted since: their findings are archived.
+  HANGAR_ASSIGN_OR_RETURN(auto findings, store_.List(account));
+  for (const Finding& f : findings) {
+    if (f.resource_type == "AwsIamUser" && f.product == "securityhub" &&
+        f.record_state == "ACTIVE" && !present.count(f.resource_id)) {
+      HANGAR_RETURN_IF_ERROR(store_.Put(Archived(f, clock_.Now())));
+    }
+  }
+  return Status::Ok();
+}
+
+Status FindingsEngine::ArchiveResource(const std::string& account, const std::string& resource_id) {
+  HANGAR_ASSIGN_OR_RETURN(auto findings, store_.List(account));
+  for (const Finding& f : findings) {
+    if (f.resource_id == resource_id && f.product == "securityhub" && f.record_state == "ACTIVE") {
+      HANGAR_RETURN_IF_ERROR(store_.Put(Archived(f, clock_.Now())));
+    }
+  }
+  return Status::Ok();
+}
+
+Status FindingsEngine::EvaluateAll() {
+  const TimePoint now = clock_.Now();
+  HANGAR_ASSIGN_OR_RETURN(auto keys, facts_.AllKeys());
+  for (const KeyFacts& k : keys) HANGAR_RETURN_IF_ERROR(Store(KeyControls(k, now)));
+  HANGAR_ASSIGN_OR_RETURN(auto buckets, facts_.AllBuckets());
+  for (const BucketFacts& b : buckets) HANGAR_RETURN_IF_ERROR(Store(BucketControls(b, now)));
+  HANGAR_ASSIGN_OR_RETURN(auto accounts, facts_.Accounts());
+  std::set<std::string> present;
+  for (const KeyFacts& k : keys) present.insert(k.arn);
+  for (const BucketFacts& b : buckets) present.insert("arn:aws:s3:::" + b.name);
+  for (const AccountFacts& a : accounts) {
+    HANGAR_RETURN_IF_ERROR(Store(AccountControls(a, now)));
+    HANGAR_RETURN_IF_ERROR(ReevaluateUsers(a.account_id));
+    // Keys and buckets that went away while the server was down (or whose last change was
+    // missed): their control findings are archived.
+    HANGAR_ASSIGN_OR_RETURN(auto findings, store_.List(a.account_id));
+    for (const Finding& f : findings) {
+      if (f.product == "securityhub" && f.record_state == "ACTIVE" &&
+          (f.resource_type == "AwsKmsKey" || f.resource_type == "AwsS3Bucket") &&
+          !present.count(f.resource_id)) {
+        HANGAR_RETURN_IF_ERROR(store_.Put(Archived(f, now)));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+void ObservedSink::Append(const AuditEvent& event, std::function<void(const Status&)> done) {
+  if (!FindingsEngine::Wants(event)) {
+    inner_.Append(event, std::move(done));
+    return;
+  }
+  inner_.Append(event, [this, event, done = std::move(done)](const Status& written) {
+    if (written.ok()) engine_.Observe(event);
+    done(written);
+  });
+}
+
+}  // namespace hangar::audit

@@ -1,0 +1,100 @@
+#pragma once
+// FindingsEngine: keeps the findings current. Controls are evaluated for every resource at start
+// and again whenever a recorded request (or service event) changed a key, a bucket, an account's
+// Block Public Access or a user's policies; detections watch every record. It works on its own
+// thread from a queue fed by ObservedSink, so requests never wait for it; Flush() waits until
+// what was recorded so far is reflected (Security Hub's GetFindings calls it first).
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "audit/controls.h"
+#include "audit/detections.h"
+#include "audit/finding.h"
+#include "audit/sink.h"
+#include "common/clock.h"
+
+namespace hangar::audit {
+
+// What the controls look at, gathered from the services by the application.
+class FactsSource {
+ public:
+  virtual ~FactsSource() = default;
+  virtual Result<std::vector<KeyFacts>> AllKeys() = 0;
+  virtual Result<std::optional<KeyFacts>> Key(std::string_view arn) = 0;
+  virtual Result<std::vector<BucketFacts>> AllBuckets() = 0;
+  virtual Result<std::optional<BucketFacts>> Bucket(std::string_view name) = 0;
+  virtual Result<std::vector<AccountFacts>> Accounts() = 0;
+  virtual Result<std::vector<UserFacts>> Users(std::string_view account) = 0;
+};
+
+class FindingsEngine {
+ public:
+  FindingsEngine(FindingStore& store, FactsSource& facts, const Clock& clock,
+                 DetectionOptions options);
+  ~FindingsEngine();
+
+  // Every control for every resource (at start).
+  Status EvaluateAll();
+  // Whether `event` can change a finding; only those are queued (a copy is made).
+  static bool Wants(const AuditEvent& event);
+  void Observe(const AuditEvent& event);
+  // Returns once every event observed before the call has been processed and its findings
+  // stored.
+  void Flush();
+
+ private:
+  void Loop();
+  void Process(const AuditEvent& event);
+  // Detections of one batch of events, merged per finding (a burst of root GETs is one update).
+  void Merge(Finding finding);
+  Status StorePendingDetections();
+  Status Store(const std::vector<Finding>& findings);
+  Status ReevaluateKey(const std::string& arn, const std::string& account);
+  Status ReevaluateBucket(const std::string& name, const std::string& account);
+  Status ReevaluateAccount(const std::string& account);
+  Status ReevaluateUsers(const std::string& account);
+  // Block Public Access turned off, or a policy that lets anyone in, after `event`.
+  Status DetectBucketExposure(const AuditEvent& event, const std::string& bucket);
+  Status DetectAccountExposure(const AuditEvent& event);
+  // Archives the ACTIVE control findings about `resource_id` (it no longer exists).
+  Status ArchiveResource(const std::string& account, const std::string& resource_id);
+
+  FindingStore& store_;
+  FactsSource& facts_;
+  const Clock& clock_;
+  Detector detector_;
+  std::map<std::string, Finding> pending_detections_;  // worker thread only
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::condition_variable drained_;
+  std::deque<AuditEvent> queue_;
+  uint64_t observed_ = 0;
+  uint64_t processed_ = 0;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+// An AuditSink that hands every durably written record the engine wants to it.
+class ObservedSink final : public AuditSink {
+ public:
+  ObservedSink(AuditSink& inner, FindingsEngine& engine) : inner_(inner), engine_(engine) {}
+  void Append(const AuditEvent& event, std::function<void(const Status&)> done) override;
+  Status Healthy() const override { return inner_.Healthy(); }
+
+ private:
+  AuditSink& inner_;
+  FindingsEngine& engine_;
+};
+
+}  // namespace hangar::audit
