@@ -79,6 +79,7 @@ struct ServeOptions {
   std::string admin_listen = "127.0.0.1:0";  // "off" = none
   std::string audit = "on";                   // "off": no audit trail (benchmarks only)
   bool audit_lookup_data_events = false;
+  int audit_retention_days = 0;  // 0: kept for ever
   audit::DetectionOptions detections;
   int access_denied_window = 60;
   int mass_delete_window = 60;
@@ -250,9 +251,9 @@ int Serve(const ServeOptions& opts) {
   // The audit trail, before anything can be served or changed: every request is recorded in it.
   std::unique_ptr<audit::AuditTrail> trail;
   if (opts.audit != "off") {
-    auto opened = audit::AuditTrail::Open(
-        audit::TrailOptions{opts.data_dir + "/audit", creds->account_id}, *dir->root_key,
-        lifecycle_clock);
+    audit::TrailOptions trail_options{opts.data_dir + "/audit", creds->account_id};
+    trail_options.retention = std::chrono::hours(24) * opts.audit_retention_days;
+    auto opened = audit::AuditTrail::Open(trail_options, *dir->root_key, lifecycle_clock);
     if (!opened.ok()) {
       std::cerr << "hangar: cannot open the audit trail: " << opened.status().message() << "\n";
       return 1;
@@ -544,6 +545,9 @@ int main(int argc, char** argv) {
   serve->add_option("--detect-mass-delete-window", opts.mass_delete_window,
                     "Detection: seconds of the mass-deletion window (60)")
       ->check(CLI::Range(1, 86400));
+  serve->add_option("--audit-retention-days", opts.audit_retention_days,
+                    "Remove audit log files (with their digests) older than this; 0: keep all")
+      ->check(CLI::Range(0, 36500));
   serve->add_flag("--audit-lookup-data-events", opts.audit_lookup_data_events,
                   "LookupEvents returns S3 data events too (AWS shows management events only)");
   serve->add_flag("--allow-core-dumps", opts.allow_core_dumps,

@@ -45,6 +45,7 @@ class AuditTrailTest : public ::testing::Test {
   TrailOptions Options() {
     TrailOptions o{dir_.string(), "111122223333"};
     o.digest_interval = std::chrono::hours(24 * 365 * 100);
+    o.retention = retention_;
     return o;
   }
   AuditEvent Event(std::string name, std::string key_arn = "") {
@@ -94,6 +95,7 @@ class AuditTrailTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  std::chrono::seconds retention_{0};
   OffsetClock clock_{FromUnixMillis(1767225600000)};  // 2026-01-01T00:00:00Z
   std::unique_ptr<crypto::RootKey> root_key_ = crypto::RootKey::FromBytes(crypto::RandomSecret(32));
   std::unique_ptr<AuditTrail> trail_;
@@ -368,6 +370,46 @@ TEST_F(AuditTrailTest, LookupEventsApiSpeaksCloudTrailJson) {
                      R"({"LookupAttributes":[{"AttributeKey":"Nope","AttributeValue":"x"}]})")
                 .status().code(),
             ErrorCode::kCloudTrailInvalidLookupAttributes);
+}
+
+TEST_F(AuditTrailTest, RetentionRemovesOldDigestsWithTheirLogsAndTheChainStillVerifies) {
+  retention_ = std::chrono::hours(2);
+  Reopen();
+  // Digests end at 01:00 (the reopen), 02:00, 03:00, 04:00 (ThreeHours), then 05:00: with two
+  // hours kept, those that ended before 03:00 go.
+  ThreeHours();
+  ASSERT_TRUE(trail_->Record(Event("Encrypt")).ok());
+  clock_.Advance(std::chrono::hours(1));
+  ASSERT_TRUE(trail_->DigestNow().ok());
+  auto digests = Files("digests", ".json");
+  ASSERT_EQ(digests.size(), 4u) << "three kept and the retention marker";
+  EXPECT_EQ(fs::path(digests[0]).filename().string().substr(0, 16), "20260101T030000Z");
+  EXPECT_EQ(fs::path(digests.back()).filename(), "retention.json");
+  EXPECT_EQ(Files("logs", ".jsonl").size(), 3u) << "the 01:00-02:00 log went with its digest";
+  VerifyReport report = Verify();
+  EXPECT_TRUE(report.ok()) << report.problems[0];
+  EXPECT_EQ(report.digests_checked, 3);
+  // The cut does not excuse a digest deleted by someone else: the first one kept, here.
+  fs::remove(digests[0]);
+  fs::remove(digests[0] + ".sig");
+  report = Verify();
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.problems[0].find("was deleted"), std::string::npos) << report.problems[0];
+}
+
+TEST_F(AuditTrailTest, AnAlteredRetentionMarkerIsNamed) {
+  retention_ = std::chrono::hours(1);
+  Reopen();
+  ThreeHours();
+  const std::string marker = (dir_ / "digests" / "retention.json").string();
+  ASSERT_TRUE(fs::exists(marker));
+  ASSERT_TRUE(Verify().ok());
+  std::string text = Read(marker);
+  text.replace(text.find("cutAt"), 5, "cutAT");
+  Write(marker, text);
+  VerifyReport report = Verify();
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.problems[0].find("retention marker"), std::string::npos) << report.problems[0];
 }
 
 }  // namespace

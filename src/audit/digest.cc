@@ -103,6 +103,35 @@ Result<Digest> ParseDigest(std::string_view text) {
   return d;
 }
 
+std::string RetentionJson(const RetentionCut& cut) {
+  json out{{"cutAt", FormatIso8601(cut.cut_at, false)},
+           {"firstDigestS3Object", cut.first_digest},
+           {"removedDigestS3Object", cut.removed.path},
+           {"removedDigestHashValue", cut.removed.sha256_hex},
+           {"removedDigestSignature", cut.removed.signature_hex}};
+  return out.dump(2) + "\n";
+}
+
+Result<RetentionCut> ParseRetention(std::string_view text) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return InternalError("not a JSON object");
+  RetentionCut cut;
+  auto at = ParseIso8601(OrEmpty(j, "cutAt"));
+  if (!at) return InternalError("cutAt is missing or malformed");
+  cut.cut_at = *at;
+  cut.first_digest = OrEmpty(j, "firstDigestS3Object");
+  cut.removed = DigestLink{OrEmpty(j, "removedDigestS3Object"), OrEmpty(j, "removedDigestHashValue"),
+                           OrEmpty(j, "removedDigestSignature")};
+  if (cut.first_digest.empty() || cut.removed.path.empty()) {
+    return InternalError("the digests it names are missing");
+  }
+  return cut;
+}
+
+std::string RetentionStringToSign(std::string_view marker_sha256_hex) {
+  return "hangar-audit-retention\n" + std::string(marker_sha256_hex);
+}
+
 std::string DigestStringToSign(const Digest& d, std::string_view digest_sha256_hex) {
   std::string s = FormatIso8601(d.end, false);
   s += "\n";

@@ -60,6 +60,23 @@ Result<Digest> ParseDigest(std::string_view text);
 // digest's hex signature, joined by newlines (CloudTrail's string to sign).
 std::string DigestStringToSign(const Digest& digest, std::string_view digest_sha256_hex);
 
+// Retention: when old digests and their log files are removed, DIR/digests/retention.json
+// (signed like a digest, in retention.json.sig) names the first digest kept and the link it holds
+// to its removed predecessor, so the shortened chain still verifies — and a digest removed by
+// anyone else still does not.
+inline constexpr std::string_view kRetentionMarker = "retention.json";
+
+struct RetentionCut {
+  TimePoint cut_at;
+  std::string first_digest;  // digests/....json: the oldest digest kept
+  DigestLink removed;        // what first_digest's previous link names (path, hash, signature)
+};
+
+std::string RetentionJson(const RetentionCut& cut);
+Result<RetentionCut> ParseRetention(std::string_view text);
+// What the marker's signature covers.
+std::string RetentionStringToSign(std::string_view marker_sha256_hex);
+
 // The hex signature in a `.sig` file's text (one line).
 std::string SignatureText(std::string_view file_text);
 

@@ -55,6 +55,40 @@ bool FindingsEngine::Wants(const AuditEvent& e) {
   return false;
 }
 
+namespace {
+
+// A successful root call whose only interest is the RootCredentialUsage detection (not a
+// deletion, which mass deletion counts; not a Decrypt, whose address the baseline learns).
+bool OnlyRootUse(const AuditEvent& e) {
+  if (!e.error_code.empty() || !e.principal || e.principal->type != auth::PrincipalType::kRoot) {
+    return false;
+  }
+  if (e.event_source == "s3.amazonaws.com") {
+    return !e.management_event && !e.event_name.starts_with("DeleteObject");
+  }
+  return e.event_source == "kms.amazonaws.com" && e.read_only && e.event_name != "Decrypt" &&
+         (e.event_name.starts_with("Encrypt") || e.event_name.starts_with("GenerateDataKey") ||
+          e.event_name == "ReEncrypt");
+}
+
+}  // namespace
+
+bool FindingsEngine::Sample(const AuditEvent& e) {
+  if (!OnlyRootUse(e)) return true;
+  std::lock_guard lock(sample_mu_);
+  RootUse& use = root_use_[e.account_id];
+  if (e.event_time - use.window_start >= std::chrono::seconds(1)) {
+    use.window_start = e.event_time;
+    use.queued_in_window = 0;
+  }
+  if (use.queued_in_window < kRootUsePerSecond) {
+    ++use.queued_in_window;
+    return true;
+  }
+  ++use.unqueued;
+  return false;
+}
+
 void FindingsEngine::Observe(const AuditEvent& event) {
   std::lock_guard lock(mu_);
   queue_.push_back(event);
@@ -114,7 +148,16 @@ Status FindingsEngine::Store(const std::vector<Finding>& findings) {
 }
 
 void FindingsEngine::Process(const AuditEvent& e) {
-  for (Finding& f : detector_.Observe(e)) Merge(std::move(f));
+  for (Finding& f : detector_.Observe(e)) {
+    if (f.generator_id.ends_with("/Policy:IAMUser/RootCredentialUsage")) {
+      // Add the occurrences that were counted but not queued (Sample).
+      std::lock_guard lock(sample_mu_);
+      RootUse& use = root_use_[e.account_id];
+      f.count += use.unqueued;
+      use.unqueued = 0;
+    }
+    Merge(std::move(f));
+  }
   Status s;
   const bool ok = e.error_code.empty();
   if (s.ok() && ok && !e.read_only) {
@@ -275,7 +318,7 @@ Status FindingsEngine::EvaluateAll() {
 }
 
 void ObservedSink::Append(const AuditEvent& event, std::function<void(const Status&)> done) {
-  if (!FindingsEngine::Wants(event)) {
+  if (!FindingsEngine::Wants(event) || !engine_.Sample(event)) {
     inner_.Append(event, std::move(done));
     return;
   }

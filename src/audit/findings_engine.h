@@ -47,6 +47,10 @@ class FindingsEngine {
   Status EvaluateAll();
   // Whether `event` can change a finding; only those are queued (a copy is made).
   static bool Wants(const AuditEvent& event);
+  // Root data access is queued at most kRootUsePerSecond times a second per account; beyond that
+  // it is counted and the count travels with the next one queued: a root-driven workload must
+  // not pay a copy per request. False: counted, not queued.
+  bool Sample(const AuditEvent& event);
   void Observe(const AuditEvent& event);
   // Returns once every event observed before the call has been processed and its findings
   // stored.
@@ -74,6 +78,15 @@ class FindingsEngine {
   const Clock& clock_;
   Detector detector_;
   std::map<std::string, Finding> pending_detections_;  // worker thread only
+
+  static constexpr int kRootUsePerSecond = 20;
+  struct RootUse {
+    TimePoint window_start;
+    int queued_in_window = 0;
+    int64_t unqueued = 0;
+  };
+  std::mutex sample_mu_;
+  std::map<std::string, RootUse> root_use_;  // by account
 
   std::mutex mu_;
   std::condition_variable wake_;

@@ -331,5 +331,32 @@ TEST_F(FindingsEngineTest, BatchUpdateSetsWorkflowAndNoteAndReevaluationKeepsThe
   EXPECT_EQ(kms3["Note"]["Text"], "asked the key owner");
 }
 
+TEST_F(FindingsEngineTest, RootDataAccessIsSampledButCountedInFull) {
+  AuditEvent e = Event("kms.amazonaws.com", "GenerateDataKey");
+  e.principal->type = auth::PrincipalType::kRoot;
+  e.principal->arn = "arn:aws:iam::111122223333:root";
+  e.read_only = true;
+  int queued = 0;
+  for (int i = 0; i < 100; ++i) {
+    e.event_id = NewRequestId();
+    if (engine_->Sample(e)) {
+      ++queued;
+      engine_->Observe(e);
+    }
+  }
+  EXPECT_EQ(queued, 20) << "at most 20 a second are queued";
+  e.event_time += std::chrono::seconds(1);  // the next second: queued, carrying the 80 others
+  ASSERT_TRUE(engine_->Sample(e));
+  engine_->Observe(e);
+  json r = GetFindings(R"({"Filters":{"GeneratorId":[{"Value":"RootCredentialUsage","Comparison":"CONTAINS"}]}})");
+  ASSERT_EQ(r["Findings"].size(), 1u);
+  EXPECT_EQ(r["Findings"][0]["ProductFields"]["hangar/Count"], "101");
+  // A root deletion is never sampled away (mass deletion counts each).
+  AuditEvent deletion = Event("s3.amazonaws.com", "DeleteObject");
+  deletion.principal = e.principal;
+  deletion.management_event = false;
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(engine_->Sample(deletion));
+}
+
 }  // namespace
 }  // namespace hangar::audit

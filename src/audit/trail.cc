@@ -163,7 +163,8 @@ Status AuditTrail::Recover() {
     undigested_.push_back(std::move(entry));
   }
   next_digest_at_ = NextDigestTime(clock_.Now());
-  return Status::Ok();
+  // A retention cut a crash interrupted is finished before anything new is written.
+  return ApplyRetention(clock_.Now());
 }
 
 void AuditTrail::Append(const AuditEvent& event, std::function<void(const Status&)> done) {
@@ -387,6 +388,62 @@ Status AuditTrail::SignDigest() {
   undigested_.clear();
   ++next_digest_sequence_;
   next_digest_at_ = NextDigestTime(now);
+  return ApplyRetention(now);
+}
+
+Status AuditTrail::ApplyRetention(TimePoint now) {
+  const std::string digests_dir = options_.dir + "/" + std::string(kDigestsDir);
+  const std::string marker_path = digests_dir + "/" + std::string(kRetentionMarker);
+  std::vector<std::string> names = ListNames(digests_dir, ".json");
+  // The first digest kept: the oldest whose window ended within the retention period (the
+  // newest is always kept); with a marker from an interrupted cut, at least the one it names.
+  size_t first_kept = 0;
+  if (options_.retention.count() > 0 && names.size() > 1) {
+    while (first_kept + 1 < names.size()) {
+      auto end = TimeOf(names[first_kept]);
+      if (!end || *end >= now - options_.retention) break;
+      ++first_kept;
+    }
+  }
+  if (auto marker = ReadSmallFile(marker_path, 64 * 1024); marker.ok()) {
+    auto cut = ParseRetention(*marker);
+    if (cut.ok()) {
+      const std::string first = cut->first_digest.substr(std::string(kDigestsDir).size() + 1);
+      while (first_kept < names.size() && names[first_kept] < first) ++first_kept;
+    }
+  }
+  if (first_kept == 0) return Status::Ok();
+  // 1. The marker: the kept chain's first link, signed, before anything is removed.
+  const std::string first_name = names[first_kept];
+  HANGAR_ASSIGN_OR_RETURN(std::string first_text,
+                          ReadSmallFile(digests_dir + "/" + first_name, 64 << 20));
+  HANGAR_ASSIGN_OR_RETURN(Digest first, ParseDigest(first_text));
+  if (first.previous) {
+    RetentionCut cut{now, std::string(kDigestsDir) + "/" + first_name, *first.previous};
+    const std::string text = RetentionJson(cut);
+    HANGAR_ASSIGN_OR_RETURN(std::string signature,
+                            key_->SignHex(RetentionStringToSign(crypto::Sha256Hex(text))));
+    HANGAR_RETURN_IF_ERROR(WriteFileAtomically(marker_path, text, 0600));
+    HANGAR_RETURN_IF_ERROR(WriteFileAtomically(marker_path + ".sig", signature + "\n", 0600));
+  }
+  // 2. The expired digests and the log files they list, oldest first.
+  for (size_t i = 0; i < first_kept; ++i) {
+    const std::string full = digests_dir + "/" + names[i];
+    auto text = ReadSmallFile(full, 64 << 20);
+    if (text.ok()) {
+      if (auto digest = ParseDigest(*text); digest.ok()) {
+        for (const LogFileEntry& log : digest->logs) {
+          ::unlink((options_.dir + "/" + log.path).c_str());
+        }
+      }
+    }
+    ::unlink((full + ".sig").c_str());
+    ::unlink(full.c_str());
+  }
+  HANGAR_RETURN_IF_ERROR(FsyncDirectory(options_.dir + "/" + std::string(kLogsDir)));
+  HANGAR_RETURN_IF_ERROR(FsyncDirectory(digests_dir));
+  spdlog::info("audit trail: retention removed {} digests (and their log files) before {}",
+               first_kept, first_name);
   return Status::Ok();
 }
 

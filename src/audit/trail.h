@@ -36,6 +36,9 @@ struct TrailOptions {
   std::chrono::seconds digest_interval{3600};
   uint64_t max_log_bytes = 64ULL << 20;  // a log file is closed early when it grows beyond this
   int writer_threads = 2;
+  // Digests (with the log files they list) whose window ended longer ago than this are removed
+  // at the next digest; 0: kept for ever. The newest digest is always kept.
+  std::chrono::seconds retention{0};
 };
 
 struct TrailStats {
@@ -99,6 +102,9 @@ class AuditTrail final : public AuditSink {
   Status OpenLogFile();
   void CloseLogFile();
   Status SignDigest();
+  // Removes digests (and their log files) older than the retention period, after signing a
+  // retention marker that names the first digest kept. Also finishes a cut a crash interrupted.
+  Status ApplyRetention(TimePoint now);
   TimePoint NextDigestTime(TimePoint after) const;
   void SetHealth(const Status& status);
 

@@ -43,8 +43,30 @@ VerifyReport VerifyTrail(const VerifyOptions& options) {
   const std::string digests_dir = options.dir + "/" + std::string(kDigestsDir);
   const std::string logs_dir = options.dir + "/" + std::string(kLogsDir);
 
+  // A retention cut: the chain legitimately starts at the digest its signed marker names.
+  std::optional<RetentionCut> cut;
+  if (auto marker = ReadSmallFile(digests_dir + "/" + std::string(kRetentionMarker), 64 * 1024);
+      marker.ok()) {
+    auto parsed = ParseRetention(*marker);
+    auto sig = ReadSmallFile(digests_dir + "/" + std::string(kRetentionMarker) + ".sig", 4096);
+    auto signature = sig.ok() ? HexDecode(SignatureText(*sig)) : std::nullopt;
+    if (parsed.ok() && signature &&
+        crypto::RsaSha256Verify(options.public_der,
+                                RetentionStringToSign(crypto::Sha256Hex(*marker)), *signature)) {
+      cut = *parsed;
+    } else {
+      report.problems.push_back("the retention marker digests/" + std::string(kRetentionMarker) +
+                                " was altered or is not signed by the trail's digest key");
+    }
+  }
+
   std::vector<LoadedDigest> chain;
   for (const std::string& name : ListNames(digests_dir, ".json")) {
+    if (name == kRetentionMarker) continue;
+    if (cut && std::string(kDigestsDir) + "/" + name < cut->first_digest) {
+      // Expired, left by a cut the server had not finished (it finishes at its next start).
+      continue;
+    }
     LoadedDigest loaded;
     loaded.path = std::string(kDigestsDir) + "/" + name;
     const std::string full = options.dir + "/" + loaded.path;
@@ -115,6 +137,11 @@ VerifyReport VerifyTrail(const VerifyOptions& options) {
                                   " starts a new chain although " + previous->path +
                                   " precedes it: a digest was inserted");
       }
+    } else if (previous == nullptr && cut && cut->first_digest == loaded.path &&
+               cut->removed.path == d.previous->path &&
+               cut->removed.sha256_hex == d.previous->sha256_hex &&
+               cut->removed.signature_hex == d.previous->signature_hex) {
+      // The head of a chain shortened by retention: its predecessor was removed on purpose.
     } else if (previous == nullptr || previous->path != d.previous->path) {
       // The digest it names is gone: deleted (or, at the head of the chain, never kept).
       orphaned.push_back({previous ? covered_before : 0, d.log_sequence_end, d.previous->path});

@@ -153,6 +153,7 @@ Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext
         repository_.Commit({std::move(guard), S3Repository::PutUpload(upload, abandon_ms, 0)});
     if (s.ok()) return upload;
     if (s.code() != ErrorCode::kConflict) return s;
+    BackOffAfterConflict(attempt);
   }
   return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }
@@ -200,6 +201,7 @@ Result<PartRecord> S3Service::StorePart(const auth::RequestContext& ctx, const U
       return part;
     }
     if (s.code() != ErrorCode::kConflict) return s;
+    BackOffAfterConflict(attempt);
   }
   return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }
@@ -419,6 +421,7 @@ Status S3Service::AbortUpload(std::string_view bucket, std::string_view key,
     }
     Status s = repository_.Commit(m);
     if (s.code() != ErrorCode::kConflict) return s;
+    BackOffAfterConflict(attempt);
   }
   return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }

@@ -10,6 +10,9 @@
 #include "crypto/base64.h"
 #include "s3/object_io.h"
 #include "s3/object_rules.h"
+
+#include <random>
+#include <thread>
 #include "s3/s3_service.h"
 #include "s3/tags.h"
 
@@ -68,6 +71,13 @@ Result<std::optional<std::string>> CheckDeclaredBody(std::optional<uint64_t> con
   if (!content_md5) return std::optional<std::string>();
   HANGAR_ASSIGN_OR_RETURN(std::string raw, ParseContentMd5(*content_md5));
   return std::optional<std::string>(std::move(raw));
+}
+
+void BackOffAfterConflict(int attempt) {
+  // Up to 50 µs after the first loss, doubling to at most 2 ms: 16 attempts span ~20 ms at most.
+  const int64_t cap_us = std::min<int64_t>(2000, int64_t{50} << std::min(attempt, 6));
+  thread_local std::minstd_rand jitter(std::random_device{}());
+  std::this_thread::sleep_for(std::chrono::microseconds(jitter() % (cap_us + 1)));
 }
 
 Status ValidateObjectKey(std::string_view key) {
@@ -208,6 +218,7 @@ Status S3Service::SwapObject(const ObjectRecord& record, std::string_view bucket
       return Status::Ok();
     }
     if (s.code() != ErrorCode::kConflict) return s;
+    BackOffAfterConflict(attempt);
   }
   return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }
@@ -359,6 +370,7 @@ Status S3Service::DeleteObject(const auth::RequestContext& ctx, std::string_view
     }
     Status s = repository_.Commit(m);
     if (s.code() != ErrorCode::kConflict) return s;
+    BackOffAfterConflict(attempt);
   }
   return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }
@@ -465,6 +477,7 @@ Status S3Service::ReplaceObjectTags(const auth::RequestContext& ctx, std::string
     stored.record.tags = tags;
     Status s = repository_.Commit({S3Repository::PutObject(stored.record, stored.revision)});
     if (s.code() != ErrorCode::kConflict) return s;
+    BackOffAfterConflict(attempt);
   }
   return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }

@@ -13,6 +13,10 @@
 
 namespace hangar::s3 {
 
+// After a commit lost a race (kConflict), waits a short, random, growing time before the next
+// attempt: writers that retry at once keep colliding, and 16 quick losses end in SlowDown.
+void BackOffAfterConflict(int attempt);
+
 // 1–1024 bytes of UTF-8. Errors: kKeyTooLong, kValidation.
 Status ValidateObjectKey(std::string_view key);
 // x-amz-meta-* names and values together at most 2 KB. Errors: kMetadataTooLarge.

@@ -444,6 +444,48 @@ class AuditIntegrityTest(HangarTestCase):
         self.assertTrue(os.path.isfile(os.path.join(audit_dir(server.data_dir), last + ".sig")))
 
 
+class AuditRetentionTest(HangarTestCase):
+    """--audit-retention-days: expired digests go with their log files, and the shortened chain
+    still verifies (docs/audit.md, Retention)."""
+
+    server_options = {"extra_args": ["--audit-retention-days", "1"]}
+
+    def test_expired_logs_go_with_their_digests_and_the_chain_still_verifies(self):
+        server = self.server
+        kms = server.client("kms")
+        old = kms.create_key(Description="before the cut")["KeyMetadata"]["Arn"]
+        self.assertEqual(server.restart(), 0)  # the first digest lists the first log file
+        first_logs = log_files(server.data_dir)
+        self.assertTrue(first_logs)
+        # Two days later (dev clock), a new digest: the first one has expired.
+        server.advance_clock(2 * DAY)
+        kms = server.client("kms")
+        new = kms.create_key(Description="after the cut")["KeyMetadata"]["Arn"]
+        self.assertEqual(server.stop(), 0)
+
+        remaining = log_files(server.data_dir)
+        for path in first_logs:
+            self.assertNotIn(path, remaining, "an expired log file was kept")
+        marker = os.path.join(audit_dir(server.data_dir), "digests", "retention.json")
+        self.assertTrue(os.path.isfile(marker) and os.path.isfile(marker + ".sig"))
+        rc, out, failed = verify(server.data_dir)
+        self.assertEqual((rc, failed), (0, []), out)
+        arns = {((r.get("responseElements") or {}).get("keyMetadata") or {}).get("arn")
+                for r in trail_records(server.data_dir) if r.get("eventName") == "CreateKey"}
+        self.assertIn(new, arns)
+        self.assertNotIn(old, arns, "the expired record is still in the trail")
+
+        # Retention is no cover for someone else's deletion: remove the first digest kept.
+        with open(marker) as f:
+            first_kept = json.load(f)["firstDigestS3Object"]
+        path = os.path.join(audit_dir(server.data_dir), first_kept)
+        os.remove(path)
+        os.remove(path + ".sig")
+        rc, out, failed = verify(server.data_dir)
+        self.assertEqual(rc, 1, out)
+        self.assertIn("was deleted", failed[0])
+
+
 # --- 3. no secrets in the trail -----------------------------------------------------------------
 
 class AuditSecretsTest(HangarTestCase):
