@@ -106,8 +106,29 @@ def connections(args, workload):
 
 # --- the trail on disk ------------------------------------------------------------------------
 
+def written_size(path):
+    """A file's size, but for the live log file only its records: the trail zero-fills a log
+    file ahead of its records (cut when the file is closed), so its st_size runs ahead."""
+    size = os.stat(path).st_size
+    if not path.endswith(".jsonl") or size == 0:
+        return size
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 1))
+        if f.read(1) != b"\0":
+            return size
+        low, high = 0, size  # records, then zeros: find where the zeros start
+        while low < high:
+            mid = (low + high) // 2
+            f.seek(mid)
+            if f.read(1) == b"\0":
+                high = mid
+            else:
+                low = mid + 1
+        return low
+
+
 class TrailSnapshot:
-    """Sizes of every file under DATA_DIR/audit at one moment."""
+    """Sizes of every file under DATA_DIR/audit at one moment (records only, for log files)."""
 
     def __init__(self, audit_dir):
         self.audit_dir = audit_dir
@@ -116,7 +137,7 @@ class TrailSnapshot:
             for name in files:
                 path = os.path.join(dirpath, name)
                 try:
-                    self.sizes[path] = os.stat(path).st_size
+                    self.sizes[path] = written_size(path)
                 except FileNotFoundError:  # a temp file renamed away meanwhile
                     pass
 

@@ -10,7 +10,7 @@ PACKAGES=(
   clang libclang-rt-dev
   # libraries
   libboost-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libpugixml-dev
-  libspdlog-dev libfmt-dev libcli11-dev libisal-dev libboost-context-dev
+  libspdlog-dev libfmt-dev libcli11-dev libisal-dev libboost-context-dev prometheus-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 curl openssl s3cmd rclone
 )

@@ -67,6 +67,7 @@ Result<s3::KmsGateway::DataKey> KeyServiceGateway::GenerateDataKey(
                                   .dump(-1, ' ', false,
                                         nlohmann::json::error_handler_t::replace);
   auto out = keys_.GenerateDataKey(CallContext(ctx, notes), input, /*with_plaintext=*/true);
+  if (metrics_ != nullptr) metrics_->RecordKmsCall("GenerateDataKey", metrics::KmsCaller::kS3);
   Record(ctx, "GenerateDataKey", *notes, out.status());
   if (!out.ok()) return out.status();
   return DataKey{std::move(out->plaintext), std::move(out->ciphertext), std::move(out->key_arn)};
@@ -85,6 +86,7 @@ Result<SecretBytes> KeyServiceGateway::Decrypt(const auth::RequestContext& ctx,
                                   .dump(-1, ' ', false,
                                         nlohmann::json::error_handler_t::replace);
   auto out = keys_.Decrypt(CallContext(ctx, notes), input);
+  if (metrics_ != nullptr) metrics_->RecordKmsCall("Decrypt", metrics::KmsCaller::kS3);
   if (!notes->resources.empty()) {
     // As AWS records Decrypt: with the key the ciphertext named, resolved.
     auto params = nlohmann::json::parse(notes->request_parameters);

@@ -6,14 +6,16 @@
 
 #include "audit/sink.h"
 #include "kms/key_service.h"
+#include "metrics/server_metrics.h"
 #include "s3/sse.h"
 
 namespace hangar::app {
 
 class KeyServiceGateway final : public s3::KmsGateway {
  public:
-  explicit KeyServiceGateway(kms::KeyService& keys, audit::AuditSink* audit = nullptr)
-      : keys_(keys), audit_(audit) {}
+  explicit KeyServiceGateway(kms::KeyService& keys, audit::AuditSink* audit = nullptr,
+                             metrics::ServerMetrics* metrics = nullptr)
+      : keys_(keys), audit_(audit), metrics_(metrics) {}
 
   Result<DataKey> GenerateDataKey(const auth::RequestContext& ctx, std::string_view key_id,
                                   const s3::KmsContext& context) override;
@@ -31,6 +33,7 @@ class KeyServiceGateway final : public s3::KmsGateway {
 
   kms::KeyService& keys_;
   audit::AuditSink* const audit_;
+  metrics::ServerMetrics* const metrics_;  // counts calls as made by S3 (KmsCaller::kS3)
 };
 
 }  // namespace hangar::app

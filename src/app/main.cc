@@ -37,6 +37,7 @@
 #include "common/secret_bytes.h"
 #include "common/strings.h"
 #include "http/operator_endpoints.h"
+#include "http/request_observer.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "iam/iam_api.h"
@@ -80,6 +81,8 @@ struct ServeOptions {
   std::string audit = "on";                   // "off": no audit trail (benchmarks only)
   bool audit_lookup_data_events = false;
   int audit_retention_days = 0;  // 0: kept for ever
+  int audit_writers = 1;
+  std::string request_log;  // "-": standard error; empty: none
   audit::DetectionOptions detections;
   int access_denied_window = 60;
   int mass_delete_window = 60;
@@ -248,11 +251,22 @@ int Serve(const ServeOptions& opts) {
     return 1;
   }
 
+  metrics::ServerMetrics metrics;
+  auto observer = http::RequestObserver::Create(metrics, opts.request_log);
+  if (!observer.ok()) {
+    std::cerr << "hangar: " << observer.status().message() << "\n";
+    return 1;
+  }
+
   // The audit trail, before anything can be served or changed: every request is recorded in it.
   std::unique_ptr<audit::AuditTrail> trail;
   if (opts.audit != "off") {
     audit::TrailOptions trail_options{opts.data_dir + "/audit", creds->account_id};
+    trail_options.on_batch = [&metrics](uint64_t records, double seconds, bool failed) {
+      metrics.RecordAuditBatch(records, seconds, failed);
+    };
     trail_options.retention = std::chrono::hours(24) * opts.audit_retention_days;
+    trail_options.writer_threads = opts.audit_writers;
     auto opened = audit::AuditTrail::Open(trail_options, *dir->root_key, lifecycle_clock);
     if (!opened.ok()) {
       std::cerr << "hangar: cannot open the audit trail: " << opened.status().message() << "\n";
@@ -292,7 +306,7 @@ int Serve(const ServeOptions& opts) {
   std::unique_ptr<audit::ObservedSink> observed;
   if (trail) observed = std::make_unique<audit::ObservedSink>(*trail, findings);
   key_service.SetAuditSink(observed.get());
-  KeyServiceGateway kms_gateway(key_service, observed.get());
+  KeyServiceGateway kms_gateway(key_service, observed.get(), &metrics);
   s3::SseEngine sse(kms_gateway, *dir->root_key, lifecycle_clock, s3::SseOptions{});
   s3::S3Access s3_access(identities);
   s3::S3Service s3_service(s3_repository, **blobs, sse, s3_access, lifecycle_clock,
@@ -333,6 +347,7 @@ int Serve(const ServeOptions& opts) {
   http::RouterOptions router_options;
   router_options.default_region = opts.region;
   router_options.dev_clock = dev_clock;
+  router_options.observer = observer->get();
   http::Router router(router_options, verifier, kms_api, sts_api, iam_api, s3_api, lifecycle_clock,
                       [&](std::chrono::seconds by) {
                         offset_clock.Advance(by);
@@ -342,10 +357,12 @@ int Serve(const ServeOptions& opts) {
                       },
                       http::AuditServices{observed.get(), trail ? &cloudtrail_api : nullptr,
                                           trail ? &securityhub_api : nullptr});
-  http::OperatorEndpoints operator_endpoints([&key_service]() {
-    nlohmann::json calls = key_service.CallCounts();
-    return nlohmann::json{{"kms_calls", calls}}.dump();
-  });
+  http::OperatorEndpoints operator_endpoints(
+      [&key_service]() {
+        nlohmann::json calls = key_service.CallCounts();
+        return nlohmann::json{{"kms_calls", calls}}.dump();
+      },
+      [&metrics]() { return metrics.Scrape(); });
 
   http::ServerOptions server_options;
   server_options.host = host;
@@ -363,6 +380,12 @@ int Serve(const ServeOptions& opts) {
   if (!server.ok()) {
     std::cerr << "hangar: " << server.status().message() << "\n";
     return 1;
+  }
+  metrics.AddGauge("hangar_open_connections", "Client connections open now (serving or idle)",
+                   [&server]() { return static_cast<double>((*server)->open_connections()); });
+  if (trail) {
+    metrics.AddGauge("hangar_audit_queue_depth", "Audit records queued, not yet being written",
+                     [&trail]() { return static_cast<double>(trail->stats().queue_depth); });
   }
   std::unique_ptr<http::Server> admin_server;
   if (opts.admin_listen != "off") {
@@ -426,6 +449,7 @@ int Serve(const ServeOptions& opts) {
       spdlog::error("audit trail: the final digest failed: {}", closed.message());
     }
   }
+  (*observer)->Flush();
   spdlog::info("stopped");
   return 0;
 }
@@ -548,6 +572,13 @@ int main(int argc, char** argv) {
   serve->add_option("--audit-retention-days", opts.audit_retention_days,
                     "Remove audit log files (with their digests) older than this; 0: keep all")
       ->check(CLI::Range(0, 36500));
+  serve->add_option("--audit-writers", opts.audit_writers,
+                    "Audit writer threads: 1 makes the largest batches; more overlap their syncs "
+                    "(for disks whose sync is slow)")
+      ->check(CLI::Range(1, 8));
+  serve->add_option("--request-log", opts.request_log,
+                    "Write a JSON line per request (request id, operation, status, duration) to "
+                    "this file, or - for standard error; default: none");
   serve->add_flag("--audit-lookup-data-events", opts.audit_lookup_data_events,
                   "LookupEvents returns S3 data events too (AWS shows management events only)");
   serve->add_flag("--allow-core-dumps", opts.allow_core_dumps,

@@ -289,10 +289,32 @@ TEST_F(AuditTrailTest, ATornLastLineIsCutAndTheFileDigestedAfterACrash) {
   EXPECT_TRUE(Verify().ok());
 }
 
+TEST_F(AuditTrailTest, ZeroFillAndAnUnwrittenPageAreCutAfterACrash) {
+  ASSERT_TRUE(trail_->Record(Event("Encrypt")).ok());
+  trail_.reset();
+  // A crash with the live file zero-filled ahead of its records, one of which sits beyond a page
+  // that never reached the disk (zeros): only the records before the first zero were written in
+  // order, so only they can have been acknowledged.
+  const std::string acknowledged = ToCloudTrailJson(Event("Decrypt")) + "\n";
+  const std::string crashed =
+      (dir_ / "logs" / LogFileName(clock_.Now() + std::chrono::minutes(1), 2)).string();
+  Write(crashed, acknowledged + std::string(4096, '\0') + ToCloudTrailJson(Event("Sign")) +
+                     "\n" + std::string(8192, '\0'));
+  Reopen();
+  EXPECT_EQ(Read(crashed), acknowledged);
+  ASSERT_TRUE(trail_->DigestNow().ok());
+  EXPECT_TRUE(Verify().ok());
+}
+
 TEST_F(AuditTrailTest, AFailedWriteRefusesAndRecovers) {
   ASSERT_TRUE(trail_->Record(Event("Encrypt")).ok());
-  const uint64_t size = fs::file_size(Files("logs", ".jsonl")[0]);
-  // The file may not grow: write() fails with EFBIG (SIGXFSZ ignored), as on a full disk.
+  // The records end where the zero fill ahead of them starts.
+  std::ifstream log(Files("logs", ".jsonl")[0], std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  const uint64_t size = text.find('\0');
+  ASSERT_NE(size, std::string::npos) << "the live log file is zero-filled ahead of its records";
+  // No write may reach past the records: pwrite() fails with EFBIG (SIGXFSZ ignored), as on a
+  // failing disk.
   signal(SIGXFSZ, SIG_IGN);
   rlimit saved{};
   getrlimit(RLIMIT_FSIZE, &saved);

@@ -1,7 +1,6 @@
 #include "audit/event.h"
 
-#include <nlohmann/json.hpp>
-
+#include "common/json_writer.h"
 #include "common/strings.h"
 
 namespace hangar::audit {
@@ -24,77 +23,11 @@ namespace {
 
 // The record is written by hand rather than through a JSON tree: it is built for every request,
 // and a tree (allocations per member, then a dump) cost more than the request itself.
-class RecordWriter {
- public:
-  explicit RecordWriter(std::string& out) : out_(out) { out_ += '{'; }
-  void Finish() { out_ += '}'; }
-
-  void String(std::string_view name, std::string_view value) {
-    Key(name);
-    Quoted(value);
-  }
-  void Bool(std::string_view name, bool value) {
-    Key(name);
-    out_ += value ? "true" : "false";
-  }
-  // JSON text made by the services (always an object, from a JSON library); anything else null.
-  void Embedded(std::string_view name, std::string_view text) {
-    Key(name);
-    const bool object = text.size() >= 2 && text.front() == '{' && text.back() == '}';
-    out_ += object ? text : std::string_view("null");
-  }
-  void Raw(std::string_view name, std::string_view json) {
-    Key(name);
-    out_ += json;
-  }
-
-  void Quoted(std::string_view value) { AppendQuoted(out_, value); }
-
-  static void AppendQuoted(std::string& out_, std::string_view value) {
-    if (!IsValidUtf8(value)) {
-      // Client bytes that are not UTF-8 (a user agent, an object key): replaced, never thrown.
-      out_ += nlohmann::json(std::string(value)).dump(-1, ' ', false,
-                                                      nlohmann::json::error_handler_t::replace);
-      return;
-    }
-    out_ += '"';
-    for (char c : value) {
-      switch (c) {
-        case '"': out_ += "\\\""; break;
-        case '\\': out_ += "\\\\"; break;
-        case '\n': out_ += "\\n"; break;
-        case '\r': out_ += "\\r"; break;
-        case '\t': out_ += "\\t"; break;
-        default:
-          if (static_cast<unsigned char>(c) < 0x20) {
-            static constexpr char kHex[] = "0123456789abcdef";
-            out_ += "\\u00";
-            out_ += kHex[(c >> 4) & 0xf];
-            out_ += kHex[c & 0xf];
-          } else {
-            out_ += c;
-          }
-      }
-    }
-    out_ += '"';
-  }
-
- private:
-  void Key(std::string_view name) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    out_ += '"';
-    out_ += name;  // our own member names: nothing to escape
-    out_ += "\":";
-  }
-  std::string& out_;
-  bool first_ = true;
-};
 
 void WriteUserIdentity(std::string& out, const AuditEvent& e) {
   if (!e.principal) {
     out += "{\"accountId\":";
-    RecordWriter::AppendQuoted(out, e.account_id);
+    AppendJsonString(out, e.account_id);
     out += ",\"invokedBy\":\"AWS Internal\"}";
     return;
   }
@@ -102,14 +35,14 @@ void WriteUserIdentity(std::string& out, const AuditEvent& e) {
   if (p.anonymous()) {
     if (!e.claimed_access_key_id.empty()) {
       out += "{\"type\":\"Unknown\",\"accessKeyId\":";
-      RecordWriter::AppendQuoted(out, e.claimed_access_key_id);
+      AppendJsonString(out, e.claimed_access_key_id);
       out += "}";
     } else {
       out += "{\"type\":\"AWSAccount\",\"principalId\":\"\",\"accountId\":\"anonymous\"}";
     }
     return;
   }
-  RecordWriter id(out);
+  JsonObjectWriter id(out);
   id.String("type", IdentityType(p));
   id.String("principalId", p.user_id);
   id.String("arn", p.arn);
@@ -118,7 +51,7 @@ void WriteUserIdentity(std::string& out, const AuditEvent& e) {
   if (p.type == auth::PrincipalType::kUser) id.String("userName", p.name);
   if (p.type == auth::PrincipalType::kAssumedRole) {
     std::string session = "{\"sessionIssuer\":";
-    RecordWriter issuer(session);
+    JsonObjectWriter issuer(session);
     issuer.String("type", "Role");
     issuer.String("principalId", p.user_id.substr(0, p.user_id.find(':')));
     issuer.String("arn", p.role_arn);
@@ -137,7 +70,7 @@ void WriteUserIdentity(std::string& out, const AuditEvent& e) {
 std::string ToCloudTrailJson(const AuditEvent& e) {
   std::string out;
   out.reserve(1024 + e.request_parameters.size() + e.response_elements.size());
-  RecordWriter w(out);
+  JsonObjectWriter w(out);
   w.String("eventVersion", "1.11");
   std::string identity;
   WriteUserIdentity(identity, e);
@@ -164,7 +97,7 @@ std::string ToCloudTrailJson(const AuditEvent& e) {
     std::string resources = "[";
     for (size_t i = 0; i < e.resources.size(); ++i) {
       if (i > 0) resources += ',';
-      RecordWriter r(resources);
+      JsonObjectWriter r(resources);
       r.String("accountId", e.resources[i].account_id);
       r.String("type", e.resources[i].type);
       r.String("ARN", e.resources[i].arn);

@@ -36,16 +36,29 @@ std::vector<std::string> ListNames(const std::string& dir, std::string_view suff
   return names;
 }
 
-Status WriteAll(int fd, std::string_view data) {
+// Log files grow in zero-filled steps of this size ahead of the records (see OpenLog).
+constexpr uint64_t kPreallocationStep = 1 << 20;
+
+Status WriteAllAt(int fd, std::string_view data, uint64_t offset) {
   while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
+    ssize_t n = ::pwrite(fd, data.data(), data.size(), static_cast<off_t>(offset));
     if (n < 0) {
       if (errno == EINTR) continue;
       return InternalError(std::string("write: ") + std::strerror(errno));
     }
     data.remove_prefix(static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
   }
   return Status::Ok();
+}
+
+// Where the records a crash left end: records never hold a NUL (JSON escapes control
+// characters), so the first NUL (zero fill, or a page that never reached the disk) ends them;
+// a torn last line (never acknowledged) goes too.
+size_t WholeRecordsEnd(std::string_view text) {
+  const size_t nul = text.find('\0');
+  const size_t last_newline = text.substr(0, nul).rfind('\n');
+  return last_newline == std::string_view::npos ? 0 : last_newline + 1;
 }
 
 std::string EventTimeOf(std::string_view line) {
@@ -132,11 +145,10 @@ Status AuditTrail::Recover() {
     if (sequence <= covered) continue;
     const std::string full = logs_dir + "/" + name;
     HANGAR_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(full, 1ULL << 34));
-    size_t keep = text.rfind('\n');
-    keep = keep == std::string::npos ? 0 : keep + 1;
+    const size_t keep = WholeRecordsEnd(text);
     if (keep != text.size()) {
-      spdlog::warn("audit trail: {} ends in a torn record ({} bytes, never acknowledged); cut",
-                   full, text.size() - keep);
+      spdlog::warn("audit trail: {} ends in zero fill or a torn record ({} bytes, never "
+                   "acknowledged); cut", full, text.size() - keep);
       if (::truncate(full.c_str(), static_cast<off_t>(keep)) != 0) {
         return InternalError("cannot cut the torn end of " + full + ": " + std::strerror(errno));
       }
@@ -267,6 +279,7 @@ void AuditTrail::FinishBatch(uint64_t sequence, std::vector<Pending>& batch,
       ++stats_.failed_batches;
     }
   }
+  if (options_.on_batch) options_.on_batch(batch.size(), ms / 1000, !written.ok());
   const Status answer = written.ok() ? Status::Ok()
                                      : Error(ErrorCode::kAuditUnavailable,
                                              "The audit trail cannot be written (" +
@@ -302,7 +315,7 @@ Status AuditTrail::OpenLogFile() {
   const uint64_t sequence = next_log_sequence_++;
   const std::string relative = std::string(kLogsDir) + "/" + LogFileName(now, sequence);
   const std::string full = options_.dir + "/" + relative;
-  int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+  int fd = ::open(full.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return InternalError("cannot create " + full + ": " + std::strerror(errno));
   // The file's name must be durable before any record in it is acknowledged.
   if (Status s = FsyncDirectory(options_.dir + "/" + std::string(kLogsDir)); !s.ok()) {
@@ -317,7 +330,11 @@ Status AuditTrail::OpenLogFile() {
 
 void AuditTrail::CloseLogFile() {
   if (!log_) return;
-  // Every byte the digest will vouch for is durable first (a batch's own sync may still run).
+  // The zero fill goes, and every byte the digest will vouch for is durable first (a batch's own
+  // sync may still run).
+  if (::ftruncate(log_->file->fd, static_cast<off_t>(log_->bytes)) != 0) {
+    spdlog::error("audit trail: cannot cut the zero fill of {}", log_->entry.path);
+  }
   if (::fdatasync(log_->file->fd) != 0) {
     spdlog::error("audit trail: fdatasync of {} before closing it failed", log_->entry.path);
   }
@@ -337,7 +354,19 @@ Status AuditTrail::AppendBatch(const std::vector<Pending>& batch,
     buffer += p.line;
     buffer += '\n';
   }
-  Status written = WriteAll(log_->file->fd, buffer);
+  Status written = Status::Ok();
+  const uint64_t end = log_->bytes + buffer.size();
+  if (end > log_->allocated) {
+    // Zero-fill the next step first: the records then overwrite allocated blocks, so a batch's
+    // fdatasync flushes data alone, not the file's size and block map as an append would.
+    static const std::string kZeros(kPreallocationStep, '\0');
+    const uint64_t target = (end / kPreallocationStep + 1) * kPreallocationStep;
+    for (uint64_t at = log_->allocated; written.ok() && at < target; at += kPreallocationStep) {
+      written = WriteAllAt(log_->file->fd, kZeros, at);
+    }
+    if (written.ok()) log_->allocated = target;
+  }
+  if (written.ok()) written = WriteAllAt(log_->file->fd, buffer, log_->bytes);
   if (!written.ok()) {
     // Take back what reached the file, so that its hash matches its records; then start afresh.
     if (::ftruncate(log_->file->fd, static_cast<off_t>(log_->bytes)) != 0) {

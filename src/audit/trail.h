@@ -1,15 +1,20 @@
 #pragma once
 // AuditTrail: the audit records of one server, on disk in DATA_DIR/audit (layout: digest.h).
 //
-// Records are appended by writer threads in batches (group commit): whatever queued while the
+// Records are appended by a writer thread in batches (group commit): whatever queued while the
 // previous batch was being written goes out in one write and one fdatasync, and only then are the
-// batch's callers told their records are durable. Writes are ordered (one at a time, under a lock);
-// syncs are not: while one writer waits for its fdatasync, the next writes the following batch and
-// starts its own, so a request waits for about one sync, not one and a half. A failed write fails the batch's callers (their
-// requests are answered 503 instead of served) and makes Healthy() say why until a write succeeds.
+// batch's callers told their records are durable. One writer makes the largest batches, and on a
+// fast disk the fewest syncs cost least (measured: bench/audit_bench.py); with more writers
+// (--audit-writers) writes stay ordered (one at a time, under a lock) while syncs overlap, for
+// disks whose sync is slow. A failed write fails the batch's callers (their requests are answered
+// 503 instead of served) and makes Healthy() say why until a write succeeds.
 // Every hour of the trail's clock, and at Close, the log file is closed and a signed digest lists
 // the files closed since the previous one (digest.h). At Open, log files a crash left undigested
 // get their torn last line (never acknowledged) cut and are listed by the next digest.
+// A log file is zero-filled a step (1 MiB) ahead of its records and the records overwrite the
+// fill, so a batch's fdatasync flushes data alone, not the file's size and block map (as a
+// database's preallocated WAL segments); the fill is cut when the file is closed, and after a
+// crash at the first NUL (records never hold one).
 
 #include <atomic>
 #include <chrono>
@@ -35,10 +40,14 @@ struct TrailOptions {
   std::string account_id;  // awsAccountId in the digests: the server's default account
   std::chrono::seconds digest_interval{3600};
   uint64_t max_log_bytes = 64ULL << 20;  // a log file is closed early when it grows beyond this
-  int writer_threads = 2;
+  // One writer makes the largest batches (fewest syncs); more overlap their syncs.
+  int writer_threads = 1;
   // Digests (with the log files they list) whose window ended longer ago than this are removed
   // at the next digest; 0: kept for ever. The newest digest is always kept.
   std::chrono::seconds retention{0};
+  // Told of every batch once it is written and synced (or failed): its records and how long the
+  // write and sync took. For metrics; runs on the writer thread, so it must be quick.
+  std::function<void(uint64_t records, double seconds, bool failed)> on_batch;
 };
 
 struct TrailStats {
@@ -85,7 +94,8 @@ class AuditTrail final : public AuditSink {
     OpenLog() : sha(crypto::DigestAlgorithm::kSha256) {}
     std::shared_ptr<LogFd> file;
     LogFileEntry entry;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0;      // records written
+    uint64_t allocated = 0;  // zero-filled ahead of them; cut at close
     crypto::Digest sha;
   };
 

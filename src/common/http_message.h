@@ -78,6 +78,15 @@ struct HttpRequest {
   std::any admitted;
 };
 
+// What a response answered, in the handler's terms, for the server's metrics and request log.
+struct ExchangeLabels {
+  std::string_view service;  // a static name: "kms", "s3", ...; empty if no handler named it
+  std::string operation;     // "GenerateDataKey", "GetObject", ...
+  std::string request_id;    // as in the response and the audit record
+  std::string principal_arn;
+  std::string error_code;  // the wire code of an error response
+};
+
 struct HttpResponse {
   int status = 200;
   HeaderList headers;
@@ -89,6 +98,7 @@ struct HttpResponse {
   // request's audit record is durable); on an error the server sends the handler's rendering of
   // that error instead. `ready` may run on any thread.
   std::function<void(std::function<void(const Status&)> ready)> release;
+  ExchangeLabels labels;
 };
 
 }  // namespace hangar

@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <cstring>
@@ -314,14 +315,42 @@ std::optional<TimePoint> ParseHttpDate(std::string_view s) {
   return std::nullopt;
 }
 
+namespace {
+
+// SplitMix64's finaliser: a bijection on 64 bits that scatters consecutive inputs.
+uint64_t Scatter(uint64_t x) {
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+}  // namespace
+
+// A counter scattered under a per-process random seed: unique within the process by
+// construction, unpredictable across processes, and without a call into the CSPRNG per request
+// (whose locking showed in profiles). Request ids are labels, not secrets.
 std::string NewRequestId() {
-  std::array<uint8_t, 16> b{};
-  RAND_bytes(b.data(), static_cast<int>(b.size()));
-  b[6] = (b[6] & 0x0f) | 0x40;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  std::string hex = HexEncode(std::span<const uint8_t>(b));
-  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
-         hex.substr(16, 4) + "-" + hex.substr(20);
+  static const std::array<uint64_t, 2> seed = [] {
+    std::array<uint64_t, 2> s{};
+    RAND_bytes(reinterpret_cast<unsigned char*>(s.data()), sizeof s);
+    return s;
+  }();
+  static std::atomic<uint64_t> counter{0};
+  const uint64_t n = counter.fetch_add(1, std::memory_order_relaxed);
+  uint64_t hi = Scatter(seed[0] + n);
+  uint64_t lo = Scatter(seed[1] ^ n);
+  hi = (hi & ~0xf000ULL) | 0x4000ULL;                      // version 4
+  lo = (lo & ~(0xc0ULL << 56)) | (0x80ULL << 56);          // RFC 4122 variant
+  char text[37];
+  size_t at = 0;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) text[at++] = '-';
+    const uint64_t word = i < 8 ? hi : lo;
+    const unsigned byte = static_cast<unsigned>((word >> (8 * (7 - i % 8))) & 0xff);
+    text[at++] = kHexDigits[byte >> 4];
+    text[at++] = kHexDigits[byte & 0xf];
+  }
+  return std::string(text, at);
 }
 
 }  // namespace hangar

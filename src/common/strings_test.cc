@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <thread>
+#include <vector>
+
 namespace hangar {
 namespace {
 
@@ -69,7 +73,20 @@ TEST(StringsTest, RequestIdsAreUuidShapedAndDistinct) {
   std::string a = NewRequestId(), b = NewRequestId();
   EXPECT_EQ(a.size(), 36u);
   EXPECT_EQ(a[14], '4');
+  EXPECT_NE(std::string("89ab").find(a[19]), std::string::npos);  // RFC 4122 variant
   EXPECT_NE(a, b);
+  // Unique over many draws, from several threads at once.
+  std::vector<std::vector<std::string>> drawn(4);
+  std::vector<std::thread> threads;
+  for (auto& ids : drawn) {
+    threads.emplace_back([&ids] {
+      for (int i = 0; i < 20000; ++i) ids.push_back(NewRequestId());
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::string> all;
+  for (const auto& ids : drawn) all.insert(ids.begin(), ids.end());
+  EXPECT_EQ(all.size(), 80000u);
 }
 
 }  // namespace

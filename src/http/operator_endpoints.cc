@@ -26,7 +26,13 @@ HttpResponse OperatorEndpoints::Handle(HttpRequest& request) {
   if (request.method != "GET" && request.method != "HEAD") {
     return Json(405, R"({"error":"use GET"})");
   }
-  if (request.path == "/_hangar/metrics") return Json(200, metrics_());
+  if (request.path == "/metrics") {
+    HttpResponse r;
+    r.headers.Add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    r.body = prometheus_metrics_();
+    return r;
+  }
+  if (request.path == "/_hangar/metrics") return Json(200, json_metrics_());
   if (request.path == "/_hangar/health") return Json(200, R"({"status":"ok"})");
   return Json(404, R"({"error":"no such endpoint"})");
 }

@@ -25,6 +25,10 @@ struct RequestEventInput {
 
 audit::AuditEvent RequestEvent(const RequestEventInput& input);
 
+// The error code `service` ("s3", "iam", "kms", ...) puts on the wire for `status`: S3's XML code,
+// the query protocol's code, or the JSON protocols' __type.
+std::string_view WireErrorCode(std::string_view service, const Status& status);
+
 // Queues `event` now and sets response.release so that the response leaves only once the record
 // is durable.
 // A record made on the request's behalf that failed (AuditNotes::related_record_failed) fails it

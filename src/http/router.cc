@@ -9,6 +9,7 @@
 
 #include "common/strings.h"
 #include "http/request_audit.h"
+#include "http/request_observer.h"
 #include "crypto/base64.h"
 #include "crypto/digest.h"
 
@@ -336,47 +337,66 @@ std::string Router::EventName(Service service, const HttpRequest& request) const
   }
 }
 
+std::string_view Router::SourceName(Service service) {
+  switch (service) {
+    case Service::kKms: return "kms";
+    case Service::kS3: return "s3";
+    case Service::kSts: return "sts";
+    case Service::kIam: return "iam";
+    case Service::kCloudTrail: return "cloudtrail";
+    case Service::kSecurityHub: return "securityhub";
+    case Service::kInternal: return "hangar";
+    case Service::kUnknown: break;
+  }
+  return "unknown";
+}
+
 HttpResponse Router::Recorded(Service service, const HttpRequest& request,
                               const auth::RequestContext& ctx, const Status& outcome,
                               HttpResponse response) const {
-  if (audit_ == nullptr || service == Service::kInternal) return response;
-  // A refusal because the trail cannot be written is not itself recorded: it could not be.
-  if (outcome.code() == ErrorCode::kAuditUnavailable) return response;
-  std::string_view source;
-  bool read_only = false;
+  const bool audited = audit_ != nullptr && service != Service::kInternal;
+  if (options_.observer == nullptr && !audited) return response;
+  const std::string_view source = SourceName(service);
   if (service == Service::kS3 && ctx.audit) s3_.NoteForAudit(request, *ctx.audit);
   std::string event_name =
       service == Service::kS3 && ctx.audit ? ctx.audit->event_name : EventName(service, request);
+  if (options_.observer != nullptr) {
+    ExchangeLabels& labels = response.labels;
+    labels.service = source;
+    labels.operation = event_name;
+    if (options_.observer->logging()) {
+      labels.request_id = ctx.request_id;
+      labels.principal_arn = ctx.principal.arn;
+      if (!outcome.ok()) labels.error_code = std::string(WireErrorCode(source, outcome));
+    }
+  }
+  if (!audited) return response;
+  // A refusal because the trail cannot be written is not itself recorded: it could not be.
+  if (outcome.code() == ErrorCode::kAuditUnavailable) return response;
+  bool read_only = false;
   switch (service) {
     case Service::kKms:
-      source = "kms";
       read_only = KmsReadOnly(event_name);
       break;
     case Service::kCloudTrail:
-      source = "cloudtrail";
       read_only = audit::CloudTrailApi::IsReadOnly(event_name);
       break;
     case Service::kSecurityHub:
-      source = "securityhub";
       read_only = event_name.starts_with("Get");
       break;
     case Service::kSts:
-      source = "sts";
       read_only = true;  // as CloudTrail marks AssumeRole, GetSessionToken, GetCallerIdentity
       break;
     case Service::kIam:
-      source = "iam";
       read_only = event_name.starts_with("Get") || event_name.starts_with("List");
       if (ctx.audit && ctx.audit->request_parameters.empty()) {
         ctx.audit->request_parameters = QueryRequestParameters(QueryForm(request));
       }
       break;
     case Service::kS3:
-      source = "s3";
       read_only = request.method == "GET" || request.method == "HEAD";
       break;
     default:
-      source = "unknown";
       break;
   }
   if (service == Service::kSts && ctx.audit && ctx.audit->request_parameters.empty()) {
@@ -448,6 +468,10 @@ HttpResponse Router::RenderError(const HttpRequest& request, const Status& statu
   auth::RequestContext ctx = NewContext(request);
   return Recorded(service, request, ctx, status,
                   RenderErrorFor(service, request, status, ctx.request_id));
+}
+
+void Router::Completed(const HttpRequest& request, const CompletedExchange& exchange) {
+  if (options_.observer != nullptr) options_.observer->Observe(request, exchange);
 }
 
 HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,

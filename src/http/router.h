@@ -5,9 +5,9 @@
 //   3. dispatches to that service's wire codec,
 //   4. renders errors in the service's own dialect (JSON 1.1, S3 XML, query XML) and stamps the
 //      request id on every response.
-// Every request it answers (refused ones included) is recorded in the audit trail, when there is
-// one: the response leaves only once its record is durable, and while the trail cannot be written
-// nothing is served (fail closed; docs/audit.md).
+// Every request it answers (refused ones included) is counted in the metrics and recorded in the
+// audit trail, when there is one: the response leaves only once its record is durable, and while
+// the trail cannot be written nothing is served (fail closed; docs/audit.md).
 // It also serves, only when enabled, POST /_hangar/dev/clock, signed by an account root (SigV4,
 // service "hangar"). Operator endpoints (metrics, health) live on their own listener
 // (operator_endpoints.h), never on this one.
@@ -29,8 +29,12 @@
 
 namespace hangar::http {
 
+class RequestObserver;
+
 struct RouterOptions {
   std::string default_region = "us-east-1";
+  // Metrics and the request log (request_observer.h); null: neither.
+  RequestObserver* observer = nullptr;
   // HANGAR_DEV_CLOCK=1: POST /_hangar/dev/clock?advance=SECONDS exists.
   bool dev_clock = false;
   uint64_t max_api_body = 1 << 20;  // JSON and query bodies
@@ -57,9 +61,12 @@ class Router final : public RequestHandler {
   Admission Admit(HttpRequest& request) override;
   HttpResponse Handle(HttpRequest& request) override;
   HttpResponse RenderError(const HttpRequest& request, const Status& status) override;
+  void Completed(const HttpRequest& request, const CompletedExchange& exchange) override;
 
  private:
   enum class Service { kKms, kS3, kSts, kIam, kCloudTrail, kSecurityHub, kInternal, kUnknown };
+  // The service's name in eventSource, metrics and logs: "kms", "s3", ...
+  static std::string_view SourceName(Service service);
   Service Detect(const HttpRequest& request) const;
   HttpResponse RenderErrorFor(Service service, const HttpRequest& request, const Status& status,
                               const std::string& request_id) const;
@@ -72,7 +79,8 @@ class Router final : public RequestHandler {
   // The service's answer to an authenticated (or anonymous S3) request; `outcome` its error.
   HttpResponse Serve(Service service, HttpRequest& request, auth::RequestContext& ctx,
                      std::optional<auth::VerifiedRequest>& verified, Status& outcome);
-  // Queues the request's audit record and holds `response` until it is durable.
+  // Labels `response` for metrics and the request log; queues the request's audit record and
+  // holds `response` until it is durable.
   HttpResponse Recorded(Service service, const HttpRequest& request,
                         const auth::RequestContext& ctx, const Status& outcome,
                         HttpResponse response) const;

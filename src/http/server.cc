@@ -293,6 +293,10 @@ class Server::Impl {
 
   uint16_t port() const { return port_; }
   bool tls() const { return ssl_ != nullptr; }
+  size_t open_connections() const {
+    std::lock_guard lock(sessions_mu_);
+    return sessions_.size();
+  }
 
   void Run() {
     asio::co_spawn(*contexts_[0], Accept(), asio::detached);
@@ -506,6 +510,7 @@ class Server::Impl {
       bool have_header = co_await ReadHeader(stream, buffer, header_parser, remote);
       set_idle(false);
       if (!have_header) break;
+      const auto started = std::chrono::steady_clock::now();
       bool keep_alive = header_parser.get().keep_alive();
       HttpRequest request = ToHttpRequest(header_parser, remote, secure);
       RoutePlan plan = handler_.Plan(request);
@@ -514,8 +519,21 @@ class Server::Impl {
       if (buffer.size() == 0) buffer.shrink_to_fit();  // idle connections stay small
       // A body the handler did not read leaves the connection out of step: close after answering.
       if (!exchange.body_consumed || stopping_.load()) keep_alive = false;
+      const ExchangeLabels labels = std::move(exchange.response.labels);
+      const int status = exchange.response.status;
+      const uint64_t bytes_out = request.method == "HEAD" ? 0
+                                 : exchange.response.body_source
+                                     ? exchange.response.body_length
+                                     : exchange.response.body.size();
       bool written = co_await WriteResponse(stream, request, std::move(exchange.response),
                                             keep_alive);
+      handler_.Completed(request, CompletedExchange{
+                                      labels, status, request.content_length.value_or(0),
+                                      bytes_out,
+                                      std::chrono::duration<double>(
+                                          std::chrono::steady_clock::now() - started)
+                                          .count(),
+                                      written});
       if (!written || !keep_alive) break;
     }
     std::lock_guard lock(sessions_mu_);
@@ -635,6 +653,7 @@ class Server::Impl {
     if (status.ok()) co_return response;
     HttpResponse refused = handler_.RenderError(request, status);
     refused.release = nullptr;  // the reason itself cannot be recorded
+    refused.labels = std::move(response.labels);
     co_return refused;
   }
 
@@ -839,7 +858,7 @@ class Server::Impl {
   std::atomic<int> rejections_{0};
   std::atomic<uint64_t> buffered_bytes_{0};
   std::atomic<uint64_t> unauthenticated_bytes_{0};
-  std::mutex sessions_mu_;
+  mutable std::mutex sessions_mu_;
   std::unordered_map<uint64_t, SessionEntry> sessions_;  // protected by sessions_mu_
 };
 
@@ -853,6 +872,7 @@ Result<std::unique_ptr<Server>> Server::Create(const ServerOptions& options,
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::~Server() = default;
 uint16_t Server::port() const { return impl_->port(); }
+size_t Server::open_connections() const { return impl_->open_connections(); }
 bool Server::tls() const { return impl_->tls(); }
 void Server::Run() { impl_->Run(); }
 void Server::Stop() { impl_->Stop(); }

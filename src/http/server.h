@@ -43,6 +43,15 @@ struct Admission {
 
 // Implemented by the router. Thread-safe: called concurrently from I/O and worker threads. For one
 // request the server calls Plan (I/O thread), then Admit and Handle (both where the plan says).
+struct CompletedExchange {
+  const ExchangeLabels& labels;
+  int status = 0;
+  uint64_t bytes_in = 0;   // request body, as declared
+  uint64_t bytes_out = 0;  // response body
+  double seconds = 0;      // from the header's arrival to the response's last byte
+  bool sent = false;       // false: the connection failed before the response was out
+};
+
 class RequestHandler {
  public:
   virtual ~RequestHandler() = default;
@@ -56,6 +65,12 @@ class RequestHandler {
   virtual HttpResponse Handle(HttpRequest& request) = 0;
   // The response for a request refused before its handler ran (e.g. body over the limit).
   virtual HttpResponse RenderError(const HttpRequest& request, const Status& status) = 0;
+  // After a response was sent (or the connection failed while sending it): for metrics and the
+  // request log. Runs on an I/O thread: must not block.
+  virtual void Completed(const HttpRequest& request, const CompletedExchange& exchange) {
+    (void)request;
+    (void)exchange;
+  }
 };
 
 struct ServerOptions {
@@ -93,6 +108,8 @@ class Server {
 
   uint16_t port() const;
   bool tls() const;
+  // Connections open now (serving, or idle between requests). Thread-safe.
+  size_t open_connections() const;
   // Serves until Stop(); returns once every connection has closed.
   void Run();
   // Thread- and signal-safe to request; stops accepting, closes idle connections, lets requests in

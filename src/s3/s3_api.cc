@@ -6,6 +6,7 @@
 #include <map>
 
 #include "auth/payload_reader.h"
+#include "common/json_writer.h"
 #include "common/strings.h"
 #include "crypto/base64.h"
 #include "crypto/digest.h"
@@ -689,10 +690,17 @@ S3Api::BodyPlan S3Api::Plan(const HttpRequest& request) const {
 void S3Api::NoteForAudit(const HttpRequest& request, auth::AuditNotes& notes) const {
   auto address = ParseAddress(request, options_.virtual_host_domains);
   auto query = Query::Parse(request.query);
-  nlohmann::json params{{"Host", std::string(request.headers.Get("host"))}};
+  // requestParameters, written by hand: this runs for every S3 request.
+  std::string params;
+  JsonObjectWriter writer(params);
+  writer.String("Host", request.headers.Get("host"));
+  auto finish = [&] {
+    writer.Finish();
+    if (notes.request_parameters.empty()) notes.request_parameters = std::move(params);
+  };
   if (!address.ok() || !query.ok()) {
     notes.event_name = request.method == "GET" ? "GetObject" : "Unknown";
-    notes.request_parameters = params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    finish();
     return;
   }
   const Op op = Route(request.method, *address, *query, request.headers);
@@ -715,18 +723,16 @@ void S3Api::NoteForAudit(const HttpRequest& request, auth::AuditNotes& notes) co
                                   : std::string(name);
   notes.data_event = data_event;
   if (!address->bucket.empty() && op != Op::kAccountPublicAccessBlock) {
-    params["bucketName"] = address->bucket;
+    writer.String("bucketName", address->bucket);
     // The bucket's owner is the record's recipient; S3Service notes it once it looked it up.
     notes.AddResource("AWS::S3::Bucket", "arn:aws:s3:::" + address->bucket, "");
     if (!address->key.empty()) {
-      params["key"] = address->key;
+      writer.String("key", address->key);
       notes.AddResource("AWS::S3::Object", "arn:aws:s3:::" + address->bucket + "/" + address->key,
                         "");
     }
   }
-  if (notes.request_parameters.empty()) {
-    notes.request_parameters = params.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
+  finish();
 }
 
 Status S3Api::Admit(const auth::RequestContext& ctx, const HttpRequest& request) {

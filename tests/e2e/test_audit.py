@@ -713,6 +713,11 @@ class AuditCrashTest(HangarTestCase):
         for path in log_files(server.data_dir):
             with open(path, "rb") as f:
                 data = f.read()
+            # The live log file is zero-filled ahead of its records (docs/audit.md); the files
+            # the crash left were cut back to their whole records at the restart.
+            records_end = len(data.rstrip(b"\0"))
+            self.assertNotIn(b"\0", data[:records_end], f"{path} has zeros between records")
+            data = data[:records_end]
             if not data:
                 continue
             self.assertTrue(data.endswith(b"\n"), f"{path} ends with a torn record")
