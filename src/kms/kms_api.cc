@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/json_writer.h"
 #include "common/strings.h"
 #include "crypto/base64.h"
 #include "kms/validation.h"
@@ -715,24 +716,45 @@ const std::unordered_set<std::string_view>& LaterOperations() {
   return *ops;
 }
 
+bool SecretMember(std::string_view name) {
+  return name == "Plaintext" || name == "CiphertextBlob" || name == "CiphertextForRecipient" ||
+         name == "GrantToken";
+}
+
 // Request or response members as CloudTrail records them: camelCase names all the way down,
 // without plaintexts, data keys, ciphertext blobs or grant tokens (docs/reference/audit.md §2).
-json ForAudit(const json& value) {
-  if (value.is_array()) {
-    json out = json::array();
-    for (const json& item : value) out.push_back(ForAudit(item));
-    return out;
-  }
-  if (!value.is_object()) return value;
-  json out = json::object();
-  for (const auto& [name, member] : value.items()) {
-    if (name == "Plaintext" || name == "CiphertextBlob" || name == "CiphertextForRecipient" ||
-        name == "GrantToken") {
-      continue;
+// Written straight from the parsed request, without a second tree: this runs for every request.
+// `verbatim`: an encryption context, recorded as given (its keys are the caller's, not members).
+void AppendForAudit(std::string& out, const json& value, bool verbatim = false) {
+  if (value.is_object()) {
+    out += '{';
+    bool first = true;
+    for (const auto& [name, member] : value.items()) {
+      if (!verbatim && SecretMember(name)) continue;
+      if (!first) out += ',';
+      first = false;
+      AppendJsonString(out, verbatim ? name : MemberPath(name));
+      out += ':';
+      AppendForAudit(out, member, verbatim || name == "EncryptionContext");
     }
-    // Encryption contexts are recorded as given: their keys are the caller's, not member names.
-    out[MemberPath(name)] = name == "EncryptionContext" ? member : ForAudit(member);
+    out += '}';
+  } else if (value.is_array()) {
+    out += '[';
+    for (size_t i = 0; i < value.size(); ++i) {
+      if (i > 0) out += ',';
+      AppendForAudit(out, value[i], verbatim);
+    }
+    out += ']';
+  } else if (value.is_string()) {
+    AppendJsonString(out, value.get_ref<const std::string&>());
+  } else {
+    out += value.dump();
   }
+}
+
+std::string ForAudit(const json& value) {
+  std::string out;
+  AppendForAudit(out, value);
   return out;
 }
 
@@ -743,10 +765,6 @@ bool RecordsResponse(std::string_view operation) {
     if (operation.starts_with(prefix)) return true;
   }
   return false;
-}
-
-std::string AuditJson(const json& value) {
-  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -780,24 +798,24 @@ Result<std::string> KmsApi::Call(const auth::RequestContext& ctx, std::string_vi
   if (!request.is_object()) {
     return Error(ErrorCode::kSerialization, "Request body must be a JSON object.");
   }
-  if (ctx.audit) ctx.audit->request_parameters = AuditJson(ForAudit(request));
+  if (ctx.audit) ctx.audit->request_parameters = ForAudit(request);
   Input input(request);
   auto result = it->second(service_, ctx, input);
   if (ctx.audit && (operation == "Decrypt" || operation == "ReEncrypt")) {
     // As AWS records them: the key the ciphertext named (resolved) and the algorithm used.
-    json params = ForAudit(request);
+    json params = json::parse(ForAudit(request));
     if (!ctx.audit->resources.empty() && !params.contains("keyId")) {
       params["keyId"] = ctx.audit->resources.front().arn;
     }
     if (operation == "Decrypt" && !params.contains("encryptionAlgorithm")) {
       params["encryptionAlgorithm"] = "SYMMETRIC_DEFAULT";
     }
-    ctx.audit->request_parameters = AuditJson(params);
+    ctx.audit->request_parameters = params.dump(-1, ' ', false, json::error_handler_t::replace);
   }
   if (!result.ok()) return result.status();
   json response = std::move(result).value();
   if (ctx.audit && RecordsResponse(operation)) {
-    ctx.audit->response_elements = AuditJson(ForAudit(response));
+    ctx.audit->response_elements = ForAudit(response);
   }
   return response.dump(-1, ' ', false, json::error_handler_t::replace);
 }
