@@ -1,5 +1,6 @@
 #include "metrics/server_metrics.h"
 
+#include <cctype>
 #include <mutex>
 #include <shared_mutex>
 #include <sstream>
@@ -37,6 +38,21 @@ struct Gauge {
   std::string help;
   std::function<double()> read;
 };
+
+// Operation names come from the request (X-Amz-Target, a query's Action), so anyone can invent
+// them: past this many label sets, or for a name no AWS operation has, the operation is counted
+// as "other" and the scrape stays bounded.
+constexpr size_t kMaxSeries = 2000;
+constexpr size_t kMaxOperationName = 64;
+constexpr std::string_view kOther = "other";
+
+bool PlausibleOperation(std::string_view name) {
+  if (name.empty() || name.size() > kMaxOperationName) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
 
 std::string SeriesKey(std::string_view a, std::string_view b, int status) {
   std::string key;
@@ -99,14 +115,20 @@ struct ServerMetrics::Impl {
   std::unordered_map<std::string, prom::Counter*> kms_series;
   std::vector<Gauge> gauges;
 
-  RequestSeries& SeriesFor(const RequestSample& s) {
-    const std::string key = SeriesKey(s.service, s.operation, s.status);
+  RequestSeries& SeriesFor(RequestSample s) {
+    if (!PlausibleOperation(s.operation)) s.operation = kOther;
+    std::string key = SeriesKey(s.service, s.operation, s.status);
     {
       std::shared_lock lock(mu);
       if (auto it = request_series.find(key); it != request_series.end()) return it->second;
     }
     std::unique_lock lock(mu);
     if (auto it = request_series.find(key); it != request_series.end()) return it->second;
+    if (request_series.size() >= kMaxSeries && s.operation != kOther) {
+      s.operation = kOther;
+      key = SeriesKey(s.service, s.operation, s.status);
+      if (auto it = request_series.find(key); it != request_series.end()) return it->second;
+    }
     const std::string service(s.service), operation(s.operation);
     RequestSeries series{
         &requests.Add({{"service", service},
@@ -119,13 +141,19 @@ struct ServerMetrics::Impl {
 
   prom::Counter& KmsSeriesFor(std::string_view operation, KmsCaller caller) {
     const std::string_view caller_name = caller == KmsCaller::kS3 ? "s3" : "direct";
-    const std::string key = SeriesKey(operation, caller_name, 0);
+    if (!PlausibleOperation(operation)) operation = kOther;
+    std::string key = SeriesKey(operation, caller_name, 0);
     {
       std::shared_lock lock(mu);
       if (auto it = kms_series.find(key); it != kms_series.end()) return *it->second;
     }
     std::unique_lock lock(mu);
     if (auto it = kms_series.find(key); it != kms_series.end()) return *it->second;
+    if (kms_series.size() >= kMaxSeries && operation != kOther) {
+      operation = kOther;
+      key = SeriesKey(operation, caller_name, 0);
+      if (auto it = kms_series.find(key); it != kms_series.end()) return *it->second;
+    }
     prom::Counter* counter = &kms_calls.Add(
         {{"operation", std::string(operation)}, {"caller", std::string(caller_name)}});
     kms_series.emplace(key, counter);

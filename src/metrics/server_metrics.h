@@ -3,7 +3,9 @@
 // in Prometheus' text format, through prometheus-cpp. Knows nothing of the services: they hand it
 // label values (service, operation, status) and figures; values read at scrape time (open
 // connections, the audit queue) are registered as callbacks. Never holds a secret: labels are
-// operation names and status codes, never keys, principals or object names.
+// operation names and status codes, never keys, principals or object names. Operation names
+// arrive from clients (X-Amz-Target, a query's Action): odd ones, and any beyond 2,000 label sets,
+// are counted as "other", so no client can grow the scrape without bound.
 // Thread-safe. After a label set's first use its series is cached: recording costs a shared lock,
 // a hash lookup and atomic adds.
 

@@ -86,5 +86,34 @@ TEST(ServerMetrics, ConcurrentRecordingLosesNothing) {
   EXPECT_EQ(total, 20000);
 }
 
+// Operation names are the client's to invent (X-Amz-Target): the label sets stay bounded.
+TEST(ServerMetrics, InventedOperationNamesCannotGrowTheScrapeWithoutBound) {
+  ServerMetrics metrics;
+  metrics.RecordRequest({"kms", "Encrypt", 200, 0.001, 1, 1});
+  metrics.RecordRequest({"kms", "Bad\"Name{}", 400, 0.001, 1, 1});
+  metrics.RecordKmsCall(std::string(100, 'A'), KmsCaller::kDirect);
+  const size_t small = metrics.Scrape().size();
+  for (int i = 0; i < 20000; ++i) {
+    const std::string name = "Invented" + std::to_string(i);
+    metrics.RecordRequest({"kms", name, 400, 0.001, 1, 1});
+    metrics.RecordKmsCall(name, KmsCaller::kDirect);
+  }
+  const std::string text = metrics.Scrape();
+  EXPECT_EQ(ValueOf(text, R"(hangar_requests_total{operation="Encrypt",service="kms",status="200"})"), 1);
+  // The odd name was counted as "other" before the cap, and so was everything past the cap.
+  const double other = ValueOf(text, R"(hangar_requests_total{operation="other",service="kms",status="400"})");
+  EXPECT_EQ(other, 1 + 20000 - (2000 - 2));
+  EXPECT_EQ(text.find("Bad"), std::string::npos);
+  EXPECT_EQ(text.find("Invented19999"), std::string::npos);
+  // Past the cap the scrape no longer grows: 20,000 more names change counter values only.
+  EXPECT_GT(text.size(), small);
+  for (int i = 20000; i < 40000; ++i) {
+    const std::string name = "Invented" + std::to_string(i);
+    metrics.RecordRequest({"kms", name, 400, 0.001, 1, 1});
+    metrics.RecordKmsCall(name, KmsCaller::kDirect);
+  }
+  EXPECT_LT(metrics.Scrape().size(), text.size() + 1000);
+}
+
 }  // namespace
 }  // namespace hangar::metrics
