@@ -66,6 +66,7 @@ struct Options {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
   std::string op = "GenerateDataKey";
+  std::string algorithm;  // Sign / Verify: SigningAlgorithm; GenerateMac: MacAlgorithm
   std::string key_id;
   std::string access_key_id;
   std::string secret_access_key;
@@ -84,8 +85,10 @@ void Usage() {
       << "usage: kms_load --port PORT --key-id KEY [options]\n"
          "  --host HOST            server address (default 127.0.0.1)\n"
          "  --port PORT            server port (required)\n"
-         "  --op OP                GenerateDataKey | Encrypt | Decrypt (default GenerateDataKey)\n"
-         "  --key-id KEY           key id, ARN or alias of a symmetric key (required)\n"
+         "  --op OP                GenerateDataKey | Encrypt | Decrypt | Sign | Verify |\n"
+         "                         GenerateMac (default GenerateDataKey)\n"
+         "  --key-id KEY           key id, ARN or alias of a key that suits OP (required)\n"
+         "  --algorithm ALG        SigningAlgorithm (Sign, Verify) or MacAlgorithm (GenerateMac)\n"
          "  --access-key-id ID     default: $AWS_ACCESS_KEY_ID\n"
          "  --secret-access-key S  default: $AWS_SECRET_ACCESS_KEY\n"
          "  --region REGION        credential scope region (default us-east-1)\n"
@@ -114,6 +117,7 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
       if (arg == "--host") o.host = value;
       else if (arg == "--port") o.port = static_cast<uint16_t>(std::stoi(value));
       else if (arg == "--op") o.op = value;
+      else if (arg == "--algorithm") o.algorithm = value;
       else if (arg == "--key-id") o.key_id = value;
       else if (arg == "--access-key-id") o.access_key_id = value;
       else if (arg == "--secret-access-key") o.secret_access_key = value;
@@ -141,8 +145,14 @@ std::optional<Options> ParseArgs(int argc, char** argv) {
                  "positive\n";
     return std::nullopt;
   }
-  if (o.op != "GenerateDataKey" && o.op != "Encrypt" && o.op != "Decrypt") {
-    std::cerr << "kms_load: --op must be GenerateDataKey, Encrypt or Decrypt\n";
+  const bool needs_algorithm = o.op == "Sign" || o.op == "Verify" || o.op == "GenerateMac";
+  if (o.op != "GenerateDataKey" && o.op != "Encrypt" && o.op != "Decrypt" && !needs_algorithm) {
+    std::cerr << "kms_load: --op must be GenerateDataKey, Encrypt, Decrypt, Sign, Verify or "
+                 "GenerateMac\n";
+    return std::nullopt;
+  }
+  if (needs_algorithm && o.algorithm.empty()) {
+    std::cerr << "kms_load: --op " << o.op << " needs --algorithm\n";
     return std::nullopt;
   }
   return o;
@@ -397,7 +407,7 @@ std::string BodyOf(std::string_view data, const ParsedResponse& r) {
   return decoded;
 }
 
-// Every successful answer to the three operations names the key.
+// Every successful answer to the operations kms_load drives names the key.
 bool LooksLikeSuccess(std::string_view body) {
   return body.find("\"KeyId\"") != std::string_view::npos;
 }
@@ -804,10 +814,19 @@ int Main(int argc, char** argv) {
   const std::string encrypt_body =
       "{\"KeyId\":" + JsonQuote(o.key_id) + ",\"Plaintext\":\"" + plaintext_b64 + "\"}";
   std::string body;
+  // Sign / Verify / GenerateMac: a 32-byte message, as a signed telemetry frame or token.
+  const std::string sign_body = "{\"KeyId\":" + JsonQuote(o.key_id) + ",\"Message\":\"" +
+                                plaintext_b64 + "\",\"SigningAlgorithm\":" +
+                                JsonQuote(o.algorithm);
   if (o.op == "GenerateDataKey") {
     body = "{\"KeyId\":" + JsonQuote(o.key_id) + ",\"KeySpec\":\"AES_256\"}";
   } else if (o.op == "Encrypt") {
     body = encrypt_body;
+  } else if (o.op == "Sign") {
+    body = sign_body + "}";
+  } else if (o.op == "GenerateMac") {
+    body = "{\"KeyId\":" + JsonQuote(o.key_id) + ",\"Message\":\"" + plaintext_b64 +
+           "\",\"MacAlgorithm\":" + JsonQuote(o.algorithm) + "}";
   }
 
   if (!SelfCheckSigner(o, setup_signer, target, encrypt_body)) {
@@ -831,6 +850,17 @@ int Main(int argc, char** argv) {
       return 2;
     }
     body = "{\"CiphertextBlob\":\"" + *blob + "\"}";
+  }
+  if (o.op == "Verify") {
+    // Verify needs a signature from this server over the same message.
+    auto r = RequestOnce(o, setup_signer, "TrentService.Sign", sign_body + "}", error);
+    auto signature = r && r->status == 200 ? JsonStringField(r->body, "Signature") : std::nullopt;
+    if (!signature) {
+      std::cerr << "kms_load: setup Sign failed: "
+                << (r ? "HTTP " + std::to_string(r->status) + " " + r->body : error) << "\n";
+      return 2;
+    }
+    body = sign_body + ",\"Signature\":\"" + *signature + "\"}";
   }
   {
     auto r = RequestOnce(o, setup_signer, target, body, error);

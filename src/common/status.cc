@@ -91,6 +91,11 @@ constexpr Row kRows[] = {
       400}},
     {ErrorCode::kKmsInvalidGrantId,
      {"InvalidGrantIdException", 400, "KMS.InvalidGrantIdException", 400, "InvalidInput", 400}},
+    {ErrorCode::kKmsInvalidSignature,
+     {"KMSInvalidSignatureException", 400, "KMS.KMSInvalidSignatureException", 400,
+      "InvalidInput", 400}},
+    {ErrorCode::kKmsInvalidMac,
+     {"KMSInvalidMacException", 400, "KMS.KMSInvalidMacException", 400, "InvalidInput", 400}},
     {ErrorCode::kKmsKeyUnavailable,
      {"KeyUnavailableException", 500, "KMS.KeyUnavailableException", 500, "ServiceFailure", 500}},
     // S3 codes; the JSON and query columns never reach a client for these.

@@ -49,6 +49,8 @@ enum class ErrorCode : uint16_t {
   kKmsInvalidArn,
   kKmsInvalidGrantToken,
   kKmsInvalidGrantId,
+  kKmsInvalidSignature,
+  kKmsInvalidMac,
   kKmsKeyUnavailable,
   // S3.
   kNoSuchBucket,

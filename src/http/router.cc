@@ -48,11 +48,6 @@ std::string QueryAction(const HttpRequest& request) {
   return {};
 }
 
-bool KmsReadOnly(std::string_view op) {
-  return op.starts_with("Describe") || op.starts_with("Get") || op.starts_with("List") ||
-         kms::KmsApi::RunsInline(op);
-}
-
 bool IsFormPost(const HttpRequest& request) {
   return request.method == "POST" &&
          ToLower(request.headers.Get("content-type")).starts_with("application/x-www-form-urlencoded");
@@ -376,7 +371,7 @@ HttpResponse Router::Recorded(Service service, const HttpRequest& request,
   bool read_only = false;
   switch (service) {
     case Service::kKms:
-      read_only = KmsReadOnly(event_name);
+      read_only = kms::KmsApi::IsReadOnly(event_name);
       break;
     case Service::kCloudTrail:
       read_only = audit::CloudTrailApi::IsReadOnly(event_name);

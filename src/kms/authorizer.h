@@ -34,6 +34,9 @@ struct KmsRequestDetails {
   // keys removed (aws:TagKeys).
   std::optional<std::vector<std::pair<std::string, std::string>>> request_tags;
   std::optional<std::vector<std::string>> tag_keys;
+  // Further single-valued kms:* keys of the request, names lower-cased ("kms:signingalgorithm",
+  // "kms:messagetype", "kms:macalgorithm", "kms:datakeypairspec", CreateKey's "kms:keyspec" ...).
+  std::vector<std::pair<std::string_view, std::string>> conditions;
 };
 
 class KeyAuthorizer {

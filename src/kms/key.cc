@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/base64.h"
+
 namespace hangar::kms {
 namespace {
 
@@ -73,6 +75,7 @@ std::string EncodeKeyRecord(const KeyRecord& k) {
             {"on_demand_rotations", k.on_demand_rotations},
             {"versions", versions},
             {"destroyed", k.destroyed}};
+  if (!k.public_key.empty()) j["public_key"] = crypto::Base64Encode(k.public_key);
   return j.dump();
 }
 
@@ -108,6 +111,11 @@ Result<KeyRecord> DecodeKeyRecord(std::string_view text) {
                             v.at("rotation_type").get<std::string>()});
     }
     k.destroyed = j.at("destroyed").get<bool>();
+    if (j.contains("public_key")) {
+      auto der = crypto::Base64Decode(j.at("public_key").get<std::string>());
+      if (!der) return InternalError("stored key record is corrupt: public_key");
+      k.public_key = std::move(*der);
+    }
     return k;
   } catch (const json::exception& e) {
     return InternalError(std::string("stored key record is corrupt: ") + e.what());

@@ -53,12 +53,16 @@ struct KeyRecord {
   int64_t next_rotation_ms = 0;
   int on_demand_rotations = 0;
   std::vector<MaterialVersion> versions;  // ascending; the last one is current
+  // Asymmetric keys: the public half (DER SubjectPublicKeyInfo), not secret. Their material (one
+  // version, never rotated) is the private key as DER PKCS#8.
+  std::string public_key;
   // A destroyed key leaves a tombstone (ids only) so its ciphertexts answer NotFound forever.
   bool destroyed = false;
 
   const MaterialVersion& current() const { return versions.back(); }
   const MaterialVersion* FindVersion(uint32_t version) const;
   bool aws_managed() const { return key_manager == "AWS"; }
+  bool symmetric() const { return key_spec == "SYMMETRIC_DEFAULT"; }
   // When the lifecycle sweeper must look at this key next (0: never).
   int64_t NextDueMs() const;
 };

@@ -1,9 +1,12 @@
-// KeyService's cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(+Without
-// Plaintext) and GenerateRandom (docs/reference/kms.md §7–§8). These run on the hot path:
-// they read cached key snapshots and never write.
+// KeyService's encryption operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey(+Without
+// Plaintext) and GenerateRandom (docs/reference/kms.md §7–§8), with symmetric keys (our
+// ciphertext blob) and RSA keys (bare RSAES-OAEP, kms-keys-beyond-symmetric.md §5). These run on
+// the hot path: they read cached key snapshots and never write.
 
 #include "crypto/random.h"
+#include "kms/crypto_checks.h"
 #include "kms/key_service.h"
+#include "kms/key_specs.h"
 #include "kms/validation.h"
 
 namespace hangar::kms {
@@ -18,14 +21,29 @@ Status CheckAlgorithm(std::string_view algorithm, std::string_view member) {
   return v.ToStatus();
 }
 
-// The algorithm must suit the key (only symmetric keys exist here).
-Status CheckAlgorithmForKey(std::string_view algorithm, const KeyRecord& key) {
-  if (algorithm != "SYMMETRIC_DEFAULT") {
-    return Error(ErrorCode::kKmsInvalidKeyUsage, "Algorithm " + std::string(algorithm) +
-                                                     " is incompatible with key spec " +
-                                                     key.key_spec + ".");
-  }
-  return Status::Ok();
+Status IncorrectKey() {
+  return Error(ErrorCode::kKmsIncorrectKey,
+               "The key ID in the request does not identify a CMK that can perform this "
+               "operation.");
+}
+
+Status InvalidCiphertext() { return Error(ErrorCode::kKmsInvalidCiphertext, ""); }
+
+// Encryption context binds only symmetric ciphertext; AWS refuses it with RSA keys.
+Status RequireNoContextForAsymmetric(const KeyRecord& key, const EncryptionContext& context) {
+  if (key.symmetric() || context.empty()) return Status::Ok();
+  return Error(ErrorCode::kValidation,
+               "EncryptionContext is not supported when encrypting/decrypting with asymmetric "
+               "CMKs.");
+}
+
+}  // namespace
+
+Status RequireUsage(const KeyRecord& key, std::string_view usage, std::string_view operation) {
+  if (key.key_usage == usage) return Status::Ok();
+  return Error(ErrorCode::kKmsInvalidKeyUsage, key.arn + " key usage is " + key.key_usage +
+                                                   " which is not valid for " +
+                                                   std::string(operation) + ".");
 }
 
 Status RequireEnabledForCrypto(const KeyRecord& k) {
@@ -38,18 +56,107 @@ Status RequireEnabledForCrypto(const KeyRecord& k) {
   return Status::Ok();
 }
 
+Status RequireAlgorithm(const KeyRecord& key, std::string_view algorithm) {
+  if (Offers(key.key_spec, key.key_usage, algorithm)) return Status::Ok();
+  return Error(ErrorCode::kKmsInvalidKeyUsage, "Algorithm " + std::string(algorithm) +
+                                                   " is incompatible with key spec " +
+                                                   key.key_spec + ".");
+}
+
 Status DryRunSucceeded() {
   return Error(ErrorCode::kKmsDryRun,
                "The request would have succeeded, but the DryRun option is set.");
 }
 
-Status IncorrectKey() {
-  return Error(ErrorCode::kKmsIncorrectKey,
-               "The key ID in the request does not identify a CMK that can perform this "
-               "operation.");
+Status KeyService::CheckCanEncrypt(const LoadedKey& key, std::string_view algorithm,
+                                   const EncryptionContext& context, size_t plaintext_size,
+                                   std::string_view operation) const {
+  const KeyRecord& k = key.record;
+  HANGAR_RETURN_IF_ERROR(RequireUsage(k, "ENCRYPT_DECRYPT", operation));
+  HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
+  HANGAR_RETURN_IF_ERROR(RequireAlgorithm(k, algorithm));
+  HANGAR_RETURN_IF_ERROR(RequireNoContextForAsymmetric(k, context));
+  if (const crypto::HashAlgorithm* hash = FindOaepAlgorithm(algorithm)) {
+    if (!key.private_key) return InternalError("key material missing for " + k.arn);
+    const size_t limit = key.private_key->OaepMaxPlaintext(*hash);
+    if (plaintext_size > limit) {
+      return Error(ErrorCode::kValidation, "Algorithm " + std::string(algorithm) +
+                                               " and key spec " + k.key_spec +
+                                               " cannot encrypt data larger than " +
+                                               std::to_string(limit) + " bytes.");
+    }
+  }
+  return Status::Ok();
 }
 
-}  // namespace
+Result<KeyService::Sealed> KeyService::Seal(const LoadedKey& key, std::string_view algorithm,
+                                            std::span<const uint8_t> plaintext,
+                                            const EncryptionContext& context) const {
+  const KeyRecord& k = key.record;
+  Sealed out;
+  if (const crypto::HashAlgorithm* hash = FindOaepAlgorithm(algorithm)) {
+    HANGAR_ASSIGN_OR_RETURN(out.ciphertext, key.private_key->OaepEncrypt(*hash, plaintext));
+    return out;
+  }
+  const uint32_t version = k.current().version;
+  const SecretBytes* material = key.Material(version);
+  if (material == nullptr) return InternalError("key material missing for " + k.arn);
+  out.ciphertext = SealCiphertext(k.key_id, version, material->span(), plaintext, context);
+  out.material_id = k.current().material_id;
+  return out;
+}
+
+Result<KeyService::Opened> KeyService::Open(const auth::RequestContext& ctx,
+                                            std::string_view ciphertext,
+                                            const EncryptionContext& context,
+                                            const std::optional<std::string>& key_id,
+                                            std::string_view algorithm, std::string_view action) {
+  KmsRequestDetails details;
+  details.encryption_context = &context;
+  details.encryption_algorithm = std::string(algorithm);
+  const std::string_view operation = action == "Decrypt" ? "Decrypt" : "ReEncrypt";
+
+  if (const crypto::HashAlgorithm* hash = FindOaepAlgorithm(algorithm)) {
+    // RSA ciphertext is bare OAEP output: only the request can name its key.
+    if (!key_id) return InvalidCiphertext();
+    HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, *key_id, /*allow_alias=*/true, action, details));
+    const KeyRecord& k = key->record;
+    HANGAR_RETURN_IF_ERROR(RequireUsage(k, "ENCRYPT_DECRYPT", operation));
+    HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
+    HANGAR_RETURN_IF_ERROR(RequireAlgorithm(k, algorithm));
+    HANGAR_RETURN_IF_ERROR(RequireNoContextForAsymmetric(k, context));
+    if (!key->private_key) return InternalError("key material missing for " + k.arn);
+    auto plaintext = key->private_key->OaepDecrypt(*hash, ciphertext);
+    if (!plaintext.ok()) return InvalidCiphertext();
+    return Opened{std::move(key), std::move(plaintext).value(), ""};
+  }
+
+  // 1. The blob names its key and material version.
+  HANGAR_ASSIGN_OR_RETURN(CiphertextHeader header, PeekCiphertext(ciphertext));
+  // 2. A KeyId in the request must name that same key.
+  if (key_id) {
+    HANGAR_ASSIGN_OR_RETURN(auto named, Resolve(ctx, *key_id, /*allow_alias=*/true, action));
+    if (named->record.key_id != header.key_id) return IncorrectKey();
+  }
+  // 3. The key itself: unknown → the blob is not ours; destroyed → gone for good.
+  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(header.key_id));
+  if (!key || key->record.region != ctx.region) return InvalidCiphertext();
+  const KeyRecord& k = key->record;
+  NoteKey(ctx, k);
+  if (k.destroyed) {
+    return Error(ErrorCode::kKmsNotFound, "Key '" + k.arn + "' does not exist");
+  }
+  HANGAR_RETURN_IF_ERROR(AuthorizeKey(ctx, action, k, details));
+  HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
+  HANGAR_RETURN_IF_ERROR(RequireAlgorithm(k, algorithm));
+  const SecretBytes* material = key->Material(header.version);
+  const MaterialVersion* version = k.FindVersion(header.version);
+  if (material == nullptr || version == nullptr) return InvalidCiphertext();
+  HANGAR_ASSIGN_OR_RETURN(SecretBytes plaintext,
+                          OpenCiphertext(ciphertext, material->span(), context));
+  std::string material_id = version->material_id;
+  return Opened{std::move(key), std::move(plaintext), std::move(material_id)};
+}
 
 Result<EncryptOutput> KeyService::Encrypt(const auth::RequestContext& ctx,
                                           const EncryptInput& input) {
@@ -64,17 +171,14 @@ Result<EncryptOutput> KeyService::Encrypt(const auth::RequestContext& ctx,
   details.encryption_algorithm = input.algorithm;
   HANGAR_ASSIGN_OR_RETURN(auto key,
                           Resolve(ctx, input.key_id, /*allow_alias=*/true, "Encrypt", details));
-  const KeyRecord& k = key->record;
-  HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
-  HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.algorithm, k));
+  HANGAR_RETURN_IF_ERROR(
+      CheckCanEncrypt(*key, input.algorithm, input.context, input.plaintext.size(), "Encrypt"));
   if (input.dry_run) return DryRunSucceeded();
-  const uint32_t version = k.current().version;
-  const SecretBytes* material = key->Material(version);
-  if (material == nullptr) return InternalError("key material missing for " + k.arn);
+  HANGAR_ASSIGN_OR_RETURN(Sealed sealed,
+                          Seal(*key, input.algorithm, AsBytes(input.plaintext), input.context));
   EncryptOutput out;
-  out.ciphertext =
-      SealCiphertext(k.key_id, version, material->span(), AsBytes(input.plaintext), input.context);
-  out.key_arn = k.arn;
+  out.ciphertext = std::move(sealed.ciphertext);
+  out.key_arn = key->record.arn;
   out.algorithm = input.algorithm;
   return out;
 }
@@ -93,48 +197,19 @@ Result<DecryptOutput> KeyService::Decrypt(const auth::RequestContext& ctx,
     // DryRun with IGNORE_CIPHERTEXT: would the caller be allowed to decrypt under this key?
     HANGAR_ASSIGN_OR_RETURN(auto named, Resolve(ctx, input.key_id.value_or(""),
                                                 /*allow_alias=*/true, "Decrypt"));
+    HANGAR_RETURN_IF_ERROR(RequireUsage(named->record, "ENCRYPT_DECRYPT", "Decrypt"));
     HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(named->record));
     return DryRunSucceeded();
   }
-
-  // 1. The blob names its key and material version.
-  HANGAR_ASSIGN_OR_RETURN(CiphertextHeader header, PeekCiphertext(input.ciphertext));
-  // 2. A KeyId in the request must name that same key.
-  if (input.key_id) {
-    HANGAR_ASSIGN_OR_RETURN(auto named, Resolve(ctx, *input.key_id, /*allow_alias=*/true,
-                                                "Decrypt"));
-    if (named->record.key_id != header.key_id) return IncorrectKey();
-  }
-  // 3. The key itself: unknown → the blob is not ours; destroyed → gone for good.
-  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(header.key_id));
-  if (!key || key->record.region != ctx.region) {
-    return Error(ErrorCode::kKmsInvalidCiphertext, "");
-  }
-  const KeyRecord& k = key->record;
-  NoteKey(ctx, k);
-  if (k.destroyed) {
-    return Error(ErrorCode::kKmsNotFound, "Key '" + k.arn + "' does not exist");
-  }
-  KmsRequestDetails details;
-  details.encryption_context = &input.context;
-  details.encryption_algorithm = input.algorithm;
-  HANGAR_RETURN_IF_ERROR(AuthorizeKey(ctx, "Decrypt", k, details));
-  HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
-  HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.algorithm, k));
-  const SecretBytes* material = key->Material(header.version);
-  const MaterialVersion* version = k.FindVersion(header.version);
-  if (material == nullptr || version == nullptr) {
-    return Error(ErrorCode::kKmsInvalidCiphertext, "");
-  }
-  HANGAR_ASSIGN_OR_RETURN(SecretBytes plaintext,
-                          OpenCiphertext(input.ciphertext, material->span(), input.context));
+  HANGAR_ASSIGN_OR_RETURN(Opened opened, Open(ctx, input.ciphertext, input.context, input.key_id,
+                                              input.algorithm, "Decrypt"));
   // DryRun answers "would have succeeded" only for a call that would: after the ciphertext check.
   if (input.dry_run) return DryRunSucceeded();
   DecryptOutput out;
-  out.key_arn = k.arn;
-  out.plaintext = std::move(plaintext);
+  out.key_arn = opened.key->record.arn;
+  out.plaintext = std::move(opened.plaintext);
   out.algorithm = input.algorithm;
-  out.material_id = version->material_id;
+  out.material_id = std::move(opened.material_id);
   return out;
 }
 
@@ -155,61 +230,39 @@ Result<ReEncryptOutput> KeyService::ReEncrypt(const auth::RequestContext& ctx,
   if (input.ignore_ciphertext) {
     HANGAR_ASSIGN_OR_RETURN(auto named, Resolve(ctx, input.source_key_id.value_or(""),
                                                 /*allow_alias=*/true, "ReEncryptFrom"));
+    HANGAR_RETURN_IF_ERROR(RequireUsage(named->record, "ENCRYPT_DECRYPT", "ReEncrypt"));
     HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(named->record));
     HANGAR_ASSIGN_OR_RETURN(auto destination, Resolve(ctx, input.destination_key_id,
                                                       /*allow_alias=*/true, "ReEncryptTo"));
+    HANGAR_RETURN_IF_ERROR(RequireUsage(destination->record, "ENCRYPT_DECRYPT", "ReEncrypt"));
     HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(destination->record));
     return DryRunSucceeded();
   }
 
-  HANGAR_ASSIGN_OR_RETURN(CiphertextHeader header, PeekCiphertext(input.ciphertext));
-  if (input.source_key_id) {
-    HANGAR_ASSIGN_OR_RETURN(auto named, Resolve(ctx, *input.source_key_id, /*allow_alias=*/true,
-                                                "ReEncryptFrom"));
-    if (named->record.key_id != header.key_id) return IncorrectKey();
-  }
-  HANGAR_ASSIGN_OR_RETURN(auto source, repository_.Find(header.key_id));
-  if (!source || source->record.region != ctx.region) {
-    return Error(ErrorCode::kKmsInvalidCiphertext, "");
-  }
-  const KeyRecord& sk = source->record;
-  NoteKey(ctx, sk);
-  if (sk.destroyed) return Error(ErrorCode::kKmsNotFound, "Key '" + sk.arn + "' does not exist");
-  KmsRequestDetails source_details;
-  source_details.encryption_context = &input.source_context;
-  HANGAR_RETURN_IF_ERROR(AuthorizeKey(ctx, "ReEncryptFrom", sk, source_details));
-  HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(sk));
-  HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.source_algorithm, sk));
-
+  HANGAR_ASSIGN_OR_RETURN(Opened source,
+                          Open(ctx, input.ciphertext, input.source_context, input.source_key_id,
+                               input.source_algorithm, "ReEncryptFrom"));
+  KmsRequestDetails destination_details;
+  destination_details.encryption_context = &input.destination_context;
+  destination_details.encryption_algorithm = input.destination_algorithm;
   HANGAR_ASSIGN_OR_RETURN(auto destination,
                           Resolve(ctx, input.destination_key_id, /*allow_alias=*/true,
-                                  "ReEncryptTo", KmsRequestDetails{&input.destination_context}));
-  const KeyRecord& dk = destination->record;
-  HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(dk));
-  HANGAR_RETURN_IF_ERROR(CheckAlgorithmForKey(input.destination_algorithm, dk));
-
-  const SecretBytes* source_material = source->Material(header.version);
-  const MaterialVersion* source_version = sk.FindVersion(header.version);
-  if (source_material == nullptr || source_version == nullptr) {
-    return Error(ErrorCode::kKmsInvalidCiphertext, "");
-  }
-  HANGAR_ASSIGN_OR_RETURN(
-      SecretBytes plaintext,
-      OpenCiphertext(input.ciphertext, source_material->span(), input.source_context));
+                                  "ReEncryptTo", destination_details));
+  HANGAR_RETURN_IF_ERROR(CheckCanEncrypt(*destination, input.destination_algorithm,
+                                         input.destination_context, source.plaintext.size(),
+                                         "ReEncrypt"));
   if (input.dry_run) return DryRunSucceeded();
-  const uint32_t dest_version = dk.current().version;
-  const SecretBytes* dest_material = destination->Material(dest_version);
-  if (dest_material == nullptr) return InternalError("key material missing for " + dk.arn);
-
+  HANGAR_ASSIGN_OR_RETURN(Sealed sealed, Seal(*destination, input.destination_algorithm,
+                                              source.plaintext.span(),
+                                              input.destination_context));
   ReEncryptOutput out;
-  out.ciphertext = SealCiphertext(dk.key_id, dest_version, dest_material->span(),
-                                  plaintext.span(), input.destination_context);
-  out.source_key_arn = sk.arn;
-  out.key_arn = dk.arn;
+  out.ciphertext = std::move(sealed.ciphertext);
+  out.source_key_arn = source.key->record.arn;
+  out.key_arn = destination->record.arn;
   out.source_algorithm = input.source_algorithm;
   out.destination_algorithm = input.destination_algorithm;
-  out.source_material_id = source_version->material_id;
-  out.destination_material_id = dk.current().material_id;
+  out.source_material_id = std::move(source.material_id);
+  out.destination_material_id = std::move(sealed.material_id);
   return out;
 }
 
@@ -228,24 +281,26 @@ Result<GenerateDataKeyOutput> KeyService::GenerateDataKey(const auth::RequestCon
   const size_t size = input.number_of_bytes ? static_cast<size_t>(*input.number_of_bytes)
                       : *input.key_spec == "AES_128" ? 16
                                                      : 32;
-  HANGAR_ASSIGN_OR_RETURN(
-      auto key, Resolve(ctx, input.key_id, /*allow_alias=*/true,
-                        with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext",
-                        KmsRequestDetails{&input.context}));
+  const std::string_view action =
+      with_plaintext ? "GenerateDataKey" : "GenerateDataKeyWithoutPlaintext";
+  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, input.key_id, /*allow_alias=*/true, action,
+                                            KmsRequestDetails{&input.context}));
   const KeyRecord& k = key->record;
+  HANGAR_RETURN_IF_ERROR(RequireUsage(k, "ENCRYPT_DECRYPT", action));
+  if (!k.symmetric()) {
+    return Error(ErrorCode::kKmsInvalidKeyUsage,
+                 "You cannot generate a data key with an asymmetric CMK");
+  }
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
   if (input.dry_run) return DryRunSucceeded();
-  const uint32_t version = k.current().version;
-  const SecretBytes* material = key->Material(version);
-  if (material == nullptr) return InternalError("key material missing for " + k.arn);
-
   SecretBytes data_key = crypto::RandomSecret(size);
+  HANGAR_ASSIGN_OR_RETURN(Sealed sealed,
+                          Seal(*key, "SYMMETRIC_DEFAULT", data_key.span(), input.context));
   GenerateDataKeyOutput out;
-  out.ciphertext =
-      SealCiphertext(k.key_id, version, material->span(), data_key.span(), input.context);
+  out.ciphertext = std::move(sealed.ciphertext);
   if (with_plaintext) out.plaintext = std::move(data_key);
   out.key_arn = k.arn;
-  out.material_id = k.current().material_id;
+  out.material_id = std::move(sealed.material_id);
   return out;
 }
 
@@ -255,6 +310,7 @@ Result<std::string> KeyService::CheckKeyUsable(const auth::RequestContext& ctx,
   KmsRequestDetails details;
   details.encryption_context = &context;
   HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/true, action, details));
+  HANGAR_RETURN_IF_ERROR(RequireUsage(key->record, "ENCRYPT_DECRYPT", action));
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(key->record));
   return key->record.arn;
 }

@@ -10,6 +10,7 @@
 #include "common/strings.h"
 #include "crypto/random.h"
 #include "kms/key_service.h"
+#include "kms/crypto_checks.h"
 #include "kms/validation.h"
 
 namespace hangar::kms {
@@ -154,10 +155,6 @@ GrantConstraints Normalised(GrantConstraints c) {
   return c;
 }
 
-Status DryRunSucceeded() {
-  return Error(ErrorCode::kKmsDryRun,
-               "The request would have succeeded, but the DryRun option is set.");
-}
 
 // Pages a key's grants (ascending id) after `marker`, which is the last id of the previous page.
 Page<GrantRecord> PageOf(const std::vector<const GrantRecord*>& grants, std::string_view marker,

@@ -45,6 +45,15 @@ Result<Alias> DecodeAlias(const store::Document& doc) {
   }
 }
 
+// An asymmetric key's private key, parsed from its (only) material; null for other keys.
+Result<std::shared_ptr<const crypto::AsymmetricKey>> ParsePrivateKey(const KeyRecord& record,
+                                                                     const MaterialSet& materials) {
+  if (record.public_key.empty() || record.destroyed || materials.empty()) {
+    return std::shared_ptr<const crypto::AsymmetricKey>();
+  }
+  return crypto::AsymmetricKey::FromPrivateDer(materials.begin()->second);
+}
+
 }  // namespace
 
 const SecretBytes* LoadedKey::Material(uint32_t version) const {
@@ -95,6 +104,7 @@ Result<std::shared_ptr<const LoadedKey>> KeyRepository::Load(std::string_view ke
     }
   }
   auto loaded = std::make_shared<LoadedKey>();
+  HANGAR_ASSIGN_OR_RETURN(loaded->private_key, ParsePrivateKey(record, *materials));
   loaded->record = std::move(record);
   loaded->revision = doc->revision;
   loaded->materials = std::move(materials);
@@ -127,8 +137,9 @@ Status KeyRepository::Create(const KeyRecord& key, const SecretBytes& material,
   HANGAR_ASSIGN_OR_RETURN(auto revisions, store_.Commit(m));
   auto materials = std::make_shared<MaterialSet>();
   materials->emplace(version, material.Clone());
+  HANGAR_ASSIGN_OR_RETURN(auto private_key, ParsePrivateKey(key, *materials));
   Cache(std::make_shared<LoadedKey>(
-      LoadedKey{key, revisions[alias ? 1 : 0], std::move(materials)}));
+      LoadedKey{key, revisions[alias ? 1 : 0], std::move(materials), std::move(private_key)}));
   if (alias) {
     std::unique_lock lock(mu_);
     aliases_.erase(Partition(key.account_id, key.region) + "/" + alias->name);
@@ -145,8 +156,9 @@ Status KeyRepository::Update(const KeyRecord& key, int64_t expected_revision) {
     keys_.erase(key.key_id);  // reload on next use
     return revisions.status();
   }
-  Cache(std::make_shared<LoadedKey>(
-      LoadedKey{key, (*revisions)[0], current ? current->materials : nullptr}));
+  Cache(std::make_shared<LoadedKey>(LoadedKey{key, (*revisions)[0],
+                                              current ? current->materials : nullptr,
+                                              current ? current->private_key : nullptr}));
   return Status::Ok();
 }
 

@@ -25,6 +25,7 @@
 
 #include "common/result.h"
 #include "common/secret_bytes.h"
+#include "crypto/asymmetric.h"
 #include "crypto/root_key.h"
 #include "kms/grant_repository.h"
 #include "kms/key.h"
@@ -39,6 +40,8 @@ struct LoadedKey {
   KeyRecord record;
   int64_t revision = 0;
   std::shared_ptr<const MaterialSet> materials;  // empty for tombstones
+  // Asymmetric keys: the private key parsed once from its material, shared by every operation.
+  std::shared_ptr<const crypto::AsymmetricKey> private_key;
 
   const SecretBytes* Material(uint32_t version) const;
 };

@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "crypto/random.h"
 #include "kms/key_ref.h"
+#include "kms/key_specs.h"
 #include "kms/validation.h"
 
 namespace hangar::kms {
@@ -21,6 +22,31 @@ std::string RandomMaterialId() {
   std::array<uint8_t, 32> id{};
   crypto::RandomBytes(id);
   return HexEncode(std::span<const uint8_t>(id));
+}
+
+// A new key's material: random bytes for symmetric and HMAC keys; for asymmetric keys a fresh
+// private key as DER PKCS#8, with its public half put in `public_key`.
+Result<SecretBytes> NewKeyMaterial(const KeySpecInfo& spec, std::string& public_key) {
+  std::shared_ptr<const crypto::AsymmetricKey> pair;
+  switch (spec.family) {
+    case KeyFamily::kSymmetric:
+      return crypto::RandomSecret(32);
+    case KeyFamily::kHmac:
+      return crypto::RandomSecret(spec.hmac_bytes);
+    case KeyFamily::kRsa: {
+      HANGAR_ASSIGN_OR_RETURN(pair, crypto::AsymmetricKey::GenerateRsa(spec.rsa_bits));
+      break;
+    }
+    case KeyFamily::kEc: {
+      HANGAR_ASSIGN_OR_RETURN(pair, crypto::AsymmetricKey::GenerateEc(spec.curve));
+      break;
+    }
+    case KeyFamily::kEd25519:
+    case KeyFamily::kUnsupported:
+      return InternalError("no key material for key spec " + std::string(spec.name));
+  }
+  public_key = pair->public_der();
+  return pair->PrivateDer();
 }
 
 Status KeyDoesNotExist(std::string_view region, std::string_view account,
@@ -112,7 +138,9 @@ KmsCallCounts KeyService::CallCounts() const {
       "PutKeyPolicy", "ListKeyPolicies", "EnableKeyRotation", "DisableKeyRotation",
       "GetKeyRotationStatus", "RotateKeyOnDemand", "ListKeyRotations", "Encrypt", "Decrypt",
       "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
-      "CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant"};
+      "CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant",
+      "GetPublicKey", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
+      "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"};
   static_assert(std::size(kNames) == static_cast<size_t>(Op::kCount_));
   KmsCallCounts out;
   for (size_t i = 0; i < std::size(kNames); ++i) {
@@ -195,32 +223,28 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
     v.CheckEnum(*input.key_usage, "keyUsage",
                 {"SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"});
   }
-  if (input.key_spec) {
-    v.CheckEnum(*input.key_spec, "keySpec",
-                {"RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384",
-                 "ECC_NIST_P521", "ECC_SECG_P256K1", "SYMMETRIC_DEFAULT", "HMAC_224", "HMAC_256",
-                 "HMAC_384", "HMAC_512", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87",
-                 "ECC_NIST_EDWARDS25519"});
-  }
+  if (input.key_spec) v.CheckEnum(*input.key_spec, "keySpec", KeySpecNames());
   if (input.origin) {
     v.CheckEnum(*input.origin, "origin",
                 {"AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"});
   }
   HANGAR_RETURN_IF_ERROR(v.ToStatus());
   const std::string spec = input.key_spec.value_or("SYMMETRIC_DEFAULT");
+  const KeySpecInfo& spec_info = *FindKeySpec(spec);
   if (spec != "SYMMETRIC_DEFAULT" && !input.key_usage) {
     return Error(ErrorCode::kValidation,
                  "You must specify a KeyUsage value for all KMS keys except for symmetric "
                  "encryption keys.");
   }
-  if (spec != "SYMMETRIC_DEFAULT") {
-    return Error(ErrorCode::kKmsUnsupportedOperation,
-                 "KeySpec " + spec + " is not supported by this server; only SYMMETRIC_DEFAULT "
-                 "keys are available.");
+  const std::string usage = input.key_usage.value_or("ENCRYPT_DECRYPT");
+  if (std::find(spec_info.usages.begin(), spec_info.usages.end(), usage) ==
+      spec_info.usages.end()) {
+    return Error(ErrorCode::kValidation,
+                 "KeyUsage " + usage + " is not compatible with KeySpec " + spec);
   }
-  if (input.key_usage && *input.key_usage != "ENCRYPT_DECRYPT") {
-    return Error(ErrorCode::kValidation, "KeyUsage " + *input.key_usage +
-                                             " is not compatible with KeySpec SYMMETRIC_DEFAULT");
+  if (spec_info.family == KeyFamily::kUnsupported) {
+    return Error(ErrorCode::kKmsUnsupportedOperation,
+                 "KeySpec " + spec + " is not supported by this server.");
   }
   if (input.origin && *input.origin != "AWS_KMS") {
     return Error(ErrorCode::kKmsUnsupportedOperation,
@@ -234,6 +258,10 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
   KmsRequestDetails details;
   details.bypass_lockout = input.bypass_policy_lockout_safety_check;
   details.request_tags = TagPairs(input.tags);
+  details.conditions = {{"kms:keyspec", spec},
+                        {"kms:keyusage", usage},
+                        {"kms:keyorigin", input.origin.value_or("AWS_KMS")},
+                        {"kms:multiregion", input.multi_region ? "true" : "false"}};
   HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "CreateKey", nullptr, details));
 
   const int64_t now = ToUnixMillis(ctx.now);
@@ -250,6 +278,8 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
   key.arn = KeyArn(key.region, key.account_id, key.key_id);
   key.creation_ms = now;
   key.description = input.description;
+  key.key_spec = spec;
+  key.key_usage = usage;
   key.multi_region = input.multi_region;
   key.policy = input.policy.value_or(DefaultKeyPolicy(key.account_id));
   key.tags = input.tags;
@@ -260,7 +290,7 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
     HANGAR_RETURN_IF_ERROR(
         authorizer_.CheckNewKeyPolicy(ctx, key, input.bypass_policy_lockout_safety_check));
   }
-  SecretBytes material = crypto::RandomSecret(32);
+  HANGAR_ASSIGN_OR_RETURN(SecretBytes material, NewKeyMaterial(spec_info, key.public_key));
   std::lock_guard lock(mutate_mu_);
   HANGAR_RETURN_IF_ERROR(repository_.Create(key, material));
   NoteKey(ctx, key);
@@ -661,6 +691,7 @@ Status KeyService::EnableKeyRotation(const auth::RequestContext& ctx, std::strin
   KmsRequestDetails details;
   details.rotation_period_days = period_days.value_or(365);
   return Mutate(ctx, key_id, "EnableKeyRotation", [&](KeyRecord& k) {
+    if (!k.symmetric()) return Error(ErrorCode::kKmsUnsupportedOperation, "");
     HANGAR_RETURN_IF_ERROR(RequireEnabled(k));
     if (k.aws_managed()) return KmsAccessDenied(ctx, "EnableKeyRotation", k.arn);
     k.rotation_period_days = static_cast<int>(period_days.value_or(365));
@@ -688,6 +719,8 @@ Result<RotationStatus> KeyService::GetKeyRotationStatus(const auth::RequestConte
   HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/false,
                                             "GetKeyRotationStatus"));
   const KeyRecord& k = key->record;
+  // The key-state table answers UnsupportedOperationException for asymmetric and HMAC keys.
+  if (!k.symmetric()) return Error(ErrorCode::kKmsUnsupportedOperation, "");
   RotationStatus out;
   out.key_arn = k.arn;
   // While a key is pending deletion its rotation reads as off; cancelling restores it.
@@ -713,6 +746,7 @@ Result<std::string> KeyService::RotateKeyOnDemand(const auth::RequestContext& ct
   std::lock_guard lock(mutate_mu_);
   HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/false,
                                             "RotateKeyOnDemand"));
+  if (!key->record.symmetric()) return Error(ErrorCode::kKmsUnsupportedOperation, "");
   HANGAR_RETURN_IF_ERROR(RequireEnabled(key->record));
   if (key->record.aws_managed()) return KmsAccessDenied(ctx, "RotateKeyOnDemand", key->record.arn);
   if (key->record.on_demand_rotations >= options_.max_on_demand_rotations) {
@@ -736,6 +770,7 @@ Result<Page<RotationEntry>> KeyService::ListKeyRotations(const auth::RequestCont
   HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/false,
                                             "ListKeyRotations"));
   const KeyRecord& k = key->record;
+  if (!k.symmetric()) return Error(ErrorCode::kKmsUnsupportedOperation, "");
   uint32_t after = 0;
   if (!marker.empty()) {
     try {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -158,6 +159,64 @@ struct ReEncryptOutput {
   std::string destination_material_id;
 };
 
+// Sign and Verify (asymmetric SIGN_VERIFY keys). `message` is the message or, with MessageType
+// DIGEST, its digest.
+struct SignInput {
+  std::string key_id;
+  std::string message;
+  std::string message_type = "RAW";
+  std::string algorithm;
+  bool dry_run = false;
+  std::string signature;  // Verify only
+};
+struct SignOutput {
+  std::string key_arn;
+  std::string signature;  // Sign only; a Verify that returns at all found the signature valid
+  std::string algorithm;
+};
+
+// GenerateMac and VerifyMac (HMAC keys).
+struct MacInput {
+  std::string key_id;
+  std::string message;
+  std::string algorithm;
+  bool dry_run = false;
+  std::string mac;  // VerifyMac only
+};
+struct MacOutput {
+  std::string key_arn;
+  std::string mac;  // GenerateMac only
+  std::string algorithm;
+};
+
+struct DeriveSharedSecretInput {
+  std::string key_id;
+  std::string algorithm;
+  std::string public_key;  // the peer's, DER SubjectPublicKeyInfo
+  bool dry_run = false;
+};
+struct DeriveSharedSecretOutput {
+  std::string key_arn;
+  SecretBytes shared_secret;
+  std::string algorithm;
+  std::string origin;
+};
+
+struct GenerateDataKeyPairInput {
+  std::string key_id;
+  EncryptionContext context;
+  std::string key_pair_spec;
+  bool dry_run = false;
+};
+struct GenerateDataKeyPairOutput {
+  std::string private_key_ciphertext;
+  SecretBytes private_key_plaintext;  // empty for ...WithoutPlaintext
+  std::string public_key;
+  std::string key_arn;
+  std::string key_pair_spec;
+  std::string material_id;
+};
+
 struct CreateGrantInput {
   std::string key_id;
   std::string grantee_principal;
@@ -259,6 +318,21 @@ class KeyService {
   Result<SecretBytes> GenerateRandom(const auth::RequestContext& ctx,
                                      std::optional<int64_t> number_of_bytes);
 
+  // --- Asymmetric and HMAC keys (key_asymmetric.cc; kms-keys-beyond-symmetric.md §3–§8) ---
+  // The key's record, whose public_key is the DER SubjectPublicKeyInfo.
+  Result<KeyRecord> GetPublicKey(const auth::RequestContext& ctx, std::string_view key_id);
+  Result<SignOutput> Sign(const auth::RequestContext& ctx, const SignInput& input);
+  // Errors beyond Sign's: kKmsInvalidSignature for any signature that does not verify.
+  Result<SignOutput> Verify(const auth::RequestContext& ctx, const SignInput& input);
+  Result<MacOutput> GenerateMac(const auth::RequestContext& ctx, const MacInput& input);
+  // Errors beyond GenerateMac's: kKmsInvalidMac for any MAC that does not match.
+  Result<MacOutput> VerifyMac(const auth::RequestContext& ctx, const MacInput& input);
+  Result<DeriveSharedSecretOutput> DeriveSharedSecret(const auth::RequestContext& ctx,
+                                                      const DeriveSharedSecretInput& input);
+  Result<GenerateDataKeyPairOutput> GenerateDataKeyPair(const auth::RequestContext& ctx,
+                                                        const GenerateDataKeyPairInput& input,
+                                                        bool with_plaintext);
+
   // --- Grants (key_grants.cc; kms.md §13) ---
   // Errors: kValidation, kKmsNotFound, kAccessDenied, kKmsDisabled, kKmsInvalidState,
   // kKmsLimitExceeded, kKmsDryRun.
@@ -318,7 +392,9 @@ class KeyService {
     kListKeyPolicies, kEnableKeyRotation, kDisableKeyRotation, kGetKeyRotationStatus,
     kRotateKeyOnDemand, kListKeyRotations, kEncrypt, kDecrypt, kReEncrypt, kGenerateDataKey,
     kGenerateDataKeyWithoutPlaintext, kGenerateRandom, kCreateGrant, kListGrants,
-    kListRetirableGrants, kRetireGrant, kRevokeGrant, kCount_,
+    kListRetirableGrants, kRetireGrant, kRevokeGrant, kGetPublicKey, kSign, kVerify,
+    kGenerateMac, kVerifyMac, kDeriveSharedSecret, kGenerateDataKeyPair,
+    kGenerateDataKeyPairWithoutPlaintext, kCount_,
   };
   void Count(Op op) { calls_[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed); }
 
@@ -344,6 +420,35 @@ class KeyService {
                 const std::function<Status(KeyRecord&)>& change,
                 const KmsRequestDetails& details = {});
   Status Rotate(const LoadedKey& key, std::string_view rotation_type, int64_t now_ms);
+  // Decrypt's and ReEncrypt's first half: the key that opens `ciphertext` (named by the blob, or
+  // by `key_id` for RSA ciphertext), authorised for `action`, and the plaintext.
+  struct Opened {
+    std::shared_ptr<const LoadedKey> key;
+    SecretBytes plaintext;
+    std::string material_id;  // symmetric keys only
+  };
+  Result<Opened> Open(const auth::RequestContext& ctx, std::string_view ciphertext,
+                      const EncryptionContext& context, const std::optional<std::string>& key_id,
+                      std::string_view algorithm, std::string_view action);
+  // Encrypt's and ReEncrypt's second half, after authorisation: checks `key` can encrypt with
+  // `algorithm` (`operation` names the call in errors) and seals. Never sees DryRun.
+  struct Sealed {
+    std::string ciphertext;
+    std::string material_id;  // symmetric keys only
+  };
+  Status CheckCanEncrypt(const LoadedKey& key, std::string_view algorithm,
+                         const EncryptionContext& context, size_t plaintext_size,
+                         std::string_view operation) const;
+  Result<Sealed> Seal(const LoadedKey& key, std::string_view algorithm,
+                      std::span<const uint8_t> plaintext, const EncryptionContext& context) const;
+  // Sign and Verify share everything up to the signature itself.
+  Result<std::shared_ptr<const LoadedKey>> ResolveForSigning(const auth::RequestContext& ctx,
+                                                             const SignInput& input,
+                                                             std::string_view action,
+                                                             std::string* digest);
+  Result<std::shared_ptr<const LoadedKey>> ResolveForMac(const auth::RequestContext& ctx,
+                                                         const MacInput& input,
+                                                         std::string_view action);
   Result<KeyRecord> CreateAwsManagedKeyLocked(const auth::RequestContext& ctx,
                                               std::string_view service, std::string_view action);
   Result<std::string> ResolveAliasTarget(const auth::RequestContext& ctx,

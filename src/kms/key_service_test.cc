@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "crypto/asymmetric.h"
+#include "crypto/base64.h"
 #include "crypto/random.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 
@@ -534,6 +536,186 @@ TEST_F(KeyServiceTest, CallsAreCountedPerOperation) {
   EXPECT_EQ(counts["CreateKey"], 1u);
   EXPECT_EQ(counts["Encrypt"], 2u);
   EXPECT_EQ(counts["Decrypt"], 0u);
+}
+
+// --- Asymmetric and HMAC keys ---------------------------------------------------------------
+
+CreateKeyInput KeyOf(std::string spec, std::string usage) {
+  CreateKeyInput in;
+  in.key_spec = std::move(spec);
+  in.key_usage = std::move(usage);
+  return in;
+}
+
+TEST_F(KeyServiceTest, SigningKeysKeepTheirPrivateKeyAcrossARestart) {
+  KeyRecord k = NewKey(KeyOf("ECC_NIST_P256", "SIGN_VERIFY"));
+  EXPECT_FALSE(k.public_key.empty());
+  SignInput sign;
+  sign.key_id = k.key_id;
+  sign.message = "firmware image 4.2";
+  sign.algorithm = "ECDSA_SHA_256";
+  auto signed_out = service_->Sign(Ctx(), sign);
+  ASSERT_TRUE(signed_out.ok()) << signed_out.status().ToString();
+  Reopen();
+  SignInput verify = sign;
+  verify.signature = signed_out->signature;
+  EXPECT_TRUE(service_->Verify(Ctx(), verify).ok());
+  verify.message = "firmware image 4.3";
+  EXPECT_EQ(service_->Verify(Ctx(), verify).status().code(), ErrorCode::kKmsInvalidSignature);
+  auto described = service_->GetPublicKey(Ctx(), k.key_id);
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->public_key, k.public_key);
+}
+
+TEST_F(KeyServiceTest, HmacKeysGiveTheSameMacAfterARestart) {
+  KeyRecord k = NewKey(KeyOf("HMAC_384", "GENERATE_VERIFY_MAC"));
+  MacInput in;
+  in.key_id = k.key_id;
+  in.message = "telemetry frame";
+  in.algorithm = "HMAC_SHA_384";
+  auto before = service_->GenerateMac(Ctx(), in);
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  EXPECT_EQ(before->mac.size(), 48u);
+  Reopen();
+  in.mac = before->mac;
+  EXPECT_TRUE(service_->VerifyMac(Ctx(), in).ok());
+  in.mac[0] ^= 1;
+  EXPECT_EQ(service_->VerifyMac(Ctx(), in).status().code(), ErrorCode::kKmsInvalidMac);
+}
+
+TEST_F(KeyServiceTest, KeyUsageIsCheckedBeforeKeyStateAndStateBeforeAlgorithm) {
+  KeyRecord mac_key = NewKey(KeyOf("HMAC_256", "GENERATE_VERIFY_MAC"));
+  ASSERT_TRUE(service_->DisableKey(Ctx(), mac_key.key_id).ok());
+  SignInput sign;
+  sign.key_id = mac_key.key_id;
+  sign.message = "m";
+  sign.algorithm = "ECDSA_SHA_384";
+  auto usage = service_->Sign(Ctx(), sign);
+  EXPECT_EQ(usage.status().code(), ErrorCode::kKmsInvalidKeyUsage);
+  EXPECT_EQ(usage.status().message(),
+            mac_key.arn + " key usage is GENERATE_VERIFY_MAC which is not valid for Sign.");
+
+  KeyRecord ec = NewKey(KeyOf("ECC_NIST_P256", "SIGN_VERIFY"));
+  ASSERT_TRUE(service_->DisableKey(Ctx(), ec.key_id).ok());
+  sign.key_id = ec.key_id;
+  EXPECT_EQ(service_->Sign(Ctx(), sign).status().code(), ErrorCode::kKmsDisabled);
+  ASSERT_TRUE(service_->EnableKey(Ctx(), ec.key_id).ok());
+  auto algorithm = service_->Sign(Ctx(), sign);
+  EXPECT_EQ(algorithm.status().code(), ErrorCode::kKmsInvalidKeyUsage);
+  EXPECT_EQ(algorithm.status().message(),
+            "Algorithm ECDSA_SHA_384 is incompatible with key spec ECC_NIST_P256.");
+}
+
+TEST_F(KeyServiceTest, RsaCiphertextDecryptsOnlyWithTheNamedKeyAndAlgorithm) {
+  KeyRecord k = NewKey(KeyOf("RSA_2048", "ENCRYPT_DECRYPT"));
+  EncryptInput enc;
+  enc.key_id = k.key_id;
+  enc.plaintext = "launch code";
+  enc.algorithm = "RSAES_OAEP_SHA_256";
+  auto sealed = service_->Encrypt(Ctx(), enc);
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  EXPECT_EQ(sealed->ciphertext.size(), 256u);
+  DecryptInput dec;
+  dec.ciphertext = sealed->ciphertext;
+  dec.algorithm = "RSAES_OAEP_SHA_256";
+  EXPECT_EQ(service_->Decrypt(Ctx(), dec).status().code(), ErrorCode::kKmsInvalidCiphertext);
+  dec.key_id = k.key_id;
+  auto opened = service_->Decrypt(Ctx(), dec);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(AsStringView(opened->plaintext.span()), "launch code");
+  EXPECT_TRUE(opened->material_id.empty());
+  dec.algorithm = "RSAES_OAEP_SHA_1";
+  EXPECT_EQ(service_->Decrypt(Ctx(), dec).status().code(), ErrorCode::kKmsInvalidCiphertext);
+}
+
+TEST_F(KeyServiceTest, ReEncryptMovesDataBetweenRsaAndSymmetricKeys) {
+  KeyRecord rsa = NewKey(KeyOf("RSA_3072", "ENCRYPT_DECRYPT"));
+  KeyRecord aes = NewKey();
+  std::string blob = EncryptWith(aes.key_id, "payload", {{"k", "v"}});
+  ReEncryptInput to_rsa;
+  to_rsa.ciphertext = blob;
+  to_rsa.source_context = {{"k", "v"}};
+  to_rsa.destination_key_id = rsa.key_id;
+  to_rsa.destination_algorithm = "RSAES_OAEP_SHA_1";
+  auto rsa_blob = service_->ReEncrypt(Ctx(), to_rsa);
+  ASSERT_TRUE(rsa_blob.ok()) << rsa_blob.status().ToString();
+  EXPECT_EQ(rsa_blob->ciphertext.size(), 384u);
+  EXPECT_TRUE(rsa_blob->destination_material_id.empty());
+  ReEncryptInput back;
+  back.ciphertext = rsa_blob->ciphertext;
+  back.source_key_id = rsa.key_id;
+  back.source_algorithm = "RSAES_OAEP_SHA_1";
+  back.destination_key_id = aes.key_id;
+  auto aes_blob = service_->ReEncrypt(Ctx(), back);
+  ASSERT_TRUE(aes_blob.ok()) << aes_blob.status().ToString();
+  DecryptInput dec;
+  dec.ciphertext = aes_blob->ciphertext;
+  auto opened = service_->Decrypt(Ctx(), dec);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(AsStringView(opened->plaintext.span()), "payload");
+}
+
+TEST_F(KeyServiceTest, DataKeyPairsAreSealedUnderTheSymmetricKeyWithTheirContext) {
+  KeyRecord k = NewKey();
+  GenerateDataKeyPairInput in;
+  in.key_id = k.key_id;
+  in.key_pair_spec = "ECC_NIST_P384";
+  in.context = {{"purpose", "telemetry"}};
+  auto pair = service_->GenerateDataKeyPair(Ctx(), in, /*with_plaintext=*/true);
+  ASSERT_TRUE(pair.ok()) << pair.status().ToString();
+  auto parsed = crypto::AsymmetricKey::FromPrivateDer(pair->private_key_plaintext);
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ((*parsed)->public_der(), pair->public_key);
+  EXPECT_EQ((*parsed)->curve(), "secp384r1");
+  DecryptInput dec;
+  dec.ciphertext = pair->private_key_ciphertext;
+  EXPECT_EQ(service_->Decrypt(Ctx(), dec).status().code(), ErrorCode::kKmsInvalidCiphertext);
+  dec.context = in.context;
+  auto opened = service_->Decrypt(Ctx(), dec);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(AsStringView(opened->plaintext.span()), AsStringView(pair->private_key_plaintext.span()));
+  auto without = service_->GenerateDataKeyPair(Ctx(), in, /*with_plaintext=*/false);
+  ASSERT_TRUE(without.ok());
+  EXPECT_TRUE(without->private_key_plaintext.empty());
+  in.key_id = NewKey(KeyOf("RSA_2048", "ENCRYPT_DECRYPT")).key_id;
+  EXPECT_EQ(service_->GenerateDataKeyPair(Ctx(), in, true).status().code(),
+            ErrorCode::kKmsInvalidKeyUsage);
+}
+
+TEST_F(KeyServiceTest, AsymmetricPrivateKeysAreNeverStoredInPlaintext) {
+  KeyRecord k = NewKey(KeyOf("RSA_2048", "SIGN_VERIFY"));
+  auto key = repository_->Find(k.key_id);
+  ASSERT_TRUE(key.ok() && *key);
+  std::string private_der(AsStringView((*key)->Material(1)->span()));
+  ASSERT_GT(private_der.size(), 1000u);
+  // The public key is stored (base64, in the record): the scan must find that marker.
+  const std::string public_marker = crypto::Base64Encode(k.public_key);
+  service_.reset();
+  repository_.reset();
+  store_.reset();
+  bool found_public = false;
+  for (auto& entry : std::filesystem::directory_iterator(dir_)) {
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    found_public = found_public || content.find(public_marker) != std::string::npos;
+    // Any 64-byte window of the PKCS#8 (the modulus sits in its middle) would do; take three.
+    for (size_t at : {size_t{0}, private_der.size() / 2, private_der.size() - 64}) {
+      EXPECT_EQ(content.find(private_der.substr(at, 64)), std::string::npos) << entry.path();
+    }
+  }
+  EXPECT_TRUE(found_public);
+  Reopen();
+}
+
+TEST_F(KeyServiceTest, RotationIsUnsupportedForAsymmetricAndHmacKeys) {
+  for (auto in : {KeyOf("RSA_2048", "SIGN_VERIFY"), KeyOf("HMAC_256", "GENERATE_VERIFY_MAC")}) {
+    KeyRecord k = NewKey(in);
+    EXPECT_EQ(service_->EnableKeyRotation(Ctx(), k.key_id, std::nullopt).code(),
+              ErrorCode::kKmsUnsupportedOperation);
+    EXPECT_EQ(service_->RotateKeyOnDemand(Ctx(), k.key_id).status().code(),
+              ErrorCode::kKmsUnsupportedOperation);
+    EXPECT_TRUE(service_->DisableKeyRotation(Ctx(), k.key_id).ok());
+  }
 }
 
 }  // namespace

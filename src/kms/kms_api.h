@@ -26,6 +26,8 @@ class KmsApi {
   // True for operations that only read cached state and never block on storage or disk, so the
   // HTTP layer may run them on its I/O threads.
   static bool RunsInline(std::string_view operation);
+  // Whether CloudTrail marks the operation readOnly (it changes nothing).
+  static bool IsReadOnly(std::string_view operation);
 
  private:
   KeyService& service_;

@@ -52,6 +52,7 @@ void AddKmsKeys(const auth::RequestContext& ctx, std::string_view action, const 
   if (details.grant_constraint_type) {
     keys["kms:grantconstrainttype"] = {*details.grant_constraint_type};
   }
+  for (const auto& [name, value] : details.conditions) keys[std::string(name)] = {value};
   if (details.request_tags) iam::AddRequestTags(keys, *details.request_tags);
   if (details.tag_keys) iam::AddTagKeys(keys, *details.tag_keys);
   if (action == "CreateGrant" || action == "ListGrants" || action == "RevokeGrant") {
