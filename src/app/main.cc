@@ -82,6 +82,7 @@ struct ServeOptions {
   bool audit_lookup_data_events = false;
   int audit_retention_days = 0;  // 0: kept for ever
   int audit_writers = 1;
+  int max_on_demand_rotations = 10;
   std::string request_log;  // "-": standard error; empty: none
   audit::DetectionOptions detections;
   int access_denied_window = 60;
@@ -282,7 +283,9 @@ int Serve(const ServeOptions& opts) {
                              Env("HANGAR_FORBID_PUBLIC_KEY_POLICIES") == std::optional<std::string>("1");
   kms::PolicyKeyAuthorizer kms_authorizer(identities, guardrails);
   kms::KeyRepository key_repository(*dir->metadata, *dir->root_key);
-  kms::KeyService key_service(key_repository, kms_authorizer, lifecycle_clock, kms::KmsOptions{});
+  kms::KmsOptions kms_options;
+  kms_options.max_on_demand_rotations = opts.max_on_demand_rotations;
+  kms::KeyService key_service(key_repository, kms_authorizer, lifecycle_clock, kms_options);
   kms::KmsApi kms_api(key_service);
   iam::StsApi sts_api(identities);
   iam::IamApi iam_api(identities);
@@ -576,6 +579,9 @@ int main(int argc, char** argv) {
                     "Audit writer threads: 1 makes the largest batches; more overlap their syncs "
                     "(for disks whose sync is slow)")
       ->check(CLI::Range(1, 8));
+  serve->add_option("--max-on-demand-rotations", opts.max_on_demand_rotations,
+                    "RotateKeyOnDemand calls allowed per key (AWS's documented quota is 10)")
+      ->check(CLI::Range(1, 1000));
   serve->add_option("--request-log", opts.request_log,
                     "Write a JSON line per request (request id, operation, status, duration) to "
                     "this file, or - for standard error; default: none");

@@ -51,6 +51,10 @@ enum class ErrorCode : uint16_t {
   kKmsInvalidGrantId,
   kKmsInvalidSignature,
   kKmsInvalidMac,
+  kKmsCustomKeyStoreNotFound,
+  kKmsInvalidImportToken,
+  kKmsExpiredImportToken,
+  kKmsIncorrectKeyMaterial,
   kKmsKeyUnavailable,
   // S3.
   kNoSuchBucket,

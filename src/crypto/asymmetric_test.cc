@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/strings.h"
+#include "crypto/key_wrap.h"
 
 namespace hangar::crypto {
 namespace {
@@ -148,6 +149,22 @@ TEST(HmacTest, MatchesRfc4231) {
   EXPECT_EQ(HexEncode(Hmac(HashAlgorithm::kSha512, AsBytes(key), data)),
             "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
             "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737");
+}
+
+// RFC 5649 section 6, second example: 7 bytes under a 192-bit KEK.
+TEST(KeyWrapTest, MatchesRfc5649AndRefusesAnotherKek) {
+  std::string kek = *HexDecode("5840df6e29b02af1ab493b705bf16ea1ae8338f4dcc176a8");
+  std::string key = *HexDecode("466f7250617369");
+  auto wrapped = AesKeyWrapPad(AsBytes(kek), AsBytes(key));
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_EQ(HexEncode(*wrapped), "afbeb0f07dfbf5419200f2ccb50bb24f");
+  auto unwrapped = AesKeyUnwrapPad(AsBytes(kek), *wrapped);
+  ASSERT_TRUE(unwrapped.ok());
+  EXPECT_EQ(AsStringView(unwrapped->span()), key);
+  std::string other_kek = kek;
+  other_kek[0] ^= 1;
+  EXPECT_EQ(AesKeyUnwrapPad(AsBytes(other_kek), *wrapped).status().code(), ErrorCode::kValidation);
+  EXPECT_EQ(AesKeyUnwrapPad(AsBytes(kek), "short").status().code(), ErrorCode::kValidation);
 }
 
 }  // namespace

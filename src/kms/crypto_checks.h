@@ -16,6 +16,8 @@ Status RequireUsage(const KeyRecord& key, std::string_view usage, std::string_vi
 Status RequireEnabledForCrypto(const KeyRecord& key);
 // InvalidKeyUsageException unless the key's spec and usage offer `algorithm`.
 Status RequireAlgorithm(const KeyRecord& key, std::string_view algorithm);
+// UnsupportedOperationException "<arn> origin is X which is not valid for this operation."
+Status OriginNotValid(const KeyRecord& key);
 // DryRunOperationException, the answer to a DryRun call that would have succeeded.
 Status DryRunSucceeded();
 

@@ -12,6 +12,7 @@ using nlohmann::json;
 KeyState StateFromName(std::string_view name) {
   if (name == "Disabled") return KeyState::kDisabled;
   if (name == "PendingDeletion") return KeyState::kPendingDeletion;
+  if (name == "PendingImport") return KeyState::kPendingImport;
   return KeyState::kEnabled;
 }
 
@@ -25,6 +26,8 @@ std::string_view KeyStateName(KeyState state) {
       return "Disabled";
     case KeyState::kPendingDeletion:
       return "PendingDeletion";
+    case KeyState::kPendingImport:
+      return "PendingImport";
   }
   return "Enabled";
 }
@@ -38,9 +41,17 @@ const MaterialVersion* KeyRecord::FindVersion(uint32_t version) const {
 
 int64_t KeyRecord::NextDueMs() const {
   if (destroyed) return 0;
-  if (state == KeyState::kPendingDeletion) return deletion_ms;
-  if (rotation_enabled && next_rotation_ms > 0) return next_rotation_ms;
-  return 0;
+  int64_t due = 0;
+  auto consider = [&due](int64_t at) {
+    if (at > 0 && (due == 0 || at < due)) due = at;
+  };
+  if (state == KeyState::kPendingDeletion) {
+    consider(deletion_ms);
+  } else if (rotation_enabled) {
+    consider(next_rotation_ms);
+  }
+  if (has_imported_material()) consider(valid_to_ms);  // imported material expires
+  return due;
 }
 
 std::string EncodeKeyRecord(const KeyRecord& k) {
@@ -76,6 +87,10 @@ std::string EncodeKeyRecord(const KeyRecord& k) {
             {"versions", versions},
             {"destroyed", k.destroyed}};
   if (!k.public_key.empty()) j["public_key"] = crypto::Base64Encode(k.public_key);
+  if (!k.expiration_model.empty()) {
+    j["expiration_model"] = k.expiration_model;
+    j["valid_to_ms"] = k.valid_to_ms;
+  }
   return j.dump();
 }
 
@@ -116,6 +131,8 @@ Result<KeyRecord> DecodeKeyRecord(std::string_view text) {
       if (!der) return InternalError("stored key record is corrupt: public_key");
       k.public_key = std::move(*der);
     }
+    k.expiration_model = j.value("expiration_model", "");
+    k.valid_to_ms = j.value("valid_to_ms", int64_t{0});
     return k;
   } catch (const json::exception& e) {
     return InternalError(std::string("stored key record is corrupt: ") + e.what());

@@ -12,7 +12,9 @@
 
 namespace hangar::kms {
 
-enum class KeyState { kEnabled, kDisabled, kPendingDeletion };
+// kPendingImport: a key of origin EXTERNAL without key material (never imported, deleted or
+// expired).
+enum class KeyState { kEnabled, kDisabled, kPendingDeletion, kPendingImport };
 
 std::string_view KeyStateName(KeyState state);
 
@@ -56,6 +58,10 @@ struct KeyRecord {
   // Asymmetric keys: the public half (DER SubjectPublicKeyInfo), not secret. Their material (one
   // version, never rotated) is the private key as DER PKCS#8.
   std::string public_key;
+  // Origin EXTERNAL: the imported material's expiry. expiration_model is empty while the key has
+  // no material, else KEY_MATERIAL_EXPIRES (valid_to_ms set) or KEY_MATERIAL_DOES_NOT_EXPIRE.
+  std::string expiration_model;
+  int64_t valid_to_ms = 0;
   // A destroyed key leaves a tombstone (ids only) so its ciphertexts answer NotFound forever.
   bool destroyed = false;
 
@@ -63,6 +69,8 @@ struct KeyRecord {
   const MaterialVersion* FindVersion(uint32_t version) const;
   bool aws_managed() const { return key_manager == "AWS"; }
   bool symmetric() const { return key_spec == "SYMMETRIC_DEFAULT"; }
+  bool external() const { return origin == "EXTERNAL"; }
+  bool has_imported_material() const { return !expiration_model.empty(); }
   // When the lifecycle sweeper must look at this key next (0: never).
   int64_t NextDueMs() const;
 };

@@ -53,6 +53,9 @@ Status RequireEnabledForCrypto(const KeyRecord& k) {
   if (k.state == KeyState::kPendingDeletion) {
     return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending deletion.");
   }
+  if (k.state == KeyState::kPendingImport) {
+    return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending import.");
+  }
   return Status::Ok();
 }
 
@@ -61,6 +64,11 @@ Status RequireAlgorithm(const KeyRecord& key, std::string_view algorithm) {
   return Error(ErrorCode::kKmsInvalidKeyUsage, "Algorithm " + std::string(algorithm) +
                                                    " is incompatible with key spec " +
                                                    key.key_spec + ".");
+}
+
+Status OriginNotValid(const KeyRecord& k) {
+  return Error(ErrorCode::kKmsUnsupportedOperation,
+               k.arn + " origin is " + k.origin + " which is not valid for this operation.");
 }
 
 Status DryRunSucceeded() {

@@ -112,6 +112,12 @@ Result<std::shared_ptr<const LoadedKey>> KeyRepository::Load(std::string_view ke
   return std::shared_ptr<const LoadedKey>(std::move(loaded));
 }
 
+Status KeyRepository::Forget(const std::string& key_id, Status failure) {
+  std::unique_lock lock(mu_);
+  keys_.erase(key_id);  // a failed commit may have raced another writer: reload on next use
+  return failure;
+}
+
 void KeyRepository::Cache(std::shared_ptr<const LoadedKey> key) {
   std::unique_lock lock(mu_);
   auto& slot = keys_[key->record.key_id];
@@ -119,9 +125,8 @@ void KeyRepository::Cache(std::shared_ptr<const LoadedKey> key) {
   if (!slot || slot->revision <= key->revision) slot = std::move(key);
 }
 
-Status KeyRepository::Create(const KeyRecord& key, const SecretBytes& material,
+Status KeyRepository::Create(const KeyRecord& key, const SecretBytes* material,
                              const std::optional<Alias>& alias) {
-  const uint32_t version = key.current().version;
   std::vector<store::Mutation> m;
   // The alias (an AWS managed key's alias/aws/<service>) commits with the key: never one alone.
   if (alias) {
@@ -132,11 +137,14 @@ Status KeyRepository::Create(const KeyRecord& key, const SecretBytes& material,
   m.push_back(store::Mutation::Create(KeyDocument(key)));
   m.push_back(store::Mutation::Create(
       {std::string(kListing), Partition(key.account_id, key.region), key.key_id, "", 0, 0}));
-  m.push_back(store::Mutation::Create({std::string(kMaterials), key.key_id, VersionId(version),
-                                       WrapMaterial(key.key_id, version, material), 0, 0}));
-  HANGAR_ASSIGN_OR_RETURN(auto revisions, store_.Commit(m));
   auto materials = std::make_shared<MaterialSet>();
-  materials->emplace(version, material.Clone());
+  if (material != nullptr) {
+    const uint32_t version = key.current().version;
+    m.push_back(store::Mutation::Create({std::string(kMaterials), key.key_id, VersionId(version),
+                                         WrapMaterial(key.key_id, version, *material), 0, 0}));
+    materials->emplace(version, material->Clone());
+  }
+  HANGAR_ASSIGN_OR_RETURN(auto revisions, store_.Commit(m));
   HANGAR_ASSIGN_OR_RETURN(auto private_key, ParsePrivateKey(key, *materials));
   Cache(std::make_shared<LoadedKey>(
       LoadedKey{key, revisions[alias ? 1 : 0], std::move(materials), std::move(private_key)}));
@@ -151,11 +159,7 @@ Status KeyRepository::Create(const KeyRecord& key, const SecretBytes& material,
 Status KeyRepository::Update(const KeyRecord& key, int64_t expected_revision) {
   HANGAR_ASSIGN_OR_RETURN(auto current, Find(key.key_id));
   auto revisions = store_.Commit({store::Mutation::Update(KeyDocument(key), expected_revision)});
-  if (!revisions.ok()) {
-    std::unique_lock lock(mu_);
-    keys_.erase(key.key_id);  // reload on next use
-    return revisions.status();
-  }
+  if (!revisions.ok()) return Forget(key.key_id, revisions.status());
   Cache(std::make_shared<LoadedKey>(LoadedKey{key, (*revisions)[0],
                                               current ? current->materials : nullptr,
                                               current ? current->private_key : nullptr}));
@@ -170,11 +174,7 @@ Status KeyRepository::AddVersion(const KeyRecord& key, int64_t expected_revision
       {store::Mutation::Update(KeyDocument(key), expected_revision),
        store::Mutation::Create({std::string(kMaterials), key.key_id, VersionId(version),
                                 WrapMaterial(key.key_id, version, material), 0, 0})});
-  if (!revisions.ok()) {
-    std::unique_lock lock(mu_);
-    keys_.erase(key.key_id);
-    return revisions.status();
-  }
+  if (!revisions.ok()) return Forget(key.key_id, revisions.status());
   auto materials = std::make_shared<MaterialSet>();
   if (current && current->materials) {
     for (const auto& [v, secret] : *current->materials) materials->emplace(v, secret.Clone());
@@ -182,6 +182,43 @@ Status KeyRepository::AddVersion(const KeyRecord& key, int64_t expected_revision
   materials->emplace(version, material.Clone());
   Cache(std::make_shared<LoadedKey>(LoadedKey{key, (*revisions)[0], std::move(materials)}));
   return Status::Ok();
+}
+
+Status KeyRepository::PutMaterial(const KeyRecord& key, int64_t expected_revision,
+                                  const SecretBytes& material) {
+  const uint32_t version = key.current().version;
+  auto revisions = store_.Commit(
+      {store::Mutation::Update(KeyDocument(key), expected_revision),
+       store::Mutation::Upsert({std::string(kMaterials), key.key_id, VersionId(version),
+                                WrapMaterial(key.key_id, version, material), 0, 0})});
+  if (!revisions.ok()) return Forget(key.key_id, revisions.status());
+  auto materials = std::make_shared<MaterialSet>();
+  materials->emplace(version, material.Clone());
+  HANGAR_ASSIGN_OR_RETURN(auto private_key, ParsePrivateKey(key, *materials));
+  Cache(std::make_shared<LoadedKey>(
+      LoadedKey{key, (*revisions)[0], std::move(materials), std::move(private_key)}));
+  return Status::Ok();
+}
+
+Status KeyRepository::DeleteMaterials(const KeyRecord& key, int64_t expected_revision) {
+  HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kMaterials, key.key_id, {"", "", 100000}));
+  std::vector<store::Mutation> m = {store::Mutation::Update(KeyDocument(key), expected_revision)};
+  for (const auto& d : docs) m.push_back(store::Mutation::Delete(std::string(kMaterials), key.key_id, d.id));
+  auto revisions = store_.Commit(m);
+  if (!revisions.ok()) return Forget(key.key_id, revisions.status());
+  Cache(std::make_shared<LoadedKey>(
+      LoadedKey{key, (*revisions)[0], std::make_shared<MaterialSet>(), nullptr}));
+  return store_.Scrub();
+}
+
+std::string KeyRepository::SealToken(std::span<const uint8_t> plaintext,
+                                     std::string_view context) const {
+  return root_key_.Wrap(plaintext, context);
+}
+
+Result<SecretBytes> KeyRepository::OpenToken(std::string_view token,
+                                             std::string_view context) const {
+  return root_key_.Unwrap(token, context);
 }
 
 Status KeyRepository::Destroy(const KeyRecord& key, int64_t expected_revision) {

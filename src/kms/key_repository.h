@@ -19,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -60,13 +61,23 @@ class KeyRepository {
   // The key with this id (tombstones included), or nullptr if it never existed.
   Result<std::shared_ptr<const LoadedKey>> Find(std::string_view key_id);
 
-  // Stores a new key with its first material version (record.versions must hold exactly it).
-  Status Create(const KeyRecord& key, const SecretBytes& material,
+  // Stores a new key with its first material version (record.versions must hold exactly it), or
+  // with no material (`material` null: a key of origin EXTERNAL before its import).
+  Status Create(const KeyRecord& key, const SecretBytes* material,
                 const std::optional<Alias>& alias = std::nullopt);
   // Replaces the record. Errors: kConflict if the stored revision is not `expected_revision`.
   Status Update(const KeyRecord& key, int64_t expected_revision);
   // Replaces the record and adds the material of its newest version.
   Status AddVersion(const KeyRecord& key, int64_t expected_revision, const SecretBytes& material);
+  // Replaces the record and stores `material` as its current version (ImportKeyMaterial).
+  Status PutMaterial(const KeyRecord& key, int64_t expected_revision, const SecretBytes& material);
+  // Replaces the record and deletes every material version, then scrubs the store so nothing that
+  // decrypts the key's data remains in files (DeleteImportedKeyMaterial, expiry).
+  Status DeleteMaterials(const KeyRecord& key, int64_t expected_revision);
+  // Seals and opens the opaque import tokens of GetParametersForImport under the root key, bound
+  // to `context`. OpenToken errors: kInternal for a token not sealed under this key and context.
+  std::string SealToken(std::span<const uint8_t> plaintext, std::string_view context) const;
+  Result<SecretBytes> OpenToken(std::string_view token, std::string_view context) const;
   // Destroys every material version, alias and grant of the key and leaves a tombstone record, then
   // scrubs the store so nothing that decrypts its data remains in files.
   Status Destroy(const KeyRecord& key, int64_t expected_revision);
@@ -92,6 +103,8 @@ class KeyRepository {
  private:
   Result<std::shared_ptr<const LoadedKey>> Load(std::string_view key_id);
   void Cache(std::shared_ptr<const LoadedKey> key);
+  // Drops the cached key after a failed commit and returns `failure`.
+  Status Forget(const std::string& key_id, Status failure);
   std::string WrapMaterial(const std::string& key_id, uint32_t version,
                            const SecretBytes& material) const;
   static std::string Partition(std::string_view account, std::string_view region);

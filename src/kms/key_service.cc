@@ -8,6 +8,7 @@
 
 #include "common/strings.h"
 #include "crypto/random.h"
+#include "kms/crypto_checks.h"
 #include "kms/key_ref.h"
 #include "kms/key_specs.h"
 #include "kms/validation.h"
@@ -17,6 +18,19 @@ namespace {
 
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 constexpr size_t kMaxTagsPerKey = 50;
+
+// The AWS managed key aliases ListAliases shows before their keys exist. AWS does not document the
+// set; these are the services whose managed keys are commonly seen (kms-keys-beyond-symmetric.md
+// §12), in name order.
+const std::vector<std::string_view>& PredefinedAwsAliases() {
+  static const auto* names = new std::vector<std::string_view>{
+      "alias/aws/acm",     "alias/aws/dynamodb", "alias/aws/ebs",
+      "alias/aws/elasticfilesystem", "alias/aws/es", "alias/aws/glue",
+      "alias/aws/kinesisvideo", "alias/aws/lambda", "alias/aws/rds",
+      "alias/aws/redshift", "alias/aws/s3", "alias/aws/secretsmanager",
+      "alias/aws/ssm",     "alias/aws/xray"};
+  return *names;
+}
 
 std::string RandomMaterialId() {
   std::array<uint8_t, 32> id{};
@@ -55,22 +69,24 @@ Status KeyDoesNotExist(std::string_view region, std::string_view account,
                "Key '" + KeyArn(region, account, key_id) + "' does not exist");
 }
 
-Status Disabled(const KeyRecord& k) {
-  return Error(ErrorCode::kKmsDisabled, k.arn + " is disabled.");
-}
 Status PendingDeletion(const KeyRecord& k) {
   return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending deletion.");
 }
 
-// Crypto operations need an Enabled key (kms.md §5, footnotes 1 and 3).
-Status RequireEnabled(const KeyRecord& k) {
-  if (k.state == KeyState::kDisabled) return Disabled(k);
+// Rotation calls need an Enabled key, as crypto operations do (kms.md §5, footnotes 1 and 3).
+Status RequireEnabled(const KeyRecord& k) { return RequireEnabledForCrypto(k); }
+
+Status RequireNotPendingDeletion(const KeyRecord& k) {
   if (k.state == KeyState::kPendingDeletion) return PendingDeletion(k);
   return Status::Ok();
 }
 
-Status RequireNotPendingDeletion(const KeyRecord& k) {
-  if (k.state == KeyState::kPendingDeletion) return PendingDeletion(k);
+// Enable/DisableKey: a key without material can be neither until material is imported.
+Status RequireNotPendingDeletionOrImport(const KeyRecord& k) {
+  HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletion(k));
+  if (k.state == KeyState::kPendingImport) {
+    return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending import.");
+  }
   return Status::Ok();
 }
 
@@ -140,7 +156,8 @@ KmsCallCounts KeyService::CallCounts() const {
       "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "GenerateRandom",
       "CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant",
       "GetPublicKey", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
-      "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"};
+      "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GetParametersForImport",
+      "ImportKeyMaterial", "DeleteImportedKeyMaterial"};
   static_assert(std::size(kNames) == static_cast<size_t>(Op::kCount_));
   KmsCallCounts out;
   for (size_t i = 0; i < std::size(kNames); ++i) {
@@ -246,7 +263,8 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
     return Error(ErrorCode::kKmsUnsupportedOperation,
                  "KeySpec " + spec + " is not supported by this server.");
   }
-  if (input.origin && *input.origin != "AWS_KMS") {
+  const std::string origin = input.origin.value_or("AWS_KMS");
+  if (origin != "AWS_KMS" && origin != "EXTERNAL") {
     return Error(ErrorCode::kKmsUnsupportedOperation,
                  "Origin " + *input.origin + " is not supported by this server.");
   }
@@ -260,7 +278,7 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
   details.request_tags = TagPairs(input.tags);
   details.conditions = {{"kms:keyspec", spec},
                         {"kms:keyusage", usage},
-                        {"kms:keyorigin", input.origin.value_or("AWS_KMS")},
+                        {"kms:keyorigin", origin},
                         {"kms:multiregion", input.multi_region ? "true" : "false"}};
   HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "CreateKey", nullptr, details));
 
@@ -280,19 +298,25 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
   key.description = input.description;
   key.key_spec = spec;
   key.key_usage = usage;
+  key.origin = origin;
   key.multi_region = input.multi_region;
   key.policy = input.policy.value_or(DefaultKeyPolicy(key.account_id));
   key.tags = input.tags;
-  key.versions.push_back({1, RandomMaterialId(), now, ""});
+  // A key of origin EXTERNAL waits for its material (ImportKeyMaterial, key_import.cc).
+  if (key.external()) key.state = KeyState::kPendingImport;
+  if (!key.external()) key.versions.push_back({1, RandomMaterialId(), now, ""});
   // The lockout check is for a policy the caller writes; the default policy cannot lock anyone
   // out (it delegates to the account's IAM policies).
   if (input.policy) {
     HANGAR_RETURN_IF_ERROR(
         authorizer_.CheckNewKeyPolicy(ctx, key, input.bypass_policy_lockout_safety_check));
   }
-  HANGAR_ASSIGN_OR_RETURN(SecretBytes material, NewKeyMaterial(spec_info, key.public_key));
+  SecretBytes material;
+  if (!key.external()) {
+    HANGAR_ASSIGN_OR_RETURN(material, NewKeyMaterial(spec_info, key.public_key));
+  }
   std::lock_guard lock(mutate_mu_);
-  HANGAR_RETURN_IF_ERROR(repository_.Create(key, material));
+  HANGAR_RETURN_IF_ERROR(repository_.Create(key, key.external() ? nullptr : &material));
   NoteKey(ctx, key);
   return key;
 }
@@ -349,7 +373,7 @@ Status KeyService::UpdateKeyDescription(const auth::RequestContext& ctx, std::st
 Status KeyService::EnableKey(const auth::RequestContext& ctx, std::string_view key_id) {
   Count(Op::kEnableKey);
   return Mutate(ctx, key_id, "EnableKey", [&](KeyRecord& k) {
-    HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletion(k));
+    HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletionOrImport(k));
     k.state = KeyState::kEnabled;
     return Status::Ok();
   });
@@ -358,7 +382,7 @@ Status KeyService::EnableKey(const auth::RequestContext& ctx, std::string_view k
 Status KeyService::DisableKey(const auth::RequestContext& ctx, std::string_view key_id) {
   Count(Op::kDisableKey);
   return Mutate(ctx, key_id, "DisableKey", [&](KeyRecord& k) {
-    HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletion(k));
+    HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletionOrImport(k));
     k.state = KeyState::kDisabled;
     return Status::Ok();
   });
@@ -398,7 +422,9 @@ Result<std::string> KeyService::CancelKeyDeletion(const auth::RequestContext& ct
     if (k.state != KeyState::kPendingDeletion) {
       return Error(ErrorCode::kKmsInvalidState, k.arn + " is not pending deletion.");
     }
-    k.state = KeyState::kDisabled;
+    // A key of origin EXTERNAL whose material is gone goes back to waiting for it.
+    k.state = k.external() && !k.has_imported_material() ? KeyState::kPendingImport
+                                                          : KeyState::kDisabled;
     k.deletion_ms = 0;
     k.pending_window_days = 0;
     arn = k.arn;
@@ -523,23 +549,52 @@ Result<Page<AliasEntry>> KeyService::ListAliases(const auth::RequestContext& ctx
     return Error(ErrorCode::kKmsInvalidMarker, "Invalid marker: " + std::string(marker));
   }
   Page<AliasEntry> page;
+  // Appends one entry; false once the page is full (then it is marked truncated).
+  auto add = [&](AliasEntry entry) {
+    if (page.items.size() == static_cast<size_t>(limit)) {
+      page.truncated = true;
+      page.next_marker = page.items.back().alias_name;
+      return false;
+    }
+    page.items.push_back(std::move(entry));
+    return true;
+  };
+  // AWS lists its predefined alias/aws/<service> aliases before their managed keys exist, without
+  // a target; merged in name order with the stored aliases (a created one replaces its entry).
+  std::vector<std::string_view> predefined;
+  if (filter.empty()) {
+    for (std::string_view name : PredefinedAwsAliases()) {
+      if (name > marker) predefined.push_back(name);
+    }
+  }
+  size_t next_predefined = 0;
+  auto add_predefined_before = [&](std::string_view bound) {
+    for (; next_predefined < predefined.size() && predefined[next_predefined] < bound;
+         ++next_predefined) {
+      std::string name(predefined[next_predefined]);
+      if (!add({name, AliasArn(ctx.region, account, name), "", 0, 0})) return false;
+    }
+    return true;
+  };
   std::string after(marker);
   // Filtering by key happens after the store's page, so keep reading until the page is full.
   for (;;) {
     HANGAR_ASSIGN_OR_RETURN(auto aliases, repository_.ListAliases(account, ctx.region, after, 1000));
     for (const auto& a : aliases) {
       after = a.name;
+      if (!add_predefined_before(a.name)) return page;
+      if (next_predefined < predefined.size() && predefined[next_predefined] == a.name) {
+        ++next_predefined;
+      }
       if (!filter.empty() && a.target_key_id != filter) continue;
-      if (page.items.size() == static_cast<size_t>(limit)) {
-        page.truncated = true;
-        page.next_marker = page.items.back().alias_name;
+      if (!add({a.name, AliasArn(ctx.region, account, a.name), a.target_key_id, a.created_ms,
+                a.updated_ms})) {
         return page;
       }
-      page.items.push_back({a.name, AliasArn(ctx.region, account, a.name), a.target_key_id,
-                            a.created_ms, a.updated_ms});
     }
     if (aliases.size() < 1000) break;
   }
+  add_predefined_before("~");  // after every alias/ name
   return page;
 }
 
@@ -692,6 +747,7 @@ Status KeyService::EnableKeyRotation(const auth::RequestContext& ctx, std::strin
   details.rotation_period_days = period_days.value_or(365);
   return Mutate(ctx, key_id, "EnableKeyRotation", [&](KeyRecord& k) {
     if (!k.symmetric()) return Error(ErrorCode::kKmsUnsupportedOperation, "");
+    if (k.external()) return OriginNotValid(k);
     HANGAR_RETURN_IF_ERROR(RequireEnabled(k));
     if (k.aws_managed()) return KmsAccessDenied(ctx, "EnableKeyRotation", k.arn);
     k.rotation_period_days = static_cast<int>(period_days.value_or(365));
@@ -748,6 +804,12 @@ Result<std::string> KeyService::RotateKeyOnDemand(const auth::RequestContext& ct
                                             "RotateKeyOnDemand"));
   if (!key->record.symmetric()) return Error(ErrorCode::kKmsUnsupportedOperation, "");
   HANGAR_RETURN_IF_ERROR(RequireEnabled(key->record));
+  // New imported material for rotation is not offered, so an EXTERNAL key never has any pending.
+  if (key->record.external()) {
+    return Error(ErrorCode::kKmsInvalidState,
+                 "No available key material pending rotation for the key: " + key->record.arn +
+                     ".");
+  }
   if (key->record.aws_managed()) return KmsAccessDenied(ctx, "RotateKeyOnDemand", key->record.arn);
   if (key->record.on_demand_rotations >= options_.max_on_demand_rotations) {
     return Error(ErrorCode::kKmsLimitExceeded,
@@ -837,7 +899,10 @@ Result<int> KeyService::RunDueTasks() {
       if (!key) continue;
       const KeyRecord& k = key->record;
       if (k.NextDueMs() == 0 || k.NextDueMs() > now) continue;
-      if (k.state == KeyState::kPendingDeletion) {
+      if (k.has_imported_material() && k.valid_to_ms > 0 && k.valid_to_ms <= now) {
+        HANGAR_RETURN_IF_ERROR(ExpireImportedMaterial(*key));
+        ++changed;
+      } else if (k.state == KeyState::kPendingDeletion) {
         HANGAR_RETURN_IF_ERROR(RecordServiceEvent(
             "DeleteKey", k, nlohmann::json{{"keyId", k.arn}}.dump()));
         HANGAR_RETURN_IF_ERROR(repository_.Destroy(k, key->revision));
@@ -914,11 +979,13 @@ Result<KeyRecord> KeyService::CreateAwsManagedKeyLocked(const auth::RequestConte
   key.rotation_enabled = true;  // AWS rotates its managed keys yearly
   key.rotation_period_days = 365;
   key.next_rotation_ms = now + 365 * kDayMs;
-  key.versions.push_back({1, RandomMaterialId(), now, ""});
+  // A key of origin EXTERNAL waits for its material (ImportKeyMaterial, key_import.cc).
+  if (key.external()) key.state = KeyState::kPendingImport;
+  if (!key.external()) key.versions.push_back({1, RandomMaterialId(), now, ""});
   if (!action.empty()) HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, action, &key));
   SecretBytes material = crypto::RandomSecret(32);
   HANGAR_RETURN_IF_ERROR(
-      repository_.Create(key, material, Alias{alias_name, key.key_id, now, now}));
+      repository_.Create(key, &material, Alias{alias_name, key.key_id, now, now}));
   return key;
 }
 

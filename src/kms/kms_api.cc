@@ -57,6 +57,22 @@ class Input {
     return v->get<int64_t>();
   }
 
+  // A timestamp member (epoch seconds, as the SDKs send them in JSON), in milliseconds.
+  std::optional<int64_t> Timestamp(std::string_view name) {
+    const json* v = Find(name, false);
+    if (!v) return std::nullopt;
+    if (!v->is_number()) {
+      TypeError(name, "TIMESTAMP_VALUE");
+      return std::nullopt;
+    }
+    const double seconds = v->get<double>();
+    if (!(seconds > -1e12 && seconds < 1e12)) {
+      TypeError(name, "TIMESTAMP_VALUE");
+      return std::nullopt;
+    }
+    return static_cast<int64_t>(seconds * 1000.0);
+  }
+
   bool Boolean(std::string_view name) {
     const json* v = Find(name, false);
     if (!v) return false;
@@ -227,8 +243,12 @@ json KeyMetadataJson(const KeyRecord& k) {
             {"KeySpec", k.key_spec},
             {"MultiRegion", k.multi_region}};
   AddAlgorithms(m, k);
-  // Only symmetric keys show their key material id.
-  if (k.symmetric()) m["CurrentKeyMaterialId"] = k.current().material_id;
+  // Only symmetric keys show their key material id (an EXTERNAL one keeps it after deletion).
+  if (k.symmetric() && !k.versions.empty()) m["CurrentKeyMaterialId"] = k.current().material_id;
+  if (k.has_imported_material()) {
+    m["ExpirationModel"] = k.expiration_model;
+    if (k.valid_to_ms > 0) m["ValidTo"] = EpochSeconds(k.valid_to_ms);
+  }
   if (k.state == KeyState::kPendingDeletion) m["DeletionDate"] = EpochSeconds(k.deletion_ms);
   if (k.multi_region) {
     m["MultiRegionConfiguration"] = {
@@ -469,11 +489,14 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
                                                           marker.value_or("")));
          json aliases = json::array();
          for (const auto& a : page.items) {
-           aliases.push_back({{"AliasName", a.alias_name},
-                              {"AliasArn", a.alias_arn},
-                              {"TargetKeyId", a.target_key_id},
-                              {"CreationDate", EpochSeconds(a.created_ms)},
-                              {"LastUpdatedDate", EpochSeconds(a.updated_ms)}});
+           json entry = {{"AliasName", a.alias_name}, {"AliasArn", a.alias_arn}};
+           // A predefined AWS alias whose managed key does not exist yet has no target.
+           if (!a.target_key_id.empty()) {
+             entry["TargetKeyId"] = a.target_key_id;
+             entry["CreationDate"] = EpochSeconds(a.created_ms);
+             entry["LastUpdatedDate"] = EpochSeconds(a.updated_ms);
+           }
+           aliases.push_back(std::move(entry));
          }
          json out = {{"Aliases", aliases}};
          AddPaging(out, page);
@@ -785,6 +808,47 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
          return DataKeyPair(s, ctx, in, /*with_plaintext=*/false);
        }},
+      {"GetParametersForImport",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         std::string key_id = in.RequiredString("KeyId");
+         std::string algorithm = in.RequiredString("WrappingAlgorithm");
+         std::string spec = in.RequiredString("WrappingKeySpec");
+         HANGAR_CHECK_INPUT(in);
+         HANGAR_ASSIGN_OR_RETURN(ImportParameters out,
+                                 s.GetParametersForImport(ctx, key_id, algorithm, spec));
+         return json{{"KeyId", out.key_arn},
+                     {"ImportToken", B64(out.import_token)},
+                     {"PublicKey", B64(out.public_key)},
+                     {"ParametersValidTo", EpochSeconds(out.valid_to_ms)}};
+       }},
+      {"ImportKeyMaterial",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         ImportKeyMaterialInput input;
+         input.key_id = in.RequiredString("KeyId");
+         input.import_token = in.Blob("ImportToken", true).value_or("");
+         input.encrypted_key_material = in.Blob("EncryptedKeyMaterial", true).value_or("");
+         input.expiration_model = in.String("ExpirationModel");
+         input.valid_to_ms = in.Timestamp("ValidTo");
+         input.import_type = in.String("ImportType");
+         in.String("KeyMaterialDescription");
+         in.String("KeyMaterialId");
+         HANGAR_CHECK_INPUT(in);
+         auto out = s.ImportKeyMaterial(ctx, input);
+         OPENSSL_cleanse(input.encrypted_key_material.data(), input.encrypted_key_material.size());
+         if (!out.ok()) return out.status();
+         return json{{"KeyId", out->key_arn}, {"KeyMaterialId", out->material_id}};
+       }},
+      {"DeleteImportedKeyMaterial",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         std::string key_id = in.RequiredString("KeyId");
+         auto material_id = in.String("KeyMaterialId");
+         HANGAR_CHECK_INPUT(in);
+         HANGAR_ASSIGN_OR_RETURN(ImportedMaterial out,
+                                 s.DeleteImportedKeyMaterial(ctx, key_id, material_id));
+         json response = {{"KeyId", out.key_arn}};
+         if (!out.material_id.empty()) response["KeyMaterialId"] = out.material_id;
+         return response;
+       }},
       {"CreateGrant",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
          CreateGrantInput input;
@@ -847,8 +911,15 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
       {"GenerateRandom",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
          auto n = in.Integer("NumberOfBytes");
-         in.String("CustomKeyStoreId");
+         auto store = in.String("CustomKeyStoreId");
          HANGAR_CHECK_INPUT(in);
+         // Hangar has no custom key stores, so no id names one (AWS's answer for an unknown id).
+         if (store) {
+           ValidationErrors v;
+           v.CheckLength(*store, "customKeyStoreId", 1, 64);
+           HANGAR_RETURN_IF_ERROR(v.ToStatus());
+           return Error(ErrorCode::kKmsCustomKeyStoreNotFound, "");
+         }
          HANGAR_ASSIGN_OR_RETURN(SecretBytes bytes, s.GenerateRandom(ctx, n));
          return json{{"Plaintext", B64(bytes)}};
        }},
@@ -859,8 +930,7 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
 // AWS KMS operations that exist but are not offered yet: answered as unsupported, not unknown.
 const std::unordered_set<std::string_view>& LaterOperations() {
   static const auto* ops = new std::unordered_set<std::string_view>{
-      "GetParametersForImport", "ImportKeyMaterial", "DeleteImportedKeyMaterial", "ReplicateKey",
-      "UpdatePrimaryRegion", "CreateCustomKeyStore", "DescribeCustomKeyStores",
+      "ReplicateKey", "UpdatePrimaryRegion", "CreateCustomKeyStore", "DescribeCustomKeyStores",
       "UpdateCustomKeyStore", "DeleteCustomKeyStore", "ConnectCustomKeyStore",
       "DisconnectCustomKeyStore", "GetKeyLastUsage"};
   return *ops;

@@ -39,7 +39,7 @@ class RestartDurabilityTest(HangarTestCase):
                                           IncludeKeyMaterial="ALL_KEY_MATERIAL")["Rotations"]
             state["keys"][key_id] = entry
         state["aliases"] = sorted(
-            (a["AliasName"], a.get("TargetKeyId"), a["CreationDate"])
+            (a["AliasName"], a.get("TargetKeyId"), a.get("CreationDate"))
             for a in call("ListAliases", Limit=100)["Aliases"])
         state["listed"] = sorted(k["KeyId"] for k in call("ListKeys")["Keys"])
         return state
