@@ -36,16 +36,31 @@ if ! runs_aws aws && ! runs_aws /usr/bin/aws; then
   missing+=(awscli)
 fi
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Node.js and npm for the JavaScript interop tests (tests/interop): a node already on PATH is kept.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
 fi
 
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "Installing: ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-# A fresh machine may have empty package lists; retry once after an update.
-if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
-  $SUDO apt-get update
-  $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  echo "Installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # A fresh machine may have empty package lists; retry once after an update.
+  if ! $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; then
+    $SUDO apt-get update
+    $SUDO apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
 fi
+
+# npm packages of the interop tests, exactly as their package-lock.json pins them; skipped when
+# node_modules already matches the lock file.
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+for dir in "$ROOT"/tests/interop/*/; do
+  [ -f "$dir/package-lock.json" ] || continue
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
+     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "npm ci in ${dir#"$ROOT"/}"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done

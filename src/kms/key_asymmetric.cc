@@ -43,8 +43,12 @@ Result<KeyRecord> KeyService::GetPublicKey(const auth::RequestContext& ctx,
   HANGAR_RETURN_IF_ERROR(v.ToStatus());
   HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/true, "GetPublicKey"));
   const KeyRecord& k = key->record;
-  // Symmetric and HMAC keys have no public half (AWS sends no message).
-  if (k.public_key.empty()) return Error(ErrorCode::kKmsUnsupportedOperation, "");
+  // Symmetric and HMAC keys have no public half (AWS sends no message). An EXTERNAL key waiting
+  // for its material answers with its state.
+  const KeyFamily family = FindKeySpec(k.key_spec)->family;
+  if (family != KeyFamily::kRsa && family != KeyFamily::kEc) {
+    return Error(ErrorCode::kKmsUnsupportedOperation, "");
+  }
   HANGAR_RETURN_IF_ERROR(RequireEnabledForCrypto(k));
   return k;
 }

@@ -227,6 +227,11 @@ class ImportAsymmetricTest(ImportTestCase):
         self.assertTrue(self.kms.verify(KeyId=meta["KeyId"], Message=message, Signature=theirs,
                                         SigningAlgorithm="ECDSA_SHA_256")["SignatureValid"])
 
+    def test_public_key_of_a_key_waiting_for_its_material_is_pending_import(self):
+        meta = self.external_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")
+        self.assertClientError("KMSInvalidStateException", f"{meta['Arn']} is pending import.",
+                               self.kms.get_public_key, KeyId=meta["KeyId"])
+
     def test_material_of_another_curve_does_not_fit(self):
         meta = self.external_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")
         private_pem, _ = self.openssl.new_ec_key("P-384")
