@@ -146,6 +146,35 @@ TEST_F(GrantsTest, AUserWithoutPolicyAccessDecryptsThroughAGrantAndNothingMore) 
   EXPECT_EQ(service_->DescribeKey(User(kAlice), key_).status().code(), ErrorCode::kAccessDenied);
 }
 
+TEST_F(GrantsTest, GrantsAllowWhatTheKeyTypeSupports) {
+  CreateKeyInput signing;
+  signing.key_spec = "ECC_NIST_P256";
+  signing.key_usage = "SIGN_VERIFY";
+  key_ = service_->CreateKey(Root(), signing)->key_id;
+  SignInput sign;
+  sign.key_id = key_;
+  sign.message = "image";
+  sign.algorithm = "ECDSA_SHA_256";
+  EXPECT_EQ(service_->Sign(User(kAlice), sign).status().code(), ErrorCode::kAccessDenied);
+  MustGrant(GrantTo(kAlice, {"Sign", "GetPublicKey"}));
+  EXPECT_TRUE(service_->Sign(User(kAlice), sign).ok());
+  EXPECT_TRUE(service_->GetPublicKey(User(kAlice), key_).ok());
+  // Operations the key cannot do are refused in the grant itself.
+  for (const char* op : {"Encrypt", "GenerateDataKey", "GenerateMac"}) {
+    EXPECT_EQ(service_->CreateGrant(Root(), GrantTo(kAlice, {op})).status().code(),
+              ErrorCode::kValidation)
+        << op;
+  }
+  // A context constraint would constrain nothing on a signing key: refused.
+  CreateGrantInput constrained = GrantTo(kBob, {"Sign"});
+  constrained.constraints.context_equals = EncryptionContext{{"purpose", "x"}};
+  EXPECT_EQ(service_->CreateGrant(Root(), constrained).status().code(), ErrorCode::kValidation);
+  EXPECT_EQ(service_->Sign(User(kBob), sign).status().code(), ErrorCode::kAccessDenied);
+  key_ = service_->CreateKey(Root(), {})->key_id;  // symmetric
+  EXPECT_EQ(service_->CreateGrant(Root(), GrantTo(kAlice, {"Sign"})).status().code(),
+            ErrorCode::kValidation);
+}
+
 TEST_F(GrantsTest, AGrantToARoleCoversItsSessions) {
   MustGrant(GrantTo("arn:aws:iam::111122223333:role/app", {"Encrypt", "DescribeKey"}));
   EXPECT_TRUE(EncryptAs(RoleSession("app", "s1")).ok());

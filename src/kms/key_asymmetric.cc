@@ -5,6 +5,8 @@
 // Check order (§14): validation → lookup → authorisation → key usage → key state → algorithm
 // offered by the key spec → message/digest checks → DryRun.
 
+#include <openssl/crypto.h>
+
 #include "crypto/hmac.h"
 #include "kms/crypto_checks.h"
 #include "kms/key_service.h"
@@ -162,9 +164,10 @@ Result<MacOutput> KeyService::VerifyMac(const auth::RequestContext& ctx, const M
   std::string expected = crypto::Hmac(*FindMacAlgorithm(input.algorithm),
                                       key->Material(key->record.current().version)->span(),
                                       input.message);
-  if (!crypto::ConstantTimeEquals(expected, input.mac)) {
-    return Error(ErrorCode::kKmsInvalidMac, "");
-  }
+  const bool valid = crypto::ConstantTimeEquals(expected, input.mac);
+  // A valid MAC of the message is what GenerateMac guards: leave no copy behind.
+  OPENSSL_cleanse(expected.data(), expected.size());
+  if (!valid) return Error(ErrorCode::kKmsInvalidMac, "");
   MacOutput out;
   out.key_arn = key->record.arn;
   out.algorithm = input.algorithm;

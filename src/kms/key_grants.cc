@@ -75,20 +75,26 @@ std::vector<std::string> SortedUnique(std::vector<std::string> v) {
   return v;
 }
 
-// Operations a symmetric encryption key supports in a grant (the only key spec served here).
-bool SymmetricKeyOperation(std::string_view op) {
-  static const std::set<std::string_view> kOps = {"Decrypt",
-                                                  "Encrypt",
-                                                  "GenerateDataKey",
-                                                  "GenerateDataKeyWithoutPlaintext",
-                                                  "ReEncryptFrom",
-                                                  "ReEncryptTo",
-                                                  "CreateGrant",
-                                                  "RetireGrant",
-                                                  "DescribeKey",
-                                                  "GenerateDataKeyPair",
-                                                  "GenerateDataKeyPairWithoutPlaintext"};
-  return kOps.contains(op);
+// Operations a grant may allow on a key: those its key spec and usage support, plus the grant and
+// metadata operations every key has (AWS KMS Developer Guide, grants.html "Grant operations").
+bool GrantOperationSuitsKey(std::string_view op, const KeyRecord& key) {
+  static const std::set<std::string_view> kAnyKey = {"CreateGrant", "RetireGrant", "DescribeKey"};
+  static const std::set<std::string_view> kSymmetric = {
+      "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncryptFrom",
+      "ReEncryptTo", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"};
+  static const std::set<std::string_view> kRsaEncryption = {"Decrypt", "Encrypt", "ReEncryptFrom",
+                                                            "ReEncryptTo", "GetPublicKey"};
+  static const std::set<std::string_view> kSigning = {"Sign", "Verify", "GetPublicKey"};
+  static const std::set<std::string_view> kMac = {"GenerateMac", "VerifyMac"};
+  static const std::set<std::string_view> kAgreement = {"DeriveSharedSecret", "GetPublicKey"};
+  if (kAnyKey.contains(op)) return true;
+  if (key.key_usage == "ENCRYPT_DECRYPT") {
+    return (key.symmetric() ? kSymmetric : kRsaEncryption).contains(op);
+  }
+  if (key.key_usage == "SIGN_VERIFY") return kSigning.contains(op);
+  if (key.key_usage == "GENERATE_VERIFY_MAC") return kMac.contains(op);
+  if (key.key_usage == "KEY_AGREEMENT") return kAgreement.contains(op);
+  return false;
 }
 
 Status ValidateConstraints(const GrantConstraints& c) {
@@ -231,11 +237,18 @@ Result<CreateGrantOutput> KeyService::CreateGrant(const auth::RequestContext& ct
   }
   // 4. The operations must suit the key (model: "KMS returns a ValidationError exception").
   for (const auto& op : operations) {
-    if (!SymmetricKeyOperation(op)) {
+    if (!GrantOperationSuitsKey(op, k)) {
       return Error(
           ErrorCode::kValidation,
           "Grant operation " + op + " is not valid for a KMS key with KeySpec " + k.key_spec + ".");
     }
+  }
+  // Encryption context binds only symmetric ciphertext: a constraint on another key would
+  // constrain nothing (kms.md §13).
+  if (!input.constraints.empty() && !k.symmetric()) {
+    return Error(ErrorCode::kValidation,
+                 "Grant constraints are supported only for symmetric encryption KMS keys; " +
+                     k.arn + " has KeySpec " + k.key_spec + ".");
   }
   if (input.dry_run) return DryRunSucceeded();
 

@@ -101,8 +101,10 @@ Status IncorrectMaterial(const KeyRecord& k) {
                "The key material does not match key spec " + k.key_spec + " of " + k.arn + ".");
 }
 
-// Checks imported material against the key's spec. For asymmetric keys, returns the public key.
-Result<std::string> CheckMaterialFits(const KeyRecord& k, const SecretBytes& material) {
+// Checks imported material against the key's spec. For asymmetric keys, returns the public key
+// and replaces `material` with the private key's canonical DER PKCS#8, so that the same key
+// imported in another encoding (or with trailing bytes) is recognised as the same material.
+Result<std::string> CheckMaterialFits(const KeyRecord& k, SecretBytes& material) {
   const KeySpecInfo& spec = *FindKeySpec(k.key_spec);
   switch (spec.family) {
     case KeyFamily::kSymmetric:
@@ -125,6 +127,7 @@ Result<std::string> CheckMaterialFits(const KeyRecord& k, const SecretBytes& mat
         HANGAR_ASSIGN_OR_RETURN(auto reference, crypto::AsymmetricKey::GenerateEc(spec.curve));
         if ((*key)->curve() != reference->curve()) return IncorrectMaterial(k);
       }
+      HANGAR_ASSIGN_OR_RETURN(material, (*key)->PrivateDer());
       return (*key)->public_der();
     }
     default:

@@ -889,46 +889,61 @@ Status KeyService::RecordServiceEvent(std::string_view event_name, const KeyReco
 Result<int> KeyService::RunDueTasks() {
   const int64_t now = ToUnixMillis(clock_.Now());
   int changed = 0;
+  Status first_failure;
   for (;;) {
     HANGAR_ASSIGN_OR_RETURN(auto due, repository_.ListDueKeyIds(now, 100));
     if (due.empty()) break;
     int before = changed;
+    size_t failures = 0;
     for (const auto& id : due) {
       std::lock_guard lock(mutate_mu_);
-      HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(id));
-      if (!key) continue;
-      const KeyRecord& k = key->record;
-      if (k.NextDueMs() == 0 || k.NextDueMs() > now) continue;
-      if (k.has_imported_material() && k.valid_to_ms > 0 && k.valid_to_ms <= now) {
-        HANGAR_RETURN_IF_ERROR(ExpireImportedMaterial(*key));
-        ++changed;
-      } else if (k.state == KeyState::kPendingDeletion) {
-        HANGAR_RETURN_IF_ERROR(RecordServiceEvent(
-            "DeleteKey", k, nlohmann::json{{"keyId", k.arn}}.dump()));
-        HANGAR_RETURN_IF_ERROR(repository_.Destroy(k, key->revision));
-        spdlog::info("KMS key {} deleted at the end of its waiting period", k.arn);
-        ++changed;
-      } else if (k.rotation_enabled && k.state == KeyState::kEnabled) {
-        LoadedKey next = *key;
-        next.record.next_rotation_ms = k.next_rotation_ms + k.rotation_period_days * kDayMs;
-        // After a long pause (dev clock jumps, downtime) rotate once, not once per missed period.
-        if (next.record.next_rotation_ms <= now) {
-          next.record.next_rotation_ms = now + k.rotation_period_days * kDayMs;
-        }
-        HANGAR_RETURN_IF_ERROR(RecordServiceEvent("RotateKey", k, ""));
-        HANGAR_RETURN_IF_ERROR(Rotate(next, "AUTOMATIC", now));
-        ++changed;
-      } else {
-        // Due but nothing to do now (e.g. rotation of a disabled key waits for re-enable):
-        // push the due time past now so the sweep does not spin on it.
-        KeyRecord updated = k;
-        updated.next_rotation_ms = now + kDayMs;
-        HANGAR_RETURN_IF_ERROR(repository_.Update(updated, key->revision));
+      // One key's failure (a commit conflict, the audit trail refusing) must not hold back the
+      // deletions and expiries of the others: note it, go on, report the first.
+      Status done = RunDueTask(id, now, changed);
+      if (!done.ok()) {
+        spdlog::warn("KMS key {}: due lifecycle work failed: {}", id, done.message());
+        if (first_failure.ok()) first_failure = done;
+        ++failures;
       }
     }
-    if (changed == before && due.size() < 100) break;
+    if ((changed == before && due.size() < 100) || failures >= due.size()) break;
   }
+  if (!first_failure.ok()) return first_failure;
   return changed;
+}
+
+Status KeyService::RunDueTask(const std::string& id, int64_t now, int& changed) {
+  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(id));
+  if (!key) return Status::Ok();
+  const KeyRecord& k = key->record;
+  if (k.NextDueMs() == 0 || k.NextDueMs() > now) return Status::Ok();
+  if (k.has_imported_material() && k.valid_to_ms > 0 && k.valid_to_ms <= now) {
+    HANGAR_RETURN_IF_ERROR(ExpireImportedMaterial(*key));
+    ++changed;
+  } else if (k.state == KeyState::kPendingDeletion) {
+    HANGAR_RETURN_IF_ERROR(RecordServiceEvent(
+        "DeleteKey", k, nlohmann::json{{"keyId", k.arn}}.dump()));
+    HANGAR_RETURN_IF_ERROR(repository_.Destroy(k, key->revision));
+    spdlog::info("KMS key {} deleted at the end of its waiting period", k.arn);
+    ++changed;
+  } else if (k.rotation_enabled && k.state == KeyState::kEnabled) {
+    LoadedKey next = *key;
+    next.record.next_rotation_ms = k.next_rotation_ms + k.rotation_period_days * kDayMs;
+    // After a long pause (dev clock jumps, downtime) rotate once, not once per missed period.
+    if (next.record.next_rotation_ms <= now) {
+      next.record.next_rotation_ms = now + k.rotation_period_days * kDayMs;
+    }
+    HANGAR_RETURN_IF_ERROR(RecordServiceEvent("RotateKey", k, ""));
+    HANGAR_RETURN_IF_ERROR(Rotate(next, "AUTOMATIC", now));
+    ++changed;
+  } else {
+    // Due but nothing to do now (e.g. rotation of a disabled key waits for re-enable):
+    // push the due time past now so the sweep does not spin on it.
+    KeyRecord updated = k;
+    updated.next_rotation_ms = now + kDayMs;
+    HANGAR_RETURN_IF_ERROR(repository_.Update(updated, key->revision));
+  }
+  return Status::Ok();
 }
 
 Result<KeyRecord> KeyService::GetOrCreateAwsManagedKey(const auth::RequestContext& ctx,

@@ -453,6 +453,8 @@ class KeyService {
                 const std::function<Status(KeyRecord&)>& change,
                 const KmsRequestDetails& details = {});
   Status Rotate(const LoadedKey& key, std::string_view rotation_type, int64_t now_ms);
+  // RunDueTasks' work on one key (under the mutation lock); adds to `changed`.
+  Status RunDueTask(const std::string& key_id, int64_t now, int& changed);
   // Deletes imported material whose ValidTo has passed (AwsServiceEvent DeleteExpiredKeyMaterial).
   Status ExpireImportedMaterial(const LoadedKey& key);
   // Decrypt's and ReEncrypt's first half: the key that opens `ciphertext` (named by the blob, or

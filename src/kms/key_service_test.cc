@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "audit/sink.h"
 #include "crypto/asymmetric.h"
 #include "crypto/base64.h"
 #include "crypto/key_wrap.h"
@@ -902,6 +903,51 @@ TEST_F(KeyImportTest, AnImportedEcPrivateKeySignsAndItsPublicKeyIsTheOneImported
                 .status()
                 .code(),
             ErrorCode::kKmsIncorrectKeyMaterial);
+}
+
+// A trail that refuses the records of one key, as a full disk would refuse them all.
+class RefusingSink final : public audit::AuditSink {
+ public:
+  explicit RefusingSink(std::string refused_arn) : refused_arn_(std::move(refused_arn)) {}
+  void Append(const audit::AuditEvent& event, std::function<void(const Status&)> done) override {
+    const bool refuse = !event.resources.empty() && event.resources[0].arn == refused_arn_;
+    done(refuse ? Status(Error(ErrorCode::kAuditUnavailable, "disk full")) : Status::Ok());
+  }
+  Status Healthy() const override { return Status::Ok(); }
+
+ private:
+  std::string refused_arn_;
+};
+
+TEST_F(KeyServiceTest, OneKeysFailingLifecycleWorkDoesNotHoldBackTheOthers) {
+  KeyRecord stuck = NewKey();
+  KeyRecord other = NewKey();
+  // The stuck key falls due first, so a sweep that stops at the first failure never reaches the
+  // other.
+  ASSERT_TRUE(service_->ScheduleKeyDeletion(Ctx(), stuck.key_id, 7).ok());
+  clock_.Advance(hours(1));
+  ASSERT_TRUE(service_->ScheduleKeyDeletion(Ctx(), other.key_id, 7).ok());
+  RefusingSink sink(stuck.arn);
+  service_->SetAuditSink(&sink);
+  clock_.Advance(hours(24 * 7 + 1));
+  EXPECT_EQ(service_->RunDueTasks().status().code(), ErrorCode::kAuditUnavailable);
+  // Unrecorded, the stuck key is not deleted; the other one is.
+  EXPECT_EQ(service_->DescribeKey(Ctx(), stuck.key_id)->state, KeyState::kPendingDeletion);
+  EXPECT_EQ(service_->DescribeKey(Ctx(), other.key_id).status().code(), ErrorCode::kKmsNotFound);
+  service_->SetAuditSink(nullptr);
+}
+
+TEST_F(KeyImportTest, TheSameKeyInAnotherEncodingIsTheSameMaterial) {
+  KeyRecord k = NewExternalKey("ECC_NIST_P256", "SIGN_VERIFY");
+  auto mine = crypto::AsymmetricKey::GenerateEc("P-256").value();
+  std::string der(AsStringView(mine->PrivateDer().value().span()));
+  ASSERT_TRUE(service_->ImportKeyMaterial(Ctx(), Wrapped(k, der, "RSA_AES_KEY_WRAP_SHA_256")).ok());
+  ASSERT_TRUE(service_->DeleteImportedKeyMaterial(Ctx(), k.key_id, std::nullopt).ok());
+  // Trailing bytes after the DER are not part of the key: the re-import is the same material.
+  auto again = service_->ImportKeyMaterial(
+      Ctx(), Wrapped(k, der + std::string(8, '\0'), "RSA_AES_KEY_WRAP_SHA_256"));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(service_->GetPublicKey(Ctx(), k.key_id)->public_key, mine->public_der());
 }
 
 }  // namespace
