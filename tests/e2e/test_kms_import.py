@@ -206,16 +206,20 @@ class ImportLifecycleTest(ImportTestCase):
 
 
 class ImportAsymmetricTest(ImportTestCase):
+    def pkcs8_der(self, private_pem):
+        """The private key as DER PKCS #8, the form AWS imports asymmetric material in."""
+        out = self.openssl.path("key.der")
+        self.openssl.run("pkcs8", "-topk8", "-nocrypt", "-in", private_pem, "-outform", "DER",
+                         "-out", out)
+        return self.openssl.read(out)
+
     def test_imported_ec_key_signs_and_openssl_verifies_with_the_key_it_imported(self):
         meta = self.external_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")
         private_pem, public_der = self.openssl.new_ec_key("P-256")
-        pkcs8 = self.openssl.path("key.der")
-        self.openssl.run("pkcs8", "-topk8", "-nocrypt", "-in", private_pem, "-outform", "DER",
-                         "-out", pkcs8)
         params = self.parameters(meta["KeyId"], algorithm="RSA_AES_KEY_WRAP_SHA_256")
         self.kms.import_key_material(
             KeyId=meta["KeyId"], ImportToken=params["ImportToken"],
-            EncryptedKeyMaterial=self.wrap_rsa_aes(params["PublicKey"], self.openssl.read(pkcs8)),
+            EncryptedKeyMaterial=self.wrap_rsa_aes(params["PublicKey"], self.pkcs8_der(private_pem)),
             ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
         self.assertEqual(self.kms.get_public_key(KeyId=meta["KeyId"])["PublicKey"], public_der)
         message = b"firmware image 7.1"
@@ -235,14 +239,11 @@ class ImportAsymmetricTest(ImportTestCase):
     def test_material_of_another_curve_does_not_fit(self):
         meta = self.external_key(KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY")
         private_pem, _ = self.openssl.new_ec_key("P-384")
-        pkcs8 = self.openssl.path("key.der")
-        self.openssl.run("pkcs8", "-topk8", "-nocrypt", "-in", private_pem, "-outform", "DER",
-                         "-out", pkcs8)
         params = self.parameters(meta["KeyId"], algorithm="RSA_AES_KEY_WRAP_SHA_256")
         self.assertClientError(
             "IncorrectKeyMaterialException", None, self.kms.import_key_material,
             KeyId=meta["KeyId"], ImportToken=params["ImportToken"],
-            EncryptedKeyMaterial=self.wrap_rsa_aes(params["PublicKey"], self.openssl.read(pkcs8)),
+            EncryptedKeyMaterial=self.wrap_rsa_aes(params["PublicKey"], self.pkcs8_der(private_pem)),
             ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")
         self.assertEqual(self.state(meta["KeyId"]), "PendingImport")
 
