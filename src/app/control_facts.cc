@@ -94,8 +94,12 @@ void JudgeBucketPolicy(const std::string& text, bool& public_read, bool& public_
 
 }  // namespace
 
-Result<std::optional<audit::KeyFacts>> ServiceFacts::KeyById(std::string_view key_id) {
-  HANGAR_ASSIGN_OR_RETURN(auto loaded, keys_.Find(key_id));
+Result<std::optional<audit::KeyFacts>> ServiceFacts::KeyByStorageId(std::string_view storage_id) {
+  HANGAR_ASSIGN_OR_RETURN(auto loaded, keys_.FindStored(storage_id));
+  return FactsOf(loaded.get());
+}
+
+Result<std::optional<audit::KeyFacts>> ServiceFacts::FactsOf(const kms::LoadedKey* loaded) {
   if (!loaded || loaded->record.destroyed) return std::optional<audit::KeyFacts>();
   const kms::KeyRecord& k = loaded->record;
   audit::KeyFacts facts;
@@ -118,7 +122,7 @@ Result<std::vector<audit::KeyFacts>> ServiceFacts::AllKeys() {
   for (;;) {
     HANGAR_ASSIGN_OR_RETURN(auto ids, keys_.ListAllKeyIds(after, 500));
     for (const std::string& id : ids) {
-      HANGAR_ASSIGN_OR_RETURN(auto facts, KeyById(id));
+      HANGAR_ASSIGN_OR_RETURN(auto facts, KeyByStorageId(id));
       if (facts) out.push_back(std::move(*facts));
     }
     if (ids.size() < 500) break;
@@ -128,9 +132,18 @@ Result<std::vector<audit::KeyFacts>> ServiceFacts::AllKeys() {
 }
 
 Result<std::optional<audit::KeyFacts>> ServiceFacts::Key(std::string_view arn) {
+  // arn:aws:kms:<region>:<account>:key/<id>
+  constexpr std::string_view kPrefix = "arn:aws:kms:";
   size_t slash = arn.rfind("key/");
-  if (slash == std::string_view::npos) return std::optional<audit::KeyFacts>();
-  return KeyById(arn.substr(slash + 4));
+  size_t region_end = arn.find(':', kPrefix.size());
+  if (!arn.starts_with(kPrefix) || slash == std::string_view::npos ||
+      region_end == std::string_view::npos) {
+    return std::optional<audit::KeyFacts>();
+  }
+  std::string_view region = arn.substr(kPrefix.size(), region_end - kPrefix.size());
+  HANGAR_ASSIGN_OR_RETURN(auto loaded, keys_.Find(arn.substr(slash + 4), region));
+  if (loaded && loaded->record.region != region) return std::optional<audit::KeyFacts>();
+  return FactsOf(loaded.get());
 }
 
 Result<audit::BucketFacts> ServiceFacts::FactsOf(const s3::BucketRecord& b) {

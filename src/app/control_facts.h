@@ -25,7 +25,9 @@ class ServiceFacts final : public audit::FactsSource {
   Result<std::vector<audit::UserFacts>> Users(std::string_view account) override;
 
  private:
-  Result<std::optional<audit::KeyFacts>> KeyById(std::string_view key_id);
+  // The key stored under `storage_id` (a key id, or a multi-Region replica's id@region).
+  Result<std::optional<audit::KeyFacts>> KeyByStorageId(std::string_view storage_id);
+  Result<std::optional<audit::KeyFacts>> FactsOf(const kms::LoadedKey* loaded);
   Result<audit::BucketFacts> FactsOf(const s3::BucketRecord& bucket);
 
   kms::KeyRepository& keys_;

@@ -285,6 +285,7 @@ int Serve(const ServeOptions& opts) {
   kms::KeyRepository key_repository(*dir->metadata, *dir->root_key);
   kms::KmsOptions kms_options;
   kms_options.max_on_demand_rotations = opts.max_on_demand_rotations;
+  kms_options.regions = regions;
   kms::KeyService key_service(key_repository, kms_authorizer, lifecycle_clock, kms_options);
   kms::KmsApi kms_api(key_service);
   iam::StsApi sts_api(identities);

@@ -14,6 +14,8 @@ namespace hangar::kms {
 Status RequireUsage(const KeyRecord& key, std::string_view usage, std::string_view operation);
 // DisabledException / KMSInvalidStateException unless the key is Enabled.
 Status RequireEnabledForCrypto(const KeyRecord& key);
+// KMSInvalidStateException for a key pending deletion or pending replica deletion.
+Status PendingDeletionError(const KeyRecord& key);
 // InvalidKeyUsageException unless the key's spec and usage offer `algorithm`.
 Status RequireAlgorithm(const KeyRecord& key, std::string_view algorithm);
 // UnsupportedOperationException "<arn> origin is X which is not valid for this operation."

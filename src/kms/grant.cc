@@ -168,6 +168,7 @@ std::string EncodeGrantRecord(const GrantRecord& g) {
                       {"issuing_account", g.issuing_account},
                       {"operations", g.operations},
                       {"creation_ms", g.creation_ms}};
+  if (!g.key_storage_id.empty()) j["key_storage_id"] = g.key_storage_id;
   if (g.constraints.context_equals)
     j["context_equals"] = ContextJson(*g.constraints.context_equals);
   if (g.constraints.context_subset)
@@ -181,6 +182,7 @@ Result<GrantRecord> DecodeGrantRecord(std::string_view text) {
     g.grant_id = j.at("grant_id").get<std::string>();
     g.key_id = j.at("key_id").get<std::string>();
     g.key_arn = j.at("key_arn").get<std::string>();
+    g.key_storage_id = j.value("key_storage_id", "");
     g.name = j.at("name").get<std::string>();
     g.grantee_principal = j.at("grantee").get<std::string>();
     g.retiring_principal = j.at("retiring").get<std::string>();

@@ -30,6 +30,9 @@ struct GrantRecord {
   std::string grant_id;  // 64 lower-case hex, like AWS's
   std::string key_id;
   std::string key_arn;
+  // The key record's storage id (KeyRecord::stored_as): a multi-Region replica's grants are its
+  // own. Empty means the key id.
+  std::string key_storage_id;
   std::string name;  // optional; empty when not given
   std::string grantee_principal;
   std::string retiring_principal;  // optional
@@ -39,6 +42,7 @@ struct GrantRecord {
   int64_t creation_ms = 0;
 
   bool HasOperation(std::string_view operation) const;
+  const std::string& key_stored_as() const { return key_storage_id.empty() ? key_id : key_storage_id; }
 };
 
 // Every operation a grant may list (botocore model, GrantOperation).

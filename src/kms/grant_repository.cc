@@ -14,7 +14,7 @@ constexpr size_t kPage = 1000;
 GrantRepository::GrantRepository(store::MetadataStore& store) : store_(store) {}
 
 std::string GrantRepository::RetirableId(const GrantRecord& grant) {
-  return grant.key_id + "/" + grant.grant_id;
+  return grant.key_stored_as() + "/" + grant.grant_id;
 }
 
 Result<std::shared_ptr<const GrantList>> GrantRepository::ForKey(std::string_view key_id) {
@@ -46,26 +46,26 @@ Status GrantRepository::Create(const GrantRecord& grant) {
   const std::string body = EncodeGrantRecord(grant);
   std::vector<store::Mutation> m;
   m.push_back(
-      store::Mutation::Create({std::string(kGrants), grant.key_id, grant.grant_id, body, 0, 0}));
+      store::Mutation::Create({std::string(kGrants), grant.key_stored_as(), grant.grant_id, body, 0, 0}));
   if (!grant.retiring_principal.empty()) {
     m.push_back(store::Mutation::Create(
         {std::string(kRetiring), grant.retiring_principal, RetirableId(grant), body, 0, 0}));
   }
   auto committed = store_.Commit(m);
-  Invalidate(grant.key_id);
+  Invalidate(grant.key_stored_as());
   return committed.status();
 }
 
 Status GrantRepository::Delete(const GrantRecord& grant) {
   std::vector<store::Mutation> m;
-  m.push_back(store::Mutation::Delete(std::string(kGrants), grant.key_id, grant.grant_id));
+  m.push_back(store::Mutation::Delete(std::string(kGrants), grant.key_stored_as(), grant.grant_id));
   m.back().precondition = store::Precondition::kMustExist;
   if (!grant.retiring_principal.empty()) {
     m.push_back(store::Mutation::Delete(std::string(kRetiring), grant.retiring_principal,
                                         RetirableId(grant)));
   }
   auto committed = store_.Commit(m);
-  Invalidate(grant.key_id);
+  Invalidate(grant.key_stored_as());
   return committed.status();
 }
 
@@ -88,7 +88,7 @@ Status GrantRepository::AppendDeleteAll(std::string_view key_id,
   Invalidate(key_id);  // read the store, not a cache that could miss a grant
   HANGAR_ASSIGN_OR_RETURN(auto grants, ForKey(key_id));
   for (const auto& g : *grants) {
-    mutations.push_back(store::Mutation::Delete(std::string(kGrants), g.key_id, g.grant_id));
+    mutations.push_back(store::Mutation::Delete(std::string(kGrants), g.key_stored_as(), g.grant_id));
     if (!g.retiring_principal.empty()) {
       mutations.push_back(
           store::Mutation::Delete(std::string(kRetiring), g.retiring_principal, RetirableId(g)));

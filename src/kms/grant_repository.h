@@ -4,8 +4,8 @@
 // and then served from memory; a key without grants costs one hash lookup.
 //
 // Documents (grants never change after creation, so the index may hold a copy):
-//   kms.grant          <key id>             / <grant id>             the GrantRecord (JSON)
-//   kms.grant.retiring <retiring principal> / <key id>/<grant id>    the same record, for
+//   kms.grant          <key storage id>     / <grant id>             the GrantRecord (JSON)
+//   kms.grant.retiring <retiring principal> / <key storage id>/<grant id>  the same record, for
 //                                                                    ListRetirableGrants
 //
 // Thread-safety: all methods may be called concurrently. Writers must serialise conflicting
@@ -31,8 +31,9 @@ class GrantRepository {
  public:
   explicit GrantRepository(store::MetadataStore& store);
 
-  // The grants of one key (empty for a key without any).
-  Result<std::shared_ptr<const GrantList>> ForKey(std::string_view key_id);
+  // The grants of one key record, by its storage id (KeyRecord::stored_as; empty for a key without
+  // any). A multi-Region replica's grants are its own.
+  Result<std::shared_ptr<const GrantList>> ForKey(std::string_view key_storage_id);
 
   // Errors: kConflict if a grant with that id already exists.
   Status Create(const GrantRecord& grant);

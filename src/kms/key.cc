@@ -13,6 +13,7 @@ KeyState StateFromName(std::string_view name) {
   if (name == "Disabled") return KeyState::kDisabled;
   if (name == "PendingDeletion") return KeyState::kPendingDeletion;
   if (name == "PendingImport") return KeyState::kPendingImport;
+  if (name == "PendingReplicaDeletion") return KeyState::kPendingReplicaDeletion;
   return KeyState::kEnabled;
 }
 
@@ -28,6 +29,8 @@ std::string_view KeyStateName(KeyState state) {
       return "PendingDeletion";
     case KeyState::kPendingImport:
       return "PendingImport";
+    case KeyState::kPendingReplicaDeletion:
+      return "PendingReplicaDeletion";
   }
   return "Enabled";
 }
@@ -47,7 +50,9 @@ int64_t KeyRecord::NextDueMs() const {
   };
   if (state == KeyState::kPendingDeletion) {
     consider(deletion_ms);
-  } else if (rotation_enabled) {
+  } else if (state == KeyState::kPendingReplicaDeletion) {
+    // Waits for its replicas' deletion, which moves it to PendingDeletion.
+  } else if (rotation_enabled && !replica()) {  // the primary rotates for all copies
     consider(next_rotation_ms);
   }
   if (has_imported_material()) consider(valid_to_ms);  // imported material expires
@@ -78,6 +83,8 @@ std::string EncodeKeyRecord(const KeyRecord& k) {
             {"deletion_ms", k.deletion_ms},
             {"pending_window_days", k.pending_window_days},
             {"multi_region", k.multi_region},
+            {"primary_region", k.primary_region},
+            {"replica_regions", k.replica_regions},
             {"policy", k.policy},
             {"tags", tags},
             {"rotation_enabled", k.rotation_enabled},
@@ -112,6 +119,10 @@ Result<KeyRecord> DecodeKeyRecord(std::string_view text) {
     k.deletion_ms = j.at("deletion_ms").get<int64_t>();
     k.pending_window_days = j.at("pending_window_days").get<int>();
     k.multi_region = j.at("multi_region").get<bool>();
+    // Records from before ReplicateKey: a multi-Region key was its own primary.
+    k.primary_region = j.value("primary_region", std::string());
+    if (k.multi_region && k.primary_region.empty()) k.primary_region = k.region;
+    k.replica_regions = j.value("replica_regions", std::vector<std::string>{});
     k.policy = j.at("policy").get<std::string>();
     for (const auto& t : j.at("tags")) {
       k.tags.push_back({t.at("key").get<std::string>(), t.at("value").get<std::string>()});
@@ -137,6 +148,13 @@ Result<KeyRecord> DecodeKeyRecord(std::string_view text) {
   } catch (const json::exception& e) {
     return InternalError(std::string("stored key record is corrupt: ") + e.what());
   }
+}
+
+std::string ReplicaStorageId(std::string_view key_id, std::string_view region) {
+  std::string id(key_id);
+  id += '@';
+  id += region;
+  return id;
 }
 
 std::string KeyArn(std::string_view region, std::string_view account, std::string_view key_id) {

@@ -13,8 +13,9 @@
 namespace hangar::kms {
 
 // kPendingImport: a key of origin EXTERNAL without key material (never imported, deleted or
-// expired).
-enum class KeyState { kEnabled, kDisabled, kPendingDeletion, kPendingImport };
+// expired). kPendingReplicaDeletion: a multi-Region primary scheduled for deletion while replicas
+// remain; its waiting period starts when the last replica is gone.
+enum class KeyState { kEnabled, kDisabled, kPendingDeletion, kPendingImport, kPendingReplicaDeletion };
 
 std::string_view KeyStateName(KeyState state);
 
@@ -47,6 +48,10 @@ struct KeyRecord {
   int64_t deletion_ms = 0;
   int pending_window_days = 0;
   bool multi_region = false;
+  // Multi-Region keys (key_multi_region.cc): the primary's region and every replica's region, kept
+  // alike on every copy. Shared with all copies: key material, spec, usage, origin, rotation.
+  std::string primary_region;
+  std::vector<std::string> replica_regions;
   std::string policy;  // stored verbatim
   std::vector<Tag> tags;
   // Automatic rotation.
@@ -64,6 +69,9 @@ struct KeyRecord {
   int64_t valid_to_ms = 0;
   // A destroyed key leaves a tombstone (ids only) so its ciphertexts answer NotFound forever.
   bool destroyed = false;
+  // Where the record is stored (not serialised): the key id, or for a multi-Region replica created
+  // by ReplicateKey "<key id>@<region>". Set by KeyRepository; empty means the key id.
+  std::string storage_id;
 
   const MaterialVersion& current() const { return versions.back(); }
   const MaterialVersion* FindVersion(uint32_t version) const;
@@ -71,6 +79,11 @@ struct KeyRecord {
   bool symmetric() const { return key_spec == "SYMMETRIC_DEFAULT"; }
   bool external() const { return origin == "EXTERNAL"; }
   bool has_imported_material() const { return !expiration_model.empty(); }
+  bool pending_deletion() const {
+    return state == KeyState::kPendingDeletion || state == KeyState::kPendingReplicaDeletion;
+  }
+  bool replica() const { return multi_region && !primary_region.empty() && primary_region != region; }
+  const std::string& stored_as() const { return storage_id.empty() ? key_id : storage_id; }
   // When the lifecycle sweeper must look at this key next (0: never).
   int64_t NextDueMs() const;
 };
@@ -78,6 +91,9 @@ struct KeyRecord {
 // Storage encoding (JSON). Decoding errors are kInternal: the store holds only what we wrote.
 std::string EncodeKeyRecord(const KeyRecord& key);
 Result<KeyRecord> DecodeKeyRecord(std::string_view text);
+
+// Where a ReplicateKey replica of `key_id` in `region` is stored.
+std::string ReplicaStorageId(std::string_view key_id, std::string_view region);
 
 std::string KeyArn(std::string_view region, std::string_view account, std::string_view key_id);
 std::string AliasArn(std::string_view region, std::string_view account, std::string_view alias);

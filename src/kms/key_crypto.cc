@@ -46,13 +46,17 @@ Status RequireUsage(const KeyRecord& key, std::string_view usage, std::string_vi
                                                    std::string(operation) + ".");
 }
 
+Status PendingDeletionError(const KeyRecord& k) {
+  return Error(ErrorCode::kKmsInvalidState,
+               k.arn + (k.state == KeyState::kPendingReplicaDeletion ? " is pending replica deletion."
+                                                                      : " is pending deletion."));
+}
+
 Status RequireEnabledForCrypto(const KeyRecord& k) {
   if (k.state == KeyState::kDisabled) {
     return Error(ErrorCode::kKmsDisabled, k.arn + " is disabled.");
   }
-  if (k.state == KeyState::kPendingDeletion) {
-    return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending deletion.");
-  }
+  if (k.pending_deletion()) return PendingDeletionError(k);
   if (k.state == KeyState::kPendingImport) {
     return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending import.");
   }
@@ -147,7 +151,7 @@ Result<KeyService::Opened> KeyService::Open(const auth::RequestContext& ctx,
     if (named->record.key_id != header.key_id) return IncorrectKey();
   }
   // 3. The key itself: unknown → the blob is not ours; destroyed → gone for good.
-  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(header.key_id));
+  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(header.key_id, ctx.region));
   if (!key || key->record.region != ctx.region) return InvalidCiphertext();
   const KeyRecord& k = key->record;
   NoteKey(ctx, k);

@@ -188,7 +188,7 @@ Result<bool> KeyService::GrantCovers(const auth::RequestContext& ctx, std::strin
   if (action == "CreateGrant" || action == "RetireGrant" || ctx.principal.anonymous()) {
     return false;
   }
-  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(key.key_id));
+  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(key.stored_as()));
   for (const auto& g : *grants) {
     if (GrantAllows(g, ctx.principal, action, context)) return true;
   }
@@ -217,7 +217,7 @@ Result<CreateGrantOutput> KeyService::CreateGrant(const auth::RequestContext& ct
   details.grant_operations = operations;
   if (input.constraints.context_equals) details.grant_constraint_type = "EncryptionContextEquals";
   if (input.constraints.context_subset) details.grant_constraint_type = "EncryptionContextSubset";
-  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(k.key_id));
+  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(k.stored_as()));
   for (const auto& g : *grants) {
     if (!GrantAllows(g, ctx.principal, "CreateGrant", nullptr)) continue;
     bool within = std::all_of(operations.begin(), operations.end(),
@@ -232,9 +232,7 @@ Result<CreateGrantOutput> KeyService::CreateGrant(const auth::RequestContext& ct
   // 3. Key state (kms.md §5): Disabled [1], PendingDeletion [3].
   if (k.state == KeyState::kDisabled)
     return Error(ErrorCode::kKmsDisabled, k.arn + " is disabled.");
-  if (k.state == KeyState::kPendingDeletion) {
-    return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending deletion.");
-  }
+  if (k.pending_deletion()) return PendingDeletionError(k);
   // 4. The operations must suit the key (model: "KMS returns a ValidationError exception").
   for (const auto& op : operations) {
     if (!GrantOperationSuitsKey(op, k)) {
@@ -253,7 +251,7 @@ Result<CreateGrantOutput> KeyService::CreateGrant(const auth::RequestContext& ct
   if (input.dry_run) return DryRunSucceeded();
 
   std::lock_guard lock(mutate_mu_);
-  HANGAR_ASSIGN_OR_RETURN(grants, repository_.grants().ForKey(k.key_id));
+  HANGAR_ASSIGN_OR_RETURN(grants, repository_.grants().ForKey(k.stored_as()));
   // 5. Idempotence: a retry with the same Name and parameters returns the original grant.
   if (input.name) {
     for (const auto& g : *grants) {
@@ -273,6 +271,7 @@ Result<CreateGrantOutput> KeyService::CreateGrant(const auth::RequestContext& ct
   g.grant_id = RandomGrantId();
   g.key_id = k.key_id;
   g.key_arn = k.arn;
+  g.key_storage_id = k.stored_as() == k.key_id ? "" : k.stored_as();
   g.name = input.name.value_or("");
   g.grantee_principal = input.grantee_principal;
   g.retiring_principal = input.retiring_principal.value_or("");
@@ -299,7 +298,7 @@ Result<Page<GrantRecord>> KeyService::ListGrants(const auth::RequestContext& ctx
   if (input.grant_id) HANGAR_RETURN_IF_ERROR(CheckGrantId(*input.grant_id));
   HANGAR_ASSIGN_OR_RETURN(auto key,
                           Resolve(ctx, input.key_id, /*allow_alias=*/false, "ListGrants"));
-  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(key->record.key_id));
+  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(key->record.stored_as()));
   std::vector<const GrantRecord*> matching;
   for (const auto& g : *grants) {
     if (input.grant_id && g.grant_id != *input.grant_id) continue;
@@ -375,7 +374,7 @@ Status KeyService::RetireGrant(const auth::RequestContext& ctx, const RetireGran
 
   std::lock_guard lock(mutate_mu_);
   HANGAR_ASSIGN_OR_RETURN(auto key, Lookup(ctx, key_ref, /*allow_alias=*/false));
-  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(key->record.key_id));
+  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(key->record.stored_as()));
   auto it = std::find_if(grants->begin(), grants->end(),
                          [&](const GrantRecord& g) { return g.grant_id == grant_id; });
   if (it == grants->end()) return GrantNotFound(grant_id);
@@ -406,7 +405,7 @@ Status KeyService::RevokeGrant(const auth::RequestContext& ctx, std::string_view
   HANGAR_RETURN_IF_ERROR(CheckGrantId(grant_id));
   std::lock_guard lock(mutate_mu_);
   HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/false, "RevokeGrant"));
-  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(key->record.key_id));
+  HANGAR_ASSIGN_OR_RETURN(auto grants, repository_.grants().ForKey(key->record.stored_as()));
   auto it = std::find_if(grants->begin(), grants->end(),
                          [&](const GrantRecord& g) { return g.grant_id == grant_id; });
   if (it == grants->end()) return GrantNotFound(grant_id);

@@ -165,9 +165,7 @@ Result<ImportParameters> KeyService::GetParametersForImport(const auth::RequestC
                                             "GetParametersForImport", details));
   const KeyRecord& k = key->record;
   if (!k.external()) return OriginNotValid(k);
-  if (k.state == KeyState::kPendingDeletion) {
-    return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending deletion.");
-  }
+  if (k.pending_deletion()) return PendingDeletionError(k);
   if (wrapping_algorithm == "RSAES_PKCS1_V1_5" || wrapping_algorithm == "SM2PKE" ||
       wrapping_key_spec == "SM2") {
     return Error(ErrorCode::kKmsUnsupportedOperation,
@@ -231,7 +229,7 @@ Result<ImportedMaterial> KeyService::ImportKeyMaterial(const auth::RequestContex
                                             "ImportKeyMaterial", details));
   const KeyRecord& k = key->record;
   if (!k.external()) return OriginNotValid(k);
-  if (k.state == KeyState::kPendingDeletion || k.state == KeyState::kDisabled) {
+  if (k.pending_deletion() || k.state == KeyState::kDisabled) {
     return RequireEnabledForCrypto(k);
   }
   if (input.import_type == "NEW_KEY_MATERIAL" && !k.versions.empty()) {
@@ -286,7 +284,7 @@ Result<ImportedMaterial> KeyService::DeleteImportedKeyMaterial(
   updated.expiration_model.clear();
   updated.valid_to_ms = 0;
   // The key waits for its material again; a key pending deletion keeps that state.
-  if (updated.state != KeyState::kPendingDeletion) updated.state = KeyState::kPendingImport;
+  if (!updated.pending_deletion()) updated.state = KeyState::kPendingImport;
   HANGAR_RETURN_IF_ERROR(repository_.DeleteMaterials(updated, key->revision));
   NoteKey(ctx, updated);
   return ImportedMaterial{k.arn, current};
@@ -300,7 +298,7 @@ Status KeyService::ExpireImportedMaterial(const LoadedKey& key) {
   KeyRecord updated = k;
   updated.expiration_model.clear();
   updated.valid_to_ms = 0;
-  if (updated.state != KeyState::kPendingDeletion) updated.state = KeyState::kPendingImport;
+  if (!updated.pending_deletion()) updated.state = KeyState::kPendingImport;
   HANGAR_RETURN_IF_ERROR(repository_.DeleteMaterials(updated, key.revision));
   spdlog::info("KMS key {}: imported key material expired and was deleted", k.arn);
   return Status::Ok();

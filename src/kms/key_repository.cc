@@ -24,7 +24,7 @@ std::string MaterialContext(std::string_view key_id, uint32_t version) {
 }
 
 store::Document KeyDocument(const KeyRecord& key) {
-  return store::Document{std::string(kKeys), "", key.key_id, EncodeKeyRecord(key), 0,
+  return store::Document{std::string(kKeys), "", key.stored_as(), EncodeKeyRecord(key), 0,
                          key.NextDueMs()};
 }
 
@@ -77,28 +77,40 @@ std::string KeyRepository::WrapMaterial(const std::string& key_id, uint32_t vers
   return root_key_.Wrap(material.span(), MaterialContext(key_id, version));
 }
 
-Result<std::shared_ptr<const LoadedKey>> KeyRepository::Find(std::string_view key_id) {
-  {
-    std::shared_lock lock(mu_);
-    auto it = keys_.find(std::string(key_id));
-    if (it != keys_.end()) return it->second;
-  }
-  return Load(key_id);
+Result<std::shared_ptr<const LoadedKey>> KeyRepository::Find(std::string_view key_id,
+                                                             std::string_view region) {
+  HANGAR_ASSIGN_OR_RETURN(auto key, FindStored(key_id));
+  if (!key_id.starts_with("mrk-")) return key;
+  // A multi-Region key's first copy is stored under its id; a replica under id@region. A live
+  // first copy in `region` answers without a second lookup (the crypto hot path).
+  if (key && key->record.region == region && !key->record.destroyed) return key;
+  HANGAR_ASSIGN_OR_RETURN(auto replica, FindStored(ReplicaStorageId(key_id, region)));
+  return replica ? replica : key;
 }
 
-Result<std::shared_ptr<const LoadedKey>> KeyRepository::Load(std::string_view key_id) {
-  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kKeys, "", key_id));
+Result<std::shared_ptr<const LoadedKey>> KeyRepository::FindStored(std::string_view storage_id) {
+  {
+    std::shared_lock lock(mu_);
+    auto it = keys_.find(std::string(storage_id));
+    if (it != keys_.end()) return it->second;
+  }
+  return Load(storage_id);
+}
+
+Result<std::shared_ptr<const LoadedKey>> KeyRepository::Load(std::string_view storage_id) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kKeys, "", storage_id));
   if (!doc) return std::shared_ptr<const LoadedKey>();
   HANGAR_ASSIGN_OR_RETURN(KeyRecord record, DecodeKeyRecord(doc->body));
+  if (storage_id != record.key_id) record.storage_id = std::string(storage_id);
   auto materials = std::make_shared<MaterialSet>();
   if (!record.destroyed) {
+    const std::string& key_id = record.key_id;
     HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kMaterials, key_id, {"", "", 100000}));
     for (const auto& m : docs) {
       uint32_t version = static_cast<uint32_t>(std::stoul(m.id));
       auto plain = root_key_.Unwrap(m.body, MaterialContext(key_id, version));
       if (!plain.ok()) {
-        return InternalError("key material of " + std::string(key_id) +
-                             " does not unwrap under the root key");
+        return InternalError("key material of " + key_id + " does not unwrap under the root key");
       }
       materials->emplace(version, std::move(plain).value());
     }
@@ -112,17 +124,28 @@ Result<std::shared_ptr<const LoadedKey>> KeyRepository::Load(std::string_view ke
   return std::shared_ptr<const LoadedKey>(std::move(loaded));
 }
 
-Status KeyRepository::Forget(const std::string& key_id, Status failure) {
+Status KeyRepository::Forget(std::span<const KeyWrite> writes, Status failure) {
   std::unique_lock lock(mu_);
-  keys_.erase(key_id);  // a failed commit may have raced another writer: reload on next use
+  // A failed commit may have raced another writer: reload on next use.
+  for (const auto& w : writes) keys_.erase(w.record.stored_as());
   return failure;
 }
 
 void KeyRepository::Cache(std::shared_ptr<const LoadedKey> key) {
   std::unique_lock lock(mu_);
-  auto& slot = keys_[key->record.key_id];
+  auto& slot = keys_[key->record.stored_as()];
   // Never replace a newer snapshot with an older one loaded concurrently.
   if (!slot || slot->revision <= key->revision) slot = std::move(key);
+}
+
+Result<std::shared_ptr<const LoadedKey>> KeyRepository::Recache(const KeyRecord& record,
+                                                                int64_t revision) {
+  HANGAR_ASSIGN_OR_RETURN(auto current, FindStored(record.stored_as()));
+  auto loaded = std::make_shared<LoadedKey>(
+      LoadedKey{record, revision, current ? current->materials : nullptr,
+                current ? current->private_key : nullptr});
+  Cache(loaded);
+  return std::shared_ptr<const LoadedKey>(std::move(loaded));
 }
 
 Status KeyRepository::Create(const KeyRecord& key, const SecretBytes* material,
@@ -156,31 +179,68 @@ Status KeyRepository::Create(const KeyRecord& key, const SecretBytes* material,
   return Status::Ok();
 }
 
-Status KeyRepository::Update(const KeyRecord& key, int64_t expected_revision) {
-  HANGAR_ASSIGN_OR_RETURN(auto current, Find(key.key_id));
-  auto revisions = store_.Commit({store::Mutation::Update(KeyDocument(key), expected_revision)});
-  if (!revisions.ok()) return Forget(key.key_id, revisions.status());
-  Cache(std::make_shared<LoadedKey>(LoadedKey{key, (*revisions)[0],
-                                              current ? current->materials : nullptr,
-                                              current ? current->private_key : nullptr}));
+Status KeyRepository::CreateReplica(const KeyRecord& replica, const LoadedKey& source,
+                                    std::span<const KeyWrite> copies) {
+  HANGAR_ASSIGN_OR_RETURN(auto earlier, store_.Get(kKeys, "", replica.stored_as()));
+  std::vector<store::Mutation> m;
+  m.push_back(earlier ? store::Mutation::Update(KeyDocument(replica), earlier->revision)
+                      : store::Mutation::Create(KeyDocument(replica)));
+  m.push_back(store::Mutation::Create({std::string(kListing),
+                                       Partition(replica.account_id, replica.region),
+                                       replica.key_id, "", 0, 0}));
+  for (const auto& c : copies) {
+    m.push_back(store::Mutation::Update(KeyDocument(c.record), c.expected_revision));
+  }
+  auto revisions = store_.Commit(m);
+  if (!revisions.ok()) return Forget(copies, revisions.status());
+  Cache(std::make_shared<LoadedKey>(
+      LoadedKey{replica, (*revisions)[0], source.materials, source.private_key}));
+  for (size_t i = 0; i < copies.size(); ++i) {
+    HANGAR_RETURN_IF_ERROR(Recache(copies[i].record, (*revisions)[2 + i]).status());
+  }
   return Status::Ok();
 }
 
-Status KeyRepository::AddVersion(const KeyRecord& key, int64_t expected_revision,
-                                 const SecretBytes& material) {
-  HANGAR_ASSIGN_OR_RETURN(auto current, Find(key.key_id));
-  const uint32_t version = key.current().version;
-  auto revisions = store_.Commit(
-      {store::Mutation::Update(KeyDocument(key), expected_revision),
-       store::Mutation::Create({std::string(kMaterials), key.key_id, VersionId(version),
-                                WrapMaterial(key.key_id, version, material), 0, 0})});
-  if (!revisions.ok()) return Forget(key.key_id, revisions.status());
+Status KeyRepository::Update(const KeyRecord& key, int64_t expected_revision) {
+  const KeyWrite write{key, expected_revision};
+  return Update(std::span<const KeyWrite>(&write, 1));
+}
+
+Status KeyRepository::Update(std::span<const KeyWrite> writes) {
+  std::vector<store::Mutation> m;
+  for (const auto& w : writes) {
+    m.push_back(store::Mutation::Update(KeyDocument(w.record), w.expected_revision));
+  }
+  auto revisions = store_.Commit(m);
+  if (!revisions.ok()) return Forget(writes, revisions.status());
+  for (size_t i = 0; i < writes.size(); ++i) {
+    HANGAR_RETURN_IF_ERROR(Recache(writes[i].record, (*revisions)[i]).status());
+  }
+  return Status::Ok();
+}
+
+Status KeyRepository::AddVersion(std::span<const KeyWrite> copies, const SecretBytes& material) {
+  if (copies.empty()) return InternalError("AddVersion without a key");
+  const KeyRecord& first = copies.front().record;
+  HANGAR_ASSIGN_OR_RETURN(auto current, FindStored(first.stored_as()));
+  const uint32_t version = first.current().version;
+  std::vector<store::Mutation> m;
+  for (const auto& c : copies) {
+    m.push_back(store::Mutation::Update(KeyDocument(c.record), c.expected_revision));
+  }
+  m.push_back(store::Mutation::Create({std::string(kMaterials), first.key_id, VersionId(version),
+                                       WrapMaterial(first.key_id, version, material), 0, 0}));
+  auto revisions = store_.Commit(m);
+  if (!revisions.ok()) return Forget(copies, revisions.status());
   auto materials = std::make_shared<MaterialSet>();
   if (current && current->materials) {
     for (const auto& [v, secret] : *current->materials) materials->emplace(v, secret.Clone());
   }
   materials->emplace(version, material.Clone());
-  Cache(std::make_shared<LoadedKey>(LoadedKey{key, (*revisions)[0], std::move(materials)}));
+  std::shared_ptr<const MaterialSet> shared = std::move(materials);
+  for (size_t i = 0; i < copies.size(); ++i) {
+    Cache(std::make_shared<LoadedKey>(LoadedKey{copies[i].record, (*revisions)[i], shared}));
+  }
   return Status::Ok();
 }
 
@@ -191,7 +251,8 @@ Status KeyRepository::PutMaterial(const KeyRecord& key, int64_t expected_revisio
       {store::Mutation::Update(KeyDocument(key), expected_revision),
        store::Mutation::Upsert({std::string(kMaterials), key.key_id, VersionId(version),
                                 WrapMaterial(key.key_id, version, material), 0, 0})});
-  if (!revisions.ok()) return Forget(key.key_id, revisions.status());
+  const KeyWrite write{key, expected_revision};
+  if (!revisions.ok()) return Forget(std::span<const KeyWrite>(&write, 1), revisions.status());
   auto materials = std::make_shared<MaterialSet>();
   materials->emplace(version, material.Clone());
   HANGAR_ASSIGN_OR_RETURN(auto private_key, ParsePrivateKey(key, *materials));
@@ -205,7 +266,8 @@ Status KeyRepository::DeleteMaterials(const KeyRecord& key, int64_t expected_rev
   std::vector<store::Mutation> m = {store::Mutation::Update(KeyDocument(key), expected_revision)};
   for (const auto& d : docs) m.push_back(store::Mutation::Delete(std::string(kMaterials), key.key_id, d.id));
   auto revisions = store_.Commit(m);
-  if (!revisions.ok()) return Forget(key.key_id, revisions.status());
+  const KeyWrite write{key, expected_revision};
+  if (!revisions.ok()) return Forget(std::span<const KeyWrite>(&write, 1), revisions.status());
   Cache(std::make_shared<LoadedKey>(
       LoadedKey{key, (*revisions)[0], std::make_shared<MaterialSet>(), nullptr}));
   return store_.Scrub();
@@ -221,7 +283,8 @@ Result<SecretBytes> KeyRepository::OpenToken(std::string_view token,
   return root_key_.Unwrap(token, context);
 }
 
-Status KeyRepository::Destroy(const KeyRecord& key, int64_t expected_revision) {
+Status KeyRepository::Destroy(const KeyRecord& key, int64_t expected_revision,
+                              std::span<const KeyWrite> copies) {
   KeyRecord tombstone;
   tombstone.key_id = key.key_id;
   tombstone.account_id = key.account_id;
@@ -229,14 +292,23 @@ Status KeyRepository::Destroy(const KeyRecord& key, int64_t expected_revision) {
   tombstone.arn = key.arn;
   tombstone.creation_ms = key.creation_ms;
   tombstone.key_manager = key.key_manager;
+  tombstone.storage_id = key.storage_id;
+  tombstone.multi_region = key.multi_region;
   tombstone.destroyed = true;
 
   std::vector<store::Mutation> m;
   m.push_back(store::Mutation::Update(KeyDocument(tombstone), expected_revision));
   m.push_back(store::Mutation::Delete(std::string(kListing), Partition(key.account_id, key.region),
                                       key.key_id));
-  for (const auto& v : key.versions) {
-    m.push_back(store::Mutation::Delete(std::string(kMaterials), key.key_id, VersionId(v.version)));
+  for (const auto& c : copies) {
+    m.push_back(store::Mutation::Update(KeyDocument(c.record), c.expected_revision));
+  }
+  // The copies of a multi-Region key share their material: it goes with the last of them.
+  if (copies.empty()) {
+    for (const auto& v : key.versions) {
+      m.push_back(
+          store::Mutation::Delete(std::string(kMaterials), key.key_id, VersionId(v.version)));
+    }
   }
   // At deletion KMS also removes every alias that points at the key.
   std::string partition = Partition(key.account_id, key.region);
@@ -256,16 +328,20 @@ Status KeyRepository::Destroy(const KeyRecord& key, int64_t expected_revision) {
     after = docs.back().id;
   }
   // Its grants go with it: a key id is never reused, but ListRetirableGrants must not show them.
-  HANGAR_RETURN_IF_ERROR(grants_.AppendDeleteAll(key.key_id, m));
-  HANGAR_ASSIGN_OR_RETURN(auto revisions, store_.Commit(m));
-  grants_.Invalidate(key.key_id);
+  HANGAR_RETURN_IF_ERROR(grants_.AppendDeleteAll(key.stored_as(), m));
+  auto revisions = store_.Commit(m);
+  if (!revisions.ok()) return Forget(copies, revisions.status());
+  grants_.Invalidate(key.stored_as());
   {
     std::unique_lock lock(mu_);
     for (const auto& name : removed_aliases) aliases_.erase(partition + "/" + name);
     ++alias_generation_;
   }
   Cache(std::make_shared<LoadedKey>(
-      LoadedKey{tombstone, revisions[0], std::make_shared<MaterialSet>()}));
+      LoadedKey{tombstone, (*revisions)[0], std::make_shared<MaterialSet>()}));
+  for (size_t i = 0; i < copies.size(); ++i) {
+    HANGAR_RETURN_IF_ERROR(Recache(copies[i].record, (*revisions)[2 + i]).status());
+  }
   return store_.Scrub();
 }
 

@@ -3,9 +3,12 @@
 // with an in-memory cache so the cryptographic hot path never touches storage.
 //
 // Documents:
-//   kms.key      ""              / <key id>  the KeyRecord (JSON); due time = next lifecycle event
+//   kms.key      ""              / <storage id>  the KeyRecord (JSON); due time = next lifecycle event
 //   kms.listing  <acct>/<region> / <key id>  empty; lets ListKeys page through one account+region
 //   kms.material <key id>        / <version> material wrapped under the root key
+// The storage id is the key id, except for a multi-Region replica made by ReplicateKey:
+// "<key id>@<region>". The copies of a multi-Region key share one set of material documents;
+// the last copy destroyed takes them with it.
 //   kms.alias    <acct>/<region> / <alias>   target key id and dates (JSON)
 //   kms.grant*   see grant_repository.h; destroying a key removes its grants in the same commit
 // Key material is unwrapped only into the cache (SecretBytes) and never written in plaintext.
@@ -47,6 +50,12 @@ struct LoadedKey {
   const SecretBytes* Material(uint32_t version) const;
 };
 
+// One record of a multi-record commit, with the store revision it must still have.
+struct KeyWrite {
+  KeyRecord record;
+  int64_t expected_revision = 0;
+};
+
 struct Alias {
   std::string name;  // alias/...
   std::string target_key_id;
@@ -58,17 +67,29 @@ class KeyRepository {
  public:
   KeyRepository(store::MetadataStore& store, const crypto::RootKey& root_key);
 
-  // The key with this id (tombstones included), or nullptr if it never existed.
-  Result<std::shared_ptr<const LoadedKey>> Find(std::string_view key_id);
+  // The key with this id as seen in `region` (tombstones included), or nullptr if it never
+  // existed. For a multi-Region key, the copy in `region` if there is one, else any copy: callers
+  // compare the record's region with the one they asked for.
+  Result<std::shared_ptr<const LoadedKey>> Find(std::string_view key_id, std::string_view region);
+  // The record stored under `storage_id` (as listed by ListDueKeyIds and ListAllKeyIds).
+  Result<std::shared_ptr<const LoadedKey>> FindStored(std::string_view storage_id);
 
   // Stores a new key with its first material version (record.versions must hold exactly it), or
   // with no material (`material` null: a key of origin EXTERNAL before its import).
   Status Create(const KeyRecord& key, const SecretBytes* material,
                 const std::optional<Alias>& alias = std::nullopt);
+  // Stores a multi-Region replica (record.storage_id set) sharing `source`'s material, and the
+  // other copies' records (their replica lists), in one commit. A tombstone of an earlier replica
+  // in that region is replaced. Errors: kConflict.
+  Status CreateReplica(const KeyRecord& replica, const LoadedKey& source,
+                       std::span<const KeyWrite> copies);
   // Replaces the record. Errors: kConflict if the stored revision is not `expected_revision`.
   Status Update(const KeyRecord& key, int64_t expected_revision);
-  // Replaces the record and adds the material of its newest version.
-  Status AddVersion(const KeyRecord& key, int64_t expected_revision, const SecretBytes& material);
+  // Replaces several records (the copies of a multi-Region key) in one commit.
+  Status Update(std::span<const KeyWrite> writes);
+  // Replaces the records of every copy of a key (one for a single-Region key) and adds the
+  // material of their newest version, shared by all.
+  Status AddVersion(std::span<const KeyWrite> copies, const SecretBytes& material);
   // Replaces the record and stores `material` as its current version (ImportKeyMaterial).
   Status PutMaterial(const KeyRecord& key, int64_t expected_revision, const SecretBytes& material);
   // Replaces the record and deletes every material version, then scrubs the store so nothing that
@@ -78,9 +99,11 @@ class KeyRepository {
   // to `context`. OpenToken errors: kInternal for a token not sealed under this key and context.
   std::string SealToken(std::span<const uint8_t> plaintext, std::string_view context) const;
   Result<SecretBytes> OpenToken(std::string_view token, std::string_view context) const;
-  // Destroys every material version, alias and grant of the key and leaves a tombstone record, then
-  // scrubs the store so nothing that decrypts its data remains in files.
-  Status Destroy(const KeyRecord& key, int64_t expected_revision);
+  // Destroys the key's aliases and grants and leaves a tombstone record, then scrubs the store so
+  // nothing that decrypts its data remains in files. Its material goes too unless other copies of
+  // a multi-Region key remain: `copies` are their updated records, committed with it.
+  Status Destroy(const KeyRecord& key, int64_t expected_revision,
+                 std::span<const KeyWrite> copies = {});
 
   Result<std::vector<std::string>> ListKeyIds(std::string_view account, std::string_view region,
                                               std::string_view start_after, size_t limit);
@@ -101,10 +124,12 @@ class KeyRepository {
   GrantRepository& grants() { return grants_; }
 
  private:
-  Result<std::shared_ptr<const LoadedKey>> Load(std::string_view key_id);
+  Result<std::shared_ptr<const LoadedKey>> Load(std::string_view storage_id);
   void Cache(std::shared_ptr<const LoadedKey> key);
-  // Drops the cached key after a failed commit and returns `failure`.
-  Status Forget(const std::string& key_id, Status failure);
+  // Caches `record` at `revision` with the material and private key cached for it before.
+  Result<std::shared_ptr<const LoadedKey>> Recache(const KeyRecord& record, int64_t revision);
+  // Drops the cached records after a failed commit and returns `failure`.
+  Status Forget(std::span<const KeyWrite> writes, Status failure);
   std::string WrapMaterial(const std::string& key_id, uint32_t version,
                            const SecretBytes& material) const;
   static std::string Partition(std::string_view account, std::string_view region);
@@ -113,7 +138,7 @@ class KeyRepository {
   const crypto::RootKey& root_key_;
   GrantRepository grants_;
   std::shared_mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<const LoadedKey>> keys_;  // protected by mu_
+  std::unordered_map<std::string, std::shared_ptr<const LoadedKey>> keys_;  // by storage id; mu_
   // "<acct>/<region>/<alias>" -> the alias, or nullopt when known absent. Protected by mu_.
   std::unordered_map<std::string, std::optional<Alias>> aliases_;
   // Bumped by every alias mutation, so a lookup racing with one does not cache a stale answer.

@@ -69,15 +69,17 @@ Status KeyDoesNotExist(std::string_view region, std::string_view account,
                "Key '" + KeyArn(region, account, key_id) + "' does not exist");
 }
 
-Status PendingDeletion(const KeyRecord& k) {
-  return Error(ErrorCode::kKmsInvalidState, k.arn + " is pending deletion.");
-}
-
 // Rotation calls need an Enabled key, as crypto operations do (kms.md §5, footnotes 1 and 3).
 Status RequireEnabled(const KeyRecord& k) { return RequireEnabledForCrypto(k); }
 
+// Rotation belongs to a multi-Region primary; its replicas follow it.
+Status RequireNotReplica(const KeyRecord& k) {
+  if (!k.replica()) return Status::Ok();
+  return Error(ErrorCode::kKmsUnsupportedOperation, k.arn + " is not a multi-region primary key.");
+}
+
 Status RequireNotPendingDeletion(const KeyRecord& k) {
-  if (k.state == KeyState::kPendingDeletion) return PendingDeletion(k);
+  if (k.pending_deletion()) return PendingDeletionError(k);
   return Status::Ok();
 }
 
@@ -157,7 +159,7 @@ KmsCallCounts KeyService::CallCounts() const {
       "CreateGrant", "ListGrants", "ListRetirableGrants", "RetireGrant", "RevokeGrant",
       "GetPublicKey", "Sign", "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret",
       "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GetParametersForImport",
-      "ImportKeyMaterial", "DeleteImportedKeyMaterial"};
+      "ImportKeyMaterial", "DeleteImportedKeyMaterial", "ReplicateKey", "UpdatePrimaryRegion"};
   static_assert(std::size(kNames) == static_cast<size_t>(Op::kCount_));
   KmsCallCounts out;
   for (size_t i = 0; i < std::size(kNames); ++i) {
@@ -181,7 +183,7 @@ Result<std::shared_ptr<const LoadedKey>> KeyService::Lookup(const auth::RequestC
     }
     target = alias->target_key_id;
   }
-  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(target));
+  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(target, ctx.region));
   // A key of another account or region is invisible under a bare id, as on AWS.
   if (!key || key->record.destroyed || key->record.region != ctx.region ||
       key->record.account_id != account) {
@@ -219,7 +221,9 @@ Status KeyService::Mutate(const auth::RequestContext& ctx, std::string_view key_
   HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/false, action, details));
   KeyRecord updated = key->record;
   HANGAR_RETURN_IF_ERROR(change(updated));
-  return repository_.Update(updated, key->revision);
+  // A multi-Region key's other copies follow the shared properties (rotation) in the same commit.
+  HANGAR_ASSIGN_OR_RETURN(auto writes, WithCopies(updated, key->revision));
+  return repository_.Update(writes);
 }
 
 // The tags of a request as condition keys see them.
@@ -300,6 +304,7 @@ Result<KeyRecord> KeyService::CreateKey(const auth::RequestContext& ctx,
   key.key_usage = usage;
   key.origin = origin;
   key.multi_region = input.multi_region;
+  if (key.multi_region) key.primary_region = key.region;
   key.policy = input.policy.value_or(DefaultKeyPolicy(key.account_id));
   key.tags = input.tags;
   // A key of origin EXTERNAL waits for its material (ImportKeyMaterial, key_import.cc).
@@ -405,9 +410,16 @@ Result<ScheduleKeyDeletionOutput> KeyService::ScheduleKeyDeletion(
   details.pending_window_days = window;
   HANGAR_RETURN_IF_ERROR(Mutate(ctx, key_id, "ScheduleKeyDeletion", [&](KeyRecord& k) {
     HANGAR_RETURN_IF_ERROR(RequireNotPendingDeletion(k));
-    k.state = KeyState::kPendingDeletion;
-    k.deletion_ms = ToUnixMillis(ctx.now) + window * kDayMs;
     k.pending_window_days = static_cast<int>(window);
+    if (!k.replica() && !k.replica_regions.empty()) {
+      // A multi-Region primary outlives its replicas: its waiting period starts after the last
+      // of them is deleted (RunDueTask).
+      k.state = KeyState::kPendingReplicaDeletion;
+      k.deletion_ms = 0;
+    } else {
+      k.state = KeyState::kPendingDeletion;
+      k.deletion_ms = ToUnixMillis(ctx.now) + window * kDayMs;
+    }
     out = {k.arn, k.deletion_ms, k.state, k.pending_window_days};
     return Status::Ok();
   }, details));
@@ -419,7 +431,7 @@ Result<std::string> KeyService::CancelKeyDeletion(const auth::RequestContext& ct
   Count(Op::kCancelKeyDeletion);
   std::string arn;
   HANGAR_RETURN_IF_ERROR(Mutate(ctx, key_id, "CancelKeyDeletion", [&](KeyRecord& k) {
-    if (k.state != KeyState::kPendingDeletion) {
+    if (!k.pending_deletion()) {
       return Error(ErrorCode::kKmsInvalidState, k.arn + " is not pending deletion.");
     }
     // A key of origin EXTERNAL whose material is gone goes back to waiting for it.
@@ -509,7 +521,7 @@ Status KeyService::UpdateAlias(const auth::RequestContext& ctx, std::string_view
   HANGAR_ASSIGN_OR_RETURN(Alias existing, ExistingAlias(ctx, alias_name));
   const std::string& account = ctx.principal.account_id;
   // AWS authorises kms:UpdateAlias on both the key the alias leaves and the key it moves to.
-  HANGAR_ASSIGN_OR_RETURN(auto current, repository_.Find(existing.target_key_id));
+  HANGAR_ASSIGN_OR_RETURN(auto current, repository_.Find(existing.target_key_id, ctx.region));
   if (current && !current->record.destroyed) {
     HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "UpdateAlias", &current->record));
   }
@@ -527,7 +539,7 @@ Status KeyService::DeleteAlias(const auth::RequestContext& ctx, std::string_view
   std::lock_guard lock(mutate_mu_);
   HANGAR_ASSIGN_OR_RETURN(Alias existing, ExistingAlias(ctx, alias_name));
   const std::string& account = ctx.principal.account_id;
-  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(existing.target_key_id));
+  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(existing.target_key_id, ctx.region));
   if (key) HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, "DeleteAlias", &key->record));
   return repository_.DeleteAlias(account, ctx.region, alias_name);
 }
@@ -747,6 +759,7 @@ Status KeyService::EnableKeyRotation(const auth::RequestContext& ctx, std::strin
   details.rotation_period_days = period_days.value_or(365);
   return Mutate(ctx, key_id, "EnableKeyRotation", [&](KeyRecord& k) {
     if (!k.symmetric()) return Error(ErrorCode::kKmsUnsupportedOperation, "");
+    HANGAR_RETURN_IF_ERROR(RequireNotReplica(k));
     if (k.external()) return OriginNotValid(k);
     HANGAR_RETURN_IF_ERROR(RequireEnabled(k));
     if (k.aws_managed()) return KmsAccessDenied(ctx, "EnableKeyRotation", k.arn);
@@ -761,6 +774,7 @@ Status KeyService::EnableKeyRotation(const auth::RequestContext& ctx, std::strin
 Status KeyService::DisableKeyRotation(const auth::RequestContext& ctx, std::string_view key_id) {
   Count(Op::kDisableKeyRotation);
   return Mutate(ctx, key_id, "DisableKeyRotation", [&](KeyRecord& k) {
+    HANGAR_RETURN_IF_ERROR(RequireNotReplica(k));
     HANGAR_RETURN_IF_ERROR(RequireEnabled(k));
     if (k.aws_managed()) return KmsAccessDenied(ctx, "DisableKeyRotation", k.arn);
     k.rotation_enabled = false;
@@ -780,7 +794,7 @@ Result<RotationStatus> KeyService::GetKeyRotationStatus(const auth::RequestConte
   RotationStatus out;
   out.key_arn = k.arn;
   // While a key is pending deletion its rotation reads as off; cancelling restores it.
-  out.enabled = k.rotation_enabled && k.state != KeyState::kPendingDeletion;
+  out.enabled = k.rotation_enabled && !k.pending_deletion();
   if (out.enabled) {
     out.period_days = k.rotation_period_days;
     out.next_rotation_ms = k.next_rotation_ms;
@@ -793,7 +807,9 @@ Status KeyService::Rotate(const LoadedKey& key, std::string_view rotation_type, 
   uint32_t version = updated.current().version + 1;
   updated.versions.push_back({version, RandomMaterialId(), now_ms, std::string(rotation_type)});
   SecretBytes material = crypto::RandomSecret(32);
-  return repository_.AddVersion(updated, key.revision, material);
+  // Every copy of a multi-Region key gets the new material at once.
+  HANGAR_ASSIGN_OR_RETURN(auto writes, WithCopies(updated, key.revision));
+  return repository_.AddVersion(writes, material);
 }
 
 Result<std::string> KeyService::RotateKeyOnDemand(const auth::RequestContext& ctx,
@@ -803,6 +819,7 @@ Result<std::string> KeyService::RotateKeyOnDemand(const auth::RequestContext& ct
   HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/false,
                                             "RotateKeyOnDemand"));
   if (!key->record.symmetric()) return Error(ErrorCode::kKmsUnsupportedOperation, "");
+  HANGAR_RETURN_IF_ERROR(RequireNotReplica(key->record));
   HANGAR_RETURN_IF_ERROR(RequireEnabled(key->record));
   // New imported material for rotation is not offered, so an EXTERNAL key never has any pending.
   if (key->record.external()) {
@@ -913,7 +930,7 @@ Result<int> KeyService::RunDueTasks() {
 }
 
 Status KeyService::RunDueTask(const std::string& id, int64_t now, int& changed) {
-  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(id));
+  HANGAR_ASSIGN_OR_RETURN(auto key, repository_.FindStored(id));
   if (!key) return Status::Ok();
   const KeyRecord& k = key->record;
   if (k.NextDueMs() == 0 || k.NextDueMs() > now) return Status::Ok();
@@ -923,7 +940,8 @@ Status KeyService::RunDueTask(const std::string& id, int64_t now, int& changed) 
   } else if (k.state == KeyState::kPendingDeletion) {
     HANGAR_RETURN_IF_ERROR(RecordServiceEvent(
         "DeleteKey", k, nlohmann::json{{"keyId", k.arn}}.dump()));
-    HANGAR_RETURN_IF_ERROR(repository_.Destroy(k, key->revision));
+    HANGAR_ASSIGN_OR_RETURN(auto survivors, CopiesAfterDestroying(k, now));
+    HANGAR_RETURN_IF_ERROR(repository_.Destroy(k, key->revision, survivors));
     spdlog::info("KMS key {} deleted at the end of its waiting period", k.arn);
     ++changed;
   } else if (k.rotation_enabled && k.state == KeyState::kEnabled) {
@@ -975,7 +993,7 @@ Result<KeyRecord> KeyService::CreateAwsManagedKeyLocked(const auth::RequestConte
   }
   HANGAR_ASSIGN_OR_RETURN(auto alias, repository_.FindAlias(account, ctx.region, alias_name));
   if (alias) {
-    HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(alias->target_key_id));
+    HANGAR_ASSIGN_OR_RETURN(auto key, repository_.Find(alias->target_key_id, ctx.region));
     if (key && !key->record.destroyed) {
       if (!action.empty()) HANGAR_RETURN_IF_ERROR(authorizer_.Authorize(ctx, action, &key->record));
       return key->record;

@@ -40,6 +40,8 @@ struct KmsOptions {
   // Per key. The API reference and a 2025 recording say 10; botocore's model says 25.
   int max_on_demand_rotations = 10;
   int max_aliases_per_key = 50;
+  // The regions this server serves (ReplicateKey's targets); empty: any.
+  std::vector<std::string> regions;
 };
 
 struct CreateKeyInput {
@@ -238,6 +240,18 @@ struct ImportedMaterial {
   std::string material_id;
 };
 
+struct ReplicateKeyInput {
+  std::string key_id;
+  std::string replica_region;
+  std::optional<std::string> policy;
+  bool bypass_policy_lockout_safety_check = false;
+  std::optional<std::string> description;
+  std::vector<Tag> tags;
+};
+struct ReplicateKeyOutput {
+  KeyRecord replica;
+};
+
 struct CreateGrantInput {
   std::string key_id;
   std::string grantee_principal;
@@ -365,6 +379,16 @@ class KeyService {
                                                      std::string_view key_id,
                                                      std::optional<std::string> material_id);
 
+  // --- Multi-Region keys (key_multi_region.cc) ---
+  // Errors: kValidation, kKmsNotFound, kAccessDenied, kKmsDisabled, kKmsInvalidState,
+  // kKmsAlreadyExists, kKmsUnsupportedOperation, kKmsMalformedPolicy.
+  Result<ReplicateKeyOutput> ReplicateKey(const auth::RequestContext& ctx,
+                                          const ReplicateKeyInput& input);
+  // Errors: kValidation, kKmsNotFound, kAccessDenied, kKmsDisabled, kKmsInvalidState,
+  // kKmsUnsupportedOperation.
+  Status UpdatePrimaryRegion(const auth::RequestContext& ctx, std::string_view key_id,
+                             std::string_view primary_region);
+
   // --- Grants (key_grants.cc; kms.md §13) ---
   // Errors: kValidation, kKmsNotFound, kAccessDenied, kKmsDisabled, kKmsInvalidState,
   // kKmsLimitExceeded, kKmsDryRun.
@@ -427,7 +451,7 @@ class KeyService {
     kListRetirableGrants, kRetireGrant, kRevokeGrant, kGetPublicKey, kSign, kVerify,
     kGenerateMac, kVerifyMac, kDeriveSharedSecret, kGenerateDataKeyPair,
     kGenerateDataKeyPairWithoutPlaintext, kGetParametersForImport, kImportKeyMaterial,
-    kDeleteImportedKeyMaterial, kCount_,
+    kDeleteImportedKeyMaterial, kReplicateKey, kUpdatePrimaryRegion, kCount_,
   };
   void Count(Op op) { calls_[static_cast<size_t>(op)].fetch_add(1, std::memory_order_relaxed); }
 
@@ -453,6 +477,15 @@ class KeyService {
                 const std::function<Status(KeyRecord&)>& change,
                 const KmsRequestDetails& details = {});
   Status Rotate(const LoadedKey& key, std::string_view rotation_type, int64_t now_ms);
+  // `updated` (at `revision`) followed by every other live copy of a multi-Region key with the
+  // shared properties (material versions, rotation, primary and replica regions) of `updated`;
+  // just `updated` for other keys.
+  Result<std::vector<KeyWrite>> WithCopies(const KeyRecord& updated, int64_t revision);
+  // The other live copies of `key`, updated for its destruction: this region leaves their replica
+  // lists, and a primary pending replica deletion whose last replica goes starts its waiting period.
+  Result<std::vector<KeyWrite>> CopiesAfterDestroying(const KeyRecord& key, int64_t now_ms);
+  // The other live copies of a multi-Region key, as stored now.
+  Result<std::vector<std::shared_ptr<const LoadedKey>>> OtherCopies(const KeyRecord& key);
   // RunDueTasks' work on one key (under the mutation lock); adds to `changed`.
   Status RunDueTask(const std::string& key_id, int64_t now, int& changed);
   // Deletes imported material whose ValidTo has passed (AwsServiceEvent DeleteExpiredKeyMaterial).

@@ -129,6 +129,55 @@ TEST_F(KeyServiceTest, MultiRegionKeysGetMrkIds) {
   EXPECT_TRUE(service_->DescribeKey(Ctx(), k.key_id).ok());
 }
 
+// A replica survives a restart under its own storage id, opens the primary's ciphertext, and its
+// state stays its own while rotation reaches it from the primary.
+TEST_F(KeyServiceTest, ReplicaSharesMaterialAndRotationButNotState) {
+  CreateKeyInput in;
+  in.multi_region = true;
+  KeyRecord k = NewKey(in);
+  ReplicateKeyInput replicate;
+  replicate.key_id = k.key_id;
+  replicate.replica_region = "eu-west-1";
+  auto replica = service_->ReplicateKey(Ctx(), replicate);
+  ASSERT_TRUE(replica.ok()) << replica.status().message();
+  EXPECT_TRUE(replica->replica.replica());
+  std::string blob = EncryptWith(k.key_id, "shared");
+  Reopen();
+  auth::RequestContext eu = Ctx();
+  eu.region = "eu-west-1";
+  DecryptInput d;
+  d.ciphertext = blob;
+  auto opened = service_->Decrypt(eu, d);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  EXPECT_EQ(AsStringView(opened->plaintext.span()), "shared");
+  ASSERT_TRUE(service_->DisableKey(eu, k.key_id).ok());
+  EXPECT_EQ(service_->Decrypt(eu, d).status().code(), ErrorCode::kKmsDisabled);
+  EXPECT_TRUE(service_->Decrypt(Ctx(), d).ok());
+  ASSERT_TRUE(service_->RotateKeyOnDemand(Ctx(), k.key_id).ok());
+  auto primary = service_->DescribeKey(Ctx(), k.key_id);
+  auto copy = service_->DescribeKey(eu, k.key_id);
+  ASSERT_TRUE(primary.ok() && copy.ok());
+  EXPECT_EQ(copy->versions.size(), 2u);
+  EXPECT_EQ(copy->current().material_id, primary->current().material_id);
+  EXPECT_EQ(copy->state, KeyState::kDisabled);
+}
+
+// Key records written before ReplicateKey existed read as primaries of their own region.
+TEST(KeyRecordTest, MultiRegionRecordsWithoutRegionsAreTheirOwnPrimary) {
+  KeyRecord k;
+  k.key_id = "mrk-0123456789abcdef0123456789abcdef";
+  k.region = "eu-central-1";
+  k.multi_region = true;
+  std::string text = EncodeKeyRecord(k);
+  auto pos = text.find("\"primary_region\"");
+  ASSERT_NE(pos, std::string::npos);
+  text.replace(pos, std::string("\"primary_region\":\"\",").size(), "");
+  auto decoded = DecodeKeyRecord(text);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().message() << " in " << text;
+  EXPECT_EQ(decoded->primary_region, "eu-central-1");
+  EXPECT_FALSE(decoded->replica());
+}
+
 TEST_F(KeyServiceTest, CreateKeyRejectsUnsupportedSpecsWithAwsErrors) {
   CreateKeyInput rsa;
   rsa.key_spec = "RSA_2048";
@@ -551,7 +600,7 @@ TEST_F(KeyServiceTest, AwsManagedKeysAreCreatedOnFirstUseAndNotModifiable) {
 
 TEST_F(KeyServiceTest, MaterialIsNeverStoredInPlaintext) {
   KeyRecord k = NewKey();
-  auto key = repository_->Find(k.key_id);
+  auto key = repository_->FindStored(k.key_id);
   ASSERT_TRUE(key.ok() && *key);
   std::string material(AsStringView((*key)->Material(1)->span()));
   ASSERT_EQ(material.size(), 32u);
@@ -722,7 +771,7 @@ TEST_F(KeyServiceTest, DataKeyPairsAreSealedUnderTheSymmetricKeyWithTheirContext
 
 TEST_F(KeyServiceTest, AsymmetricPrivateKeysAreNeverStoredInPlaintext) {
   KeyRecord k = NewKey(KeyOf("RSA_2048", "SIGN_VERIFY"));
-  auto key = repository_->Find(k.key_id);
+  auto key = repository_->FindStored(k.key_id);
   ASSERT_TRUE(key.ok() && *key);
   std::string private_der(AsStringView((*key)->Material(1)->span()));
   ASSERT_GT(private_der.size(), 1000u);
@@ -848,7 +897,7 @@ TEST_F(KeyImportTest, DeletedMaterialLeavesNothingInTheStoreAndSurvivesARestartA
   Reopen();
   EXPECT_EQ(StateOf(k.key_id), KeyState::kPendingImport);
   EXPECT_EQ(service_->Decrypt(Ctx(), dec).status().code(), ErrorCode::kKmsInvalidState);
-  auto loaded = repository_->Find(k.key_id);
+  auto loaded = repository_->FindStored(k.key_id);
   ASSERT_TRUE(loaded.ok() && *loaded);
   EXPECT_TRUE((*loaded)->materials->empty());
   EXPECT_EQ(service_->EnableKey(Ctx(), k.key_id).code(), ErrorCode::kKmsInvalidState);

@@ -228,6 +228,18 @@ void AddAlgorithms(json& out, const KeyRecord& k) {
   out[std::string(list.member)] = std::move(names);
 }
 
+// MultiRegionConfiguration: every copy lists the primary and all replicas (this one included).
+json MultiRegionJson(const KeyRecord& k) {
+  const std::string& primary = k.primary_region.empty() ? k.region : k.primary_region;
+  json replicas = json::array();
+  for (const auto& region : k.replica_regions) {
+    replicas.push_back({{"Arn", KeyArn(region, k.account_id, k.key_id)}, {"Region", region}});
+  }
+  return {{"MultiRegionKeyType", k.replica() ? "REPLICA" : "PRIMARY"},
+          {"PrimaryKey", {{"Arn", KeyArn(primary, k.account_id, k.key_id)}, {"Region", primary}}},
+          {"ReplicaKeys", std::move(replicas)}};
+}
+
 json KeyMetadataJson(const KeyRecord& k) {
   json m = {{"AWSAccountId", k.account_id},
             {"KeyId", k.key_id},
@@ -250,12 +262,10 @@ json KeyMetadataJson(const KeyRecord& k) {
     if (k.valid_to_ms > 0) m["ValidTo"] = EpochSeconds(k.valid_to_ms);
   }
   if (k.state == KeyState::kPendingDeletion) m["DeletionDate"] = EpochSeconds(k.deletion_ms);
-  if (k.multi_region) {
-    m["MultiRegionConfiguration"] = {
-        {"MultiRegionKeyType", "PRIMARY"},
-        {"PrimaryKey", {{"Arn", k.arn}, {"Region", k.region}}},
-        {"ReplicaKeys", json::array()}};
+  if (k.state == KeyState::kPendingReplicaDeletion) {
+    m["PendingDeletionWindowInDays"] = k.pending_window_days;
   }
+  if (k.multi_region) m["MultiRegionConfiguration"] = MultiRegionJson(k);
   return m;
 }
 
@@ -441,10 +451,37 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
          auto window = in.Integer("PendingWindowInDays");
          HANGAR_CHECK_INPUT(in);
          HANGAR_ASSIGN_OR_RETURN(auto out, s.ScheduleKeyDeletion(ctx, key_id, window));
-         return json{{"KeyId", out.key_arn},
-                     {"DeletionDate", EpochSeconds(out.deletion_ms)},
-                     {"KeyState", KeyStateName(out.state)},
-                     {"PendingWindowInDays", out.pending_window_days}};
+         json response = {{"KeyId", out.key_arn},
+                           {"KeyState", KeyStateName(out.state)},
+                           {"PendingWindowInDays", out.pending_window_days}};
+         // A primary waiting for its replicas has no deletion date yet.
+         if (out.deletion_ms > 0) response["DeletionDate"] = EpochSeconds(out.deletion_ms);
+         return response;
+       }},
+      {"ReplicateKey",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         ReplicateKeyInput input;
+         input.key_id = in.RequiredString("KeyId");
+         input.replica_region = in.RequiredString("ReplicaRegion");
+         input.policy = in.String("Policy");
+         input.bypass_policy_lockout_safety_check = in.Boolean("BypassPolicyLockoutSafetyCheck");
+         input.description = in.String("Description");
+         input.tags = in.Tags("Tags");
+         HANGAR_CHECK_INPUT(in);
+         HANGAR_ASSIGN_OR_RETURN(auto out, s.ReplicateKey(ctx, input));
+         json tags = json::array();
+         for (const auto& t : out.replica.tags) tags.push_back({{"TagKey", t.key}, {"TagValue", t.value}});
+         return json{{"ReplicaKeyMetadata", KeyMetadataJson(out.replica)},
+                     {"ReplicaPolicy", out.replica.policy},
+                     {"ReplicaTags", std::move(tags)}};
+       }},
+      {"UpdatePrimaryRegion",
+       [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
+         std::string key_id = in.RequiredString("KeyId");
+         std::string region = in.RequiredString("PrimaryRegion");
+         HANGAR_CHECK_INPUT(in);
+         HANGAR_RETURN_IF_ERROR(s.UpdatePrimaryRegion(ctx, key_id, region));
+         return json::object();
        }},
       {"CancelKeyDeletion",
        [](KeyService& s, const auth::RequestContext& ctx, Input& in) -> Result<json> {
@@ -938,7 +975,7 @@ const std::unordered_map<std::string_view, Handler>& Handlers() {
 // AWS KMS operations that exist but are not offered yet: answered as unsupported, not unknown.
 const std::unordered_set<std::string_view>& LaterOperations() {
   static const auto* ops = new std::unordered_set<std::string_view>{
-      "ReplicateKey", "UpdatePrimaryRegion", "CreateCustomKeyStore", "DescribeCustomKeyStores",
+      "CreateCustomKeyStore", "DescribeCustomKeyStores",
       "UpdateCustomKeyStore", "DeleteCustomKeyStore", "ConnectCustomKeyStore",
       "DisconnectCustomKeyStore", "GetKeyLastUsage"};
   return *ops;

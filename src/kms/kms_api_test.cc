@@ -124,7 +124,7 @@ TEST_F(KmsApiTest, InvalidBase64IsRejected) {
 
 TEST_F(KmsApiTest, UnknownAndLaterOperationsAreDistinguished) {
   EXPECT_EQ(Call("MakeCoffee", "{}").status().code(), ErrorCode::kUnknownOperation);
-  EXPECT_EQ(Call("ReplicateKey", "{}").status().code(), ErrorCode::kNotImplemented);
+  EXPECT_EQ(Call("CreateCustomKeyStore", "{}").status().code(), ErrorCode::kNotImplemented);
 }
 
 TEST_F(KmsApiTest, EncryptDecryptOverJsonUsesBase64AndArns) {

@@ -23,6 +23,9 @@ void AddKmsKeys(const auth::RequestContext& ctx, std::string_view action, const 
     keys["kms:keyorigin"] = {key->origin};
     keys["kms:keymanager"] = {key->key_manager};
     keys["kms:multiregion"] = {Bool(key->multi_region)};
+    if (key->multi_region) {
+      keys["kms:multiregionkeytype"] = {key->replica() ? "REPLICA" : "PRIMARY"};
+    }
     for (const auto& tag : key->tags) keys["aws:resourcetag/" + ToLower(tag.key)] = {tag.value};
   }
   if (details.encryption_context != nullptr) {

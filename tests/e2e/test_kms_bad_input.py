@@ -208,9 +208,9 @@ class MalformedRequestTest(BadInputTestCase):
 
     def test_operation_of_a_later_milestone_is_unsupported(self):
         # Hangar's choice (not an AWS behaviour): a real KMS operation not offered yet.
-        self.assertError(self.server.kms_call("ReplicateKey", {}),
+        self.assertError(self.server.kms_call("CreateCustomKeyStore", {}),
                          "UnsupportedOperationException",
-                         "Operation ReplicateKey is not supported by this server yet.")
+                         "Operation CreateCustomKeyStore is not supported by this server yet.")
 
     def test_integer_members_beyond_32_bits_are_refused(self):
         # AWS's Integer members are 32-bit. A larger number must be refused (AWS's exact answer
