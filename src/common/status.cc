@@ -130,6 +130,8 @@ constexpr Row kRows[] = {
     {ErrorCode::kInvalidRange, {"ValidationException", 416, "InvalidRange", 416, "InvalidInput", 400}},
     {ErrorCode::kPreconditionFailed,
      {"ValidationException", 412, "PreconditionFailed", 412, "InvalidInput", 400}},
+    {ErrorCode::kConditionalRequestConflict,
+     {"ValidationException", 409, "ConditionalRequestConflict", 409, "InvalidInput", 400}},
     {ErrorCode::kNotModified, {"ValidationException", 304, "NotModified", 304, "InvalidInput", 400}},
     {ErrorCode::kEntityTooSmall,
      {"ValidationException", 400, "EntityTooSmall", 400, "InvalidInput", 400}},

@@ -69,6 +69,7 @@ enum class ErrorCode : uint16_t {
   kInvalidLocationConstraint,
   kInvalidRange,
   kPreconditionFailed,
+  kConditionalRequestConflict,  // 409: a conditional write lost to a concurrent change
   kNotModified,
   kEntityTooSmall,
   kEntityTooLarge,

@@ -81,6 +81,8 @@ Failed Evaluate(const ConditionHeaders& headers, std::string_view etag, TimePoin
   return Failed::kNone;
 }
 
+}  // namespace
+
 Status PreconditionFailed(std::string condition) {
   Status status(ErrorCode::kPreconditionFailed,
                 "At least one of the pre-conditions you specified did not hold");
@@ -88,7 +90,7 @@ Status PreconditionFailed(std::string condition) {
   return status;
 }
 
-}  // namespace
+bool SameEtag(std::string_view a, std::string_view b) { return Opaque(a) == Opaque(b); }
 
 RangeResult ParseRange(std::string_view header, uint64_t object_size) {
   const RangeResult ignored;  // kNone: S3 answers as if no Range had been sent

@@ -100,4 +100,11 @@ Status EvaluateConditions(const ConditionHeaders& headers, std::string_view etag
 Status EvaluateCopySourceConditions(const ConditionHeaders& headers, std::string_view etag,
                                     TimePoint last_modified, TimePoint now);
 
+// 412 PreconditionFailed `At least one of the pre-conditions you specified did not hold` with the
+// field Condition (e.g. "If-Match").
+Status PreconditionFailed(std::string condition);
+
+// Whether two entity tags are the same, each quoted or not (conditional writes compare so).
+bool SameEtag(std::string_view a, std::string_view b);
+
 }  // namespace hangar::s3

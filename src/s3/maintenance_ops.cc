@@ -64,6 +64,8 @@ Result<int> S3Service::RunMaintenance() {
     }
     ++done;
   }
+  HANGAR_ASSIGN_OR_RETURN(int forgotten, repository_.ForgetCompletedUploads(now, 1000));
+  done += forgotten;
   if (now >= next_sweep_ms_.load()) {
     HANGAR_ASSIGN_OR_RETURN(int orphans, SweepOrphans());
     done += orphans;

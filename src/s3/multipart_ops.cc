@@ -20,6 +20,8 @@ namespace hangar::s3 {
 namespace {
 
 constexpr int kMaxCommitAttempts = 16;
+// How long a completed upload's answer is kept for retried Completes.
+constexpr int64_t kReplayMs = 24LL * 3600 * 1000;
 
 Status NoSuchUpload(std::string_view upload_id) {
   return Error(ErrorCode::kNoSuchUpload,
@@ -145,6 +147,9 @@ Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext
       upload.initiated_ms +
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.abandoned_upload_ttl).count();
   upload.bucket_incarnation = bucket.record.incarnation;
+  // What the key held when the upload began, for conditional Completes (409 if it changes).
+  HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.GetObject(input.bucket, input.key));
+  upload.key_revision_at_start = existing ? existing->revision : 0;
   // Bound to the bucket as authorised: an upload must not outlive a DeleteBucket that raced it.
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
     HANGAR_ASSIGN_OR_RETURN(store::Mutation guard,
@@ -289,8 +294,20 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
                                                         std::string_view bucket,
                                                         std::string_view key,
                                                         std::string_view upload_id,
-                                                        const std::vector<CompletedPart>& parts) {
-  HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, bucket, key, upload_id, "s3:PutObject"));
+                                                        const std::vector<CompletedPart>& parts,
+                                                        const WriteConditions& conditions) {
+  auto found = RequireUpload(ctx, bucket, key, upload_id, "s3:PutObject");
+  if (!found.ok() && found.status().code() == ErrorCode::kNoSuchUpload) {
+    // A retry of a Complete that succeeded (its answer lost on the way) gets the same answer.
+    HANGAR_ASSIGN_OR_RETURN(auto b, repository_.GetBucket(bucket));
+    if (b) {
+      HANGAR_ASSIGN_OR_RETURN(auto done, repository_.GetCompletedUpload(bucket, key, upload_id,
+                                                                        b->record.incarnation));
+      if (done) return std::move(*done);
+    }
+  }
+  HANGAR_RETURN_IF_ERROR(found.status());
+  Stored<UploadRecord> upload = std::move(found).value();
   // 1. The list: at least one part, ascending, every number valid.
   if (parts.empty()) {
     return Error(ErrorCode::kInvalidRequest, "You must specify at least one part");
@@ -384,7 +401,10 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
       }
     }
   }
-  Status s = SwapObject(record, u.bucket_incarnation, false, std::move(extra));
+  extra.push_back(S3Repository::PutCompletedUpload(u, record, ToUnixMillis(ctx.now) + kReplayMs));
+  std::optional<int64_t> key_revision;
+  if (u.key_revision_at_start >= 0) key_revision = u.key_revision_at_start;
+  Status s = SwapObject(record, u.bucket_incarnation, conditions, std::move(extra), key_revision);
   if (s.code() == ErrorCode::kConflict || s.code() == ErrorCode::kSlowDown) {
     // The upload changed under us (a part arrived, or another Complete/Abort won).
     HANGAR_ASSIGN_OR_RETURN(auto again, repository_.GetUpload(bucket, key, upload_id));

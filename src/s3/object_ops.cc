@@ -187,18 +187,36 @@ void S3Service::PublishQuietly(const std::string& blob_id) {
   if (!s.ok()) spdlog::warn("blob {} stays staged: {}", blob_id, s.ToString());
 }
 
+Status S3Service::CheckWriteConditions(const WriteConditions& conditions,
+                                       const std::optional<Stored<ObjectRecord>>& current,
+                                       std::string_view key) {
+  if (conditions.if_none_match_star && current) return PreconditionFailed("If-None-Match");
+  if (conditions.if_match) {
+    if (!current) return NoSuchKey(key);
+    if (!SameEtag(*conditions.if_match, current->record.etag)) return PreconditionFailed("If-Match");
+  }
+  return Status::Ok();
+}
+
 Status S3Service::SwapObject(const ObjectRecord& record, std::string_view bucket_incarnation,
-                             bool must_not_exist, std::vector<store::Mutation> extra) {
+                             const WriteConditions& conditions, std::vector<store::Mutation> extra,
+                             std::optional<int64_t> key_revision_at_start) {
   const std::string owner = "object " + record.bucket + "/" + record.key;
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
     // Re-read each attempt: a harmless bucket change (tags, policy) only moves the revision on.
     HANGAR_ASSIGN_OR_RETURN(store::Mutation guard,
                             BucketGuard(record.bucket, bucket_incarnation));
     HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(record.bucket, record.key));
-    if (current && must_not_exist) {
-      return Error(ErrorCode::kPreconditionFailed,
-                   "At least one of the pre-conditions you specified did not hold")
-          .WithField("Condition", "If-None-Match");
+    HANGAR_RETURN_IF_ERROR(CheckWriteConditions(conditions, current, record.key));
+    // A conditional Complete also fails if the key changed since its upload began, even when the
+    // condition holds now (s3-data-protection.md §4.1).
+    if (conditions.any() && key_revision_at_start &&
+        *key_revision_at_start != (current ? current->revision : 0)) {
+      return Error(ErrorCode::kConditionalRequestConflict,
+                   "The conditional request cannot succeed due to a conflicting operation against "
+                   "this resource.")
+          .WithField("Condition", conditions.if_match ? "If-Match" : "If-None-Match")
+          .WithField("Key", record.key);
     }
     std::vector<store::Mutation> m = extra;
     m.push_back(std::move(guard));
@@ -273,7 +291,7 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   if (!written.blob_id.empty()) {
     record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
   }
-  Status swapped = SwapObject(record, bucket.record.incarnation, input.if_none_match_star, {});
+  Status swapped = SwapObject(record, bucket.record.incarnation, input.conditions, {});
   if (!swapped.ok()) return discard(swapped);
   return PutObjectOutput{record.etag, record.checksum, record.encryption};
 }
@@ -359,10 +377,21 @@ Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
 }
 
 Status S3Service::DeleteObject(const auth::RequestContext& ctx, std::string_view bucket,
-                               std::string_view key) {
-  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, {"s3:DeleteObject", std::string(key)}));
+                               std::string_view key, const std::optional<std::string>& if_match) {
+  iam::ContextKeys keys;
+  if (if_match) keys["s3:if-match"] = {*if_match};
+  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, {"s3:DeleteObject", std::string(key), keys}));
+  // A delete that names an ETag reveals it: it needs s3:GetObject as well (conditional-deletes).
+  if (if_match) {
+    HANGAR_RETURN_IF_ERROR(RequireBucket(ctx, bucket, {"s3:GetObject", std::string(key)}).status());
+  }
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
     HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(bucket, key));
+    if (if_match && *if_match != "*") {
+      HANGAR_RETURN_IF_ERROR(CheckWriteConditions({false, if_match}, current, key));
+    } else if (if_match && !current) {
+      return NoSuchKey(key);
+    }
     if (!current) return Status::Ok();  // deleting what is not there succeeds, as on S3
     std::vector<store::Mutation> m = {S3Repository::DeleteObject(bucket, key, current->revision)};
     for (const auto& seg : current->record.segments) {
@@ -377,17 +406,17 @@ Status S3Service::DeleteObject(const auth::RequestContext& ctx, std::string_view
 
 Result<std::vector<DeleteObjectsEntry>> S3Service::DeleteObjects(
     const auth::RequestContext& ctx, std::string_view bucket,
-    const std::vector<std::string>& keys) {
+    const std::vector<ObjectToDelete>& objects) {
   // Each key is authorised as its own s3:DeleteObject; the bucket need only exist.
   HANGAR_ASSIGN_OR_RETURN(auto b, repository_.GetBucket(bucket));
   if (!b) return Error(ErrorCode::kNoSuchBucket, "The specified bucket does not exist")
                   .WithField("BucketName", std::string(bucket));
   std::vector<DeleteObjectsEntry> out;
-  out.reserve(keys.size());
-  for (const auto& key : keys) {
-    Status s = ValidateObjectKey(key);
-    if (s.ok()) s = DeleteObject(ctx, bucket, key);
-    out.push_back({key, s});
+  out.reserve(objects.size());
+  for (const auto& o : objects) {
+    Status s = ValidateObjectKey(o.key);
+    if (s.ok()) s = DeleteObject(ctx, bucket, o.key, o.etag);
+    out.push_back({o.key, s});
   }
   return out;
 }
@@ -453,7 +482,7 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   if (!written.blob_id.empty()) {
     record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
   }
-  Status swapped = SwapObject(record, target_bucket.record.incarnation, false, {});
+  Status swapped = SwapObject(record, target_bucket.record.incarnation, input.conditions, {});
   if (!swapped.ok()) {
     if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
     return swapped;

@@ -192,6 +192,7 @@ std::string EncodeUpload(const UploadRecord& u) {
                {"sse", EncryptionJson(u.encryption)},
                {"keys", KeysJson(u.upload_keys)}};
   if (!u.bucket_incarnation.empty()) j["bucket_incarnation"] = u.bucket_incarnation;
+  if (u.key_revision_at_start >= 0) j["key_revision_at_start"] = u.key_revision_at_start;
   return Dump(j);
 }
 
@@ -212,6 +213,7 @@ Result<UploadRecord> DecodeUpload(std::string_view text) {
     u.encryption = EncryptionFrom(j.at("sse"));
     u.upload_keys = KeysFrom(j.at("keys"));
     u.bucket_incarnation = j.value("bucket_incarnation", "");
+    u.key_revision_at_start = j.value("key_revision_at_start", int64_t{-1});
     return u;
   });
 }

@@ -131,6 +131,9 @@ struct UploadRecord {
   ObjectEncryption encryption;     // fixed at creation
   SegmentKeys upload_keys;         // the data key(s) parts derive their content keys from
   std::string bucket_incarnation;  // the bucket it was created in; Complete commits only there
+  // The key's object revision when the upload began (0: no object; -1: not recorded, uploads
+  // from before conditional Complete): a conditional Complete fails 409 if it changed since.
+  int64_t key_revision_at_start = -1;
 };
 
 struct PartRecord {

@@ -433,6 +433,54 @@ ConditionHeaders ConditionsFrom(const HeaderList& h, std::string_view prefix) {
   return c;
 }
 
+// 501 NotImplemented for a conditional header S3 does not accept on a write.
+Status ConditionalHeaderNotImplemented(std::string header, std::string additional) {
+  Status s = Error(ErrorCode::kNotImplemented,
+                   "A header you provided implies functionality that is not implemented");
+  s.WithField("Header", std::move(header));
+  if (!additional.empty()) s.WithField("additionalMessage", std::move(additional));
+  return s;
+}
+
+// If-None-Match: * or If-Match: <etag> on PutObject, CopyObject and CompleteMultipartUpload
+// (s3-data-protection.md §4.1): one of them, and only those values.
+Result<WriteConditions> WriteConditionsFrom(const HeaderList& h) {
+  auto none_match = OptionalHeader(h, "if-none-match");
+  auto match = OptionalHeader(h, "if-match");
+  if (none_match && match) {
+    return ConditionalHeaderNotImplemented("If-Match,If-None-Match",
+                                           "Multiple conditional request headers present in the "
+                                           "request");
+  }
+  WriteConditions c;
+  if (none_match) {
+    if (Trim(*none_match) != "*") {
+      return ConditionalHeaderNotImplemented(
+          "If-None-Match", "We don't accept the provided value of If-None-Match header for this API");
+    }
+    c.if_none_match_star = true;
+  }
+  if (match) {
+    if (Trim(*match) == "*") {
+      return ConditionalHeaderNotImplemented(
+          "If-Match", "We don't accept the provided value of If-Match header for this API");
+    }
+    c.if_match = std::string(Trim(*match));
+  }
+  return c;
+}
+
+// DeleteObject: If-Match (an ETag or *); the directory-bucket conditions are not implemented on
+// general purpose buckets (s3-data-protection.md §4.2).
+Result<std::optional<std::string>> DeleteConditionFrom(const HeaderList& h) {
+  for (const char* name : {"x-amz-if-match-last-modified-time", "x-amz-if-match-size"}) {
+    if (h.Find(name) != nullptr) return ConditionalHeaderNotImplemented(name, "");
+  }
+  auto match = OptionalHeader(h, "if-match");
+  if (match) return std::optional<std::string>(std::string(Trim(*match)));
+  return std::optional<std::string>();
+}
+
 SseHeaders SseHeadersFrom(const HeaderList& h) {
   SseHeaders sse;
   sse.algorithm = OptionalHeader(h, "x-amz-server-side-encryption");
@@ -996,8 +1044,12 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       HANGAR_ASSIGN_OR_RETURN(std::string body, VerifiedBufferedPayload(request, verified, true));
       HANGAR_ASSIGN_OR_RETURN(XmlDocument doc, XmlDocument::Parse(body, "Delete"));
       bool quiet = ToLower(doc.Text("Quiet")) == "true";
-      std::vector<std::string> keys;
-      for (const auto& object : doc.Children("Object")) keys.push_back(FieldValue(object, "Key"));
+      std::vector<ObjectToDelete> keys;
+      for (const auto& object : doc.Children("Object")) {
+        ObjectToDelete o{FieldValue(object, "Key"), std::nullopt};
+        if (HasField(object, "ETag")) o.etag = FieldValue(object, "ETag");
+        keys.push_back(std::move(o));
+      }
       if (keys.empty() || keys.size() > 1000) {
         return Error(ErrorCode::kMalformedXml,
                      "The XML you provided was not well-formed or did not validate against our "
@@ -1040,7 +1092,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       HANGAR_ASSIGN_OR_RETURN(input.storage_class, StorageClassFrom(h));
       input.content_md5 = OptionalHeader(h, "content-md5");
       HANGAR_ASSIGN_OR_RETURN(input.checksum, ChecksumFrom(h));
-      input.if_none_match_star = Trim(h.Get("if-none-match")) == "*";
+      HANGAR_ASSIGN_OR_RETURN(input.conditions, WriteConditionsFrom(h));
       input.sse = SseHeadersFrom(h);
       HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-"));
       HANGAR_ASSIGN_OR_RETURN(auto body, payload());
@@ -1086,6 +1138,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       }
       input.sse = SseHeadersFrom(h);
       HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-"));
+      HANGAR_ASSIGN_OR_RETURN(input.conditions, WriteConditionsFrom(h));
       HANGAR_ASSIGN_OR_RETURN(CopyObjectOutput out, service_.CopyObject(ctx, input));
       XmlWriter x("CopyObjectResult");
       x.Element("LastModified", Iso(out.last_modified_ms)).Element("ETag", out.etag);
@@ -1133,9 +1186,11 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       }
       return r;
     }
-    case Op::kDeleteObject:
-      HANGAR_RETURN_IF_ERROR(service_.DeleteObject(ctx, a.bucket, a.key));
+    case Op::kDeleteObject: {
+      HANGAR_ASSIGN_OR_RETURN(auto if_match, DeleteConditionFrom(h));
+      HANGAR_RETURN_IF_ERROR(service_.DeleteObject(ctx, a.bucket, a.key, if_match));
       return Empty(204);
+    }
     case Op::kPutObjectTagging: {
       HANGAR_ASSIGN_OR_RETURN(std::string body, VerifiedBufferedPayload(request, verified, true));
       HANGAR_ASSIGN_OR_RETURN(KeyValues tags, ParseTaggingXml(body));
@@ -1310,8 +1365,10 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
         parts.push_back(std::move(part));
       }
       const std::string upload_id = q.GetOr("uploadId", "");
-      HANGAR_ASSIGN_OR_RETURN(ObjectRecord o,
-                              service_.CompleteMultipartUpload(ctx, a.bucket, a.key, upload_id, parts));
+      HANGAR_ASSIGN_OR_RETURN(WriteConditions conditions, WriteConditionsFrom(h));
+      HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, service_.CompleteMultipartUpload(
+                                                  ctx, a.bucket, a.key, upload_id, parts,
+                                                  conditions));
       XmlWriter x("CompleteMultipartUploadResult");
       x.Element("Location", "/" + a.bucket + "/" + a.key)
           .Element("Bucket", a.bucket)

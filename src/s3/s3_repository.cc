@@ -13,6 +13,8 @@ constexpr std::string_view kParts = "s3.part";
 constexpr std::string_view kBlobs = "s3.blob";
 constexpr std::string_view kGarbage = "s3.garbage";
 constexpr std::string_view kAccountBlocks = "s3.account-public-access-block";
+// A completed upload's result, body "<bucket incarnation>\n<object record without segments>".
+constexpr std::string_view kCompleted = "s3.completed-upload";
 
 std::string UploadDocId(std::string_view key, std::string_view upload_id) {
   std::string id(key);
@@ -211,6 +213,40 @@ Result<std::vector<UploadRecord>> S3Repository::ListAbandonedUploads(int64_t now
     out.push_back(std::move(u));
   }
   return out;
+}
+
+Result<std::optional<ObjectRecord>> S3Repository::GetCompletedUpload(
+    std::string_view bucket, std::string_view key, std::string_view upload_id,
+    std::string_view bucket_incarnation) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kCompleted, bucket, UploadDocId(key, upload_id)));
+  if (!doc) return std::optional<ObjectRecord>();
+  size_t newline = doc->body.find('\n');
+  if (newline == std::string::npos) return InternalError("completed upload record is corrupt");
+  if (std::string_view(doc->body).substr(0, newline) != bucket_incarnation) {
+    return std::optional<ObjectRecord>();
+  }
+  HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, DecodeObject(std::string_view(doc->body).substr(newline + 1)));
+  return std::optional<ObjectRecord>(std::move(o));
+}
+
+Result<int> S3Repository::ForgetCompletedUploads(int64_t now_ms, size_t limit) {
+  HANGAR_ASSIGN_OR_RETURN(auto docs, store_.ListDue(kCompleted, now_ms, limit));
+  if (docs.empty()) return 0;
+  std::vector<store::Mutation> m;
+  for (const auto& d : docs) {
+    m.push_back(store::Mutation::DeleteIfRevision(std::string(kCompleted), d.partition, d.id,
+                                                  d.revision));
+  }
+  HANGAR_RETURN_IF_ERROR(store_.Commit(m).status());
+  return static_cast<int>(docs.size());
+}
+
+store::Mutation S3Repository::PutCompletedUpload(const UploadRecord& u, const ObjectRecord& result,
+                                                 int64_t due_ms) {
+  ObjectRecord kept = result;
+  kept.segments.clear();  // the answer needs no blobs, and must not keep any referenced
+  return store::Mutation::Upsert(Doc(kCompleted, u.bucket, UploadDocId(u.key, u.upload_id),
+                                     u.bucket_incarnation + "\n" + EncodeObject(kept), due_ms));
 }
 
 store::Mutation S3Repository::CreateBucket(const BucketRecord& b) {

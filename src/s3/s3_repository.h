@@ -70,6 +70,14 @@ class S3Repository {
   // Blobs whose grace time has passed, and uploads abandoned long enough to be cleaned up.
   Result<std::vector<std::string>> ListDueGarbage(int64_t now_ms, size_t limit);
   Result<std::vector<UploadRecord>> ListAbandonedUploads(int64_t now_ms, size_t limit);
+  // The result of a completed upload, kept so that a retried Complete answers as the first did
+  // (only in the bucket incarnation it completed in).
+  Result<std::optional<ObjectRecord>> GetCompletedUpload(std::string_view bucket,
+                                                         std::string_view key,
+                                                         std::string_view upload_id,
+                                                         std::string_view bucket_incarnation);
+  // Removes completion results older than their replay window. Returns how many.
+  Result<int> ForgetCompletedUploads(int64_t now_ms, size_t limit);
 
   // --- mutations (commit them with Commit) ---
   static store::Mutation CreateBucket(const BucketRecord& b);
@@ -83,6 +91,9 @@ class S3Repository {
                                       int64_t revision);
   static store::Mutation PutUpload(const UploadRecord& u, int64_t due_ms, int64_t revision);
   static store::Mutation DeleteUpload(const UploadRecord& u, int64_t revision);
+  // Keeps `result` (segments dropped) as the answer to retries of upload `u` until `due_ms`.
+  static store::Mutation PutCompletedUpload(const UploadRecord& u, const ObjectRecord& result,
+                                            int64_t due_ms);
   static store::Mutation PutPart(std::string_view upload_id, const PartRecord& p);
   static store::Mutation DeletePart(std::string_view upload_id, int part_number);
   // The blob now belongs to `owner` (a description for recovery, e.g. "object <bucket>/<key>").

@@ -60,6 +60,14 @@ struct ChecksumRequest {
   std::optional<std::string> expected;  // base64 from a header; nullopt: from the trailer
 };
 
+// Conditional writes (PutObject, CopyObject, CompleteMultipartUpload): the destination key's
+// current object must be absent (If-None-Match: *) or have this ETag (If-Match).
+struct WriteConditions {
+  bool if_none_match_star = false;
+  std::optional<std::string> if_match;
+  bool any() const { return if_none_match_star || if_match.has_value(); }
+};
+
 struct PutObjectInput {
   std::string bucket;
   std::string key;
@@ -70,7 +78,7 @@ struct PutObjectInput {
   std::optional<std::string> content_md5;  // base64, as sent
   std::optional<ChecksumRequest> checksum;
   std::optional<uint64_t> content_length;  // payload bytes (decoded length for aws-chunked)
-  bool if_none_match_star = false;         // conditional write: fail if the key exists
+  WriteConditions conditions;
   SseHeaders sse;
   std::optional<CustomerKey> customer_key;
 };
@@ -100,6 +108,11 @@ struct GetObjectOutput {
   std::unique_ptr<BodySource> stream;  // large objects
 };
 
+struct ObjectToDelete {
+  std::string key;
+  std::optional<std::string> etag;  // DeleteObjects' <ETag>: a conditional delete
+};
+
 struct DeleteObjectsEntry {
   std::string key;
   Status status;  // OK: deleted (or did not exist)
@@ -126,6 +139,7 @@ struct CopyObjectInput {
   std::optional<ChecksumAlgorithm> checksum_algorithm;
   SseHeaders sse;  // the destination's encryption (the source's is never carried over)
   std::optional<CustomerKey> customer_key;
+  WriteConditions conditions;  // on the destination key
 };
 
 struct CopyObjectOutput {
@@ -258,11 +272,13 @@ class S3Service {
   Result<PutObjectOutput> PutObject(const auth::RequestContext& ctx, const PutObjectInput& input,
                                     auth::PayloadReader& body);
   Result<GetObjectOutput> GetObject(const auth::RequestContext& ctx, const GetObjectInput& input);
+  // `if_match`: delete only if the current object has this ETag ("*": if there is one).
   Status DeleteObject(const auth::RequestContext& ctx, std::string_view bucket,
-                      std::string_view key);
+                      std::string_view key,
+                      const std::optional<std::string>& if_match = std::nullopt);
   Result<std::vector<DeleteObjectsEntry>> DeleteObjects(const auth::RequestContext& ctx,
                                                         std::string_view bucket,
-                                                        const std::vector<std::string>& keys);
+                                                        const std::vector<ObjectToDelete>& objects);
   Result<CopyObjectOutput> CopyObject(const auth::RequestContext& ctx,
                                       const CopyObjectInput& input);
   Status PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
@@ -288,10 +304,13 @@ class S3Service {
                                 auth::PayloadReader& body);
   Result<PartOutput> UploadPartCopy(const auth::RequestContext& ctx, const UploadPartInput& input,
                                     const CopySource& source);
+  // A Complete retried after it succeeded answers with the first result (for a day), without
+  // evaluating `conditions` again, as S3 does for SDK retries.
   Result<ObjectRecord> CompleteMultipartUpload(const auth::RequestContext& ctx,
                                                std::string_view bucket, std::string_view key,
                                                std::string_view upload_id,
-                                               const std::vector<CompletedPart>& parts);
+                                               const std::vector<CompletedPart>& parts,
+                                               const WriteConditions& conditions = {});
   Status AbortMultipartUpload(const auth::RequestContext& ctx, std::string_view bucket,
                               std::string_view key, std::string_view upload_id);
   Result<ListPartsOutput> ListParts(const auth::RequestContext& ctx, std::string_view bucket,
@@ -342,8 +361,17 @@ class S3Service {
   Result<store::Mutation> BucketGuard(std::string_view bucket, std::string_view incarnation);
   // Commits `record` in place of the current object (retrying on concurrent writers), registers
   // its blobs and releases the replaced object's blobs. Only into the bucket incarnation given.
+  // `conditions` are checked against the current object in the same attempt; with
+  // `key_revision_at_start` (a multipart upload's view of the key when it began), a conditional
+  // write also fails 409 ConditionalRequestConflict if the key changed since.
   Status SwapObject(const ObjectRecord& record, std::string_view bucket_incarnation,
-                    bool must_not_exist, std::vector<store::Mutation> extra);
+                    const WriteConditions& conditions, std::vector<store::Mutation> extra,
+                    std::optional<int64_t> key_revision_at_start = std::nullopt);
+  // Errors: kPreconditionFailed (If-None-Match: * and the key exists; If-Match and another ETag),
+  // kNoSuchKey (If-Match and no object).
+  static Status CheckWriteConditions(const WriteConditions& conditions,
+                                     const std::optional<Stored<ObjectRecord>>& current,
+                                     std::string_view key);
   Result<Stored<UploadRecord>> RequireUpload(const auth::RequestContext& ctx,
                                              std::string_view bucket, std::string_view key,
                                              std::string_view upload_id, std::string_view action);
