@@ -11,8 +11,11 @@ PACKAGES=(
   # libraries
   libboost-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libpugixml-dev
   libspdlog-dev libfmt-dev libcli11-dev libisal-dev libboost-context-dev prometheus-cpp-dev
+  libp11-kit-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 curl openssl s3cmd rclone
+  # the root key in a PKCS#11 token (--root-key-pkcs11): SoftHSM2 stands in for the HSM
+  softhsm2
 )
 
 missing=()

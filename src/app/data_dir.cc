@@ -1,6 +1,9 @@
 #include "app/data_dir.h"
 
+#include <spdlog/spdlog.h>
+
 #include "common/files.h"
+#include "crypto/pkcs11_root_key.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 
 namespace hangar::app {
@@ -9,6 +12,58 @@ namespace {
 constexpr std::string_view kCheckCollection = "hangar.settings";
 constexpr std::string_view kCheckId = "root-key-check";
 constexpr std::string_view kCheckPlaintext = "hangar root key check v1";
+
+// The key in a PKCS#11 token. It is generated there only for a fresh data directory: an existing
+// one was sealed under some key, and a new key would open none of it.
+Result<std::unique_ptr<crypto::RootKey>> OpenTokenKey(const std::string& path,
+                                                      const RootKeySource& source, bool fresh) {
+  crypto::Pkcs11Options options;
+  options.uri = *source.pkcs11_uri;
+  if (source.pkcs11_pin) options.pin = source.pkcs11_pin->Clone();
+  auto key = crypto::Pkcs11RootKey::Open(options, fresh);
+  if (!key.ok()) {
+    std::string message = "the root key token: " + key.status().message();
+    if (key.status().code() == ErrorCode::kKmsNotFound) {
+      message += ", but the data directory " + path +
+                 " holds data encrypted under a root key; name the token that holds it, or "
+                 "import the key file first (hangar admin import-root-key)";
+    }
+    return InternalError(std::move(message));
+  }
+  if ((*key)->generated()) spdlog::info("generated a new root key in the PKCS#11 token");
+  if (FileExists(path + "/root.key")) {
+    spdlog::warn(
+        "{}/root.key still exists although the root key is in a token; once the token "
+        "is verified, shred the file and its backups (docs/root-key.md)",
+        path);
+  }
+  return std::unique_ptr<crypto::RootKey>(std::move(key).value());
+}
+
+// 1. The root key. The default file is created only for a fresh data directory: if the database
+//    exists and the key file does not, the key was lost and nothing can be decrypted.
+Result<std::unique_ptr<crypto::RootKey>> OpenRootKey(const std::string& path,
+                                                     const RootKeySource& source, bool fresh) {
+  if (source.pkcs11_uri) {
+    if (source.file || source.base64) {
+      return InternalError(
+          "the root key is named twice: give either a token "
+          "(--root-key-pkcs11 / HANGAR_ROOT_KEY_PKCS11) or a key "
+          "(--root-key-file / HANGAR_ROOT_KEY_FILE / HANGAR_ROOT_KEY), not both");
+    }
+    return OpenTokenKey(path, source, fresh);
+  }
+  if (source.file) return crypto::RootKey::FromFile(*source.file, false);
+  if (source.base64) return crypto::RootKey::FromBase64(*source.base64);
+  const std::string key_path = path + "/root.key";
+  if (!fresh && !FileExists(key_path)) {
+    return InternalError("the root key " + key_path +
+                         " is missing but the data directory holds data encrypted under it; "
+                         "restore the key file or give it with --root-key-file, or name the "
+                         "token that holds it with --root-key-pkcs11");
+  }
+  return crypto::RootKey::FromFile(key_path, fresh);
+}
 
 }  // namespace
 
@@ -19,21 +74,7 @@ Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source
   const std::string db_path = path + "/metadata.db";
   const bool fresh = !FileExists(db_path);
 
-  // 1. The root key. The default file is created only for a fresh data directory: if the
-  //    database exists and the key file does not, the key was lost and nothing can be decrypted.
-  if (source.file) {
-    HANGAR_ASSIGN_OR_RETURN(dir.root_key, crypto::RootKey::FromFile(*source.file, false));
-  } else if (source.base64) {
-    HANGAR_ASSIGN_OR_RETURN(dir.root_key, crypto::RootKey::FromBase64(*source.base64));
-  } else {
-    const std::string key_path = path + "/root.key";
-    if (!fresh && !FileExists(key_path)) {
-      return InternalError("the root key " + key_path +
-                           " is missing but the data directory holds data encrypted under it; "
-                           "restore the key file or give it with --root-key-file");
-    }
-    HANGAR_ASSIGN_OR_RETURN(dir.root_key, crypto::RootKey::FromFile(key_path, fresh));
-  }
+  HANGAR_ASSIGN_OR_RETURN(dir.root_key, OpenRootKey(path, source, fresh));
 
   // 2. The metadata store.
   HANGAR_ASSIGN_OR_RETURN(auto store, store::SqliteMetadataStore::Open(db_path));
@@ -45,16 +86,52 @@ Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source
   if (check) {
     auto opened = dir.root_key->Unwrap(check->body, context);
     if (!opened.ok() || AsStringView(opened->span()) != kCheckPlaintext) {
-      return InternalError("the root key does not match the data directory " + path +
-                           "; refusing to start");
+      return InternalError("the root key does not match the data directory " + path + " (" +
+                           (opened.ok() ? "wrong check value" : opened.status().message()) +
+                           "); refusing to start");
     }
   } else {
-    std::string sealed = dir.root_key->Wrap(AsBytes(kCheckPlaintext), context);
+    HANGAR_ASSIGN_OR_RETURN(std::string sealed,
+                            dir.root_key->Wrap(AsBytes(kCheckPlaintext), context));
     HANGAR_ASSIGN_OR_RETURN(
         auto r, dir.metadata->Commit({store::Mutation::Create(
                     {std::string(kCheckCollection), "", std::string(kCheckId), sealed, 0, 0})}));
   }
   return dir;
+}
+
+Status ImportRootKeyToToken(const std::string& path, const RootKeySource& source) {
+  if (!source.pkcs11_uri || (!source.file && !source.base64)) {
+    return InternalError("importing a root key needs a key (a file or a base64 value) and a token");
+  }
+  Result<SecretBytes> key = source.file ? crypto::ReadRootKeyFile(*source.file)
+                                        : crypto::DecodeRootKeyBase64(*source.base64);
+  if (!key.ok()) return key.status();
+  if (!path.empty()) {
+    if (!FileExists(path + "/metadata.db")) {
+      return InternalError(path + " is not a Hangar data directory");
+    }
+    RootKeySource local;
+    local.file = source.file;
+    local.base64 = source.base64;
+    auto opened = OpenDataDir(path, local);
+    if (!opened.ok()) return InternalError("before the import: " + opened.status().message());
+  }
+  crypto::Pkcs11Options options;
+  options.uri = *source.pkcs11_uri;
+  if (source.pkcs11_pin) options.pin = source.pkcs11_pin->Clone();
+  HANGAR_RETURN_IF_ERROR(crypto::Pkcs11RootKey::Import(options, *key));
+  if (!path.empty()) {
+    RootKeySource token;
+    token.pkcs11_uri = source.pkcs11_uri;
+    if (source.pkcs11_pin) token.pkcs11_pin = source.pkcs11_pin->Clone();
+    auto opened = OpenDataDir(path, token);
+    if (!opened.ok()) {
+      return InternalError("imported, but the token does not open the data directory: " +
+                           opened.status().message());
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace hangar::app

@@ -8,14 +8,19 @@
 #include <string>
 
 #include "common/result.h"
+#include "common/secret_bytes.h"
 #include "crypto/root_key.h"
 #include "store/metadata_store.h"
 
 namespace hangar::app {
 
+// Where the root key comes from; at most one of a file or base64 value, or a token. With none,
+// DATA_DIR/root.key (created for a fresh directory).
 struct RootKeySource {
-  std::optional<std::string> file;    // --root-key-file / HANGAR_ROOT_KEY_FILE: must exist
-  std::optional<std::string> base64;  // HANGAR_ROOT_KEY
+  std::optional<std::string> file;        // --root-key-file / HANGAR_ROOT_KEY_FILE: must exist
+  std::optional<std::string> base64;      // HANGAR_ROOT_KEY
+  std::optional<std::string> pkcs11_uri;  // --root-key-pkcs11 / HANGAR_ROOT_KEY_PKCS11
+  std::optional<SecretBytes> pkcs11_pin;  // HANGAR_ROOT_KEY_PIN
 };
 
 struct DataDir {
@@ -24,7 +29,15 @@ struct DataDir {
   std::unique_ptr<store::MetadataStore> metadata;
 };
 
-// Errors: kInternal with a message fit for an operator (never key bytes).
+// Errors: kInternal with a message fit for an operator (never key bytes or a PIN), also when the
+// source names both a token and a key file or value.
 Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source);
+
+// Creates the root key named by `source.file` or `source.base64` in the token named by
+// `source.pkcs11_uri` (hangar admin import-root-key). With a non-empty `path`, the key must first
+// open that data directory, and the token's key must open it afterwards.
+// Errors: kInternal with a message fit for an operator, e.g. when the token already holds a key
+// with that label, `path` is no data directory, or the key does not belong to it.
+Status ImportRootKeyToToken(const std::string& path, const RootKeySource& source);
 
 }  // namespace hangar::app

@@ -2,7 +2,8 @@
 // directory, creates the default account on first start, and serves KMS, S3, IAM and STS on one
 // port until SIGTERM/SIGINT. `hangar admin create-account|list-accounts --data-dir DIR` manage
 // accounts, also while a server runs on the same directory (SQLite WAL; the server does not cache
-// unknown keys, so a new account's root key works at once).
+// unknown keys, so a new account's root key works at once). `hangar admin import-root-key` moves
+// a root key file into a PKCS#11 token (docs/root-key.md).
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -62,6 +63,7 @@ struct ServeOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string root_key_file;
+  std::string root_key_pkcs11;
   std::string account_id;
   std::string root_access_key_id;
   std::string root_secret_access_key;
@@ -131,13 +133,32 @@ std::optional<std::string> FlagOrEnv(const std::string& flag, const char* env) {
   return Env(env);
 }
 
-// The data directory, unlocked with the root key from the flag, HANGAR_ROOT_KEY_FILE or
-// HANGAR_ROOT_KEY.
-auto OpenDataDirWithRootKey(const std::string& data_dir, const std::string& root_key_file) {
-  RootKeySource key_source;
-  key_source.file = FlagOrEnv(root_key_file, "HANGAR_ROOT_KEY_FILE");
-  key_source.base64 = TakeSecretEnv("HANGAR_ROOT_KEY");
-  return OpenDataDir(data_dir, key_source);
+// The root key as the flags and the environment name it: a file (--root-key-file /
+// HANGAR_ROOT_KEY_FILE), a base64 value (HANGAR_ROOT_KEY), or a PKCS#11 token
+// (--root-key-pkcs11 / HANGAR_ROOT_KEY_PKCS11, its PIN perhaps in HANGAR_ROOT_KEY_PIN). Secret
+// variables are taken out of the environment (TakeSecretEnv); the URI too, as it may hold a PIN.
+RootKeySource RootKeySourceFrom(const std::string& root_key_file,
+                                const std::string& root_key_pkcs11) {
+  RootKeySource source;
+  source.file = FlagOrEnv(root_key_file, "HANGAR_ROOT_KEY_FILE");
+  source.base64 = TakeSecretEnv("HANGAR_ROOT_KEY");
+  std::optional<std::string> uri_from_env = TakeSecretEnv("HANGAR_ROOT_KEY_PKCS11");
+  if (!root_key_pkcs11.empty()) {
+    source.pkcs11_uri = root_key_pkcs11;
+  } else {
+    source.pkcs11_uri = std::move(uri_from_env);
+  }
+  if (std::optional<std::string> pin = TakeSecretEnv("HANGAR_ROOT_KEY_PIN")) {
+    source.pkcs11_pin = SecretBytes(AsBytes(*pin));
+    OPENSSL_cleanse(pin->data(), pin->size());
+  }
+  return source;
+}
+
+// The data directory, unlocked with the root key the flags and the environment name.
+auto OpenDataDirWithRootKey(const std::string& data_dir, const std::string& root_key_file,
+                            const std::string& root_key_pkcs11) {
+  return OpenDataDir(data_dir, RootKeySourceFrom(root_key_file, root_key_pkcs11));
 }
 
 bool SplitListen(const std::string& listen, std::string& host, uint16_t& port) {
@@ -214,7 +235,7 @@ int Serve(const ServeOptions& opts) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key_file);
+  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key_file, opts.root_key_pkcs11);
   if (!dir.ok()) {
     std::cerr << "hangar: cannot open data directory: " << dir.status().message() << "\n";
     return 1;
@@ -458,34 +479,73 @@ int Serve(const ServeOptions& opts) {
   return 0;
 }
 
+// The root key flags of the subcommands that open a data directory.
+struct RootKeyFlags {
+  std::string file;
+  std::string pkcs11;
+};
+
 // `hangar audit verify`: the root key is found as `serve` finds it.
-int VerifyAudit(const AuditCliOptions& options, const std::string& root_key_file) {
+int VerifyAudit(const AuditCliOptions& options, const RootKeyFlags& root_key) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
-  RootKeySource source;
-  source.file = FlagOrEnv(root_key_file, "HANGAR_ROOT_KEY_FILE");
-  source.base64 = TakeSecretEnv("HANGAR_ROOT_KEY");
-  return AuditVerify(options, source);
+  return AuditVerify(options, RootKeySourceFrom(root_key.file, root_key.pkcs11));
 }
 
 // `hangar findings list`: the root key is found as `serve` finds it.
-int ListFindings(const FindingsCliOptions& options, const std::string& root_key_file) {
+int ListFindings(const FindingsCliOptions& options, const RootKeyFlags& root_key) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
-  RootKeySource source;
-  source.file = FlagOrEnv(root_key_file, "HANGAR_ROOT_KEY_FILE");
-  source.base64 = TakeSecretEnv("HANGAR_ROOT_KEY");
-  return FindingsList(options, source);
+  return FindingsList(options, RootKeySourceFrom(root_key.file, root_key.pkcs11));
 }
+
+constexpr const char* kRootKeyPkcs11Help =
+    "PKCS#11 URI of the token holding the root key, e.g. 'pkcs11:token=hangar;object=hangar-root"
+    "?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/etc/hangar/pin' "
+    "(HANGAR_ROOT_KEY_PKCS11; PIN also in HANGAR_ROOT_KEY_PIN; docs/root-key.md)";
 
 struct AdminOptions {
   std::string data_dir = "./hangar-data";
-  std::string root_key_file;
+  RootKeyFlags root_key;
   std::string account_id;
 };
+
+// `hangar admin import-root-key`: moves a data directory's root key from a file into a token
+// (docs/root-key.md). 1. The key comes from the file (default DATA_DIR/root.key) or
+// HANGAR_ROOT_KEY; 2. with --data-dir, it must open that directory before it is imported; 3. it is
+// created in the token, which refuses an existing label; 4. with --data-dir, the token's key must
+// open the directory.
+int ImportRootKey(const RootKeyFlags& flags, const std::string& data_dir) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
+  RootKeySource source = RootKeySourceFrom(flags.file, flags.pkcs11);
+  if (!source.pkcs11_uri) {
+    std::cerr << "hangar: name the token with --root-key-pkcs11 or HANGAR_ROOT_KEY_PKCS11\n";
+    return 2;
+  }
+  if (!source.file && !source.base64 && !data_dir.empty()) {
+    source.file = data_dir + "/root.key";
+  }
+  if (!source.file && !source.base64) {
+    std::cerr << "hangar: name the key with --root-key-file or --data-dir (its root.key), or "
+                 "HANGAR_ROOT_KEY\n";
+    return 2;
+  }
+  const bool verify = !data_dir.empty();
+  Status s = ImportRootKeyToToken(data_dir, source);
+  if (!s.ok()) {
+    std::cerr << "hangar: import-root-key: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << nlohmann::json{{"Imported", true},
+                              {"VerifiedDataDir", verify ? nlohmann::json(data_dir)
+                                                         : nlohmann::json(nullptr)}}
+                   .dump(2)
+            << std::endl;
+  return 0;
+}
 
 // `hangar admin ...`: prints JSON on stdout; errors on stderr with exit status 1.
 int Admin(const std::string& command, const AdminOptions& opts) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
-  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key_file);
+  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key.file, opts.root_key.pkcs11);
   if (!dir.ok()) {
     std::cerr << "hangar: cannot open data directory: " << dir.status().message() << "\n";
     return 1;
@@ -521,6 +581,7 @@ int Admin(const std::string& command, const AdminOptions& opts) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Hangar: KMS, S3, IAM and STS on your own machines"};
+  const char* const pkcs11_help = hangar::app::kRootKeyPkcs11Help;
   app.require_subcommand(1);
   hangar::app::ServeOptions opts;
   CLI::App* serve = app.add_subcommand("serve", "Run the server");
@@ -535,6 +596,7 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-key", opts.tls_key, "PEM private key for --tls-cert");
   serve->add_option("--root-key-file", opts.root_key_file,
                     "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
+  serve->add_option("--root-key-pkcs11", opts.root_key_pkcs11, pkcs11_help);
   serve->add_option("--account-id", opts.account_id, "Default account id (HANGAR_ACCOUNT_ID)");
   serve->add_option("--root-access-key-id", opts.root_access_key_id,
                     "Root access key id (HANGAR_ROOT_ACCESS_KEY_ID)");
@@ -601,13 +663,25 @@ int main(int argc, char** argv) {
   CLI::App* list_accounts = admin->add_subcommand("list-accounts", "List the accounts");
   for (CLI::App* sub : {create_account, list_accounts}) {
     sub->add_option("--data-dir", admin_opts.data_dir, "Data directory")->required();
-    sub->add_option("--root-key-file", admin_opts.root_key_file,
+    sub->add_option("--root-key-file", admin_opts.root_key.file,
                     "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
+    sub->add_option("--root-key-pkcs11", admin_opts.root_key.pkcs11, pkcs11_help);
   }
+  hangar::app::RootKeyFlags import_flags;
+  std::string import_data_dir;
+  CLI::App* import_root_key = admin->add_subcommand(
+      "import-root-key",
+      "Create a root key file's key in a PKCS#11 token (moving a data directory to the token)");
+  import_root_key->add_option("--root-key-file", import_flags.file,
+                              "The 32-byte key file to import (default: DATA_DIR/root.key, or "
+                              "HANGAR_ROOT_KEY)");
+  import_root_key->add_option("--root-key-pkcs11", import_flags.pkcs11, pkcs11_help);
+  import_root_key->add_option("--data-dir", import_data_dir,
+                              "Data directory the key must open, before and after the import");
   create_account->add_option("--account-id", admin_opts.account_id,
                              "12-digit account id (default: random)");
   hangar::app::AuditCliOptions audit_opts;
-  std::string audit_root_key_file;
+  hangar::app::RootKeyFlags audit_root_key;
   CLI::App* audit = app.add_subcommand("audit", "Read the audit trail of a data directory");
   audit->require_subcommand(1);
   CLI::App* verify = audit->add_subcommand(
@@ -619,11 +693,12 @@ int main(int argc, char** argv) {
     sub->add_option("--from", audit_opts.from, "Start: 2026-12-02T07:00:00Z or epoch seconds");
     sub->add_option("--to", audit_opts.to, "End: 2026-12-02T08:00:00Z or epoch seconds");
   }
-  verify->add_option("--root-key-file", audit_root_key_file,
+  verify->add_option("--root-key-file", audit_root_key.file,
                      "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
+  verify->add_option("--root-key-pkcs11", audit_root_key.pkcs11, pkcs11_help);
   export_records->add_option("--out", audit_opts.out, "File to write (default: stdout)");
   hangar::app::FindingsCliOptions findings_opts;
-  std::string findings_root_key_file;
+  hangar::app::RootKeyFlags findings_root_key;
   CLI::App* findings = app.add_subcommand("findings", "Security findings of a data directory");
   findings->require_subcommand(1);
   CLI::App* list_findings =
@@ -632,13 +707,14 @@ int main(int argc, char** argv) {
   list_findings->add_option("--account", findings_opts.account, "Only this account");
   list_findings->add_flag("--all", findings_opts.all, "Archived (resolved) findings too");
   list_findings->add_flag("--json", findings_opts.json, "ASFF JSON, one finding per line");
-  list_findings->add_option("--root-key-file", findings_root_key_file,
+  list_findings->add_option("--root-key-file", findings_root_key.file,
                             "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
+  list_findings->add_option("--root-key-pkcs11", findings_root_key.pkcs11, pkcs11_help);
   CLI11_PARSE(app, argc, argv);
   if (list_findings->parsed()) {
-    return hangar::app::ListFindings(findings_opts, findings_root_key_file);
+    return hangar::app::ListFindings(findings_opts, findings_root_key);
   }
-  if (verify->parsed()) return hangar::app::VerifyAudit(audit_opts, audit_root_key_file);
+  if (verify->parsed()) return hangar::app::VerifyAudit(audit_opts, audit_root_key);
   if (export_records->parsed()) return hangar::app::AuditExport(audit_opts);
   if (serve->parsed()) {
     opts.detections.access_denied_window = std::chrono::seconds(opts.access_denied_window);
@@ -647,5 +723,6 @@ int main(int argc, char** argv) {
   }
   if (create_account->parsed()) return hangar::app::Admin("create-account", admin_opts);
   if (list_accounts->parsed()) return hangar::app::Admin("list-accounts", admin_opts);
+  if (import_root_key->parsed()) return hangar::app::ImportRootKey(import_flags, import_data_dir);
   return 0;
 }

@@ -194,11 +194,12 @@ Result<std::unique_ptr<DigestKey>> DigestKey::Load(const std::string& audit_dir,
   if (!FileExists(path)) {
     if (!create_if_missing) return InternalError("the audit digest key " + path + " is missing");
     HANGAR_ASSIGN_OR_RETURN(crypto::RsaKeyPair pair, crypto::GenerateRsaKeyPair(2048));
+    HANGAR_ASSIGN_OR_RETURN(std::string sealed,
+                            root_key.Wrap(pair.private_der.span(), kKeyContext));
     json file{{"algorithm", "RSA-2048"},
               {"fingerprint", Fingerprint(pair.public_der)},
               {"publicKey", crypto::Base64Encode(pair.public_der)},
-              {"sealedPrivateKey",
-               crypto::Base64Encode(root_key.Wrap(pair.private_der.span(), kKeyContext))}};
+              {"sealedPrivateKey", crypto::Base64Encode(sealed)}};
     HANGAR_RETURN_IF_ERROR(WriteFileAtomically(path, file.dump(2) + "\n", 0600));
     return std::unique_ptr<DigestKey>(
         new DigestKey(std::move(pair.private_der), std::move(pair.public_der)));

@@ -146,7 +146,7 @@ TEST_F(RootKeyTest, CreatesA32ByteOwnerOnlyFileOnceAndReloadsIt) {
   auto perms = std::filesystem::status(path).permissions();
   EXPECT_EQ(perms & std::filesystem::perms::all, std::filesystem::perms::owner_read |
                                                      std::filesystem::perms::owner_write);
-  std::string wrapped = (*first)->Wrap(AsBytes("material"), "ctx");
+  std::string wrapped = *(*first)->Wrap(AsBytes("material"), "ctx");
   auto second = RootKey::FromFile(path, true);
   ASSERT_TRUE(second.ok());
   auto opened = (*second)->Unwrap(wrapped, "ctx");
@@ -157,7 +157,7 @@ TEST_F(RootKeyTest, CreatesA32ByteOwnerOnlyFileOnceAndReloadsIt) {
 TEST_F(RootKeyTest, UnwrapFailsUnderAnotherKeyOrContext) {
   auto a = RootKey::FromBytes(RandomSecret(32));
   auto b = RootKey::FromBytes(RandomSecret(32));
-  std::string wrapped = a->Wrap(AsBytes("material"), "ctx");
+  std::string wrapped = *a->Wrap(AsBytes("material"), "ctx");
   EXPECT_FALSE(b->Unwrap(wrapped, "ctx").ok());
   EXPECT_FALSE(a->Unwrap(wrapped, "other").ok());
   EXPECT_FALSE(a->Unwrap("short", "ctx").ok());

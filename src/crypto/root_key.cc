@@ -1,87 +1,88 @@
 #include "crypto/root_key.h"
 
-#include <array>
-
 #include <openssl/crypto.h>
+
+#include <array>
 
 #include "common/files.h"
 #include "crypto/aead.h"
 #include "crypto/base64.h"
 #include "crypto/random.h"
+#include "crypto/root_wrap_format.h"
 
 namespace hangar::crypto {
 namespace {
 
-// Wrapped form: version byte | 12-byte nonce | ciphertext | 16-byte tag.
-constexpr uint8_t kWrapVersion = 1;
-constexpr std::string_view kAadPrefix = "hangar-root-wrap-v1\n";
+// The root key in memory. Immutable after construction, so thread-safe.
+class LocalRootKey final : public RootKey {
+ public:
+  explicit LocalRootKey(SecretBytes key) : key_(std::move(key)) {}
 
-std::string Aad(std::string_view context) {
-  std::string aad(kAadPrefix);
-  aad += context;
-  return aad;
-}
+  Result<std::string> Wrap(std::span<const uint8_t> plaintext,
+                           std::string_view context) const override {
+    std::array<uint8_t, kGcmNonceSize> nonce{};
+    std::string out = root_wrap::Header(plaintext.size(), nonce);
+    AesGcmSeal(key_.span(), nonce, AsBytes(root_wrap::Aad(context)), plaintext, out);
+    return out;
+  }
+
+  Result<SecretBytes> Unwrap(std::string_view wrapped, std::string_view context) const override {
+    auto parts = root_wrap::Parse(wrapped);
+    if (!parts) return InternalError("wrapped secret is malformed");
+    SecretBytes plain;
+    if (!AesGcmOpen(key_.span(), parts->nonce, AsBytes(root_wrap::Aad(context)), parts->sealed,
+                    plain)) {
+      return InternalError("wrapped secret does not open under this root key");
+    }
+    return plain;
+  }
+
+ private:
+  SecretBytes key_;
+};
 
 }  // namespace
 
+Result<SecretBytes> ReadRootKeyFile(const std::string& path) {
+  if (!FileExists(path)) return InternalError("root key file " + path + " does not exist");
+  HANGAR_ASSIGN_OR_RETURN(std::string raw, ReadSmallFile(path, 1024));
+  SecretBytes key(AsBytes(raw));
+  OPENSSL_cleanse(raw.data(), raw.size());
+  if (key.size() != kAes256KeySize) {
+    return InternalError("root key file " + path + " must hold exactly 32 bytes");
+  }
+  return key;
+}
+
+Result<SecretBytes> DecodeRootKeyBase64(std::string_view text) {
+  auto raw = Base64Decode(text);
+  if (!raw) return InternalError("the root key must be the base64 encoding of exactly 32 bytes");
+  SecretBytes key(AsBytes(*raw));
+  OPENSSL_cleanse(raw->data(), raw->size());
+  if (key.size() != kAes256KeySize) {
+    return InternalError("the root key must be the base64 encoding of exactly 32 bytes");
+  }
+  return key;
+}
+
 Result<std::unique_ptr<RootKey>> RootKey::FromFile(const std::string& path,
                                                    bool create_if_missing) {
-  if (!FileExists(path)) {
-    if (!create_if_missing) {
-      return InternalError("root key file " + path + " does not exist");
-    }
+  if (create_if_missing && !FileExists(path)) {
     SecretBytes key = RandomSecret(kAes256KeySize);
     HANGAR_RETURN_IF_ERROR(WriteFileAtomically(path, AsStringView(key.span()), 0600));
     return FromBytes(std::move(key));
   }
-  HANGAR_ASSIGN_OR_RETURN(std::string raw, ReadSmallFile(path, 1024));
-  if (raw.size() != kAes256KeySize) {
-    SecretBytes wipe(AsBytes(raw));
-    OPENSSL_cleanse(raw.data(), raw.size());
-    return InternalError("root key file " + path + " must hold exactly 32 bytes");
-  }
-  SecretBytes key(AsBytes(raw));
-  OPENSSL_cleanse(raw.data(), raw.size());
+  HANGAR_ASSIGN_OR_RETURN(SecretBytes key, ReadRootKeyFile(path));
   return FromBytes(std::move(key));
 }
 
 Result<std::unique_ptr<RootKey>> RootKey::FromBase64(std::string_view text) {
-  auto raw = Base64Decode(text);
-  if (!raw || raw->size() != kAes256KeySize) {
-    return InternalError("the root key must be the base64 encoding of exactly 32 bytes");
-  }
-  SecretBytes key(AsBytes(*raw));
-  OPENSSL_cleanse(raw->data(), raw->size());
+  HANGAR_ASSIGN_OR_RETURN(SecretBytes key, DecodeRootKeyBase64(text));
   return FromBytes(std::move(key));
 }
 
 std::unique_ptr<RootKey> RootKey::FromBytes(SecretBytes key) {
-  return std::unique_ptr<RootKey>(new RootKey(std::move(key)));
-}
-
-std::string RootKey::Wrap(std::span<const uint8_t> plaintext, std::string_view context) const {
-  std::array<uint8_t, kGcmNonceSize> nonce{};
-  RandomBytes(nonce);
-  std::string out;
-  out.reserve(1 + nonce.size() + plaintext.size() + kGcmTagSize);
-  out.push_back(static_cast<char>(kWrapVersion));
-  out.append(reinterpret_cast<const char*>(nonce.data()), nonce.size());
-  AesGcmSeal(key_.span(), nonce, AsBytes(Aad(context)), plaintext, out);
-  return out;
-}
-
-Result<SecretBytes> RootKey::Unwrap(std::string_view wrapped, std::string_view context) const {
-  if (wrapped.size() < 1 + kGcmNonceSize + kGcmTagSize ||
-      static_cast<uint8_t>(wrapped[0]) != kWrapVersion) {
-    return InternalError("wrapped secret is malformed");
-  }
-  auto bytes = AsBytes(wrapped);
-  SecretBytes plain;
-  if (!AesGcmOpen(key_.span(), bytes.subspan(1, kGcmNonceSize), AsBytes(Aad(context)),
-                  bytes.subspan(1 + kGcmNonceSize), plain)) {
-    return InternalError("wrapped secret does not open under this root key");
-  }
-  return plain;
+  return std::make_unique<LocalRootKey>(std::move(key));
 }
 
 }  // namespace hangar::crypto

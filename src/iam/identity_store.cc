@@ -97,7 +97,9 @@ Result<RootCredentials> IdentityStore::Impl::StoreRootKey(const std::string& acc
   key.account_id = account_id;
   key.kind = "root";
   key.created_ms = NowMs();
-  key.secret = crypto::Base64Encode(root_key.Wrap(AsBytes(secret), SecretContext(access_key_id)));
+  HANGAR_ASSIGN_OR_RETURN(std::string sealed,
+                          root_key.Wrap(AsBytes(secret), SecretContext(access_key_id)));
+  key.secret = crypto::Base64Encode(sealed);
   std::vector<store::Mutation> mutations;
   if (create_account) {
     // Same document AccountDirectory wrote, so old data directories read the same.

@@ -71,8 +71,10 @@ Result<NewAccessKey> IdentityStore::Impl::NewKey(std::string_view account, std::
   r.user_name = std::string(user);
   r.created_ms = NowMs();
   out.secret_access_key = crypto::RandomString(40, kSecretAlphabet);
-  r.secret = crypto::Base64Encode(
+  HANGAR_ASSIGN_OR_RETURN(
+      std::string sealed,
       root_key.Wrap(AsBytes(out.secret_access_key), SecretContext(r.access_key_id)));
+  r.secret = crypto::Base64Encode(sealed);
   return out;
 }
 

@@ -94,7 +94,7 @@ TEST_F(IdentityStoreTest, FirstStartCreatesAnAccountAndRootKeyThatLaterStartsReu
 TEST_F(IdentityStoreTest, ReadsTheDefaultAccountAsAccountDirectoryStoredIt) {
   const std::string id = "AKIAOLDFORMAT0000001", secret = "oldformatsecret0000000000000000000000000";
   std::string wrapped =
-      crypto::Base64Encode(root_key_->Wrap(AsBytes(secret), "iam-access-key/" + id));
+      crypto::Base64Encode(*root_key_->Wrap(AsBytes(secret), "iam-access-key/" + id));
   std::string key_doc = R"({"account_id":"111122223333","type":"root","user_name":"",)"
                         R"("status":"Active","created_ms":1,"secret":")" + wrapped + "\"}";
   ASSERT_TRUE(store_->Commit({store::Mutation::Create({"iam.account", "", "111122223333",

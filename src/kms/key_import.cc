@@ -182,8 +182,10 @@ Result<ImportParameters> KeyService::GetParametersForImport(const auth::RequestC
   ImportParameters out;
   out.key_arn = k.arn;
   out.valid_to_ms = ToUnixMillis(ctx.now) + kTokenLifetimeMs;
-  out.import_token = repository_.SealToken(
-      EncodeToken(out.valid_to_ms, algorithm, private_der).span(), TokenContext(k.key_id));
+  HANGAR_ASSIGN_OR_RETURN(
+      out.import_token,
+      repository_.SealToken(EncodeToken(out.valid_to_ms, algorithm, private_der).span(),
+                            TokenContext(k.key_id)));
   out.public_key = wrapping_key->public_der();
   return out;
 }

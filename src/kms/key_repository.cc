@@ -72,8 +72,8 @@ std::string KeyRepository::Partition(std::string_view account, std::string_view 
   return p;
 }
 
-std::string KeyRepository::WrapMaterial(const std::string& key_id, uint32_t version,
-                                        const SecretBytes& material) const {
+Result<std::string> KeyRepository::WrapMaterial(const std::string& key_id, uint32_t version,
+                                                const SecretBytes& material) const {
   return root_key_.Wrap(material.span(), MaterialContext(key_id, version));
 }
 
@@ -163,8 +163,9 @@ Status KeyRepository::Create(const KeyRecord& key, const SecretBytes* material,
   auto materials = std::make_shared<MaterialSet>();
   if (material != nullptr) {
     const uint32_t version = key.current().version;
-    m.push_back(store::Mutation::Create({std::string(kMaterials), key.key_id, VersionId(version),
-                                         WrapMaterial(key.key_id, version, *material), 0, 0}));
+    HANGAR_ASSIGN_OR_RETURN(std::string wrapped, WrapMaterial(key.key_id, version, *material));
+    m.push_back(store::Mutation::Create(
+        {std::string(kMaterials), key.key_id, VersionId(version), std::move(wrapped), 0, 0}));
     materials->emplace(version, material->Clone());
   }
   HANGAR_ASSIGN_OR_RETURN(auto revisions, store_.Commit(m));
@@ -228,8 +229,9 @@ Status KeyRepository::AddVersion(std::span<const KeyWrite> copies, const SecretB
   for (const auto& c : copies) {
     m.push_back(store::Mutation::Update(KeyDocument(c.record), c.expected_revision));
   }
-  m.push_back(store::Mutation::Create({std::string(kMaterials), first.key_id, VersionId(version),
-                                       WrapMaterial(first.key_id, version, material), 0, 0}));
+  HANGAR_ASSIGN_OR_RETURN(std::string wrapped, WrapMaterial(first.key_id, version, material));
+  m.push_back(store::Mutation::Create(
+      {std::string(kMaterials), first.key_id, VersionId(version), std::move(wrapped), 0, 0}));
   auto revisions = store_.Commit(m);
   if (!revisions.ok()) return Forget(copies, revisions.status());
   auto materials = std::make_shared<MaterialSet>();
@@ -247,10 +249,11 @@ Status KeyRepository::AddVersion(std::span<const KeyWrite> copies, const SecretB
 Status KeyRepository::PutMaterial(const KeyRecord& key, int64_t expected_revision,
                                   const SecretBytes& material) {
   const uint32_t version = key.current().version;
+  HANGAR_ASSIGN_OR_RETURN(std::string wrapped, WrapMaterial(key.key_id, version, material));
   auto revisions = store_.Commit(
       {store::Mutation::Update(KeyDocument(key), expected_revision),
-       store::Mutation::Upsert({std::string(kMaterials), key.key_id, VersionId(version),
-                                WrapMaterial(key.key_id, version, material), 0, 0})});
+       store::Mutation::Upsert(
+           {std::string(kMaterials), key.key_id, VersionId(version), std::move(wrapped), 0, 0})});
   const KeyWrite write{key, expected_revision};
   if (!revisions.ok()) return Forget(std::span<const KeyWrite>(&write, 1), revisions.status());
   auto materials = std::make_shared<MaterialSet>();
@@ -273,8 +276,8 @@ Status KeyRepository::DeleteMaterials(const KeyRecord& key, int64_t expected_rev
   return store_.Scrub();
 }
 
-std::string KeyRepository::SealToken(std::span<const uint8_t> plaintext,
-                                     std::string_view context) const {
+Result<std::string> KeyRepository::SealToken(std::span<const uint8_t> plaintext,
+                                             std::string_view context) const {
   return root_key_.Wrap(plaintext, context);
 }
 

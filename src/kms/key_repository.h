@@ -96,8 +96,10 @@ class KeyRepository {
   // decrypts the key's data remains in files (DeleteImportedKeyMaterial, expiry).
   Status DeleteMaterials(const KeyRecord& key, int64_t expected_revision);
   // Seals and opens the opaque import tokens of GetParametersForImport under the root key, bound
-  // to `context`. OpenToken errors: kInternal for a token not sealed under this key and context.
-  std::string SealToken(std::span<const uint8_t> plaintext, std::string_view context) const;
+  // to `context`. Errors: kInternal if the root key fails (SealToken), or for a token not sealed
+  // under this key and context (OpenToken).
+  Result<std::string> SealToken(std::span<const uint8_t> plaintext,
+                                std::string_view context) const;
   Result<SecretBytes> OpenToken(std::string_view token, std::string_view context) const;
   // Destroys the key's aliases and grants and leaves a tombstone record, then scrubs the store so
   // nothing that decrypts its data remains in files. Its material goes too unless other copies of
@@ -130,8 +132,8 @@ class KeyRepository {
   Result<std::shared_ptr<const LoadedKey>> Recache(const KeyRecord& record, int64_t revision);
   // Drops the cached records after a failed commit and returns `failure`.
   Status Forget(std::span<const KeyWrite> writes, Status failure);
-  std::string WrapMaterial(const std::string& key_id, uint32_t version,
-                           const SecretBytes& material) const;
+  Result<std::string> WrapMaterial(const std::string& key_id, uint32_t version,
+                                   const SecretBytes& material) const;
   static std::string Partition(std::string_view account, std::string_view region);
 
   store::MetadataStore& store_;

@@ -57,7 +57,7 @@ class FakeKms final : public KmsGateway {
     if (on_generate) std::exchange(on_generate, nullptr)();
     if (disabled) return Error(ErrorCode::kKmsDisabled, std::string(key_id) + " is disabled.");
     SecretBytes key = crypto::RandomSecret(32);
-    std::string sealed = sealer_->Wrap(key.span(), ContextText(context));
+    std::string sealed = *sealer_->Wrap(key.span(), ContextText(context));
     return DataKey{std::move(key), sealed, ArnOf(key_id)};
   }
   Result<SecretBytes> Decrypt(const auth::RequestContext&, std::string_view ciphertext,

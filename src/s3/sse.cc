@@ -192,8 +192,9 @@ Result<WriteKeys> SseEngine::PrepareWrite(const auth::RequestContext& ctx,
     WriteKeys out;
     out.encryption.mode = mode;
     out.data_key = crypto::RandomSecret(32);
-    out.stored.wrapped_key =
-        crypto::Base64Encode(root_key_.Wrap(out.data_key.span(), kSseS3WrapContext));
+    HANGAR_ASSIGN_OR_RETURN(std::string sealed,
+                            root_key_.Wrap(out.data_key.span(), kSseS3WrapContext));
+    out.stored.wrapped_key = crypto::Base64Encode(sealed);
     return out;
   }
 
