@@ -224,6 +224,8 @@ Status S3Service::DeleteBucketTagging(const auth::RequestContext& ctx, std::stri
 
 Status S3Service::PutBucketEncryption(const auth::RequestContext& ctx, std::string_view bucket,
                                       const BucketEncryption& encryption) {
+  // A missing bucket (or a refusal) is said before anything about the configuration, as on AWS.
+  HANGAR_RETURN_IF_ERROR(RequireBucket(ctx, bucket, {"s3:PutEncryptionConfiguration"}).status());
   if (encryption.algorithm != "AES256" && encryption.algorithm != "aws:kms" &&
       encryption.algorithm != "aws:kms:dsse") {
     return Error(ErrorCode::kMalformedXml,
@@ -241,6 +243,7 @@ Status S3Service::PutBucketEncryption(const auth::RequestContext& ctx, std::stri
     HANGAR_ASSIGN_OR_RETURN(auto stored,
                             RequireBucket(ctx, bucket, {"s3:PutEncryptionConfiguration"}));
     stored.record.encryption = encryption;
+    stored.record.encryption.configured = true;
     Status s = repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
     if (s.code() != ErrorCode::kConflict) return s;
   }
@@ -256,7 +259,14 @@ Result<BucketEncryption> S3Service::GetBucketEncryption(const auth::RequestConte
 
 Status S3Service::DeleteBucketEncryption(const auth::RequestContext& ctx, std::string_view bucket) {
   // Deleting the configuration restores the default every bucket has: SSE-S3.
-  return PutBucketEncryption(ctx, bucket, BucketEncryption{});
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    HANGAR_ASSIGN_OR_RETURN(auto stored,
+                            RequireBucket(ctx, bucket, {"s3:PutEncryptionConfiguration"}));
+    stored.record.encryption = BucketEncryption{};
+    Status s = repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
+    if (s.code() != ErrorCode::kConflict) return s;
+  }
+  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }
 
 }  // namespace hangar::s3

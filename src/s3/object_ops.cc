@@ -433,7 +433,11 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   HANGAR_RETURN_IF_ERROR(EvaluateCopySourceConditions(
       input.source.conditions, src.etag, FromUnixMillis(src.last_modified_ms), ctx.now));
   const bool same_object = input.source.bucket == input.bucket && input.source.key == input.key;
-  const bool changes_encryption = input.sse.algorithm || input.customer_key;
+  // Encryption changes when the request names one, when the source is under KMS (without headers
+  // the copy takes the bucket's default) or when the bucket has a configured default (AWS).
+  const bool changes_encryption = input.sse.algorithm || input.customer_key ||
+                                  src.encryption.mode.starts_with("aws:kms") ||
+                                  target_bucket.record.encryption.configured;
   if (same_object && !input.replace_metadata && input.storage_class.empty() &&
       !input.checksum_algorithm && !changes_encryption) {
     return Error(ErrorCode::kInvalidRequest,

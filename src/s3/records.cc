@@ -101,7 +101,8 @@ std::string EncodeBucket(const BucketRecord& b) {
                {"has_tags", b.has_tags},
                {"sse", {{"algorithm", b.encryption.algorithm},
                         {"kms_key_id", b.encryption.kms_key_id},
-                        {"bucket_key", b.encryption.bucket_key_enabled}}}};
+                        {"bucket_key", b.encryption.bucket_key_enabled},
+                        {"configured", b.encryption.configured}}}};
   if (!b.policy.empty()) j["policy"] = b.policy;
   if (b.public_access_block) j["public_access_block"] = PublicAccessBlockJson(*b.public_access_block);
   if (!b.incarnation.empty()) j["incarnation"] = b.incarnation;
@@ -117,7 +118,8 @@ Result<BucketRecord> DecodeBucket(std::string_view text) {
                    PairsFrom(j.at("tags")), j.at("has_tags").get<bool>(),
                    BucketEncryption{sse.at("algorithm").get<std::string>(),
                                     sse.at("kms_key_id").get<std::string>(),
-                                    sse.at("bucket_key").get<bool>()}};
+                                    sse.at("bucket_key").get<bool>(),
+                                    sse.value("configured", false)}};
     b.policy = j.value("policy", "");
     if (j.contains("public_access_block")) {
       b.public_access_block = PublicAccessBlockFrom(j.at("public_access_block"));

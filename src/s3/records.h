@@ -21,6 +21,8 @@ struct BucketEncryption {
   std::string algorithm = "AES256";  // AES256, aws:kms, aws:kms:dsse
   std::string kms_key_id;            // as configured (id, ARN, alias, alias ARN); "" = aws/s3
   bool bucket_key_enabled = false;
+  bool configured = false;  // set by PutBucketEncryption (not the implicit default): lets an
+                            // object be copied onto itself to take it on
 };
 
 // Block Public Access (bucket or account level). New buckets get all four, as on AWS since 2023.
