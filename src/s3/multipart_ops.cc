@@ -99,8 +99,10 @@ Result<Stored<UploadRecord>> S3Service::RequireUpload(const auth::RequestContext
                                                       std::string_view bucket,
                                                       std::string_view key,
                                                       std::string_view upload_id,
-                                                      std::string_view action) {
-  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, {std::string(action), std::string(key)}));
+                                                      std::string_view action,
+                                                      const iam::ContextKeys& extra) {
+  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket,
+                                                {std::string(action), std::string(key), extra}));
   HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetUpload(bucket, key, upload_id));
   if (!stored) return NoSuchUpload(upload_id);
   return std::move(*stored);
@@ -296,7 +298,8 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
                                                         std::string_view upload_id,
                                                         const std::vector<CompletedPart>& parts,
                                                         const WriteConditions& conditions) {
-  auto found = RequireUpload(ctx, bucket, key, upload_id, "s3:PutObject");
+  auto found = RequireUpload(ctx, bucket, key, upload_id, "s3:PutObject",
+                             WriteConditionKeys(conditions));
   if (!found.ok() && found.status().code() == ErrorCode::kNoSuchUpload) {
     // A retry of a Complete that succeeded (its answer lost on the way) gets the same answer.
     HANGAR_ASSIGN_OR_RETURN(auto b, repository_.GetBucket(bucket));

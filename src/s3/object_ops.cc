@@ -48,6 +48,14 @@ Status NoSuchKey(std::string_view key) {
       .WithField("Key", std::string(key));
 }
 
+// CopyObject's condition keys beyond PutObject's: the source and a replaced metadata directive.
+iam::ContextKeys CopyConditionKeys(const CopyObjectInput& input) {
+  iam::ContextKeys keys = WriteConditionKeys(input.conditions);
+  keys["s3:x-amz-copy-source"] = {input.source.bucket + "/" + input.source.key};
+  if (input.replace_metadata) keys["s3:x-amz-metadata-directive"] = {"REPLACE"};
+  return keys;
+}
+
 }  // namespace
 
 Result<std::optional<std::string>> ExpectedChecksum(const std::optional<ChecksumRequest>& request) {
@@ -149,8 +157,10 @@ Result<Stored<BucketRecord>> S3Service::AuthorizeObjectWrite(const auth::Request
                                                              std::string_view bucket,
                                                              std::string_view key,
                                                              const SseHeaders& sse,
-                                                             const KeyValues& tags) {
+                                                             const KeyValues& tags,
+                                                             const iam::ContextKeys& extra) {
   S3Request put{"s3:PutObject", std::string(key), SseConditionKeys(sse)};
+  for (const auto& [k, v] : extra) put.keys[k] = v;
   if (!tags.empty()) {
     for (auto& [k, v] : RequestTagKeys(tags, /*object=*/true)) put.keys[k] = std::move(v);
   }
@@ -185,6 +195,13 @@ void S3Service::PublishQuietly(const std::string& blob_id) {
   // still find it staged and recovery finishes the job.
   Status s = blobs_.Publish(blob_id);
   if (!s.ok()) spdlog::warn("blob {} stays staged: {}", blob_id, s.ToString());
+}
+
+iam::ContextKeys WriteConditionKeys(const WriteConditions& conditions) {
+  iam::ContextKeys keys;
+  if (conditions.if_none_match_star) keys["s3:if-none-match"] = {"*"};
+  if (conditions.if_match) keys["s3:if-match"] = {*conditions.if_match};
+  return keys;
 }
 
 Status S3Service::CheckWriteConditions(const WriteConditions& conditions,
@@ -245,8 +262,9 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
                                              const PutObjectInput& input,
                                              auth::PayloadReader& body) {
   // 1. Everything that can be checked before reading the body.
-  HANGAR_ASSIGN_OR_RETURN(auto bucket, AuthorizeObjectWrite(ctx, input.bucket, input.key,
-                                                            input.sse, input.tags));
+  HANGAR_ASSIGN_OR_RETURN(auto bucket,
+                          AuthorizeObjectWrite(ctx, input.bucket, input.key, input.sse, input.tags,
+                                               WriteConditionKeys(input.conditions)));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
@@ -427,7 +445,8 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
                                                      "s3:GetObject"));
   HANGAR_ASSIGN_OR_RETURN(auto target_bucket,
                           AuthorizeObjectWrite(ctx, input.bucket, input.key, input.sse,
-                                               input.replace_tags ? input.tags : KeyValues{}));
+                                               input.replace_tags ? input.tags : KeyValues{},
+                                               CopyConditionKeys(input)));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   const ObjectRecord& src = source.record;
   HANGAR_RETURN_IF_ERROR(EvaluateCopySourceConditions(

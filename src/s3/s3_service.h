@@ -67,6 +67,8 @@ struct WriteConditions {
   std::optional<std::string> if_match;
   bool any() const { return if_none_match_star || if_match.has_value(); }
 };
+// Their condition keys, s3:if-none-match and s3:if-match, so a bucket policy can require them.
+iam::ContextKeys WriteConditionKeys(const WriteConditions& conditions);
 
 struct PutObjectInput {
   std::string bucket;
@@ -347,9 +349,11 @@ class S3Service {
                                              std::string_view bucket, const S3Request& request);
   // s3:PutObject with the request's SSE and tag condition keys, and s3:PutObjectTagging too when
   // the write sets tags. Errors: kNoSuchBucket, kAccessDenied.
+  // `extra`: further condition keys of the request (conditional-write and copy headers).
   Result<Stored<BucketRecord>> AuthorizeObjectWrite(const auth::RequestContext& ctx,
                                                     std::string_view bucket, std::string_view key,
-                                                    const SseHeaders& sse, const KeyValues& tags);
+                                                    const SseHeaders& sse, const KeyValues& tags,
+                                                    const iam::ContextKeys& extra = {});
   // The object's bucket authorises `action` on it with its tags and `extra` condition keys, then
   // the object must exist. Errors: kNoSuchBucket, kAccessDenied, kNoSuchKey.
   Result<Stored<ObjectRecord>> RequireObject(const auth::RequestContext& ctx,
@@ -374,7 +378,8 @@ class S3Service {
                                      std::string_view key);
   Result<Stored<UploadRecord>> RequireUpload(const auth::RequestContext& ctx,
                                              std::string_view bucket, std::string_view key,
-                                             std::string_view upload_id, std::string_view action);
+                                             std::string_view upload_id, std::string_view action,
+                                             const iam::ContextKeys& extra = {});
   Result<PartRecord> StorePart(const auth::RequestContext& ctx, const UploadRecord& upload,
                                int part_number, const WrittenBlob& written,
                                const SegmentKeys& keys);

@@ -17,6 +17,7 @@ import base64
 import concurrent.futures
 import contextlib
 import hashlib
+import json
 import threading
 import unittest
 import xml.etree.ElementTree as ET
@@ -217,6 +218,38 @@ class ConditionalWriteTest(HangarTestCase):
         self.assertEqual(deleted, ["batch-gone.txt"])
         self.assertEqual(errors, {"batch-keep.txt": "PreconditionFailed"})
         self.assertEqual(self.s3.head_object(Bucket="cond", Key="batch-keep.txt")["ETag"], keep)
+
+
+class RequiredConditionTest(HangarTestCase):
+    """A bucket policy can demand conditional writes through s3:if-none-match (AWS's
+    conditional-writes-enforce example), and name the copy source with s3:x-amz-copy-source."""
+
+    def test_bucket_policy_requires_if_none_match(self):
+        s3 = self.server.s3_client()
+        conditional = ConditionalHeaders(s3)
+        s3.create_bucket(Bucket="write-once")
+        s3.put_object(Bucket="write-once", Key="seed.txt", Body=b"seed")
+        s3.put_bucket_policy(Bucket="write-once", Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "RequireCreateOnly", "Effect": "Deny", "Principal": "*",
+                 "Action": "s3:PutObject", "Resource": "arn:aws:s3:::write-once/*",
+                 "Condition": {"Null": {"s3:if-none-match": "true"}}},
+                {"Sid": "NoCopiesFromSecrets", "Effect": "Deny", "Principal": "*",
+                 "Action": "s3:PutObject", "Resource": "arn:aws:s3:::write-once/*",
+                 "Condition": {"StringLike": {"s3:x-amz-copy-source": "write-once/secret*"}}},
+            ]}))
+        self.assertS3Error(403, "AccessDenied", None, s3.put_object, Bucket="write-once",
+                           Key="plain.txt", Body=b"x")
+        with conditional.on(If_None_Match="*"):
+            s3.put_object(Bucket="write-once", Key="created.txt", Body=b"x")
+            s3.copy_object(Bucket="write-once", Key="copied.txt",
+                           CopySource="write-once/seed.txt")
+            s3.put_object(Bucket="write-once", Key="secret.txt", Body=b"s")
+            self.assertS3Error(403, "AccessDenied", None, s3.copy_object, Bucket="write-once",
+                               Key="leak.txt", CopySource="write-once/secret.txt")
+        self.assertEqual(s3.get_object(Bucket="write-once", Key="copied.txt")["Body"].read(),
+                         b"seed")
 
 
 class IdempotentCompleteTest(HangarTestCase):
