@@ -80,6 +80,56 @@ uint64_t Crc64NvmeUpdate(uint64_t reg, const uint8_t* p, size_t n) {
   return reg;
 }
 
+// CRC combination (for FULL_OBJECT multipart checksums): crc(A‖B) from crc(A), crc(B) and |B|,
+// zlib's crc32_combine method generalised to the three reflected CRCs S3 uses. All three have
+// init = xorout = all ones, so crc(A‖B) = crc(A)·x^(8|B|) mod P  ⊕  crc(B) in GF(2)[x], with
+// polynomials in reflected bit order (the top bit is x^0).
+struct CrcShape {
+  uint64_t reflected_poly;
+  int width;
+};
+
+CrcShape ShapeOf(ChecksumAlgorithm algorithm) {
+  switch (algorithm) {
+    case ChecksumAlgorithm::kCrc32:
+      return {0xEDB88320, 32};
+    case ChecksumAlgorithm::kCrc32c:
+      return {0x82F63B78, 32};
+    default:
+      return {kCrc64NvmeReflectedPoly, 64};
+  }
+}
+
+// a·b mod P.
+uint64_t MultiplyModP(const CrcShape& shape, uint64_t a, uint64_t b) {
+  uint64_t m = uint64_t{1} << (shape.width - 1);
+  uint64_t product = 0;
+  while (m != 0) {
+    if (a & m) product ^= b;
+    m >>= 1;
+    b = (b & 1) ? (b >> 1) ^ shape.reflected_poly : b >> 1;
+  }
+  return product;
+}
+
+// x^(8·bytes) mod P, by squaring.
+uint64_t ShiftOperator(const CrcShape& shape, uint64_t bytes) {
+  uint64_t result = uint64_t{1} << (shape.width - 1);  // x^0
+  uint64_t power = uint64_t{1} << (shape.width - 1 - 8);  // x^8: one byte; squared per bit of `bytes`
+  while (bytes != 0) {
+    if (bytes & 1) result = MultiplyModP(shape, power, result);
+    power = MultiplyModP(shape, power, power);
+    bytes >>= 1;
+  }
+  return result;
+}
+
+uint64_t FromBigEndian(std::string_view raw) {
+  uint64_t v = 0;
+  for (char c : raw) v = (v << 8) | static_cast<uint8_t>(c);
+  return v;
+}
+
 std::string BigEndian(uint64_t value, size_t bytes) {
   std::string out(bytes, '\0');
   for (size_t i = 0; i < bytes; ++i) {
@@ -222,6 +272,22 @@ std::string CompositeChecksum(ChecksumAlgorithm algorithm,
     c.Update(part);
   }
   return c.FinishBase64() + "-" + std::to_string(part_digests.size());
+}
+
+std::optional<std::string> CombineFullObjectChecksum(ChecksumAlgorithm algorithm,
+                                                     std::span<const ChecksumPiece> pieces) {
+  if (!SupportsFullObjectChecksum(algorithm) || pieces.empty()) return std::nullopt;
+  const CrcShape shape = ShapeOf(algorithm);
+  const size_t size = ChecksumDigestSize(algorithm);
+  uint64_t crc = 0;
+  bool first = true;
+  for (const ChecksumPiece& piece : pieces) {
+    HANGAR_CHECK(piece.digest.size() == size);
+    const uint64_t next = FromBigEndian(piece.digest);
+    crc = first ? next : MultiplyModP(shape, ShiftOperator(shape, piece.length), crc) ^ next;
+    first = false;
+  }
+  return BigEndian(crc, size);
 }
 
 std::optional<std::string> DecodeChecksumValue(ChecksumAlgorithm algorithm,

@@ -82,6 +82,16 @@ std::string ComputeChecksumBase64(ChecksumAlgorithm algorithm, std::string_view 
 std::string CompositeChecksum(ChecksumAlgorithm algorithm,
                               std::span<const std::string> part_digests);
 
+// The FULL_OBJECT checksum of data made of consecutive pieces (a multipart upload's parts), from
+// each piece's raw CRC digest and length, without reading the data again. CRC32, CRC32C and
+// CRC64NVME only (nullopt for SHA-1/SHA-256, which cannot be combined, and for no pieces).
+struct ChecksumPiece {
+  std::string digest;  // raw, ChecksumDigestSize bytes (the server's own: a wrong size aborts)
+  uint64_t length = 0;
+};
+std::optional<std::string> CombineFullObjectChecksum(ChecksumAlgorithm algorithm,
+                                                     std::span<const ChecksumPiece> pieces);
+
 // Decodes a client-supplied x-amz-checksum-* value: the raw digest if `value` is strict base64 of
 // exactly ChecksumDigestSize(algorithm) bytes, otherwise nullopt.
 std::optional<std::string> DecodeChecksumValue(ChecksumAlgorithm algorithm, std::string_view value);

@@ -316,6 +316,33 @@ TEST(ChecksumTest, ChecksumTypeSupportFollowsS3) {
 
 // --- COMPOSITE -----------------------------------------------------------------------------------
 
+// The combined value must equal the checksum computed over the whole data at once, for every
+// split point pattern, including empty and odd-sized pieces.
+TEST(ChecksumTest, FullObjectCombinationEqualsTheWholeDataChecksum) {
+  std::string data;
+  for (int i = 0; i < 70000; ++i) data.push_back(static_cast<char>((i * 131 + i / 7) & 0xff));
+  const std::vector<std::vector<size_t>> splits = {
+      {70000}, {1, 69999}, {35000, 35000}, {0, 5, 69995}, {4096, 12345, 1, 53558, 0}};
+  for (ChecksumAlgorithm algorithm :
+       {ChecksumAlgorithm::kCrc32, ChecksumAlgorithm::kCrc32c, ChecksumAlgorithm::kCrc64Nvme}) {
+    const std::string whole = ComputeChecksum(algorithm, data);
+    for (const auto& sizes : splits) {
+      std::vector<ChecksumPiece> pieces;
+      size_t offset = 0;
+      for (size_t n : sizes) {
+        pieces.push_back({ComputeChecksum(algorithm, std::string_view(data).substr(offset, n)), n});
+        offset += n;
+      }
+      ASSERT_EQ(offset, data.size());
+      auto combined = CombineFullObjectChecksum(algorithm, pieces);
+      ASSERT_TRUE(combined.has_value());
+      EXPECT_EQ(*combined, whole) << ChecksumAlgorithmName(algorithm) << " pieces " << sizes.size();
+    }
+  }
+  std::vector<ChecksumPiece> sha = {{ComputeChecksum(ChecksumAlgorithm::kSha256, "x"), 1}};
+  EXPECT_FALSE(CombineFullObjectChecksum(ChecksumAlgorithm::kSha256, sha).has_value());
+}
+
 TEST(ChecksumTest, CompositeIsChecksumOfConcatenatedPartDigestsWithPartCount) {
   // Expected values from Python: base64(alg(alg("hello ") || alg("world"))) + "-2".
   const std::vector<std::string> parts = {"hello ", "world"};

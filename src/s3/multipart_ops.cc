@@ -297,7 +297,8 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
                                                         std::string_view key,
                                                         std::string_view upload_id,
                                                         const std::vector<CompletedPart>& parts,
-                                                        const WriteConditions& conditions) {
+                                                        const CompleteUploadOptions& options) {
+  const WriteConditions& conditions = options.conditions;
   auto found = RequireUpload(ctx, bucket, key, upload_id, "s3:PutObject",
                              WriteConditionKeys(conditions));
   if (!found.ok() && found.status().code() == ErrorCode::kNoSuchUpload) {
@@ -311,6 +312,7 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
   }
   HANGAR_RETURN_IF_ERROR(found.status());
   Stored<UploadRecord> upload = std::move(found).value();
+  HANGAR_RETURN_IF_ERROR(CheckCompleteChecksumMode(upload.record, options.checksum_type));
   // 1. The list: at least one part, ascending, every number valid.
   if (parts.empty()) {
     return Error(ErrorCode::kInvalidRequest, "You must specify at least one part");
@@ -388,6 +390,9 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
     record.checksum = ChecksumValue{u.checksum_algorithm,
                                     CompositeChecksum(*algorithm, part_digests), "COMPOSITE"};
   }
+  if (u.checksum_type == "FULL_OBJECT") {
+    HANGAR_ASSIGN_OR_RETURN(record.checksum, FullObjectChecksum(u, chosen, options));
+  }
 
   // 4. One commit: the object appears, the upload and its part records go, parts not used are
   //    released. The upload's revision guards against a part landing meanwhile.
@@ -415,6 +420,48 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
   }
   HANGAR_RETURN_IF_ERROR(s);
   return record;
+}
+
+// The mode of a Complete must be the upload's (s3-data-protection.md §9).
+Status S3Service::CheckCompleteChecksumMode(const UploadRecord& u,
+                                            const std::optional<std::string>& requested_type) {
+  if (!requested_type) return Status::Ok();
+  const std::string mode = u.checksum_algorithm.empty() ? "null" : u.checksum_type;
+  if (*requested_type == mode) return Status::Ok();
+  return Error(ErrorCode::kInvalidRequest,
+               "The upload was created using the " + mode +
+                   " checksum mode. The complete request must use the same checksum mode.");
+}
+
+// A FULL_OBJECT upload's checksum: the parts' CRCs combined into the whole object's, checked
+// against the one the Complete request sends (x-amz-checksum-<alg> with x-amz-checksum-type
+// FULL_OBJECT); a mismatch, or a value without the type, is BadDigest naming the upload's
+// algorithm (s3-data-protection.md §9).
+Result<std::optional<ChecksumValue>> S3Service::FullObjectChecksum(
+    const UploadRecord& u, const std::vector<const PartRecord*>& chosen,
+    const CompleteUploadOptions& options) {
+  auto algorithm = ParseChecksumAlgorithm(u.checksum_algorithm);
+  if (!algorithm) return std::optional<ChecksumValue>();
+  std::vector<ChecksumPiece> pieces;
+  for (const PartRecord* p : chosen) {
+    std::optional<std::string> raw;
+    if (p->checksum) raw = crypto::Base64Decode(p->checksum->value);
+    if (!raw || raw->size() != ChecksumDigestSize(*algorithm)) return std::optional<ChecksumValue>();
+    pieces.push_back({std::move(*raw), p->size});
+  }
+  auto combined = CombineFullObjectChecksum(*algorithm, pieces);
+  if (!combined) return std::optional<ChecksumValue>();
+  if (options.checksum && options.checksum->expected) {
+    auto sent = DecodeChecksumValue(*algorithm, *options.checksum->expected);
+    if (options.checksum_type != "FULL_OBJECT" || options.checksum->algorithm != *algorithm ||
+        !sent || *sent != *combined) {
+      return Error(ErrorCode::kBadDigest, "The " + ToLower(u.checksum_algorithm) +
+                                              " you specified did not match the calculated "
+                                              "checksum.");
+    }
+  }
+  return std::optional<ChecksumValue>(
+      ChecksumValue{u.checksum_algorithm, crypto::Base64Encode(*combined), "FULL_OBJECT"});
 }
 
 Status S3Service::AbortMultipartUpload(const auth::RequestContext& ctx, std::string_view bucket,

@@ -664,9 +664,12 @@ class StringBodyReader final : public BodyReader {
 // The payload of a request whose body the HTTP layer buffered, decoded and checked against the
 // signature's claims (x-amz-content-sha256 or aws-chunked), then against Content-MD5 or an
 // x-amz-checksum-* header when the request carries one.
+// `checksum_headers_describe_body` false: x-amz-checksum-* says something else (Complete's whole-object
+// checksum) and is not checked against the body.
 Result<std::string> VerifiedBufferedPayload(const HttpRequest& request,
                                             const auth::VerifiedRequest* verified,
-                                            bool checksum_required) {
+                                            bool checksum_required,
+                                            bool checksum_headers_describe_body = true) {
   StringBodyReader raw(request.body);
   HANGAR_ASSIGN_OR_RETURN(auto reader, auth::MakePayloadReader(raw, request, verified,
                                                                request.headers.Get("x-amz-content-sha256")));
@@ -678,7 +681,10 @@ Result<std::string> VerifiedBufferedPayload(const HttpRequest& request,
     payload.append(buf, n);
   }
   const std::string* md5 = request.headers.Find("content-md5");
-  HANGAR_ASSIGN_OR_RETURN(auto checksum, ChecksumFrom(request.headers));
+  std::optional<ChecksumRequest> checksum;
+  if (checksum_headers_describe_body) {
+    HANGAR_ASSIGN_OR_RETURN(checksum, ChecksumFrom(request.headers));
+  }
   if (md5) {
     HANGAR_ASSIGN_OR_RETURN(std::string expected, ParseContentMd5(*md5));
     HANGAR_RETURN_IF_ERROR(CheckContentMd5(expected, crypto::Md5(payload)));
@@ -1343,7 +1349,9 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       return r;
     }
     case Op::kCompleteMultipartUpload: {
-      HANGAR_ASSIGN_OR_RETURN(std::string body, VerifiedBufferedPayload(request, verified, false));
+      HANGAR_ASSIGN_OR_RETURN(std::string body,
+                              VerifiedBufferedPayload(request, verified, false,
+                                                      /*checksum_headers_describe_body=*/false));
       HANGAR_ASSIGN_OR_RETURN(XmlDocument doc, XmlDocument::Parse(body, "CompleteMultipartUpload"));
       std::vector<CompletedPart> parts;
       for (const auto& p : doc.Children("Part")) {
@@ -1365,10 +1373,13 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
         parts.push_back(std::move(part));
       }
       const std::string upload_id = q.GetOr("uploadId", "");
-      HANGAR_ASSIGN_OR_RETURN(WriteConditions conditions, WriteConditionsFrom(h));
+      CompleteUploadOptions options;
+      HANGAR_ASSIGN_OR_RETURN(options.conditions, WriteConditionsFrom(h));
+      options.checksum_type = OptionalHeader(h, "x-amz-checksum-type");
+      HANGAR_ASSIGN_OR_RETURN(options.checksum, ChecksumFrom(h));
       HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, service_.CompleteMultipartUpload(
                                                   ctx, a.bucket, a.key, upload_id, parts,
-                                                  conditions));
+                                                  options));
       XmlWriter x("CompleteMultipartUploadResult");
       x.Element("Location", "/" + a.bucket + "/" + a.key)
           .Element("Bucket", a.bucket)

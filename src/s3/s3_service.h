@@ -70,6 +70,14 @@ struct WriteConditions {
 // Their condition keys, s3:if-none-match and s3:if-match, so a bucket policy can require them.
 iam::ContextKeys WriteConditionKeys(const WriteConditions& conditions);
 
+// What a CompleteMultipartUpload request says beyond its part list.
+struct CompleteUploadOptions {
+  WriteConditions conditions;
+  std::optional<std::string> checksum_type;  // x-amz-checksum-type
+  // x-amz-checksum-<alg>: for a FULL_OBJECT upload, the whole object's checksum.
+  std::optional<ChecksumRequest> checksum;
+};
+
 struct PutObjectInput {
   std::string bucket;
   std::string key;
@@ -312,7 +320,7 @@ class S3Service {
                                                std::string_view bucket, std::string_view key,
                                                std::string_view upload_id,
                                                const std::vector<CompletedPart>& parts,
-                                               const WriteConditions& conditions = {});
+                                               const CompleteUploadOptions& options = {});
   Status AbortMultipartUpload(const auth::RequestContext& ctx, std::string_view bucket,
                               std::string_view key, std::string_view upload_id);
   Result<ListPartsOutput> ListParts(const auth::RequestContext& ctx, std::string_view bucket,
@@ -380,6 +388,11 @@ class S3Service {
                                              std::string_view bucket, std::string_view key,
                                              std::string_view upload_id, std::string_view action,
                                              const iam::ContextKeys& extra = {});
+  static Status CheckCompleteChecksumMode(const UploadRecord& u,
+                                          const std::optional<std::string>& requested_type);
+  static Result<std::optional<ChecksumValue>> FullObjectChecksum(
+      const UploadRecord& u, const std::vector<const PartRecord*>& chosen,
+      const CompleteUploadOptions& options);
   Result<PartRecord> StorePart(const auth::RequestContext& ctx, const UploadRecord& upload,
                                int part_number, const WrittenBlob& written,
                                const SegmentKeys& keys);
