@@ -105,6 +105,19 @@ bool RuleAllows(const CorsRule& rule, const CorsRequest& request) {
   });
 }
 
+// Whether the rule allows `origin` only through an AllowedOrigin of "*".
+bool AnswersStar(const CorsRule& rule, std::string_view origin) {
+  bool star = false;
+  for (const std::string& pattern : rule.allowed_origins) {
+    if (pattern == "*") {
+      star = true;
+    } else if (OriginMatches(pattern, origin)) {
+      return false;
+    }
+  }
+  return star;
+}
+
 }  // namespace
 
 Result<std::vector<CorsRule>> ParseCorsConfiguration(std::string_view body) {
@@ -177,11 +190,7 @@ const CorsRule* MatchCorsRule(const std::vector<CorsRule>& rules, const CorsRequ
 void AddCorsHeaders(const CorsRule& rule, const CorsRequest& request, bool preflight,
                     HeaderList& out) {
   // A rule answers "*" only when the origin it matched through is "*" itself.
-  const bool any_origin =
-      std::find(rule.allowed_origins.begin(), rule.allowed_origins.end(), "*") !=
-          rule.allowed_origins.end() &&
-      std::none_of(rule.allowed_origins.begin(), rule.allowed_origins.end(),
-                   [&](const std::string& o) { return o != "*" && OriginMatches(o, request.origin); });
+  const bool any_origin = AnswersStar(rule, request.origin);
   out.Set("Access-Control-Allow-Origin", any_origin ? std::string("*") : request.origin);
   if (!any_origin) out.Set("Access-Control-Allow-Credentials", "true");
   out.Set("Access-Control-Allow-Methods", Join(rule.allowed_methods));

@@ -69,8 +69,8 @@ Result<HttpResponse> HandleCorsPreflight(S3Service& service, const HttpRequest& 
   return r;
 }
 
-void AddCorsResponseHeaders(S3Service& service, const HttpRequest& request,
-                            std::string_view bucket, HttpResponse& response) {
+void AddCorsResponseHeaders(S3Service& service, const HttpRequest& request, std::string_view bucket,
+                            HttpResponse& response) {
   if (bucket.empty() || !request.headers.Has("origin") || request.method == "OPTIONS") return;
   auto cors = CorsRequestFrom(request.headers, request.method);
   auto rules = service.CorsRulesOf(bucket);

@@ -27,7 +27,7 @@ Result<HttpResponse> HandleCorsPreflight(S3Service& service, const HttpRequest& 
 
 // An actual (non-OPTIONS) request with an Origin header: adds the first matching rule's headers to
 // `response`, success or error. Without Origin it costs one header lookup.
-void AddCorsResponseHeaders(S3Service& service, const HttpRequest& request,
-                            std::string_view bucket, HttpResponse& response);
+void AddCorsResponseHeaders(S3Service& service, const HttpRequest& request, std::string_view bucket,
+                            HttpResponse& response);
 
 }  // namespace hangar::s3

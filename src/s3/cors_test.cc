@@ -71,7 +71,8 @@ TEST(CorsHeadersTest, SpecificOriginIsEchoedWithCredentials) {
   EXPECT_EQ(out.Get("access-control-allow-headers"), "x-amz-date, content-type");
   EXPECT_EQ(out.Get("access-control-expose-headers"), "ETag, x-amz-request-id");
   EXPECT_EQ(out.Get("access-control-max-age"), "3000");
-  EXPECT_EQ(out.Get("vary"), "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
+  EXPECT_EQ(out.Get("vary"),
+            "Origin, Access-Control-Request-Headers, Access-Control-Request-Method");
 }
 
 TEST(CorsHeadersTest, StarOriginAnswersStarWithoutCredentialsOrAllowHeadersOnActualRequests) {
@@ -82,6 +83,17 @@ TEST(CorsHeadersTest, StarOriginAnswersStarWithoutCredentialsOrAllowHeadersOnAct
   EXPECT_FALSE(out.Has("access-control-allow-credentials"));
   EXPECT_FALSE(out.Has("access-control-allow-headers"));
   EXPECT_FALSE(out.Has("access-control-expose-headers"));
+}
+
+TEST(CorsHeadersTest, RuleWithStarAndANamedOriginEchoesTheNamedOne) {
+  CorsRule rule = Rule({"*", "https://a.example"}, {"GET"});
+  HeaderList named;
+  AddCorsHeaders(rule, Ask("https://a.example", "GET"), false, named);
+  EXPECT_EQ(named.Get("access-control-allow-origin"), "https://a.example");
+  EXPECT_EQ(named.Get("access-control-allow-credentials"), "true");
+  HeaderList other;
+  AddCorsHeaders(rule, Ask("https://b.example", "GET"), false, other);
+  EXPECT_EQ(other.Get("access-control-allow-origin"), "*");
 }
 
 TEST(CorsConfigurationTest, ParsesAndRendersRulesAsSent) {
@@ -111,8 +123,9 @@ TEST(CorsConfigurationTest, RefusesWhatS3Refuses) {
   auto put = [](std::string rules) {
     return ParseCorsConfiguration("<CORSConfiguration>" + rules + "</CORSConfiguration>").status();
   };
-  Status s = put("<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>MYMETHOD</AllowedMethod>"
-                 "</CORSRule>");
+  Status s =
+      put("<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>MYMETHOD</AllowedMethod>"
+          "</CORSRule>");
   EXPECT_EQ(s.code(), ErrorCode::kInvalidRequest);
   EXPECT_EQ(s.message(),
             "Found unsupported HTTP method in CORS config. Unsupported method is MYMETHOD");
@@ -131,7 +144,8 @@ TEST(CorsConfigurationTest, RefusesWhatS3Refuses) {
             ErrorCode::kMalformedXml);
   std::string many;
   for (size_t i = 0; i <= kMaxCorsRules; ++i) {
-    many += "<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>";
+    many +=
+        "<CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule>";
   }
   EXPECT_EQ(put(many).code(), ErrorCode::kMalformedXml);
 }
