@@ -93,6 +93,8 @@ enum class ErrorCode : uint16_t {
   kOwnershipControlsNotFound,
   kNoSuchLifecycleConfiguration,
   kNoSuchCorsConfiguration,
+  kCorsForbidden,   // 403 AccessForbidden: a CORS request no rule allows
+  kCorsBadRequest,  // 400 BadRequest: a preflight without Origin / Access-Control-Request-Method
   kServerSideEncryptionConfigurationNotFound,
   kSlowDown,
   kRequestTimeout,  // the client stopped sending (or reading) within the deadline

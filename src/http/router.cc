@@ -160,8 +160,9 @@ Admission Router::Admit(HttpRequest& request) {
   if (service == Service::kInternal || service == Service::kUnknown) return admission;
   auth::RequestContext ctx = NewContext(request);
   auto refuse = [&](const Status& status) {
-    admission.refusal = Recorded(service, request, ctx, status,
-                                 RenderErrorFor(service, request, status, ctx.request_id));
+    HttpResponse rendered = RenderErrorFor(service, request, status, ctx.request_id);
+    if (service == Service::kS3) s3_.AddCorsHeaders(request, rendered);
+    admission.refusal = Recorded(service, request, ctx, status, std::move(rendered));
     return std::move(admission);
   };
   if (audit_ != nullptr) {
@@ -233,6 +234,7 @@ HttpResponse Router::Handle(HttpRequest& request) {
   if (service == Service::kInternal) return HandleInternal(request, ctx.request_id);
   Status outcome;
   HttpResponse response = Serve(service, request, ctx, verified, outcome);
+  if (service == Service::kS3) s3_.AddCorsHeaders(request, response);  // errors too, as S3 does
   return Recorded(service, request, ctx, outcome, std::move(response));
 }
 

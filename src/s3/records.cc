@@ -92,6 +92,39 @@ Result<PublicAccessBlock> DecodePublicAccessBlock(std::string_view text) {
   return DecodeStored<PublicAccessBlock>(text, "public access block", PublicAccessBlockFrom);
 }
 
+namespace {
+
+json CorsRulesJson(const std::vector<CorsRule>& rules) {
+  json out = json::array();
+  for (const CorsRule& r : rules) {
+    json j = {{"id", r.id},
+              {"methods", r.allowed_methods},
+              {"origins", r.allowed_origins},
+              {"headers", r.allowed_headers},
+              {"expose", r.expose_headers}};
+    if (r.max_age_seconds) j["max_age"] = *r.max_age_seconds;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::vector<CorsRule> CorsRulesFrom(const json& rules) {
+  std::vector<CorsRule> out;
+  for (const json& j : rules) {
+    CorsRule r;
+    r.id = j.at("id").get<std::string>();
+    r.allowed_methods = j.at("methods").get<std::vector<std::string>>();
+    r.allowed_origins = j.at("origins").get<std::vector<std::string>>();
+    r.allowed_headers = j.at("headers").get<std::vector<std::string>>();
+    r.expose_headers = j.at("expose").get<std::vector<std::string>>();
+    if (j.contains("max_age")) r.max_age_seconds = j.at("max_age").get<int64_t>();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string EncodeBucket(const BucketRecord& b) {
   json j = {{"name", b.name},
                {"owner", b.owner_account},
@@ -105,6 +138,7 @@ std::string EncodeBucket(const BucketRecord& b) {
                         {"configured", b.encryption.configured}}}};
   if (!b.policy.empty()) j["policy"] = b.policy;
   if (b.public_access_block) j["public_access_block"] = PublicAccessBlockJson(*b.public_access_block);
+  if (!b.cors_rules.empty()) j["cors"] = CorsRulesJson(b.cors_rules);
   if (!b.incarnation.empty()) j["incarnation"] = b.incarnation;
   if (b.deleting) j["deleting"] = true;
   return Dump(j);
@@ -124,6 +158,7 @@ Result<BucketRecord> DecodeBucket(std::string_view text) {
     if (j.contains("public_access_block")) {
       b.public_access_block = PublicAccessBlockFrom(j.at("public_access_block"));
     }
+    if (j.contains("cors")) b.cors_rules = CorsRulesFrom(j.at("cors"));
     b.incarnation = j.value("incarnation", "");
     b.deleting = j.value("deleting", false);
     return b;

@@ -33,6 +33,17 @@ struct PublicAccessBlock {
   bool restrict_public_buckets = true;
 };
 
+// One rule of a bucket's CORS configuration (PutBucketCors), kept parsed so that a request with an
+// `Origin` header is matched without reading XML. Names and patterns are stored as sent.
+struct CorsRule {
+  std::string id;
+  std::vector<std::string> allowed_methods;  // GET PUT POST DELETE HEAD
+  std::vector<std::string> allowed_origins;  // each with at most one '*'
+  std::vector<std::string> allowed_headers;  // each with at most one '*'
+  std::vector<std::string> expose_headers;
+  std::optional<int64_t> max_age_seconds;
+};
+
 struct BucketRecord {
   std::string name;
   std::string owner_account;
@@ -43,6 +54,7 @@ struct BucketRecord {
   BucketEncryption encryption;
   std::string policy;  // the bucket policy as sent; empty = none
   std::optional<PublicAccessBlock> public_access_block;  // none = not configured
+  std::vector<CorsRule> cors_rules;  // in order, first match wins; empty = no CORS configuration
   // Random, new each time the name is created: object commits check it, so a write authorised
   // against one bucket can never land in another bucket of the same name ("" in old records).
   std::string incarnation;

@@ -11,6 +11,7 @@
 #include "crypto/base64.h"
 #include "crypto/digest.h"
 #include "s3/access_api.h"
+#include "s3/cors_api.h"
 #include "s3/tags.h"
 #include "s3/xml.h"
 
@@ -123,8 +124,8 @@ enum class Op {
   kPutBucketPolicy, kGetBucketPolicy, kDeleteBucketPolicy, kGetBucketPolicyStatus,
   kPutPublicAccessBlock, kGetPublicAccessBlock, kDeletePublicAccessBlock,
   kPutOwnershipControls, kGetOwnershipControls, kDeleteOwnershipControls, kPutBucketAcl,
-  kPutObjectAcl, kAccountPublicAccessBlock,
-  kNotImplemented, kMethodNotAllowed,
+  kPutObjectAcl, kAccountPublicAccessBlock, kPutBucketCors, kGetBucketCors, kDeleteBucketCors,
+  kCorsPreflight, kNotImplemented, kMethodNotAllowed,
 };
 
 // Bucket sub-resources Hangar answers as "not configured" (the errors AWS gives a bucket that never
@@ -135,10 +136,6 @@ std::optional<Status> AbsentBucketFeature(const Query& q, std::string_view bucke
     return field(Error(ErrorCode::kNoSuchLifecycleConfiguration,
                        "The lifecycle configuration does not exist"));
   }
-  if (q.Has("cors")) {
-    return field(Error(ErrorCode::kNoSuchCorsConfiguration,
-                       "The CORS configuration does not exist"));
-  }
   return std::nullopt;
 }
 
@@ -147,6 +144,12 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
   // S3 Control (path-style, as the SDKs send it to a custom endpoint).
   if (a.bucket == "v20180820" && a.key == "configuration/publicAccessBlock") {
     return Op::kAccountPublicAccessBlock;
+  }
+  if (method == "OPTIONS") return Op::kCorsPreflight;
+  if (a.key.empty() && q.Has("cors")) {
+    if (method == "GET") return Op::kGetBucketCors;
+    if (method == "PUT") return Op::kPutBucketCors;
+    if (method == "DELETE") return Op::kDeleteBucketCors;
   }
   if (a.key.empty()) {
     if (method == "GET") {
@@ -159,7 +162,7 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
       if (q.Has("versioning")) return Op::kGetBucketVersioning;
       if (q.Has("acl")) return Op::kGetBucketAcl;
       if (q.Has("uploads")) return Op::kListMultipartUploads;
-      if (q.Has("lifecycle") || q.Has("cors")) return Op::kBucketFeatureAbsent;
+      if (q.Has("lifecycle")) return Op::kBucketFeatureAbsent;
       if (q.Has("encryption")) return Op::kGetBucketEncryption;
       for (const char* unsupported :
            {"website", "logging", "notification", "replication", "requestPayment",
@@ -176,7 +179,7 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
       if (q.Has("publicAccessBlock")) return Op::kPutPublicAccessBlock;
       if (q.Has("ownershipControls")) return Op::kPutOwnershipControls;
       if (q.Has("acl")) return Op::kPutBucketAcl;
-      if (q.Has("versioning") || q.Has("lifecycle") || q.Has("cors") || q.Has("website") ||
+      if (q.Has("versioning") || q.Has("lifecycle") || q.Has("website") ||
           q.Has("logging") || q.Has("notification")) {
         return Op::kNotImplemented;
       }
@@ -189,7 +192,7 @@ Op Route(const std::string& method, const Address& a, const Query& q, const Head
       if (q.Has("policy")) return Op::kDeleteBucketPolicy;
       if (q.Has("publicAccessBlock")) return Op::kDeletePublicAccessBlock;
       if (q.Has("ownershipControls")) return Op::kDeleteOwnershipControls;
-      if (q.Has("lifecycle") || q.Has("cors") || q.Has("website")) {
+      if (q.Has("lifecycle") || q.Has("website")) {
         return Op::kNotImplemented;
       }
       return Op::kDeleteBucket;
@@ -281,6 +284,10 @@ constexpr OpName kOpNames[] = {
     {Op::kDeleteOwnershipControls, "DeleteBucketOwnershipControls", false},
     {Op::kPutBucketAcl, "PutBucketAcl", false},
     {Op::kPutObjectAcl, "PutObjectAcl", true},
+    {Op::kPutBucketCors, "PutBucketCors", false},
+    {Op::kGetBucketCors, "GetBucketCors", false},
+    {Op::kDeleteBucketCors, "DeleteBucketCors", false},
+    {Op::kCorsPreflight, "PreflightRequest", false},
 };
 
 // What each operation's request body may be, and what can be checked before reading it
@@ -318,6 +325,7 @@ constexpr OpSpec kOpSpecs[] = {
     {Op::kPutOwnershipControls, kSmallBody, Admission::kBucketAction,
      "s3:PutBucketOwnershipControls"},
     {Op::kPutBucketAcl, kSmallBody, Admission::kBucketAction, "s3:PutBucketAcl"},
+    {Op::kPutBucketCors, kSmallBody, Admission::kBucketAction, "s3:PutBucketCORS"},
     {Op::kPutObjectTagging, kSmallBody, Admission::kBucketExists, ""},
     {Op::kPutObjectAcl, kSmallBody, Admission::kObjectAction, "s3:PutObjectAcl"},
     {Op::kCompleteMultipartUpload, kLargeXmlBody, Admission::kKeyAction, "s3:PutObject"},
@@ -771,7 +779,7 @@ void S3Api::NoteForAudit(const HttpRequest& request, auth::AuditNotes& notes) co
            : request.method == "DELETE" ? "DeleteAccountPublicAccessBlock"
                                         : "PutAccountPublicAccessBlock";
   } else if (op == Op::kBucketFeatureAbsent) {
-    name = query->Has("lifecycle") ? "GetBucketLifecycle" : "GetBucketCors";
+    name = "GetBucketLifecycle";
   }
   notes.event_name = name.empty() ? std::string(request.method == "GET" ? "Get" : "Put") + "Unsupported"
                                   : std::string(name);
@@ -787,6 +795,12 @@ void S3Api::NoteForAudit(const HttpRequest& request, auth::AuditNotes& notes) co
     }
   }
   finish();
+}
+
+void S3Api::AddCorsHeaders(const HttpRequest& request, HttpResponse& response) {
+  if (!request.headers.Has("origin")) return;  // the common case: no parsing at all
+  auto address = ParseAddress(request, options_.virtual_host_domains);
+  if (address.ok()) AddCorsResponseHeaders(service_, request, address->bucket, response);
 }
 
 Status S3Api::Admit(const auth::RequestContext& ctx, const HttpRequest& request) {
@@ -968,6 +982,17 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
                                   : Result<std::string>(std::string()));
       return HandleAccessControl(service_, ctx, request, a.bucket, a.key, body);
     }
+    case Op::kPutBucketCors:
+    case Op::kGetBucketCors:
+    case Op::kDeleteBucketCors: {
+      HANGAR_ASSIGN_OR_RETURN(std::string body,
+                              op == Op::kPutBucketCors
+                                  ? VerifiedBufferedPayload(request, verified, true)
+                                  : Result<std::string>(std::string()));
+      return HandleCorsConfiguration(service_, ctx, request.method, a.bucket, body);
+    }
+    case Op::kCorsPreflight:
+      return HandleCorsPreflight(service_, request, a.bucket, !a.key.empty());
     case Op::kBucketFeatureAbsent: {
       HANGAR_ASSIGN_OR_RETURN(BucketRecord b, service_.HeadBucket(ctx, a.bucket));
       return *AbsentBucketFeature(q, a.bucket);

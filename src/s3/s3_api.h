@@ -43,6 +43,10 @@ class S3Api {
   // is a data event (object level), the bucket and object it names, its request parameters.
   void NoteForAudit(const HttpRequest& request, auth::AuditNotes& notes) const;
 
+  // The Access-Control-* headers of the bucket's first matching CORS rule, for a response (success
+  // or error) to a non-OPTIONS request with an Origin header. Preflights answer in Handle.
+  void AddCorsHeaders(const HttpRequest& request, HttpResponse& response);
+
   // `verified` is null for presigned and anonymous requests.
   Result<HttpResponse> Handle(const auth::RequestContext& ctx, HttpRequest& request,
                               const auth::VerifiedRequest* verified);

@@ -278,6 +278,18 @@ class S3Service {
   Result<PublicAccessBlock> GetAccountPublicAccessBlock(const auth::RequestContext& ctx,
                                                         std::string_view account);
 
+  // CORS configuration (cors_ops.cc). Put replaces the rules (already validated by the codec);
+  // Get errors kNoSuchCorsConfiguration when there are none; Delete succeeds either way.
+  // Errors also: kNoSuchBucket, kAccessDenied.
+  Status PutBucketCors(const auth::RequestContext& ctx, std::string_view bucket,
+                       std::vector<CorsRule> rules);
+  Result<std::vector<CorsRule>> GetBucketCors(const auth::RequestContext& ctx,
+                                              std::string_view bucket);
+  Status DeleteBucketCors(const auth::RequestContext& ctx, std::string_view bucket);
+  // The bucket's CORS rules for a preflight or for decorating a response, without authorisation:
+  // CORS answers anyone, as S3 does. From the bucket cache. Errors: kNoSuchBucket.
+  Result<std::vector<CorsRule>> CorsRulesOf(std::string_view bucket);
+
   // Objects.
   Result<PutObjectOutput> PutObject(const auth::RequestContext& ctx, const PutObjectInput& input,
                                     auth::PayloadReader& body);
