@@ -15,9 +15,7 @@ HttpResponse Respond(int status, std::string body = {}, std::string content_type
 }
 
 Status Malformed() {
-  return Error(ErrorCode::kMalformedXml,
-               "The XML you provided was not well-formed or did not validate against our "
-               "published schema");
+  return MalformedXmlError();
 }
 
 Status AclsDisabled() {

@@ -10,6 +10,7 @@
 #include "s3/bucket_name.h"
 #include "s3/s3_service.h"
 #include "s3/tags.h"
+#include "s3/xml.h"
 
 namespace hangar::s3 {
 namespace {
@@ -228,9 +229,7 @@ Status S3Service::PutBucketEncryption(const auth::RequestContext& ctx, std::stri
   HANGAR_RETURN_IF_ERROR(RequireBucket(ctx, bucket, {"s3:PutEncryptionConfiguration"}).status());
   if (encryption.algorithm != "AES256" && encryption.algorithm != "aws:kms" &&
       encryption.algorithm != "aws:kms:dsse") {
-    return Error(ErrorCode::kMalformedXml,
-                 "The XML you provided was not well-formed or did not validate against our "
-                 "published schema");
+    return MalformedXmlError();
   }
   if (encryption.algorithm == "AES256" && !encryption.kms_key_id.empty()) {
     return Error(ErrorCode::kValidation,

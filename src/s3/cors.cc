@@ -10,12 +10,6 @@
 namespace hangar::s3 {
 namespace {
 
-Status Malformed() {
-  return Error(ErrorCode::kMalformedXml,
-               "The XML you provided was not well-formed or did not validate against our "
-               "published schema");
-}
-
 bool IsCorsMethod(std::string_view m) {
   return m == "GET" || m == "PUT" || m == "POST" || m == "DELETE" || m == "HEAD";
 }
@@ -51,13 +45,13 @@ Result<CorsRule> ParseRule(const XmlDocument::Fields& fields) {
     } else if (name == "MaxAgeSeconds") {
       int64_t seconds = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-      if (ec != std::errc() || end != text.data() + text.size()) return Malformed();
+      if (ec != std::errc() || end != text.data() + text.size()) return MalformedXmlError();
       rule.max_age_seconds = seconds;
     } else {
-      return Malformed();
+      return MalformedXmlError();
     }
   }
-  if (rule.allowed_methods.empty() || rule.allowed_origins.empty()) return Malformed();
+  if (rule.allowed_methods.empty() || rule.allowed_origins.empty()) return MalformedXmlError();
   return rule;
 }
 
@@ -123,7 +117,7 @@ bool AnswersStar(const CorsRule& rule, std::string_view origin) {
 Result<std::vector<CorsRule>> ParseCorsConfiguration(std::string_view body) {
   HANGAR_ASSIGN_OR_RETURN(XmlDocument doc, XmlDocument::Parse(body, "CORSConfiguration"));
   auto rule_fields = doc.Children("CORSRule");
-  if (rule_fields.empty() || rule_fields.size() > kMaxCorsRules) return Malformed();
+  if (rule_fields.empty() || rule_fields.size() > kMaxCorsRules) return MalformedXmlError();
   std::vector<CorsRule> rules;
   rules.reserve(rule_fields.size());
   for (const auto& fields : rule_fields) {

@@ -637,9 +637,7 @@ Result<KeyValues> ParseTaggingXml(std::string_view body) {
   KeyValues tags;
   for (const auto& tag : doc.Grandchildren("TagSet", "Tag")) {
     if (!HasField(tag, "Key")) {
-      return Error(ErrorCode::kMalformedXml,
-                   "The XML you provided was not well-formed or did not validate against our "
-                   "published schema");
+      return MalformedXmlError();
     }
     tags.emplace_back(FieldValue(tag, "Key"), FieldValue(tag, "Value"));
   }
@@ -940,9 +938,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       auto rules = doc.Children("Rule");
       auto defaults = doc.Grandchildren("Rule", "ApplyServerSideEncryptionByDefault");
       if (rules.size() != 1 || defaults.size() != 1) {
-        return Error(ErrorCode::kMalformedXml,
-                     "The XML you provided was not well-formed or did not validate against our "
-                     "published schema");
+        return MalformedXmlError();
       }
       BucketEncryption encryption;
       encryption.algorithm = FieldValue(defaults[0], "SSEAlgorithm");
@@ -1082,9 +1078,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
         keys.push_back(std::move(o));
       }
       if (keys.empty() || keys.size() > 1000) {
-        return Error(ErrorCode::kMalformedXml,
-                     "The XML you provided was not well-formed or did not validate against our "
-                     "published schema");
+        return MalformedXmlError();
       }
       HANGAR_ASSIGN_OR_RETURN(auto results, service_.DeleteObjects(ctx, a.bucket, keys));
       if (ctx.audit) {
@@ -1387,9 +1381,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
           part.part_number = std::stoi(number, &used);
           if (used != number.size()) throw std::invalid_argument("PartNumber");
         } catch (...) {
-          return Error(ErrorCode::kMalformedXml,
-                       "The XML you provided was not well-formed or did not validate against our "
-                       "published schema");
+          return MalformedXmlError();
         }
         part.etag = FieldValue(p, "ETag");
         for (const auto& [name, value] : p) {

@@ -9,12 +9,6 @@
 namespace hangar::s3 {
 namespace {
 
-Status Malformed() {
-  return Error(ErrorCode::kMalformedXml,
-               "The XML you provided was not well-formed or did not validate against our "
-               "published schema");
-}
-
 XmlDocument::Fields FieldsOf(const pugi::xml_node& node) {
   XmlDocument::Fields fields;
   for (const auto& child : node.children()) {
@@ -84,11 +78,11 @@ Result<XmlDocument> XmlDocument::Parse(std::string_view body, std::string_view e
   // The tree pugixml builds costs far more than the text: count the tags first, so two million
   // empty elements in a few megabytes are refused before any node is allocated.
   if (static_cast<size_t>(std::count(body.begin(), body.end(), '<')) > kMaxXmlTags) {
-    return Malformed();
+    return MalformedXmlError();
   }
   // The document is UTF-8 (pugixml passes other bytes through): text that is not valid UTF-8
   // would reach the records stored from it (found by the s3_xml fuzz target).
-  if (!IsValidUtf8(body)) return Malformed();
+  if (!IsValidUtf8(body)) return MalformedXmlError();
   XmlDocument d;
   // No DTDs or entities beyond the predefined ones: pugixml does not expand external entities.
   // Whitespace-only text is kept where it is an element's only content: a key of one space is a
@@ -96,9 +90,9 @@ Result<XmlDocument> XmlDocument::Parse(std::string_view body, std::string_view e
   pugi::xml_parse_result r = d.impl_->doc.load_buffer(
       body.data(), body.size(), pugi::parse_default | pugi::parse_ws_pcdata_single,
       pugi::encoding_utf8);
-  if (!r) return Malformed();
+  if (!r) return MalformedXmlError();
   d.impl_->root = d.impl_->doc.document_element();
-  if (!d.impl_->root || std::string_view(d.impl_->root.name()) != expected_root) return Malformed();
+  if (!d.impl_->root || std::string_view(d.impl_->root.name()) != expected_root) return MalformedXmlError();
   return d;
 }
 
@@ -140,6 +134,12 @@ bool XmlDocument::Has(std::string_view name) const {
     if (child.type() == pugi::node_element && std::string_view(child.name()) == name) return true;
   }
   return false;
+}
+
+Status MalformedXmlError() {
+  return Error(ErrorCode::kMalformedXml,
+               "The XML you provided was not well-formed or did not validate against our "
+               "published schema");
 }
 
 std::string FieldValue(const XmlDocument::Fields& fields, std::string_view name) {

@@ -57,6 +57,10 @@ class XmlDocument {
 };
 
 std::string FieldValue(const XmlDocument::Fields& fields, std::string_view name);
+
+// 400 MalformedXML `The XML you provided was not well-formed or did not validate against our
+// published schema`: a body S3 cannot parse, or one that breaks its schema.
+Status MalformedXmlError();
 bool HasField(const XmlDocument::Fields& fields, std::string_view name);
 
 }  // namespace hangar::s3
