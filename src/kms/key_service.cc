@@ -959,7 +959,9 @@ Status KeyService::RunDueTask(const std::string& id, int64_t now, int& changed) 
     // push the due time past now so the sweep does not spin on it.
     KeyRecord updated = k;
     updated.next_rotation_ms = now + kDayMs;
-    HANGAR_RETURN_IF_ERROR(repository_.Update(updated, key->revision));
+    // A multi-Region key's copies share the rotation schedule: keep them alike.
+    HANGAR_ASSIGN_OR_RETURN(auto writes, WithCopies(updated, key->revision));
+    HANGAR_RETURN_IF_ERROR(repository_.Update(writes));
   }
   return Status::Ok();
 }

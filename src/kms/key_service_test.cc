@@ -162,6 +162,30 @@ TEST_F(KeyServiceTest, ReplicaSharesMaterialAndRotationButNotState) {
   EXPECT_EQ(copy->state, KeyState::kDisabled);
 }
 
+// A disabled primary's due rotation waits; the postponed due time reaches its replicas too, so a
+// later change through a replica cannot bring the old one back.
+TEST_F(KeyServiceTest, PostponedRotationStaysAlikeOnEveryCopy) {
+  CreateKeyInput in;
+  in.multi_region = true;
+  KeyRecord k = NewKey(in);
+  ReplicateKeyInput replicate;
+  replicate.key_id = k.key_id;
+  replicate.replica_region = "eu-west-1";
+  ASSERT_TRUE(service_->ReplicateKey(Ctx(), replicate).ok());
+  ASSERT_TRUE(service_->EnableKeyRotation(Ctx(), k.key_id, 90).ok());
+  ASSERT_TRUE(service_->DisableKey(Ctx(), k.key_id).ok());
+  clock_.Advance(hours(24 * 91));
+  ASSERT_TRUE(service_->RunDueTasks().ok());
+  auth::RequestContext eu = Ctx();
+  eu.region = "eu-west-1";
+  auto primary = service_->DescribeKey(Ctx(), k.key_id);
+  auto replica = service_->DescribeKey(eu, k.key_id);
+  ASSERT_TRUE(primary.ok() && replica.ok());
+  EXPECT_EQ(primary->versions.size(), 1u);  // not rotated while disabled
+  EXPECT_GT(primary->next_rotation_ms, ToUnixMillis(clock_.Now()));
+  EXPECT_EQ(replica->next_rotation_ms, primary->next_rotation_ms);
+}
+
 // Key records written before ReplicateKey existed read as primaries of their own region.
 TEST(KeyRecordTest, MultiRegionRecordsWithoutRegionsAreTheirOwnPrimary) {
   KeyRecord k;
