@@ -47,6 +47,9 @@ class NoKms final : public s3::KmsGateway {
                                      std::string_view, const s3::KmsContext&) override {
     return InternalError("unused");
   }
+  Result<KeyStatus> DescribeKeyState(const auth::RequestContext&, std::string_view) override {
+    return InternalError("unused");
+  }
 };
 
 double Millis(Clock_::duration d) {

@@ -115,4 +115,11 @@ Result<std::string> KeyServiceGateway::CheckKeyUsable(const auth::RequestContext
   return keys_.CheckKeyUsable(CallContext(ctx, nullptr), key_id, action, context);
 }
 
+Result<s3::KmsGateway::KeyStatus> KeyServiceGateway::DescribeKeyState(
+    const auth::RequestContext& ctx, std::string_view key_arn) {
+  // A read S3 makes to decorate a response, as CheckKeyUsable: no record of its own.
+  HANGAR_ASSIGN_OR_RETURN(kms::KeyRecord key, keys_.DescribeKey(CallContext(ctx, nullptr), key_arn));
+  return KeyStatus{std::string(kms::KeyStateName(key.state)), key.deletion_ms};
+}
+
 }  // namespace hangar::app

@@ -25,6 +25,8 @@ class KeyServiceGateway final : public s3::KmsGateway {
   Result<std::string> CheckKeyUsable(const auth::RequestContext& ctx, std::string_view key_id,
                                      std::string_view action,
                                      const s3::KmsContext& context) override;
+  Result<KeyStatus> DescribeKeyState(const auth::RequestContext& ctx,
+                                     std::string_view key_arn) override;
 
  private:
   // Queues the record of one KMS call made for `ctx`'s request; its failure fails that request.

@@ -96,6 +96,12 @@ enum class ErrorCode : uint16_t {
   kCorsForbidden,   // 403 AccessForbidden: a CORS request no rule allows
   kCorsBadRequest,  // 400 BadRequest: a preflight without Origin / Access-Control-Request-Method
   kServerSideEncryptionConfigurationNotFound,
+  // S3 versioning and Object Lock.
+  kNoSuchVersion,
+  kInvalidBucketState,  // 409: the bucket's versioning or lock state forbids the change
+  kIllegalVersioningConfiguration,
+  kObjectLockConfigurationNotFound,
+  kNoSuchObjectLockConfiguration,
   kSlowDown,
   kRequestTimeout,  // the client stopped sending (or reading) within the deadline
   kInvalidEncryptionAlgorithm,
@@ -154,6 +160,14 @@ class Status {
     return *this;
   }
 
+  // HTTP headers an error answer carries (S3: a delete marker's x-amz-delete-marker and
+  // x-amz-version-id on 404/405). Rarely used.
+  const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
+  Status& WithHeader(std::string name, std::string value) {
+    headers_.emplace_back(std::move(name), std::move(value));
+    return *this;
+  }
+
   // For logs: code name and message (never secret by construction).
   std::string ToString() const;
 
@@ -161,6 +175,7 @@ class Status {
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
   std::vector<std::pair<std::string, std::string>> fields_;
+  std::vector<std::pair<std::string, std::string>> headers_;
 };
 
 inline Status Error(ErrorCode code, std::string message) {

@@ -513,6 +513,7 @@ HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
       r.status = wire.xml_status;
       r.headers.Add("x-amz-request-id", request_id);
       r.headers.Add("x-amz-id-2", HostId(request_id));
+      for (const auto& [name, value] : status.headers()) r.headers.Add(name, value);
       if (status.code() == ErrorCode::kNotModified) break;  // 304 carries no body
       std::string body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>";
       body += XmlEscape(wire.xml_code);

@@ -105,6 +105,11 @@ Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBuck
   bucket.created_ms = ToUnixMillis(ctx.now);
   bucket.public_access_block = PublicAccessBlock{};  // all four on, as AWS does since 2023
   bucket.incarnation = crypto::RandomUuid();
+  if (input.object_lock_enabled) {
+    // Object Lock protects versions, so a bucket created with it is versioned from the start.
+    bucket.object_lock_enabled = true;
+    bucket.versioning = "Enabled";
+  }
   Status created = repository_.Commit({S3Repository::CreateBucket(bucket)});
   if (created.code() != ErrorCode::kConflict) return created;
   HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.GetBucket(input.bucket));
@@ -135,11 +140,12 @@ Result<std::string> S3Service::BucketOwner(std::string_view bucket) {
 }
 
 Result<store::Mutation> S3Service::BucketGuard(std::string_view bucket,
-                                               std::string_view incarnation) {
+                                               std::string_view incarnation, BucketRecord* now) {
   HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetBucket(bucket));
   if (!stored || stored->record.deleting || stored->record.incarnation != incarnation) {
     return NoSuchBucket(bucket);
   }
+  if (now != nullptr) *now = stored->record;
   return S3Repository::RequireBucketRevision(bucket, stored->revision);
 }
 
@@ -150,7 +156,11 @@ Result<store::Mutation> S3Service::BucketGuard(std::string_view bucket,
 Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view bucket) {
   HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:DeleteBucket"}));
   auto not_empty = [&] {
-    return Error(ErrorCode::kBucketNotEmpty, "The bucket you tried to delete is not empty")
+    return Error(ErrorCode::kBucketNotEmpty,
+                 stored.record.versioned()
+                     ? "The bucket you tried to delete is not empty. You must delete all versions "
+                       "in the bucket."
+                     : "The bucket you tried to delete is not empty")
         .WithField("BucketName", std::string(bucket));
   };
   HANGAR_ASSIGN_OR_RETURN(bool empty, repository_.BucketIsEmpty(bucket));

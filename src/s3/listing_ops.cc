@@ -7,10 +7,51 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
 
 #include "s3/s3_service.h"
+#include "s3/version_id.h"
 
 namespace hangar::s3 {
+namespace {
+
+// One ordered run of documents (the current versions, or the noncurrent ones) read in batches
+// that grow while the listing goes on, and can jump past a common prefix.
+class DocumentRun {
+ public:
+  using Fetch =
+      std::function<Result<std::vector<store::Document>>(const std::string& after, size_t n)>;
+  DocumentRun(Fetch fetch, std::string after) : fetch_(std::move(fetch)), after_(std::move(after)) {}
+
+  // The next document, or null at the end.
+  Result<const store::Document*> Peek() {
+    if (pos_ == batch_.size() && !exhausted_) {
+      HANGAR_ASSIGN_OR_RETURN(batch_, fetch_(after_, batch_size_));
+      pos_ = 0;
+      exhausted_ = batch_.size() < batch_size_;
+      batch_size_ = std::min<size_t>(batch_size_ * 4, 1000);
+    }
+    return pos_ < batch_.size() ? &batch_[pos_] : nullptr;
+  }
+  void Pop() { after_ = batch_[pos_++].id; }
+  void SkipTo(const std::string& after) {
+    if (after <= after_) return;
+    after_ = after;
+    batch_.clear();
+    pos_ = 0;
+    exhausted_ = false;
+  }
+
+ private:
+  Fetch fetch_;
+  std::string after_;
+  std::vector<store::Document> batch_;
+  size_t pos_ = 0;
+  size_t batch_size_ = 16;
+  bool exhausted_ = false;
+};
+
+}  // namespace
 
 Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx,
                                                  const ListObjectsInput& input) {
@@ -21,6 +62,7 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
   HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket, request));
   ListObjectsOutput out;
   out.bucket_owner = bucket.record.owner_account;
+  const bool versioned = bucket.record.versioned();
   const size_t max = static_cast<size_t>(std::clamp(input.max_keys, 0, 1000));
   if (max == 0) return out;  // nothing asked, nothing truncated
   std::string cursor = input.start_after;
@@ -36,17 +78,24 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
     if (batch.empty()) break;
     bool jumped = false;
     for (auto& doc : batch) {
-      if (count() == max) {
-        out.truncated = true;
-        break;
-      }
       const std::string& key = doc.id;
+      cursor = key;
+      std::optional<ObjectRecord> decoded;
+      if (versioned) {
+        // Delete markers are never listed, nor a common prefix that holds only markers.
+        HANGAR_ASSIGN_OR_RETURN(decoded, DecodeObject(doc.body));
+        if (decoded->delete_marker) continue;
+      }
       if (!input.delimiter.empty()) {
         size_t at = key.find(input.delimiter, input.prefix.size());
         if (at != std::string::npos) {
           std::string common = key.substr(0, at + input.delimiter.size());
           // A common prefix at or before start-after was already returned on an earlier page.
           if (common > input.start_after || input.start_after.empty()) {
+            if (count() == max) {
+              out.truncated = true;
+              break;
+            }
             out.common_prefixes.push_back(common);
             out.next_marker = common;
           }
@@ -56,16 +105,113 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
           break;
         }
       }
-      cursor = key;
+      if (count() == max) {
+        out.truncated = true;
+        break;
+      }
       out.next_marker = key;
-      HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, DecodeObject(doc.body));
-      out.objects.push_back(std::move(o));
+      if (!decoded) {
+        HANGAR_ASSIGN_OR_RETURN(decoded, DecodeObject(doc.body));
+      }
+      out.objects.push_back(std::move(*decoded));
     }
     if (out.truncated) break;
     if (!jumped && batch.size() < want) break;
     batch_size = jumped ? 8 : std::min<size_t>(batch_size * 4, 1000);
   }
   if (!out.truncated) out.next_marker.clear();
+  return out;
+}
+
+// Where a version listing resumes, as a position in the merged order of document ids (a key's
+// current version "K" sorts before its noncurrent versions "K\0<~stamp>").
+Result<std::string> S3Service::VersionListStart(std::string_view bucket, const std::string& key_marker,
+                                                const std::string& version_id_marker) {
+  if (key_marker.empty()) return std::string();
+  // After every version of the key: 0xff sorts after each "K\0<hex>" and before "K\x01".
+  std::string after_key = key_marker + std::string("\0\xff", 2);
+  if (version_id_marker.empty()) return after_key;
+  if (version_id_marker != kNullVersionId && !VersionIdStamp(version_id_marker)) {
+    return Error(ErrorCode::kValidation, "Invalid version id specified")
+        .WithField("ArgumentName", "version-id-marker")
+        .WithField("ArgumentValue", version_id_marker);
+  }
+  HANGAR_ASSIGN_OR_RETURN(auto found, FindVersion(bucket, key_marker, version_id_marker));
+  if (!found) return after_key;
+  if (found->current) return key_marker;
+  return S3Repository::VersionDocId(key_marker, found->stored.record.stamp());
+}
+
+Result<ListVersionsOutput> S3Service::ListObjectVersions(const auth::RequestContext& ctx,
+                                                         const ListVersionsInput& input) {
+  if (!input.version_id_marker.empty() && input.key_marker.empty()) {
+    return Error(ErrorCode::kValidation,
+                 "A version-id marker cannot be specified without a key marker.")
+        .WithField("ArgumentName", "version-id-marker")
+        .WithField("ArgumentValue", input.version_id_marker);
+  }
+  S3Request request{"s3:ListBucketVersions"};
+  request.keys["s3:prefix"] = {input.prefix};
+  if (!input.delimiter.empty()) request.keys["s3:delimiter"] = {input.delimiter};
+  request.keys["s3:max-keys"] = {std::to_string(input.max_keys)};
+  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket, request));
+  ListVersionsOutput out;
+  out.bucket_owner = bucket.record.owner_account;
+  const size_t max = static_cast<size_t>(std::clamp(input.max_keys, 0, 1000));
+  if (max == 0) return out;
+  HANGAR_ASSIGN_OR_RETURN(std::string after,
+                          VersionListStart(input.bucket, input.key_marker, input.version_id_marker));
+  DocumentRun current(
+      [&](const std::string& a, size_t n) {
+        return repository_.ListObjectDocuments(input.bucket, input.prefix, a, n);
+      },
+      after);
+  DocumentRun older(
+      [&](const std::string& a, size_t n) {
+        return repository_.ListVersionDocuments(input.bucket, input.prefix, a, n);
+      },
+      after);
+  auto count = [&] { return out.versions.size() + out.common_prefixes.size(); };
+  for (;;) {
+    HANGAR_ASSIGN_OR_RETURN(const store::Document* a, current.Peek());
+    HANGAR_ASSIGN_OR_RETURN(const store::Document* b, older.Peek());
+    if (a == nullptr && b == nullptr) break;
+    const bool is_current = a != nullptr && (b == nullptr || a->id < b->id);
+    const store::Document& doc = is_current ? *a : *b;
+    const std::string key(is_current ? std::string_view(doc.id)
+                                     : S3Repository::KeyOfVersionDocId(doc.id));
+    size_t at = input.delimiter.empty() ? std::string::npos
+                                        : key.find(input.delimiter, input.prefix.size());
+    if (at != std::string::npos) {
+      std::string common = key.substr(0, at + input.delimiter.size());
+      // A common prefix at or before the key marker was returned on an earlier page.
+      if (common > input.key_marker) {
+        if (count() == max) {
+          out.truncated = true;
+          break;
+        }
+        out.common_prefixes.push_back(common);
+        out.next_key_marker = common;
+        out.next_version_id_marker.reset();
+      }
+      current.SkipTo(common + "\xff");
+      older.SkipTo(common + "\xff");
+      continue;
+    }
+    if (count() == max) {
+      out.truncated = true;
+      break;
+    }
+    HANGAR_ASSIGN_OR_RETURN(ObjectRecord record, DecodeObject(doc.body));
+    out.next_key_marker = key;
+    out.next_version_id_marker = record.wire_version_id();
+    out.versions.push_back({std::move(record), is_current});
+    (is_current ? current : older).Pop();
+  }
+  if (!out.truncated) {
+    out.next_key_marker.clear();
+    out.next_version_id_marker.reset();
+  }
   return out;
 }
 

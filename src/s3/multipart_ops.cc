@@ -149,6 +149,8 @@ Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext
       upload.initiated_ms +
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.abandoned_upload_ttl).count();
   upload.bucket_incarnation = bucket.record.incarnation;
+  HANGAR_ASSIGN_OR_RETURN(upload.lock, LockForWrite(ctx, bucket.record, input.key, input.lock,
+                                                    std::nullopt));
   // What the key held when the upload began, for conditional Completes (409 if it changes).
   HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.GetObject(input.bucket, input.key));
   upload.key_revision_at_start = existing ? existing->revision : 0;
@@ -253,7 +255,7 @@ Result<PartOutput> S3Service::UploadPartCopy(const auth::RequestContext& ctx,
   HANGAR_RETURN_IF_ERROR(CheckPartNumber(input.part_number, options_.max_parts));
   HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, input.bucket, input.key, input.upload_id,
                                                      "s3:PutObject"));
-  HANGAR_ASSIGN_OR_RETURN(auto src, RequireObject(ctx, source.bucket, source.key, "s3:GetObject"));
+  HANGAR_ASSIGN_OR_RETURN(auto src, RequireCopySource(ctx, source));
   HANGAR_ASSIGN_OR_RETURN(ReadKeys source_keys,
                           sse_.PrepareRead(ctx, src.record, source.customer_key));
   HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.ResumeUpload(ctx, upload.record, input.customer_key));
@@ -372,6 +374,7 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
   record.tags = u.tags;
   record.storage_class = u.storage_class;
   record.encryption = u.encryption;
+  record.lock = u.lock;
   record.parts_count = static_cast<int>(chosen.size());
   std::vector<std::string> part_digests;
   for (const PartRecord* p : chosen) {
@@ -409,10 +412,13 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
       }
     }
   }
-  extra.push_back(S3Repository::PutCompletedUpload(u, record, ToUnixMillis(ctx.now) + kReplayMs));
+  const int64_t replay_until = ToUnixMillis(ctx.now) + kReplayMs;
   std::optional<int64_t> key_revision;
   if (u.key_revision_at_start >= 0) key_revision = u.key_revision_at_start;
-  Status s = SwapObject(record, u.bucket_incarnation, conditions, std::move(extra), key_revision);
+  Status s = SwapObject(record, u.bucket_incarnation, conditions, std::move(extra), key_revision,
+                        [&](const ObjectRecord& committed) {
+                          return S3Repository::PutCompletedUpload(u, committed, replay_until);
+                        });
   if (s.code() == ErrorCode::kConflict || s.code() == ErrorCode::kSlowDown) {
     // The upload changed under us (a part arrived, or another Complete/Abort won).
     HANGAR_ASSIGN_OR_RETURN(auto again, repository_.GetUpload(bucket, key, upload_id));

@@ -175,21 +175,6 @@ Result<Stored<BucketRecord>> S3Service::AuthorizeObjectWrite(const auth::Request
   return stored;
 }
 
-Result<Stored<ObjectRecord>> S3Service::RequireObject(const auth::RequestContext& ctx,
-                                                      std::string_view bucket,
-                                                      std::string_view key,
-                                                      std::string_view action,
-                                                      const iam::ContextKeys& extra) {
-  // The object is read before the caller is authorised, because policies may test its tags
-  // (s3:ExistingObjectTag, aws:ResourceTag); whether it exists is said only after.
-  HANGAR_ASSIGN_OR_RETURN(auto stored, repository_.GetObject(bucket, key));
-  S3Request request{std::string(action), std::string(key), extra};
-  if (stored) AddExistingObjectTags(request.keys, stored->record.tags);
-  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, request));
-  if (!stored) return NoSuchKey(key);
-  return std::move(*stored);
-}
-
 void S3Service::PublishQuietly(const std::string& blob_id) {
   // Publishing only moves a durable, referenced blob to its final place; if it fails, readers
   // still find it staged and recovery finishes the job.
@@ -215,16 +200,21 @@ Status S3Service::CheckWriteConditions(const WriteConditions& conditions,
   return Status::Ok();
 }
 
-Status S3Service::SwapObject(const ObjectRecord& record, std::string_view bucket_incarnation,
+Status S3Service::SwapObject(ObjectRecord& record, std::string_view bucket_incarnation,
                              const WriteConditions& conditions, std::vector<store::Mutation> extra,
-                             std::optional<int64_t> key_revision_at_start) {
+                             std::optional<int64_t> key_revision_at_start,
+                             const std::function<store::Mutation(const ObjectRecord&)>& record_result) {
   const std::string owner = "object " + record.bucket + "/" + record.key;
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
     // Re-read each attempt: a harmless bucket change (tags, policy) only moves the revision on.
+    BucketRecord bucket;
     HANGAR_ASSIGN_OR_RETURN(store::Mutation guard,
-                            BucketGuard(record.bucket, bucket_incarnation));
+                            BucketGuard(record.bucket, bucket_incarnation, &bucket));
     HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(record.bucket, record.key));
-    HANGAR_RETURN_IF_ERROR(CheckWriteConditions(conditions, current, record.key));
+    // Conditions see a delete marker as no object.
+    std::optional<Stored<ObjectRecord>> live;
+    if (current && !current->record.delete_marker) live = current;
+    HANGAR_RETURN_IF_ERROR(CheckWriteConditions(conditions, live, record.key));
     // A conditional Complete also fails if the key changed since its upload began, even when the
     // condition holds now (s3-data-protection.md §4.1).
     if (conditions.any() && key_revision_at_start &&
@@ -237,16 +227,10 @@ Status S3Service::SwapObject(const ObjectRecord& record, std::string_view bucket
     }
     std::vector<store::Mutation> m = extra;
     m.push_back(std::move(guard));
-    m.push_back(S3Repository::PutObject(record, current ? current->revision : 0));
+    HANGAR_ASSIGN_OR_RETURN(auto replace, ReplaceCurrent(bucket, record, current));
+    for (auto& r : replace) m.push_back(std::move(r));
+    if (record_result) m.push_back(record_result(record));
     for (const auto& seg : record.segments) m.push_back(S3Repository::RegisterBlob(seg.blob_id, owner));
-    if (current) {
-      for (const auto& seg : current->record.segments) {
-        bool reused = std::any_of(record.segments.begin(), record.segments.end(),
-                                  [&](const Segment& s) { return s.blob_id == seg.blob_id; });
-        if (reused) continue;
-        for (auto& r : S3Repository::ReleaseBlob(seg.blob_id, GarbageDue())) m.push_back(std::move(r));
-      }
-    }
     Status s = repository_.Commit(m);
     if (s.ok()) {
       for (const auto& seg : record.segments) PublishQuietly(seg.blob_id);
@@ -272,6 +256,9 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
                                                                options_.max_object_size,
                                                                input.content_md5));
   HANGAR_ASSIGN_OR_RETURN(auto checksum_expected, ExpectedChecksum(input.checksum));
+  HANGAR_ASSIGN_OR_RETURN(ObjectLock lock,
+                          LockForWrite(ctx, bucket.record, input.key, input.lock,
+                                       input.content_md5.has_value() || input.checksum.has_value()));
   // The encryption and its data key(s): KMS is asked before a byte of the body is read.
   HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.PrepareWrite(ctx, bucket.record, input.key,
                                                             input.sse, input.customer_key));
@@ -302,6 +289,7 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   record.user_metadata = input.user_metadata;
   record.tags = input.tags;
   record.storage_class = input.storage_class;
+  record.lock = lock;
   if (input.checksum) {
     record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(input.checksum->algorithm)),
                                     crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
@@ -311,14 +299,17 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   }
   Status swapped = SwapObject(record, bucket.record.incarnation, input.conditions, {});
   if (!swapped.ok()) return discard(swapped);
-  return PutObjectOutput{record.etag, record.checksum, record.encryption};
+  std::optional<std::string> version_id;
+  if (!record.version_id.empty()) version_id = record.version_id;
+  return PutObjectOutput{record.etag, version_id, record.checksum, record.encryption};
 }
 
 Result<ObjectRecord> S3Service::GetObjectRecord(const auth::RequestContext& ctx,
                                                 std::string_view bucket, std::string_view key,
                                                 const std::optional<CustomerKey>* customer,
-                                                std::string_view action) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key, action));
+                                                std::string_view action,
+                                                const std::optional<std::string>& version_id) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key, action, {}, version_id));
   if (customer && (stored.record.encryption.mode == "SSE-C" || customer->has_value())) {
     HANGAR_ASSIGN_OR_RETURN(ReadKeys keys, sse_.PrepareRead(ctx, stored.record, *customer));
   }
@@ -327,9 +318,12 @@ Result<ObjectRecord> S3Service::GetObjectRecord(const auth::RequestContext& ctx,
 
 Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
                                              const GetObjectInput& input) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, input.bucket, input.key, "s3:GetObject"));
+  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, input.bucket, input.key, "s3:GetObject",
+                                                     {}, input.version_id));
   GetObjectOutput out;
   out.object = std::move(stored.record);
+  HANGAR_ASSIGN_OR_RETURN(out.version_id, VersionHeaderOf(out.object));
+  out.locked_key_status = LockedKeyStatus(ctx, out.object);
   const ObjectRecord& o = out.object;
   // An SSE-C object's key is checked before anything else is said about it: a Range, a part
   // number or a condition evaluated first would tell a caller without the key its size, part
@@ -394,55 +388,40 @@ Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
   return out;
 }
 
-Status S3Service::DeleteObject(const auth::RequestContext& ctx, std::string_view bucket,
-                               std::string_view key, const std::optional<std::string>& if_match) {
-  iam::ContextKeys keys;
-  if (if_match) keys["s3:if-match"] = {*if_match};
-  HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, {"s3:DeleteObject", std::string(key), keys}));
-  // A delete that names an ETag reveals it: it needs s3:GetObject as well (conditional-deletes).
-  if (if_match) {
-    HANGAR_RETURN_IF_ERROR(RequireBucket(ctx, bucket, {"s3:GetObject", std::string(key)}).status());
-  }
-  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(bucket, key));
-    if (if_match && *if_match != "*") {
-      HANGAR_RETURN_IF_ERROR(CheckWriteConditions({false, if_match}, current, key));
-    } else if (if_match && !current) {
-      return NoSuchKey(key);
-    }
-    if (!current) return Status::Ok();  // deleting what is not there succeeds, as on S3
-    std::vector<store::Mutation> m = {S3Repository::DeleteObject(bucket, key, current->revision)};
-    for (const auto& seg : current->record.segments) {
-      for (auto& r : S3Repository::ReleaseBlob(seg.blob_id, GarbageDue())) m.push_back(std::move(r));
-    }
-    Status s = repository_.Commit(m);
-    if (s.code() != ErrorCode::kConflict) return s;
-    BackOffAfterConflict(attempt);
-  }
-  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
-}
-
 Result<std::vector<DeleteObjectsEntry>> S3Service::DeleteObjects(
     const auth::RequestContext& ctx, std::string_view bucket,
-    const std::vector<ObjectToDelete>& objects) {
+    const std::vector<ObjectToDelete>& objects, const DeleteOptions& bypass) {
   // Each key is authorised as its own s3:DeleteObject; the bucket need only exist.
   HANGAR_ASSIGN_OR_RETURN(auto b, repository_.GetBucket(bucket));
   if (!b) return Error(ErrorCode::kNoSuchBucket, "The specified bucket does not exist")
                   .WithField("BucketName", std::string(bucket));
+  if (bypass.bypass_header && !b->record.object_lock_enabled) {
+    return Error(ErrorCode::kValidation,
+                 "x-amz-bypass-governance-retention is only applicable to Object Lock enabled "
+                 "buckets.")
+        .WithField("ArgumentName", "x-amz-bypass-governance-retention");
+  }
   std::vector<DeleteObjectsEntry> out;
   out.reserve(objects.size());
   for (const auto& o : objects) {
-    Status s = ValidateObjectKey(o.key);
-    if (s.ok()) s = DeleteObject(ctx, bucket, o.key, o.etag);
-    out.push_back({o.key, s});
+    DeleteObjectsEntry entry{o.key, o.version_id, ValidateObjectKey(o.key), {}};
+    if (entry.status.ok()) {
+      auto deleted =
+          DeleteObject(ctx, bucket, o.key, {o.version_id, o.etag, false, bypass.bypass_governance});
+      if (deleted.ok()) {
+        entry.result = std::move(*deleted);
+      } else {
+        entry.status = deleted.status();
+      }
+    }
+    out.push_back(std::move(entry));
   }
   return out;
 }
 
 Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
                                                const CopyObjectInput& input) {
-  HANGAR_ASSIGN_OR_RETURN(auto source, RequireObject(ctx, input.source.bucket, input.source.key,
-                                                     "s3:GetObject"));
+  HANGAR_ASSIGN_OR_RETURN(auto source, RequireCopySource(ctx, input.source));
   HANGAR_ASSIGN_OR_RETURN(auto target_bucket,
                           AuthorizeObjectWrite(ctx, input.bucket, input.key, input.sse,
                                                input.replace_tags ? input.tags : KeyValues{},
@@ -451,7 +430,9 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   const ObjectRecord& src = source.record;
   HANGAR_RETURN_IF_ERROR(EvaluateCopySourceConditions(
       input.source.conditions, src.etag, FromUnixMillis(src.last_modified_ms), ctx.now));
-  const bool same_object = input.source.bucket == input.bucket && input.source.key == input.key;
+  // A copy of an older version onto its own key restores it: that is not a copy onto itself.
+  const bool same_object = input.source.bucket == input.bucket && input.source.key == input.key &&
+                           !input.source.version_id;
   // Encryption changes when the request names one, when the source is under KMS (without headers
   // the copy takes the bucket's default) or when the bucket has a configured default (AWS).
   const bool changes_encryption = input.sse.algorithm || input.customer_key ||
@@ -471,6 +452,8 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   }
   if (input.replace_metadata) HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   if (input.replace_tags) HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
+  HANGAR_ASSIGN_OR_RETURN(ObjectLock lock, LockForWrite(ctx, target_bucket.record, input.key,
+                                                        input.lock, std::nullopt));
 
   std::optional<ChecksumAlgorithm> algorithm = input.checksum_algorithm;
   if (!algorithm && src.checksum) algorithm = ParseChecksumAlgorithm(src.checksum->algorithm);
@@ -498,6 +481,7 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   record.user_metadata = input.replace_metadata ? input.user_metadata : src.user_metadata;
   record.tags = input.replace_tags ? input.tags : src.tags;
   record.storage_class = input.storage_class.empty() ? src.storage_class : input.storage_class;
+  record.lock = lock;
   if (algorithm) {
     record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(*algorithm)),
                                     crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
@@ -510,39 +494,43 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
     if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
     return swapped;
   }
-  return CopyObjectOutput{record.etag, record.last_modified_ms, record.checksum, record.encryption};
+  CopyObjectOutput out{record.etag, {}, {}, record.last_modified_ms, record.checksum,
+                       record.encryption};
+  if (target_bucket.record.versioned()) out.version_id = record.wire_version_id();
+  if (!src.version_id.empty()) out.source_version_id = src.version_id;
+  return out;
 }
 
 Status S3Service::PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
-                                   std::string_view key, const KeyValues& tags) {
-  return ReplaceObjectTags(ctx, bucket, key, tags, "s3:PutObjectTagging");
+                                   std::string_view key, const KeyValues& tags,
+                                   const std::optional<std::string>& version_id) {
+  return ReplaceObjectTags(ctx, bucket, key, tags, "s3:PutObjectTagging", version_id);
 }
 
 Status S3Service::ReplaceObjectTags(const auth::RequestContext& ctx, std::string_view bucket,
                                     std::string_view key, const KeyValues& tags,
-                                    std::string_view tagging_action) {
+                                    std::string_view tagging_action,
+                                    const std::optional<std::string>& version_id) {
   HANGAR_RETURN_IF_ERROR(ValidateTags(tags, kMaxObjectTags));
-  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
-    HANGAR_ASSIGN_OR_RETURN(auto stored,
-                            RequireObject(ctx, bucket, key, tagging_action,
-                                          RequestTagKeys(tags, /*object=*/true)));
-    stored.record.tags = tags;
-    Status s = repository_.Commit({S3Repository::PutObject(stored.record, stored.revision)});
-    if (s.code() != ErrorCode::kConflict) return s;
-    BackOffAfterConflict(attempt);
-  }
-  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
+  return UpdateVersion(ctx, bucket, key, version_id, tagging_action,
+                       RequestTagKeys(tags, /*object=*/true), [&](ObjectRecord& o) {
+                         o.tags = tags;
+                         return Status::Ok();
+                       });
 }
 
 Result<KeyValues> S3Service::GetObjectTagging(const auth::RequestContext& ctx,
-                                              std::string_view bucket, std::string_view key) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireObject(ctx, bucket, key, "s3:GetObjectTagging"));
+                                              std::string_view bucket, std::string_view key,
+                                              const std::optional<std::string>& version_id) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored,
+                          RequireObject(ctx, bucket, key, "s3:GetObjectTagging", {}, version_id));
   return std::move(stored.record.tags);
 }
 
 Status S3Service::DeleteObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
-                                      std::string_view key) {
-  return ReplaceObjectTags(ctx, bucket, key, {}, "s3:DeleteObjectTagging");
+                                      std::string_view key,
+                                      const std::optional<std::string>& version_id) {
+  return ReplaceObjectTags(ctx, bucket, key, {}, "s3:DeleteObjectTagging", version_id);
 }
 
 }  // namespace hangar::s3

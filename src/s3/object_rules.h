@@ -37,4 +37,10 @@ Status VerifyUpload(const WrittenBlob& written, const std::optional<std::string>
                     const std::optional<std::string>& checksum_expected,
                     const auth::PayloadReader& body);
 
+// "null" or a well-formed version id. Errors: kValidation (InvalidArgument, AWS's texts).
+Status ValidateVersionId(std::string_view version_id);
+// How a request that reaches a delete marker is answered: 404 NoSuchKey for the current version,
+// 405 MethodNotAllowed when the marker was named by version id; with the marker's headers.
+Status DeleteMarkerAnswer(const ObjectRecord& marker, bool named, std::string_view action);
+
 }  // namespace hangar::s3

@@ -123,6 +123,20 @@ std::vector<CorsRule> CorsRulesFrom(const json& rules) {
   return out;
 }
 
+
+void AddLock(json& j, const ObjectLock& lock) {
+  if (!lock.mode.empty()) {
+    j["lock_mode"] = lock.mode;
+    j["lock_until_ms"] = lock.until_ms;
+  }
+  if (!lock.legal_hold.empty()) j["legal_hold"] = lock.legal_hold;
+}
+
+ObjectLock LockFrom(const json& j) {
+  return ObjectLock{j.value("lock_mode", ""), j.value("lock_until_ms", int64_t{0}),
+                    j.value("legal_hold", "")};
+}
+
 }  // namespace
 
 std::string EncodeBucket(const BucketRecord& b) {
@@ -141,6 +155,14 @@ std::string EncodeBucket(const BucketRecord& b) {
   if (!b.cors_rules.empty()) j["cors"] = CorsRulesJson(b.cors_rules);
   if (!b.incarnation.empty()) j["incarnation"] = b.incarnation;
   if (b.deleting) j["deleting"] = true;
+  if (!b.versioning.empty()) j["versioning"] = b.versioning;
+  if (!b.mfa_delete.empty()) j["mfa_delete"] = b.mfa_delete;
+  if (b.object_lock_enabled) j["object_lock"] = true;
+  if (!b.default_retention.mode.empty()) {
+    j["default_retention"] = {{"mode", b.default_retention.mode},
+                              {"days", b.default_retention.days},
+                              {"years", b.default_retention.years}};
+  }
   return Dump(j);
 }
 
@@ -161,6 +183,14 @@ Result<BucketRecord> DecodeBucket(std::string_view text) {
     if (j.contains("cors")) b.cors_rules = CorsRulesFrom(j.at("cors"));
     b.incarnation = j.value("incarnation", "");
     b.deleting = j.value("deleting", false);
+    b.versioning = j.value("versioning", "");
+    b.mfa_delete = j.value("mfa_delete", "");
+    b.object_lock_enabled = j.value("object_lock", false);
+    if (j.contains("default_retention")) {
+      const json& r = j.at("default_retention");
+      b.default_retention = {r.at("mode").get<std::string>(), r.at("days").get<int>(),
+                             r.at("years").get<int>()};
+    }
     return b;
   });
 }
@@ -175,19 +205,24 @@ std::string EncodeObject(const ObjectRecord& o) {
                         {"checksum", ChecksumJson(s.checksum)},
                         {"keys", KeysJson(s.keys)}});
   }
-  return Dump({{"bucket", o.bucket},
-               {"key", o.key},
-               {"size", o.size},
-               {"etag", o.etag},
-               {"last_modified_ms", o.last_modified_ms},
-               {"headers", HeadersJson(o.headers)},
-               {"meta", PairsJson(o.user_metadata)},
-               {"tags", PairsJson(o.tags)},
-               {"storage_class", o.storage_class},
-               {"checksum", ChecksumJson(o.checksum)},
-               {"segments", segments},
-               {"parts_count", o.parts_count},
-               {"sse", EncryptionJson(o.encryption)}});
+  json j = {{"bucket", o.bucket},
+            {"key", o.key},
+            {"size", o.size},
+            {"etag", o.etag},
+            {"last_modified_ms", o.last_modified_ms},
+            {"headers", HeadersJson(o.headers)},
+            {"meta", PairsJson(o.user_metadata)},
+            {"tags", PairsJson(o.tags)},
+            {"storage_class", o.storage_class},
+            {"checksum", ChecksumJson(o.checksum)},
+            {"segments", segments},
+            {"parts_count", o.parts_count},
+            {"sse", EncryptionJson(o.encryption)}};
+  if (!o.version_id.empty()) j["version_id"] = o.version_id;
+  if (o.version_stamp != 0) j["version_stamp"] = o.version_stamp;
+  if (o.delete_marker) j["delete_marker"] = true;
+  AddLock(j, o.lock);
+  return Dump(j);
 }
 
 Result<ObjectRecord> DecodeObject(std::string_view text) {
@@ -210,6 +245,10 @@ Result<ObjectRecord> DecodeObject(std::string_view text) {
     }
     o.parts_count = j.at("parts_count").get<int>();
     o.encryption = EncryptionFrom(j.at("sse"));
+    o.version_id = j.value("version_id", "");
+    o.version_stamp = j.value("version_stamp", int64_t{0});
+    o.delete_marker = j.value("delete_marker", false);
+    o.lock = LockFrom(j);
     return o;
   });
 }
@@ -230,6 +269,7 @@ std::string EncodeUpload(const UploadRecord& u) {
                {"keys", KeysJson(u.upload_keys)}};
   if (!u.bucket_incarnation.empty()) j["bucket_incarnation"] = u.bucket_incarnation;
   if (u.key_revision_at_start >= 0) j["key_revision_at_start"] = u.key_revision_at_start;
+  AddLock(j, u.lock);
   return Dump(j);
 }
 
@@ -251,6 +291,7 @@ Result<UploadRecord> DecodeUpload(std::string_view text) {
     u.upload_keys = KeysFrom(j.at("keys"));
     u.bucket_incarnation = j.value("bucket_incarnation", "");
     u.key_revision_at_start = j.value("key_revision_at_start", int64_t{-1});
+    u.lock = LockFrom(j);
     return u;
   });
 }

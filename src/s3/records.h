@@ -44,6 +44,21 @@ struct CorsRule {
   std::optional<int64_t> max_age_seconds;
 };
 
+// Object Lock: a version's retention (WORM) and legal hold.
+struct ObjectLock {
+  std::string mode;         // "", GOVERNANCE, COMPLIANCE
+  int64_t until_ms = 0;     // retain-until date (with a mode)
+  std::string legal_hold;   // "" (never set), ON, OFF
+  bool operator==(const ObjectLock&) const = default;
+};
+
+// A bucket's default retention (PutObjectLockConfiguration's Rule): none when mode is "".
+struct DefaultRetention {
+  std::string mode;
+  int days = 0;   // exactly one of days and years is set with a mode
+  int years = 0;
+};
+
 struct BucketRecord {
   std::string name;
   std::string owner_account;
@@ -60,6 +75,13 @@ struct BucketRecord {
   std::string incarnation;
   // DeleteBucket in progress: writes may no longer commit (cleared by recovery after a crash).
   bool deleting = false;
+  // PutBucketVersioning: "" (never enabled), "Enabled" or "Suspended" (once enabled, a bucket
+  // can never return to "").
+  std::string versioning;
+  bool versioned() const { return !versioning.empty(); }
+  std::string mfa_delete;  // "" or "Disabled" (MFA Delete cannot be enabled: no MFA devices)
+  bool object_lock_enabled = false;  // Object Lock (never turned off once on)
+  DefaultRetention default_retention;  // applies to new versions that name no retention
 };
 
 std::string EncodePublicAccessBlock(const PublicAccessBlock& b);
@@ -128,6 +150,15 @@ struct ObjectRecord {
   std::vector<Segment> segments;  // in order; empty for a zero-byte object
   int parts_count = 0;            // > 0 for objects made by CompleteMultipartUpload
   ObjectEncryption encryption;
+  // Versioning (docs/s3-versioning.md). "" is the null version. The stamp (microseconds, growing
+  // along the key's history) orders versions; 0 in records written before versioning existed.
+  std::string version_id;
+  int64_t version_stamp = 0;
+  bool delete_marker = false;  // a marker has no data, headers or encryption
+  ObjectLock lock;
+  int64_t stamp() const { return version_stamp != 0 ? version_stamp : last_modified_ms * 1000; }
+  // The id on the wire: "null" for the null version.
+  std::string wire_version_id() const { return version_id.empty() ? "null" : version_id; }
 };
 
 struct UploadRecord {
@@ -148,6 +179,7 @@ struct UploadRecord {
   // The key's object revision when the upload began (0: no object; -1: not recorded, uploads
   // from before conditional Complete): a conditional Complete fails 409 if it changed since.
   int64_t key_revision_at_start = -1;
+  ObjectLock lock;  // given to the object at Complete
 };
 
 struct PartRecord {

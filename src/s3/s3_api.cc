@@ -1073,7 +1073,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
       bool quiet = ToLower(doc.Text("Quiet")) == "true";
       std::vector<ObjectToDelete> keys;
       for (const auto& object : doc.Children("Object")) {
-        ObjectToDelete o{FieldValue(object, "Key"), std::nullopt};
+        ObjectToDelete o{FieldValue(object, "Key"), std::nullopt, std::nullopt};
         if (HasField(object, "ETag")) o.etag = FieldValue(object, "ETag");
         keys.push_back(std::move(o));
       }
@@ -1213,7 +1213,7 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
     }
     case Op::kDeleteObject: {
       HANGAR_ASSIGN_OR_RETURN(auto if_match, DeleteConditionFrom(h));
-      HANGAR_RETURN_IF_ERROR(service_.DeleteObject(ctx, a.bucket, a.key, if_match));
+      HANGAR_RETURN_IF_ERROR(service_.DeleteObject(ctx, a.bucket, a.key, {std::nullopt, if_match}).status());
       return Empty(204);
     }
     case Op::kPutObjectTagging: {

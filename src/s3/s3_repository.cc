@@ -8,6 +8,7 @@ namespace {
 
 constexpr std::string_view kBuckets = "s3.bucket";
 constexpr std::string_view kObjects = "s3.object";
+constexpr std::string_view kVersions = "s3.version";
 constexpr std::string_view kUploads = "s3.upload";
 constexpr std::string_view kParts = "s3.part";
 constexpr std::string_view kBlobs = "s3.blob";
@@ -36,6 +37,20 @@ store::Document Doc(std::string_view collection, std::string_view partition, std
 }
 
 }  // namespace
+
+std::string S3Repository::VersionDocId(std::string_view key, int64_t stamp) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx",
+                static_cast<unsigned long long>(~static_cast<uint64_t>(stamp)));
+  std::string id(key);
+  id.push_back('\0');
+  id.append(buf, 16);
+  return id;
+}
+
+std::string_view S3Repository::KeyOfVersionDocId(std::string_view id) {
+  return id.size() >= 17 ? id.substr(0, id.size() - 17) : id;
+}
 
 Result<std::optional<Stored<BucketRecord>>> S3Repository::GetBucket(std::string_view bucket) {
   uint64_t generation;
@@ -130,7 +145,49 @@ Result<std::vector<store::Document>> S3Repository::ListObjectDocuments(
 
 Result<bool> S3Repository::BucketIsEmpty(std::string_view bucket) {
   HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kObjects, bucket, {"", "", 1}));
+  if (!docs.empty()) return false;
+  HANGAR_ASSIGN_OR_RETURN(docs, store_.List(kVersions, bucket, {"", "", 1}));
   return docs.empty();
+}
+
+Result<std::optional<Stored<ObjectRecord>>> S3Repository::GetVersion(std::string_view bucket,
+                                                                     std::string_view key,
+                                                                     int64_t stamp) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kVersions, bucket, VersionDocId(key, stamp)));
+  if (!doc) return std::optional<Stored<ObjectRecord>>();
+  HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, DecodeObject(doc->body));
+  return std::optional<Stored<ObjectRecord>>(Stored<ObjectRecord>{std::move(o), doc->revision});
+}
+
+Result<std::vector<Stored<ObjectRecord>>> S3Repository::ListKeyVersions(std::string_view bucket,
+                                                                        std::string_view key,
+                                                                        size_t limit) {
+  std::string prefix(key);
+  prefix.push_back('\0');
+  HANGAR_ASSIGN_OR_RETURN(auto docs, store_.List(kVersions, bucket, {prefix, "", limit}));
+  std::vector<Stored<ObjectRecord>> out;
+  out.reserve(docs.size());
+  for (const auto& d : docs) {
+    HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, DecodeObject(d.body));
+    out.push_back({std::move(o), d.revision});
+  }
+  return out;
+}
+
+Result<std::vector<store::Document>> S3Repository::ListVersionDocuments(
+    std::string_view bucket, std::string_view prefix, std::string_view start_after, size_t limit) {
+  return store_.List(kVersions, bucket, {std::string(prefix), std::string(start_after), limit});
+}
+
+store::Mutation S3Repository::PutVersion(const ObjectRecord& o, int64_t expected_revision) {
+  store::Document doc = Doc(kVersions, o.bucket, VersionDocId(o.key, o.stamp()), EncodeObject(o));
+  return expected_revision == 0 ? store::Mutation::Create(std::move(doc))
+                                : store::Mutation::Update(std::move(doc), expected_revision);
+}
+
+store::Mutation S3Repository::DeleteVersion(const ObjectRecord& o, int64_t revision) {
+  return store::Mutation::DeleteIfRevision(std::string(kVersions), o.bucket,
+                                           VersionDocId(o.key, o.stamp()), revision);
 }
 
 Result<std::optional<Stored<UploadRecord>>> S3Repository::GetUpload(std::string_view bucket,

@@ -5,7 +5,9 @@
 //
 // Documents (collection / partition / id):
 //   s3.bucket   ""        / <bucket>                     BucketRecord
-//   s3.object   <bucket>  / <key>                        ObjectRecord (listing order = key order)
+//   s3.object   <bucket>  / <key>                        the key's current version, which may be a
+//                                                        delete marker (listing order = key order)
+//   s3.version  <bucket>  / <key> \0 <~stamp, 16 hex>     noncurrent versions, newest first
 //   s3.upload   <bucket>  / <key> \0 <upload id>         UploadRecord; due = abandonment time
 //   s3.part     <upload>  / <part number, 5 digits>      PartRecord
 //   s3.blob     ""        / <blob id>                    which record uses the blob (recovery)
@@ -53,7 +55,19 @@ class S3Repository {
                                                            std::string_view prefix,
                                                            std::string_view start_after,
                                                            size_t limit);
+  // No current object, delete marker or noncurrent version is left.
   Result<bool> BucketIsEmpty(std::string_view bucket);
+  // Noncurrent versions (versions.h for the id order).
+  Result<std::optional<Stored<ObjectRecord>>> GetVersion(std::string_view bucket,
+                                                         std::string_view key, int64_t stamp);
+  // Noncurrent versions of one key, newest first.
+  Result<std::vector<Stored<ObjectRecord>>> ListKeyVersions(std::string_view bucket,
+                                                            std::string_view key, size_t limit);
+  // Noncurrent version documents of a bucket in id order (key, then newest first).
+  Result<std::vector<store::Document>> ListVersionDocuments(std::string_view bucket,
+                                                            std::string_view prefix,
+                                                            std::string_view start_after,
+                                                            size_t limit);
   Result<std::optional<Stored<UploadRecord>>> GetUpload(std::string_view bucket,
                                                         std::string_view key,
                                                         std::string_view upload_id);
@@ -89,6 +103,10 @@ class S3Repository {
   static store::Mutation PutObject(const ObjectRecord& o, int64_t expected_revision);
   static store::Mutation DeleteObject(std::string_view bucket, std::string_view key,
                                       int64_t revision);
+  // A version that stops being current (created) or is removed for good.
+  // `expected_revision` 0: a new noncurrent version; otherwise an update of it (tags, retention).
+  static store::Mutation PutVersion(const ObjectRecord& o, int64_t expected_revision = 0);
+  static store::Mutation DeleteVersion(const ObjectRecord& o, int64_t revision);
   static store::Mutation PutUpload(const UploadRecord& u, int64_t due_ms, int64_t revision);
   static store::Mutation DeleteUpload(const UploadRecord& u, int64_t revision);
   // Keeps `result` (segments dropped) as the answer to retries of upload `u` until `due_ms`.
@@ -105,6 +123,11 @@ class S3Repository {
   static store::Mutation PostponeGarbage(std::string_view blob_id, int64_t due_ms);
 
   Status Commit(const std::vector<store::Mutation>& mutations);
+
+  // A noncurrent version's document id: key, NUL, the bit-inverted stamp in 16 hex digits (so a
+  // key's versions list newest first), and back.
+  static std::string VersionDocId(std::string_view key, int64_t stamp);
+  static std::string_view KeyOfVersionDocId(std::string_view id);
 
  private:
   store::MetadataStore& store_;

@@ -52,6 +52,21 @@ struct Listed {
 struct CreateBucketInput {
   std::string bucket;
   std::optional<std::string> location_constraint;  // from CreateBucketConfiguration
+  bool object_lock_enabled = false;  // x-amz-bucket-object-lock-enabled: true (turns on versioning)
+};
+
+// --- Object Lock ---
+// What a write asks of Object Lock (x-amz-object-lock-* headers, checked for form by the codec).
+struct LockRequest {
+  std::string mode;  // "", GOVERNANCE, COMPLIANCE (with until_ms)
+  int64_t until_ms = 0;
+  std::string legal_hold;  // "", ON, OFF
+  bool any() const { return !mode.empty() || !legal_hold.empty(); }
+};
+
+struct ObjectLockConfiguration {
+  bool enabled = false;
+  DefaultRetention rule;  // mode "" = no default retention
 };
 
 // --- Objects ---
@@ -91,10 +106,12 @@ struct PutObjectInput {
   WriteConditions conditions;
   SseHeaders sse;
   std::optional<CustomerKey> customer_key;
+  LockRequest lock;
 };
 
 struct PutObjectOutput {
   std::string etag;
+  std::optional<std::string> version_id;  // x-amz-version-id (versioning Enabled only)
   std::optional<ChecksumValue> checksum;
   ObjectEncryption encryption;
 };
@@ -107,10 +124,15 @@ struct GetObjectInput {
   std::optional<int> part_number;
   bool head = false;
   std::optional<CustomerKey> customer_key;
+  std::optional<std::string> version_id;  // ?versionId= ("null" for the null version)
 };
 
 struct GetObjectOutput {
   ObjectRecord object;
+  // A locked version's KMS key when it is no longer Enabled (its data unreadable while the lock
+  // stands): x-hangar-kms-key-state and, pending deletion, x-hangar-kms-key-deletion-date.
+  std::optional<KmsGateway::KeyStatus> locked_key_status;
+  std::optional<std::string> version_id;  // x-amz-version-id (versioned buckets)
   bool partial = false;  // 206 with Content-Range
   uint64_t first = 0;
   uint64_t length = 0;
@@ -120,17 +142,36 @@ struct GetObjectOutput {
 
 struct ObjectToDelete {
   std::string key;
-  std::optional<std::string> etag;  // DeleteObjects' <ETag>: a conditional delete
+  std::optional<std::string> etag;        // DeleteObjects' <ETag>: a conditional delete
+  std::optional<std::string> version_id;  // delete this version for good
+};
+
+struct DeleteOptions {
+  std::optional<std::string> version_id;
+  std::optional<std::string> if_match;  // delete only if the ETag matches ("*": if one exists)
+  // x-amz-bypass-governance-retention: sent at all (only Object Lock buckets accept it), and true.
+  bool bypass_header = false;
+  bool bypass_governance = false;
+};
+
+// What a delete did: the x-amz-delete-marker and x-amz-version-id headers.
+struct DeleteOutput {
+  bool delete_marker = false;             // a marker was made, or the version removed was one
+  std::optional<std::string> version_id;  // the marker made, or the version named
+  bool by_version = false;                // the request named a version
 };
 
 struct DeleteObjectsEntry {
   std::string key;
+  std::optional<std::string> version_id;  // as requested
   Status status;  // OK: deleted (or did not exist)
+  DeleteOutput result;
 };
 
 struct CopySource {
   std::string bucket;
   std::string key;
+  std::optional<std::string> version_id;  // x-amz-copy-source's ?versionId=
   ConditionHeaders conditions;  // x-amz-copy-source-if-*
   std::string range;            // x-amz-copy-source-range (UploadPartCopy)
   std::optional<CustomerKey> customer_key;  // x-amz-copy-source-server-side-encryption-customer-*
@@ -150,10 +191,13 @@ struct CopyObjectInput {
   SseHeaders sse;  // the destination's encryption (the source's is never carried over)
   std::optional<CustomerKey> customer_key;
   WriteConditions conditions;  // on the destination key
+  LockRequest lock;            // the source's lock is never carried over
 };
 
 struct CopyObjectOutput {
   std::string etag;
+  std::optional<std::string> version_id;         // the copy's (versioned buckets)
+  std::optional<std::string> source_version_id;  // omitted for a null source version
   int64_t last_modified_ms = 0;
   std::optional<ChecksumValue> checksum;
   ObjectEncryption encryption;
@@ -176,6 +220,34 @@ struct ListObjectsOutput {
   std::string next_marker;  // last key or common prefix returned (continuation position)
 };
 
+struct ListVersionsInput {
+  std::string bucket;
+  std::string prefix;
+  std::string delimiter;
+  std::string key_marker;
+  std::string version_id_marker;
+  int max_keys = 1000;
+};
+
+struct ListedVersion {
+  ObjectRecord record;  // a delete marker when record.delete_marker
+  bool is_latest = false;
+};
+
+struct ListVersionsOutput {
+  std::string bucket_owner;
+  std::vector<ListedVersion> versions;  // keys ascending, each key's versions newest first
+  std::vector<std::string> common_prefixes;
+  bool truncated = false;
+  std::string next_key_marker;
+  std::optional<std::string> next_version_id_marker;
+};
+
+struct VersioningConfiguration {
+  std::string status;      // "" (never enabled), Enabled, Suspended
+  std::string mfa_delete;  // "" (never set) or Disabled: Hangar has no MFA devices
+};
+
 // --- Multipart ---
 struct CreateUploadInput {
   std::string bucket;
@@ -188,6 +260,7 @@ struct CreateUploadInput {
   std::string checksum_type;  // COMPOSITE (default with an algorithm) or FULL_OBJECT
   SseHeaders sse;
   std::optional<CustomerKey> customer_key;
+  LockRequest lock;
 };
 
 struct UploadPartInput {
@@ -260,6 +333,36 @@ class S3Service {
                                                std::string_view bucket);
   Status DeleteBucketEncryption(const auth::RequestContext& ctx, std::string_view bucket);
 
+  // Versioning (version_ops.cc). `mfa_header`: whether x-amz-mfa was sent.
+  // Errors: kNoSuchBucket, kAccessDenied, kInvalidBucketState (Suspended under Object Lock).
+  Status PutBucketVersioning(const auth::RequestContext& ctx, std::string_view bucket,
+                             const VersioningConfiguration& configuration);
+  Result<VersioningConfiguration> GetBucketVersioning(const auth::RequestContext& ctx,
+                                                      std::string_view bucket);
+  Result<ListVersionsOutput> ListObjectVersions(const auth::RequestContext& ctx,
+                                                const ListVersionsInput& input);
+
+  // Object Lock (lock_ops.cc). Errors also: kInvalidBucketState (versioning not Enabled),
+  // kObjectLockConfigurationNotFound, kNoSuchObjectLockConfiguration, kInvalidRequest (bucket
+  // without Object Lock), kAccessDenied (a retention that would weaken a lock).
+  Status PutObjectLockConfiguration(const auth::RequestContext& ctx, std::string_view bucket,
+                                    const ObjectLockConfiguration& configuration);
+  Result<ObjectLockConfiguration> GetObjectLockConfiguration(const auth::RequestContext& ctx,
+                                                             std::string_view bucket);
+  // `retention.mode` "" removes it (GOVERNANCE with bypass only).
+  Status PutObjectRetention(const auth::RequestContext& ctx, std::string_view bucket,
+                            std::string_view key, const std::optional<std::string>& version_id,
+                            const ObjectLock& retention, bool bypass_governance);
+  Result<ObjectLock> GetObjectRetention(const auth::RequestContext& ctx, std::string_view bucket,
+                                        std::string_view key,
+                                        const std::optional<std::string>& version_id);
+  Status PutObjectLegalHold(const auth::RequestContext& ctx, std::string_view bucket,
+                            std::string_view key, const std::optional<std::string>& version_id,
+                            const std::string& status);
+  Result<std::string> GetObjectLegalHold(const auth::RequestContext& ctx, std::string_view bucket,
+                                         std::string_view key,
+                                         const std::optional<std::string>& version_id);
+
   // Bucket policies and Block Public Access (policy_ops.cc). GetBucketPolicyStatus: whether the
   // bucket's policy is public.
   Status PutBucketPolicy(const auth::RequestContext& ctx, std::string_view bucket,
@@ -294,26 +397,35 @@ class S3Service {
   Result<PutObjectOutput> PutObject(const auth::RequestContext& ctx, const PutObjectInput& input,
                                     auth::PayloadReader& body);
   Result<GetObjectOutput> GetObject(const auth::RequestContext& ctx, const GetObjectInput& input);
-  // `if_match`: delete only if the current object has this ETag ("*": if there is one).
-  Status DeleteObject(const auth::RequestContext& ctx, std::string_view bucket,
-                      std::string_view key,
-                      const std::optional<std::string>& if_match = std::nullopt);
+  // Without a version: removes the object (unversioned bucket) or adds a delete marker. With one:
+  // removes that version for good (its blobs go to the garbage collector).
+  Result<DeleteOutput> DeleteObject(const auth::RequestContext& ctx, std::string_view bucket,
+                                    std::string_view key, const DeleteOptions& options = {});
+  // `bypass`: x-amz-bypass-governance-retention, as DeleteOptions has it, for every entry.
   Result<std::vector<DeleteObjectsEntry>> DeleteObjects(const auth::RequestContext& ctx,
                                                         std::string_view bucket,
-                                                        const std::vector<ObjectToDelete>& objects);
+                                                        const std::vector<ObjectToDelete>& objects,
+                                                        const DeleteOptions& bypass = {});
   Result<CopyObjectOutput> CopyObject(const auth::RequestContext& ctx,
                                       const CopyObjectInput& input);
+  // `version_id`: a version other than the current one ("null" for the null version).
   Status PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
-                          std::string_view key, const KeyValues& tags);
+                          std::string_view key, const KeyValues& tags,
+                          const std::optional<std::string>& version_id = std::nullopt);
   Result<KeyValues> GetObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
-                                     std::string_view key);
+                                     std::string_view key,
+                                     const std::optional<std::string>& version_id = std::nullopt);
   Status DeleteObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
-                             std::string_view key);
+                             std::string_view key,
+                             const std::optional<std::string>& version_id = std::nullopt);
   // `customer`: when given, an SSE-C object's key is checked as HEAD checks it.
   Result<ObjectRecord> GetObjectRecord(const auth::RequestContext& ctx, std::string_view bucket,
                                        std::string_view key,
                                        const std::optional<CustomerKey>* customer = nullptr,
-                                       std::string_view action = "s3:GetObject");
+                                       std::string_view action = "s3:GetObject",
+                                       const std::optional<std::string>& version_id = std::nullopt);
+  // The x-amz-version-id a response about `o` carries: none in a never-versioned bucket.
+  Result<std::optional<std::string>> VersionHeaderOf(const ObjectRecord& o);
 
   // Listing.
   Result<ListObjectsOutput> ListObjects(const auth::RequestContext& ctx,
@@ -376,21 +488,75 @@ class S3Service {
                                                     const iam::ContextKeys& extra = {});
   // The object's bucket authorises `action` on it with its tags and `extra` condition keys, then
   // the object must exist. Errors: kNoSuchBucket, kAccessDenied, kNoSuchKey.
+  // With `version_id`, that version (the action becomes its ...Version form, e.g.
+  // s3:GetObjectVersion). A delete marker answers 404 NoSuchKey (current) or 405 (named), with
+  // the marker's headers. Also kInvalidArgument (malformed id), kNoSuchVersion.
   Result<Stored<ObjectRecord>> RequireObject(const auth::RequestContext& ctx,
                                              std::string_view bucket, std::string_view key,
                                              std::string_view action,
-                                             const iam::ContextKeys& extra = {});
+                                             const iam::ContextKeys& extra = {},
+                                             const std::optional<std::string>& version_id = {});
+  // A version of a key, current or not (nullopt: no such version). `version_id` is valid.
+  struct FoundVersion {
+    Stored<ObjectRecord> stored;
+    bool current = false;
+  };
+  Result<std::optional<FoundVersion>> FindVersion(std::string_view bucket, std::string_view key,
+                                                  std::string_view version_id);
+  // The key's noncurrent null version, if it has one.
+  Result<std::optional<Stored<ObjectRecord>>> FindNoncurrentNull(std::string_view bucket,
+                                                                 std::string_view key);
+  // The mutations that make `record` the key's current version in place of `current` under the
+  // bucket's versioning state, giving `record` its version id and stamp: the replaced version is
+  // kept as noncurrent, or (unversioned, or a null version under Suspended) released.
+  Result<std::vector<store::Mutation>> ReplaceCurrent(const BucketRecord& bucket,
+                                                      ObjectRecord& record,
+                                                      const std::optional<Stored<ObjectRecord>>& current);
+  // The lock a new version gets: the request's, else the bucket's default retention.
+  // `has_integrity`: Content-MD5 or a checksum came with it (PutObject requires one).
+  // Errors: kInvalidRequest, kAccessDenied (no s3:PutObjectRetention / s3:PutObjectLegalHold).
+  Result<ObjectLock> LockForWrite(const auth::RequestContext& ctx, const BucketRecord& bucket,
+                                  std::string_view key, const LockRequest& request,
+                                  std::optional<bool> has_integrity);
+  // The KMS key state of a locked version whose key is not Enabled (docs/s3-object-lock.md).
+  std::optional<KmsGateway::KeyStatus> LockedKeyStatus(const auth::RequestContext& ctx,
+                                                       const ObjectRecord& o);
+  // Whether Object Lock lets `version` be removed for good. Errors: kAccessDenied.
+  Status CheckLockAllowsDelete(const auth::RequestContext& ctx, std::string_view bucket,
+                               const ObjectRecord& version, bool bypass_governance);
+  // Reads a version as `action` permits, applies `change`, and stores it where it is kept
+  // (current or noncurrent), retrying on races. Delete markers answer 405.
+  Status UpdateVersion(const auth::RequestContext& ctx, std::string_view bucket,
+                       std::string_view key, const std::optional<std::string>& version_id,
+                       std::string_view action, const iam::ContextKeys& extra,
+                       const std::function<Status(ObjectRecord&)>& change);
+  Result<DeleteOutput> DeleteVersion(const auth::RequestContext& ctx, std::string_view bucket,
+                                     std::string_view key, const DeleteOptions& options);
+  Result<DeleteOutput> AddDeleteMarker(const auth::RequestContext& ctx,
+                                       const Stored<BucketRecord>& bucket, std::string_view key,
+                                       const DeleteOptions& options);
+  Result<std::string> VersionListStart(std::string_view bucket, const std::string& key_marker,
+                                       const std::string& version_id_marker);
+  Result<DeleteOutput> DeleteUnversioned(std::string_view bucket, std::string_view key,
+                                         const DeleteOptions& options);
   // The mutation that makes a write's commit depend on `bucket` still being the incarnation the
-  // write was authorised against, and not being deleted. Errors: kNoSuchBucket.
-  Result<store::Mutation> BucketGuard(std::string_view bucket, std::string_view incarnation);
+  // write was authorised against, and not being deleted (`now`: the bucket as the guard saw it).
+  // Errors: kNoSuchBucket.
+  Result<store::Mutation> BucketGuard(std::string_view bucket, std::string_view incarnation,
+                                      BucketRecord* now = nullptr);
   // Commits `record` in place of the current object (retrying on concurrent writers), registers
   // its blobs and releases the replaced object's blobs. Only into the bucket incarnation given.
   // `conditions` are checked against the current object in the same attempt; with
   // `key_revision_at_start` (a multipart upload's view of the key when it began), a conditional
   // write also fails 409 ConditionalRequestConflict if the key changed since.
-  Status SwapObject(const ObjectRecord& record, std::string_view bucket_incarnation,
+  // `record_result`: a further mutation made from the record as committed (with its version id).
+  Status SwapObject(ObjectRecord& record, std::string_view bucket_incarnation,
                     const WriteConditions& conditions, std::vector<store::Mutation> extra,
-                    std::optional<int64_t> key_revision_at_start = std::nullopt);
+                    std::optional<int64_t> key_revision_at_start = std::nullopt,
+                    const std::function<store::Mutation(const ObjectRecord&)>& record_result = {});
+  // The source of a copy: a named delete marker is InvalidRequest (as on S3).
+  Result<Stored<ObjectRecord>> RequireCopySource(const auth::RequestContext& ctx,
+                                                 const CopySource& source);
   // Errors: kPreconditionFailed (If-None-Match: * and the key exists; If-Match and another ETag),
   // kNoSuchKey (If-Match and no object).
   static Status CheckWriteConditions(const WriteConditions& conditions,
@@ -424,7 +590,8 @@ class S3Service {
                                   std::string_view action);
   Status ReplaceObjectTags(const auth::RequestContext& ctx, std::string_view bucket,
                            std::string_view key, const KeyValues& tags,
-                           std::string_view tagging_action);
+                           std::string_view tagging_action,
+                           const std::optional<std::string>& version_id);
   int64_t GarbageDue() const;
   Result<int> CollectGarbage(int64_t now_ms);
   Result<int> SweepOrphans();

@@ -76,6 +76,9 @@ class FakeKms final : public KmsGateway {
     if (disabled) return Error(ErrorCode::kKmsDisabled, "key is disabled.");
     return ArnOf(key_id);
   }
+  Result<KeyStatus> DescribeKeyState(const auth::RequestContext&, std::string_view) override {
+    return KeyStatus{disabled ? "Disabled" : "Enabled", 0};
+  }
   // "alias/..." names resolve through this map, as KMS aliases do.
   std::string ArnOf(std::string_view key_id) const {
     if (key_id.starts_with("arn:")) return std::string(key_id);
@@ -653,6 +656,258 @@ TEST_F(S3ServiceTest, Item17OrphanedBlobsAreSwept) {
   EXPECT_TRUE(std::filesystem::exists(young_orphan))
       << "younger than the grace time: it may be a write whose commit is landing";
   EXPECT_EQ(Get("bkt", "kept"), "referenced");
+}
+
+
+// --- Versioning ---------------------------------------------------------------------------------
+
+class VersioningTest : public S3ServiceTest {
+ protected:
+  void Versioned(const std::string& bucket, const std::string& status = "Enabled") {
+    ASSERT_TRUE(service_->PutBucketVersioning(Ctx(), bucket, {status, ""}).ok());
+  }
+  std::string GetVersion(const std::string& bucket, const std::string& key,
+                         const std::string& version_id) {
+    GetObjectInput in;
+    in.bucket = bucket;
+    in.key = key;
+    in.version_id = version_id;
+    auto out = service_->GetObject(Ctx(), in);
+    if (!out.ok()) return "<" + std::string(WireOf(out.status().code()).xml_code) + ">";
+    return out->body;
+  }
+  std::vector<std::string> Listing(const std::string& bucket, ListVersionsInput in = {}) {
+    in.bucket = bucket;
+    auto out = service_->ListObjectVersions(Ctx(), in);
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    std::vector<std::string> lines;
+    if (!out.ok()) return lines;
+    for (const auto& v : out->versions) {
+      lines.push_back(v.record.key + (v.record.delete_marker ? " marker" : " object") +
+                      (v.is_latest ? " latest" : ""));
+    }
+    return lines;
+  }
+};
+
+TEST_F(VersioningTest, EveryWriteKeepsTheOldVersionReadableByItsId) {
+  MakeBucket("bkt");
+  ASSERT_TRUE(Put("bkt", "k", "before versioning").ok());
+  Versioned("bkt");
+  auto v1 = Put("bkt", "k", "one");
+  auto v2 = Put("bkt", "k", "two");
+  ASSERT_TRUE(v1.ok() && v2.ok());
+  ASSERT_TRUE(v1->version_id && v2->version_id);
+  EXPECT_NE(*v1->version_id, *v2->version_id);
+  EXPECT_EQ(v1->version_id->size(), 32u);
+  EXPECT_EQ(Get("bkt", "k"), "two");
+  EXPECT_EQ(GetVersion("bkt", "k", *v1->version_id), "one");
+  EXPECT_EQ(GetVersion("bkt", "k", "null"), "before versioning");
+  // An id with one character changed is malformed, not merely unknown (as on AWS).
+  std::string forged = *v1->version_id;
+  forged[31] = forged[31] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(GetVersion("bkt", "k", forged), "<InvalidArgument>");
+  EXPECT_EQ(Listing("bkt"),
+            (std::vector<std::string>{"k object latest", "k object", "k object"}));
+}
+
+TEST_F(VersioningTest, ADeleteMarkerHidesTheKeyAndRemovingItRestores) {
+  MakeBucket("bkt");
+  Versioned("bkt");
+  ASSERT_TRUE(Put("bkt", "k", "data").ok());
+  auto marker = service_->DeleteObject(Ctx(), "bkt", "k");
+  ASSERT_TRUE(marker.ok());
+  EXPECT_TRUE(marker->delete_marker);
+  ASSERT_TRUE(marker->version_id);
+  auto hidden = service_->GetObjectRecord(Ctx(), "bkt", "k");
+  EXPECT_EQ(hidden.status().code(), ErrorCode::kNoSuchKey);
+  ASSERT_EQ(hidden.status().headers().size(), 2u);
+  EXPECT_EQ(hidden.status().headers()[1].second, *marker->version_id);
+  EXPECT_EQ(GetVersion("bkt", "k", *marker->version_id), "<MethodNotAllowed>");
+  auto listed = service_->ListObjects(Ctx(), {"bkt", "", "", "", 1000});
+  EXPECT_TRUE(listed->objects.empty());
+  auto bucket_delete = service_->DeleteBucket(Ctx(), "bkt");
+  EXPECT_EQ(bucket_delete.code(), ErrorCode::kBucketNotEmpty);
+  EXPECT_NE(bucket_delete.message().find("all versions"), std::string::npos);
+
+  auto removed = service_->DeleteObject(Ctx(), "bkt", "k", {marker->version_id, std::nullopt});
+  ASSERT_TRUE(removed.ok());
+  EXPECT_TRUE(removed->delete_marker);
+  EXPECT_EQ(Get("bkt", "k"), "data");
+}
+
+TEST_F(VersioningTest, DeletingAVersionReleasesItsBlobAndPromotesTheNextNewest) {
+  MakeBucket("bkt");
+  Versioned("bkt");
+  auto v1 = Put("bkt", "k", "one");
+  auto v2 = Put("bkt", "k", "two");
+  ASSERT_TRUE(v1.ok() && v2.ok());
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_EQ(*service_->RunMaintenance(), 0) << "a versioned overwrite releases nothing";
+  EXPECT_EQ(FilesUnder("objects"), 2u);
+  auto gone = service_->DeleteObject(Ctx(), "bkt", "k", {v2->version_id, std::nullopt});
+  ASSERT_TRUE(gone.ok()) << gone.status().ToString();
+  EXPECT_FALSE(gone->delete_marker);
+  EXPECT_EQ(Get("bkt", "k"), "one");
+  EXPECT_EQ(GetVersion("bkt", "k", *v2->version_id), "<NoSuchVersion>");
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_EQ(*service_->RunMaintenance(), 1);
+  EXPECT_EQ(FilesUnder("objects"), 1u);
+  ASSERT_TRUE(service_->DeleteObject(Ctx(), "bkt", "k", {v1->version_id, std::nullopt}).ok());
+  EXPECT_TRUE(Listing("bkt").empty());
+  EXPECT_TRUE(service_->DeleteBucket(Ctx(), "bkt").ok());
+}
+
+TEST_F(VersioningTest, SuspendedBucketsKeepOneNullVersion) {
+  MakeBucket("bkt");
+  Versioned("bkt");
+  auto v1 = Put("bkt", "k", "kept");
+  ASSERT_TRUE(v1.ok());
+  Versioned("bkt", "Suspended");
+  auto n1 = Put("bkt", "k", "null one");
+  ASSERT_TRUE(n1.ok());
+  EXPECT_FALSE(n1->version_id) << "a PUT into a Suspended bucket answers no version id";
+  ASSERT_TRUE(Put("bkt", "k", "null two").ok());
+  EXPECT_EQ(Listing("bkt"), (std::vector<std::string>{"k object latest", "k object"}));
+  EXPECT_EQ(GetVersion("bkt", "k", "null"), "null two");
+  // A delete writes a null marker that replaces the null version for good.
+  auto marker = service_->DeleteObject(Ctx(), "bkt", "k");
+  ASSERT_TRUE(marker.ok());
+  EXPECT_EQ(marker->version_id, "null");
+  EXPECT_EQ(Listing("bkt"), (std::vector<std::string>{"k marker latest", "k object"}));
+  EXPECT_EQ(GetVersion("bkt", "k", *v1->version_id), "kept");
+}
+
+TEST_F(VersioningTest, ListingPagesByKeyAndVersionMarkers) {
+  MakeBucket("bkt");
+  Versioned("bkt");
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Put("bkt", "a", "a" + std::to_string(i)).ok());
+  ASSERT_TRUE(Put("bkt", "b", "b").ok());
+  ASSERT_TRUE(service_->DeleteObject(Ctx(), "bkt", "b").ok());
+  ASSERT_TRUE(Put("bkt", "dir/x", "x").ok());
+  std::vector<std::string> seen;
+  ListVersionsInput in;
+  in.max_keys = 2;
+  in.delimiter = "/";
+  for (int page = 0; page < 10; ++page) {
+    in.bucket = "bkt";
+    auto out = service_->ListObjectVersions(Ctx(), in);
+    ASSERT_TRUE(out.ok());
+    for (const auto& v : out->versions) seen.push_back(v.record.key + ":" + v.record.version_id);
+    for (const auto& p : out->common_prefixes) seen.push_back(p);
+    if (!out->truncated) break;
+    in.key_marker = out->next_key_marker;
+    in.version_id_marker = out->next_version_id_marker.value_or("");
+  }
+  ASSERT_EQ(seen.size(), 8u);
+  EXPECT_EQ(seen.back(), "dir/");
+  std::set<std::string> unique(seen.begin(), seen.end());
+  EXPECT_EQ(unique.size(), seen.size()) << "no entry twice across pages";
+  ListVersionsInput bad;
+  bad.bucket = "bkt";
+  bad.version_id_marker = "null";
+  EXPECT_EQ(service_->ListObjectVersions(Ctx(), bad).status().code(), ErrorCode::kValidation);
+}
+
+TEST_F(VersioningTest, ListObjectsSkipsMarkersAndPrefixesHoldingOnlyMarkers) {
+  MakeBucket("bkt");
+  Versioned("bkt");
+  ASSERT_TRUE(Put("bkt", "gone/a", "a").ok());
+  ASSERT_TRUE(Put("bkt", "live/b", "b").ok());
+  ASSERT_TRUE(Put("bkt", "top", "t").ok());
+  ASSERT_TRUE(service_->DeleteObject(Ctx(), "bkt", "gone/a").ok());
+  auto out = service_->ListObjects(Ctx(), {"bkt", "", "/", "", 1000});
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->common_prefixes, (std::vector<std::string>{"live/"}));
+  ASSERT_EQ(out->objects.size(), 1u);
+  EXPECT_EQ(out->objects[0].key, "top");
+}
+
+
+// --- Object Lock --------------------------------------------------------------------------------
+
+class ObjectLockTest : public VersioningTest {
+ protected:
+  void LockedBucket(const std::string& name) {
+    CreateBucketInput in{name, std::nullopt, true};
+    ASSERT_TRUE(service_->CreateBucket(Ctx(), in).ok());
+  }
+  int64_t Later(int days) const { return ToUnixMillis(clock_.Now()) + days * 86'400'000LL; }
+  Result<PutObjectOutput> PutLocked(const std::string& bucket, const std::string& key,
+                                    LockRequest lock) {
+    PutObjectInput in;
+    in.lock = std::move(lock);
+    in.content_md5 = crypto::Base64Encode(crypto::Md5("data"));
+    return Put(bucket, key, "data", std::move(in));
+  }
+  Status DeleteVersionOf(const std::string& bucket, const std::string& key,
+                         const std::string& version_id, bool bypass = false) {
+    return service_->DeleteObject(Ctx(), bucket, key, {version_id, std::nullopt, bypass, bypass})
+        .status();
+  }
+};
+
+TEST_F(ObjectLockTest, ComplianceCannotBeShortenedOrDeletedByTheRoot) {
+  LockedBucket("worm");
+  auto put = PutLocked("worm", "k", {"COMPLIANCE", Later(10), ""});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(DeleteVersionOf("worm", "k", *put->version_id, true).code(), ErrorCode::kAccessDenied);
+  EXPECT_EQ(service_->PutObjectRetention(Ctx(), "worm", "k", put->version_id,
+                                         {"COMPLIANCE", Later(5), ""}, true)
+                .code(),
+            ErrorCode::kAccessDenied);
+  EXPECT_EQ(service_->PutObjectRetention(Ctx(), "worm", "k", put->version_id,
+                                         {"GOVERNANCE", Later(20), ""}, true)
+                .code(),
+            ErrorCode::kAccessDenied);
+  EXPECT_TRUE(service_->PutObjectRetention(Ctx(), "worm", "k", put->version_id,
+                                           {"COMPLIANCE", Later(20), ""}, false)
+                  .ok())
+      << "extending is always allowed";
+  // A delete without a version only adds a marker: locks protect versions, not keys.
+  auto marker = service_->DeleteObject(Ctx(), "worm", "k");
+  ASSERT_TRUE(marker.ok());
+  EXPECT_TRUE(marker->delete_marker);
+  clock_.Advance(std::chrono::hours(24 * 21));
+  EXPECT_TRUE(DeleteVersionOf("worm", "k", *put->version_id).ok()) << "after the date it may go";
+}
+
+TEST_F(ObjectLockTest, GovernanceNeedsTheBypassAndLegalHoldBlocksEvenThat) {
+  LockedBucket("gov");
+  auto put = PutLocked("gov", "k", {"GOVERNANCE", Later(10), ""});
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(DeleteVersionOf("gov", "k", *put->version_id).code(), ErrorCode::kAccessDenied);
+  ASSERT_TRUE(service_->PutObjectLegalHold(Ctx(), "gov", "k", put->version_id, "ON").ok());
+  EXPECT_EQ(DeleteVersionOf("gov", "k", *put->version_id, true).code(), ErrorCode::kAccessDenied);
+  ASSERT_TRUE(service_->PutObjectLegalHold(Ctx(), "gov", "k", put->version_id, "OFF").ok());
+  EXPECT_TRUE(DeleteVersionOf("gov", "k", *put->version_id, true).ok());
+}
+
+TEST_F(ObjectLockTest, DefaultRetentionAppliesAndNeedsAnIntegrityHeader) {
+  LockedBucket("dflt");
+  ASSERT_TRUE(service_->PutObjectLockConfiguration(Ctx(), "dflt", {true, {"GOVERNANCE", 2, 0}}).ok());
+  EXPECT_EQ(Put("dflt", "plain", "data").status().code(), ErrorCode::kInvalidRequest)
+      << "no Content-MD5 or checksum";
+  auto put = PutLocked("dflt", "k", {});
+  ASSERT_TRUE(put.ok());
+  auto retention = service_->GetObjectRetention(Ctx(), "dflt", "k", std::nullopt);
+  ASSERT_TRUE(retention.ok());
+  EXPECT_EQ(retention->mode, "GOVERNANCE");
+  EXPECT_EQ(retention->until_ms, Later(2));
+}
+
+TEST_F(ObjectLockTest, LockNeedsAVersioningBucketAndLockHeadersNeedALockBucket) {
+  MakeBucket("plain");
+  EXPECT_EQ(service_->PutObjectLockConfiguration(Ctx(), "plain", {true, {}}).code(),
+            ErrorCode::kInvalidBucketState);
+  EXPECT_EQ(PutLocked("plain", "k", {"GOVERNANCE", Later(1), ""}).status().code(),
+            ErrorCode::kInvalidRequest);
+  EXPECT_EQ(service_->GetObjectLockConfiguration(Ctx(), "plain").status().code(),
+            ErrorCode::kObjectLockConfigurationNotFound);
+  Versioned("plain");
+  ASSERT_TRUE(service_->PutObjectLockConfiguration(Ctx(), "plain", {true, {}}).ok());
+  EXPECT_EQ(service_->PutBucketVersioning(Ctx(), "plain", {"Suspended", ""}).code(),
+            ErrorCode::kInvalidBucketState);
 }
 
 }  // namespace

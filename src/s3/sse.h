@@ -58,6 +58,14 @@ class KmsGateway {
   virtual Result<std::string> CheckKeyUsable(const auth::RequestContext& ctx,
                                              std::string_view key_id, std::string_view action,
                                              const KmsContext& context) = 0;
+  // The key's state as DescribeKey shows it to the caller: HEAD of a locked version says when its
+  // key will make the data unreadable. Errors: those of DescribeKey (the caller may not see it).
+  struct KeyStatus {
+    std::string state;              // Enabled, Disabled, PendingDeletion, ...
+    int64_t deletion_date_ms = 0;   // PendingDeletion
+  };
+  virtual Result<KeyStatus> DescribeKeyState(const auth::RequestContext& ctx,
+                                             std::string_view key_arn) = 0;
 };
 
 // The SSE headers of a request, as sent.
@@ -139,6 +147,16 @@ class SseEngine {
   Result<std::unique_ptr<store::BlobReader>> WrapReader(const ReadKeys& keys,
                                                         const Segment& segment,
                                                         std::unique_ptr<store::BlobReader> raw);
+
+  // The state of the KMS key an object is encrypted under, as the caller may see it; nullopt for
+  // modes without a KMS key, or when the caller may not describe the key.
+  std::optional<KmsGateway::KeyStatus> KmsKeyStatus(const auth::RequestContext& ctx,
+                                                    const ObjectEncryption& e) {
+    if (e.kms_key_arn.empty()) return std::nullopt;
+    auto status = kms_.DescribeKeyState(ctx, e.kms_key_arn);
+    if (!status.ok()) return std::nullopt;
+    return std::move(status).value();
+  }
 
   // The ETag of an object whose ETag must not be its plaintext MD5 (SSE-KMS, DSSE, SSE-C).
   static std::string OpaqueEtag(std::string_view md5, const SegmentKeys& keys);
