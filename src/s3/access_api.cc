@@ -1,9 +1,32 @@
 #include "s3/access_api.h"
 
+#include <functional>
+
 #include "common/strings.h"
+#include "s3/api_ops.h"
 #include "s3/xml.h"
 
 namespace hangar::s3 {
+namespace {
+
+Status AclsDisabled() {
+  return Error(ErrorCode::kAccessControlListNotSupported, "The bucket does not allow ACLs");
+}
+
+}  // namespace
+
+Status CheckAclHeaders(const HeaderList& headers) {
+  if (const std::string* acl = headers.Find("x-amz-acl")) {
+    if (*acl != "private" && *acl != "bucket-owner-full-control") return AclsDisabled();
+  }
+  for (const char* grant : {"x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
+                            "x-amz-grant-write-acp", "x-amz-grant-full-control"}) {
+    if (headers.Has(grant)) return AclsDisabled();
+  }
+  return Status::Ok();
+}
+
+namespace api {
 namespace {
 
 HttpResponse Respond(int status, std::string body = {}, std::string content_type = {}) {
@@ -14,13 +37,97 @@ HttpResponse Respond(int status, std::string body = {}, std::string content_type
   return r;
 }
 
-Status Malformed() {
-  return MalformedXmlError();
+// The body of a PUT, verified; it need not carry Content-MD5.
+Result<std::string> PutBody(const OpRequest& r) {
+  return VerifiedBufferedPayload(r.http, r.verified, /*checksum_required=*/false);
 }
 
-Status AclsDisabled() {
-  return Error(ErrorCode::kAccessControlListNotSupported, "The bucket does not allow ACLs");
+// --- ACLs: disabled (bucket owner enforced), the owner has full control, nobody else -------------
+
+Result<HttpResponse> RenderOwnerFullControl(S3Service& s3, const std::string& bucket) {
+  // With ACLs disabled the bucket owner owns every object.
+  HANGAR_ASSIGN_OR_RETURN(std::string owner, s3.BucketOwner(bucket));
+  XmlWriter x("AccessControlPolicy");
+  AddOwner(x, owner);
+  x.Open("AccessControlList").Open("Grant");
+  std::string grantee =
+      "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+      "xsi:type=\"CanonicalUser\">";
+  std::string doc = x.Finish();
+  // The Grantee element needs attributes the writer does not model; splice it in.
+  std::string inner = grantee + "<ID>" + CanonicalUserId(owner) + "</ID><DisplayName>" +
+                      XmlEscape(owner) +
+                      "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission>";
+  size_t at = doc.rfind("</AccessControlPolicy>");
+  doc.insert(at, inner + "</Grant></AccessControlList>");
+  return Xml(std::move(doc));
 }
+
+Result<HttpResponse> HandleGetBucketAcl(S3Service& s3, const auth::RequestContext& ctx,
+                                        const OpRequest& r) {
+  HANGAR_RETURN_IF_ERROR(s3.HeadBucket(ctx, r.bucket, "s3:GetBucketAcl").status());
+  return RenderOwnerFullControl(s3, r.bucket);
+}
+
+Result<HttpResponse> HandleGetObjectAcl(S3Service& s3, const auth::RequestContext& ctx,
+                                        const OpRequest& r) {
+  HANGAR_RETURN_IF_ERROR(
+      s3.GetObjectRecord(ctx, r.bucket, r.key, nullptr, "s3:GetObjectAcl").status());
+  return RenderOwnerFullControl(s3, r.bucket);
+}
+
+// A write is accepted only if it restates the owner's full control: no grants, and no
+// AccessControlPolicy document. `resource_exists` is the authorised lookup of bucket or object.
+Result<HttpResponse> PutAcl(const OpRequest& r, const std::function<Status()>& resource_exists) {
+  HANGAR_ASSIGN_OR_RETURN(std::string body, PutBody(r));
+  HANGAR_RETURN_IF_ERROR(CheckAclHeaders(r.headers()));
+  HANGAR_RETURN_IF_ERROR(resource_exists());
+  if (!Trim(body).empty()) return AclsDisabled();
+  return Respond(200);
+}
+
+Result<HttpResponse> HandlePutBucketAcl(S3Service& s3, const auth::RequestContext& ctx,
+                                        const OpRequest& r) {
+  return PutAcl(r, [&] { return s3.HeadBucket(ctx, r.bucket, "s3:PutBucketAcl").status(); });
+}
+
+Result<HttpResponse> HandlePutObjectAcl(S3Service& s3, const auth::RequestContext& ctx,
+                                        const OpRequest& r) {
+  return PutAcl(r, [&] {
+    return s3.GetObjectRecord(ctx, r.bucket, r.key, nullptr, "s3:PutObjectAcl").status();
+  });
+}
+
+// --- Bucket policies -----------------------------------------------------------------------------
+
+Result<HttpResponse> HandlePutBucketPolicy(S3Service& s3, const auth::RequestContext& ctx,
+                                           const OpRequest& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string body, PutBody(r));
+  HANGAR_RETURN_IF_ERROR(s3.PutBucketPolicy(ctx, r.bucket, body));
+  return Respond(204);
+}
+
+Result<HttpResponse> HandleGetBucketPolicy(S3Service& s3, const auth::RequestContext& ctx,
+                                           const OpRequest& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string policy, s3.GetBucketPolicy(ctx, r.bucket));
+  return Respond(200, std::move(policy), "application/json");
+}
+
+Result<HttpResponse> HandleDeleteBucketPolicy(S3Service& s3, const auth::RequestContext& ctx,
+                                              const OpRequest& r) {
+  HANGAR_RETURN_IF_ERROR(s3.DeleteBucketPolicy(ctx, r.bucket));
+  return Respond(204);
+}
+
+Result<HttpResponse> HandleGetBucketPolicyStatus(S3Service& s3, const auth::RequestContext& ctx,
+                                                 const OpRequest& r) {
+  HANGAR_ASSIGN_OR_RETURN(bool is_public, s3.GetBucketPolicyStatus(ctx, r.bucket));
+  XmlWriter x("PolicyStatus");
+  x.Bool("IsPublic", is_public);
+  return Respond(200, x.Finish(), "application/xml");
+}
+
+// --- Block Public Access: the bucket's and, through S3 Control, the account's ------------------
 
 Result<PublicAccessBlock> ParsePublicAccessBlock(const std::string& body) {
   HANGAR_ASSIGN_OR_RETURN(XmlDocument doc,
@@ -40,126 +147,165 @@ HttpResponse PublicAccessBlockXml(const PublicAccessBlock& b) {
   return Respond(200, x.Finish(), "application/xml");
 }
 
-Result<HttpResponse> AccountPublicAccessBlock(S3Service& service, const auth::RequestContext& ctx,
-                                              const HttpRequest& request,
-                                              const std::string& body) {
-  const std::string account(request.headers.Get("x-amz-account-id"));
+Result<HttpResponse> HandlePutPublicAccessBlock(S3Service& s3, const auth::RequestContext& ctx,
+                                                const OpRequest& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string body, PutBody(r));
+  HANGAR_ASSIGN_OR_RETURN(auto block, ParsePublicAccessBlock(body));
+  HANGAR_RETURN_IF_ERROR(s3.PutPublicAccessBlock(ctx, r.bucket, block));
+  return Respond(200);
+}
+
+Result<HttpResponse> HandleGetPublicAccessBlock(S3Service& s3, const auth::RequestContext& ctx,
+                                                const OpRequest& r) {
+  HANGAR_ASSIGN_OR_RETURN(auto block, s3.GetPublicAccessBlock(ctx, r.bucket));
+  return PublicAccessBlockXml(block);
+}
+
+Result<HttpResponse> HandleDeletePublicAccessBlock(S3Service& s3, const auth::RequestContext& ctx,
+                                                   const OpRequest& r) {
+  HANGAR_RETURN_IF_ERROR(s3.DeletePublicAccessBlock(ctx, r.bucket));
+  return Respond(204);
+}
+
+// S3 Control names the account in a header. Errors: kValidation when it is missing.
+Result<std::string> ControlAccount(const OpRequest& r) {
+  std::string account(r.headers().Get("x-amz-account-id"));
   if (account.empty()) {
     return Error(ErrorCode::kValidation, "Missing required header: x-amz-account-id");
   }
-  if (request.method == "GET") {
-    HANGAR_ASSIGN_OR_RETURN(auto block, service.GetAccountPublicAccessBlock(ctx, account));
-    return PublicAccessBlockXml(block);
-  }
-  if (request.method == "PUT") {
-    HANGAR_ASSIGN_OR_RETURN(auto block, ParsePublicAccessBlock(body));
-    HANGAR_RETURN_IF_ERROR(service.PutAccountPublicAccessBlock(ctx, account, block));
-    return Respond(200);
-  }
-  if (request.method == "DELETE") {
-    HANGAR_RETURN_IF_ERROR(service.PutAccountPublicAccessBlock(ctx, account, std::nullopt));
-    return Respond(204);
-  }
+  return account;
+}
+
+Result<HttpResponse> HandleGetAccountPublicAccessBlock(S3Service& s3,
+                                                       const auth::RequestContext& ctx,
+                                                       const OpRequest& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string account, ControlAccount(r));
+  HANGAR_ASSIGN_OR_RETURN(auto block, s3.GetAccountPublicAccessBlock(ctx, account));
+  return PublicAccessBlockXml(block);
+}
+
+Result<HttpResponse> HandlePutAccountPublicAccessBlock(S3Service& s3,
+                                                       const auth::RequestContext& ctx,
+                                                       const OpRequest& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string body, PutBody(r));
+  HANGAR_ASSIGN_OR_RETURN(std::string account, ControlAccount(r));
+  HANGAR_ASSIGN_OR_RETURN(auto block, ParsePublicAccessBlock(body));
+  HANGAR_RETURN_IF_ERROR(s3.PutAccountPublicAccessBlock(ctx, account, block));
+  return Respond(200);
+}
+
+Result<HttpResponse> HandleDeleteAccountPublicAccessBlock(S3Service& s3,
+                                                          const auth::RequestContext& ctx,
+                                                          const OpRequest& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string account, ControlAccount(r));
+  HANGAR_RETURN_IF_ERROR(s3.PutAccountPublicAccessBlock(ctx, account, std::nullopt));
+  return Respond(204);
+}
+
+Result<HttpResponse> HandleAccountPublicAccessBlockOtherMethod(S3Service&,
+                                                               const auth::RequestContext&,
+                                                               const OpRequest& r) {
+  HANGAR_RETURN_IF_ERROR(ControlAccount(r).status());
   return Error(ErrorCode::kMethodNotAllowed,
                "The specified method is not allowed against this resource.");
 }
 
-}  // namespace
+// --- Object ownership: every bucket is BucketOwnerEnforced (ACLs disabled), the AWS default -----
 
-Status CheckAclHeaders(const HeaderList& headers) {
-  if (const std::string* acl = headers.Find("x-amz-acl")) {
-    if (*acl != "private" && *acl != "bucket-owner-full-control") return AclsDisabled();
+Result<HttpResponse> HandlePutOwnershipControls(S3Service& s3, const auth::RequestContext& ctx,
+                                                const OpRequest& r) {
+  HANGAR_ASSIGN_OR_RETURN(std::string body, PutBody(r));
+  HANGAR_RETURN_IF_ERROR(s3.HeadBucket(ctx, r.bucket, "s3:PutBucketOwnershipControls").status());
+  HANGAR_ASSIGN_OR_RETURN(XmlDocument doc, XmlDocument::Parse(body, "OwnershipControls"));
+  auto rules = doc.Children("Rule");
+  if (rules.size() != 1) return MalformedXmlError();
+  if (FieldValue(rules[0], "ObjectOwnership") != "BucketOwnerEnforced") {
+    return Error(ErrorCode::kInvalidRequest,
+                 "This server supports only the BucketOwnerEnforced object ownership: ACLs "
+                 "are disabled and the bucket owner owns every object.");
   }
-  for (const char* grant : {"x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
-                            "x-amz-grant-write-acp", "x-amz-grant-full-control"}) {
-    if (headers.Has(grant)) return AclsDisabled();
-  }
-  return Status::Ok();
+  return Respond(200);
 }
 
-Result<HttpResponse> HandleAccessControl(S3Service& service, const auth::RequestContext& ctx,
-                                         const HttpRequest& request, const std::string& bucket,
-                                         const std::string& key, const std::string& body) {
-  if (bucket == "v20180820") return AccountPublicAccessBlock(service, ctx, request, body);
-  const std::string& method = request.method;
-  const std::string& query = request.query;
-  auto has = [&](std::string_view name) {
-    for (std::string_view rest = query; !rest.empty();) {
-      size_t amp = rest.find('&');
-      std::string_view part = rest.substr(0, amp);
-      if (part.substr(0, part.find('=')) == name) return true;
-      if (amp == std::string_view::npos) break;
-      rest.remove_prefix(amp + 1);
-    }
-    return false;
-  };
-
-  if (has("acl")) {
-    // ACLs are disabled: a write is accepted only if it restates the owner's full control.
-    HANGAR_RETURN_IF_ERROR(CheckAclHeaders(request.headers));
-    if (!key.empty()) {
-      HANGAR_RETURN_IF_ERROR(
-          service.GetObjectRecord(ctx, bucket, key, nullptr, "s3:PutObjectAcl").status());
-    } else {
-      HANGAR_RETURN_IF_ERROR(service.HeadBucket(ctx, bucket, "s3:PutBucketAcl").status());
-    }
-    if (!Trim(body).empty()) return AclsDisabled();  // an AccessControlPolicy document
-    return Respond(200);
-  }
-  if (has("policyStatus")) {
-    HANGAR_ASSIGN_OR_RETURN(bool is_public, service.GetBucketPolicyStatus(ctx, bucket));
-    XmlWriter x("PolicyStatus");
-    x.Bool("IsPublic", is_public);
-    return Respond(200, x.Finish(), "application/xml");
-  }
-  if (has("policy")) {
-    if (method == "PUT") {
-      HANGAR_RETURN_IF_ERROR(service.PutBucketPolicy(ctx, bucket, body));
-      return Respond(204);
-    }
-    if (method == "DELETE") {
-      HANGAR_RETURN_IF_ERROR(service.DeleteBucketPolicy(ctx, bucket));
-      return Respond(204);
-    }
-    HANGAR_ASSIGN_OR_RETURN(std::string policy, service.GetBucketPolicy(ctx, bucket));
-    return Respond(200, std::move(policy), "application/json");
-  }
-  if (has("publicAccessBlock")) {
-    if (method == "PUT") {
-      HANGAR_ASSIGN_OR_RETURN(auto block, ParsePublicAccessBlock(body));
-      HANGAR_RETURN_IF_ERROR(service.PutPublicAccessBlock(ctx, bucket, block));
-      return Respond(200);
-    }
-    if (method == "DELETE") {
-      HANGAR_RETURN_IF_ERROR(service.DeletePublicAccessBlock(ctx, bucket));
-      return Respond(204);
-    }
-    HANGAR_ASSIGN_OR_RETURN(auto block, service.GetPublicAccessBlock(ctx, bucket));
-    return PublicAccessBlockXml(block);
-  }
-  // ?ownershipControls: every bucket is BucketOwnerEnforced (ACLs disabled), the AWS default.
-  if (method == "PUT") {
-    HANGAR_RETURN_IF_ERROR(service.HeadBucket(ctx, bucket, "s3:PutBucketOwnershipControls").status());
-    HANGAR_ASSIGN_OR_RETURN(XmlDocument doc, XmlDocument::Parse(body, "OwnershipControls"));
-    auto rules = doc.Children("Rule");
-    if (rules.size() != 1) return Malformed();
-    if (FieldValue(rules[0], "ObjectOwnership") != "BucketOwnerEnforced") {
-      return Error(ErrorCode::kInvalidRequest,
-                   "This server supports only the BucketOwnerEnforced object ownership: ACLs "
-                   "are disabled and the bucket owner owns every object.");
-    }
-    return Respond(200);
-  }
-  if (method == "DELETE") {
-    HANGAR_RETURN_IF_ERROR(service.HeadBucket(ctx, bucket, "s3:PutBucketOwnershipControls").status());
-    return Error(ErrorCode::kInvalidRequest,
-                 "Object ownership cannot be removed: this server supports only "
-                 "BucketOwnerEnforced.");
-  }
-  HANGAR_RETURN_IF_ERROR(service.HeadBucket(ctx, bucket, "s3:GetBucketOwnershipControls").status());
+Result<HttpResponse> HandleGetOwnershipControls(S3Service& s3, const auth::RequestContext& ctx,
+                                                const OpRequest& r) {
+  HANGAR_RETURN_IF_ERROR(s3.HeadBucket(ctx, r.bucket, "s3:GetBucketOwnershipControls").status());
   XmlWriter x("OwnershipControls");
   x.Open("Rule").Element("ObjectOwnership", "BucketOwnerEnforced").Close("Rule");
   return Respond(200, x.Finish(), "application/xml");
 }
 
+Result<HttpResponse> HandleDeleteOwnershipControls(S3Service& s3, const auth::RequestContext& ctx,
+                                                   const OpRequest& r) {
+  HANGAR_RETURN_IF_ERROR(s3.HeadBucket(ctx, r.bucket, "s3:PutBucketOwnershipControls").status());
+  return Error(ErrorCode::kInvalidRequest,
+               "Object ownership cannot be removed: this server supports only "
+               "BucketOwnerEnforced.");
+}
+
+}  // namespace
+
+const Operation kGetBucketAcl{.name = "GetBucketAcl", .handle = HandleGetBucketAcl};
+const Operation kPutBucketAcl{.name = "PutBucketAcl",
+                              .body = Body::kXml,
+                              .admission = Admission::kBucketAction,
+                              .action = "s3:PutBucketAcl",
+                              .handle = HandlePutBucketAcl};
+const Operation kGetObjectAcl{
+    .name = "GetObjectAcl", .event = Event::kData, .handle = HandleGetObjectAcl};
+const Operation kPutObjectAcl{.name = "PutObjectAcl",
+                              .event = Event::kData,
+                              .body = Body::kXml,
+                              .admission = Admission::kObjectAction,
+                              .action = "s3:PutObjectAcl",
+                              .handle = HandlePutObjectAcl};
+
+const Operation kPutBucketPolicy{.name = "PutBucketPolicy",
+                                 .body = Body::kPolicy,
+                                 .admission = Admission::kBucketAction,
+                                 .action = "s3:PutBucketPolicy",
+                                 .handle = HandlePutBucketPolicy};
+const Operation kGetBucketPolicy{.name = "GetBucketPolicy", .handle = HandleGetBucketPolicy};
+const Operation kDeleteBucketPolicy{.name = "DeleteBucketPolicy",
+                                    .handle = HandleDeleteBucketPolicy};
+const Operation kGetBucketPolicyStatus{.name = "GetBucketPolicyStatus",
+                                       .handle = HandleGetBucketPolicyStatus};
+
+const Operation kPutPublicAccessBlock{.name = "PutPublicAccessBlock",
+                                      .body = Body::kXml,
+                                      .admission = Admission::kBucketAction,
+                                      .action = "s3:PutBucketPublicAccessBlock",
+                                      .handle = HandlePutPublicAccessBlock};
+const Operation kGetPublicAccessBlock{.name = "GetPublicAccessBlock",
+                                      .handle = HandleGetPublicAccessBlock};
+const Operation kDeletePublicAccessBlock{.name = "DeletePublicAccessBlock",
+                                         .handle = HandleDeletePublicAccessBlock};
+
+// The S3 Control path names no bucket; its key makes these data events in the audit log.
+const Operation kGetAccountPublicAccessBlock{.name = "GetAccountPublicAccessBlock",
+                                             .event = Event::kDataIfObject,
+                                             .handle = HandleGetAccountPublicAccessBlock};
+const Operation kPutAccountPublicAccessBlock{.name = "PutAccountPublicAccessBlock",
+                                             .event = Event::kDataIfObject,
+                                             .body = Body::kXml,
+                                             .handle = HandlePutAccountPublicAccessBlock};
+const Operation kDeleteAccountPublicAccessBlock{.name = "DeleteAccountPublicAccessBlock",
+                                                .event = Event::kDataIfObject,
+                                                .handle = HandleDeleteAccountPublicAccessBlock};
+const Operation kAccountPublicAccessBlockOtherMethod{
+    .name = "PutAccountPublicAccessBlock",
+    .event = Event::kDataIfObject,
+    .handle = HandleAccountPublicAccessBlockOtherMethod};
+
+const Operation kPutOwnershipControls{.name = "PutBucketOwnershipControls",
+                                      .body = Body::kXml,
+                                      .admission = Admission::kBucketAction,
+                                      .action = "s3:PutBucketOwnershipControls",
+                                      .handle = HandlePutOwnershipControls};
+const Operation kGetOwnershipControls{.name = "GetBucketOwnershipControls",
+                                      .handle = HandleGetOwnershipControls};
+const Operation kDeleteOwnershipControls{.name = "DeleteBucketOwnershipControls",
+                                         .handle = HandleDeleteOwnershipControls};
+
+}  // namespace api
 }  // namespace hangar::s3

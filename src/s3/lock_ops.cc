@@ -29,7 +29,7 @@ bool RetentionActive(const ObjectLock& lock, int64_t now_ms) {
 
 }  // namespace
 
-Status S3Service::UpdateVersion(const auth::RequestContext& ctx, std::string_view bucket,
+Result<ObjectRecord> S3Service::UpdateVersion(const auth::RequestContext& ctx, std::string_view bucket,
                                 std::string_view key, const std::optional<std::string>& version_id,
                                 std::string_view action, const iam::ContextKeys& extra,
                                 const std::function<Status(ObjectRecord&)>& change) {
@@ -43,6 +43,7 @@ Status S3Service::UpdateVersion(const auth::RequestContext& ctx, std::string_vie
     Status s = repository_.Commit({is_current
                                        ? S3Repository::PutObject(stored.record, stored.revision)
                                        : S3Repository::PutVersion(stored.record, stored.revision)});
+    if (s.ok()) return std::move(stored.record);
     if (s.code() != ErrorCode::kConflict) return s;
     BackOffAfterConflict(attempt);
   }
@@ -153,7 +154,7 @@ Status S3Service::PutObjectRetention(const auth::RequestContext& ctx, std::strin
     o.lock.mode = retention.mode;
     o.lock.until_ms = retention.mode.empty() ? 0 : retention.until_ms;
     return Status::Ok();
-  });
+  }).status();
 }
 
 Result<ObjectLock> S3Service::GetObjectRetention(const auth::RequestContext& ctx,
@@ -180,7 +181,8 @@ Status S3Service::PutObjectLegalHold(const auth::RequestContext& ctx, std::strin
                        [&](ObjectRecord& o) {
                          o.lock.legal_hold = status;
                          return Status::Ok();
-                       });
+                       })
+      .status();
 }
 
 Result<std::string> S3Service::GetObjectLegalHold(const auth::RequestContext& ctx,

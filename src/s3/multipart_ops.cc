@@ -93,6 +93,101 @@ std::string PartOwner(std::string_view upload_id, int part_number) {
   return "part " + std::string(upload_id) + "/" + std::to_string(part_number);
 }
 
+// CompleteMultipartUpload's list: at least one part, ascending, every number valid.
+// Errors: kInvalidRequest (no parts), kValidation (a number out of range), kInvalidPartOrder.
+Status CheckPartList(const std::vector<CompletedPart>& parts, int max_parts,
+                     std::string_view upload_id) {
+  if (parts.empty()) {
+    return Error(ErrorCode::kInvalidRequest, "You must specify at least one part");
+  }
+  for (size_t i = 0; i < parts.size(); ++i) {
+    HANGAR_RETURN_IF_ERROR(CheckPartNumber(parts[i].part_number, max_parts));
+    if (i > 0 && parts[i].part_number <= parts[i - 1].part_number) {
+      return Error(ErrorCode::kInvalidPartOrder,
+                   "The list of parts was not in ascending order. Parts must be ordered by part "
+                   "number.")
+          .WithField("UploadId", std::string(upload_id));
+    }
+  }
+  return Status::Ok();
+}
+
+// The stored part each listed part names, in the list's order: it exists with that ETag (and
+// checksum, if the list gives one), and all but the last are at least `min_part_size`.
+// Errors: kInvalidPart, kEntityTooSmall, kBadDigest.
+Result<std::vector<const PartRecord*>> ChooseParts(const std::vector<CompletedPart>& parts,
+                                                   const std::vector<Stored<PartRecord>>& stored,
+                                                   uint64_t min_part_size,
+                                                   std::string_view upload_id) {
+  std::map<int, const PartRecord*> by_number;
+  for (const auto& p : stored) by_number[p.record.part_number] = &p.record;
+  std::vector<const PartRecord*> chosen;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto it = by_number.find(parts[i].part_number);
+    if (it == by_number.end() || Unquote(it->second->etag) != Unquote(parts[i].etag)) {
+      return Error(ErrorCode::kInvalidPart,
+                   "One or more of the specified parts could not be found.  The part may not have "
+                   "been uploaded, or the specified entity tag may not match the part's entity "
+                   "tag.")
+          .WithField("ETag", Unquote(parts[i].etag))
+          .WithField("PartNumber", std::to_string(parts[i].part_number))
+          .WithField("UploadId", std::string(upload_id));
+    }
+    const PartRecord& p = *it->second;
+    if (i + 1 < parts.size() && p.size < min_part_size) {
+      return Error(ErrorCode::kEntityTooSmall,
+                   "Your proposed upload is smaller than the minimum allowed size")
+          .WithField("ETag", Unquote(p.etag))
+          .WithField("MinSizeAllowed", std::to_string(min_part_size))
+          .WithField("PartNumber", std::to_string(p.part_number))
+          .WithField("ProposedSize", std::to_string(p.size));
+    }
+    if (parts[i].checksum && p.checksum && *parts[i].checksum != p.checksum->value) {
+      return Error(ErrorCode::kBadDigest,
+                   "The " + ToLower(p.checksum->algorithm) + " you specified for part " +
+                       std::to_string(p.part_number) + " did not match what we received.");
+    }
+    chosen.push_back(&p);
+  }
+  return chosen;
+}
+
+// The object a Complete makes of `chosen`: the upload's metadata, the parts' blobs as its segments,
+// the MD5 of the parts' MD5s as its ETag and, for a COMPOSITE upload whose parts all have
+// checksums, their checksum of checksums. A FULL_OBJECT checksum is the caller's.
+ObjectRecord AssembleObject(std::string_view bucket, std::string_view key, int64_t now_ms,
+                            const UploadRecord& u, const std::vector<const PartRecord*>& chosen) {
+  crypto::Digest md5s(crypto::DigestAlgorithm::kMd5);
+  ObjectRecord record;
+  record.bucket = std::string(bucket);
+  record.key = std::string(key);
+  record.last_modified_ms = now_ms;
+  record.headers = u.headers;
+  record.user_metadata = u.user_metadata;
+  record.tags = u.tags;
+  record.storage_class = u.storage_class;
+  record.encryption = u.encryption;
+  record.parts_count = static_cast<int>(chosen.size());
+  std::vector<std::string> part_digests;
+  for (const PartRecord* p : chosen) {
+    md5s.Update(*HexDecode(Unquote(p->etag)));
+    record.size += p->size;
+    // A zero-byte part has no blob: it counts as a part but holds no segment.
+    if (!p->blob_id.empty()) {
+      record.segments.push_back({p->blob_id, p->size, p->part_number, p->etag, p->checksum, p->keys});
+    }
+    if (p->checksum) part_digests.push_back(*crypto::Base64Decode(p->checksum->value));
+  }
+  record.etag = "\"" + HexEncode(md5s.Finish()) + "-" + std::to_string(chosen.size()) + "\"";
+  if (!u.checksum_algorithm.empty() && u.checksum_type == "COMPOSITE" &&
+      part_digests.size() == chosen.size()) {
+    auto algorithm = ParseChecksumAlgorithm(u.checksum_algorithm);
+    record.checksum = ChecksumValue{u.checksum_algorithm,
+                                    CompositeChecksum(*algorithm, part_digests), "COMPOSITE"};
+  }
+  return record;
+}
+
 }  // namespace
 
 Result<Stored<UploadRecord>> S3Service::RequireUpload(const auth::RequestContext& ctx,
@@ -316,83 +411,16 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
   Stored<UploadRecord> upload = std::move(found).value();
   HANGAR_RETURN_IF_ERROR(CheckCompleteChecksumMode(upload.record, options.checksum_type));
   // 1. The list: at least one part, ascending, every number valid.
-  if (parts.empty()) {
-    return Error(ErrorCode::kInvalidRequest, "You must specify at least one part");
-  }
-  for (size_t i = 0; i < parts.size(); ++i) {
-    HANGAR_RETURN_IF_ERROR(CheckPartNumber(parts[i].part_number, options_.max_parts));
-    if (i > 0 && parts[i].part_number <= parts[i - 1].part_number) {
-      return Error(ErrorCode::kInvalidPartOrder,
-                   "The list of parts was not in ascending order. Parts must be ordered by part "
-                   "number.")
-          .WithField("UploadId", std::string(upload_id));
-    }
-  }
+  HANGAR_RETURN_IF_ERROR(CheckPartList(parts, options_.max_parts, upload_id));
   // 2. Every listed part exists with that ETag; all but the last are at least 5 MiB.
   HANGAR_ASSIGN_OR_RETURN(auto stored_parts,
                           repository_.ListParts(upload_id, 0, static_cast<size_t>(options_.max_parts)));
-  std::map<int, const PartRecord*> by_number;
-  for (const auto& p : stored_parts) by_number[p.record.part_number] = &p.record;
-  std::vector<const PartRecord*> chosen;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    auto it = by_number.find(parts[i].part_number);
-    if (it == by_number.end() || Unquote(it->second->etag) != Unquote(parts[i].etag)) {
-      return Error(ErrorCode::kInvalidPart,
-                   "One or more of the specified parts could not be found.  The part may not have "
-                   "been uploaded, or the specified entity tag may not match the part's entity "
-                   "tag.")
-          .WithField("ETag", Unquote(parts[i].etag))
-          .WithField("PartNumber", std::to_string(parts[i].part_number))
-          .WithField("UploadId", std::string(upload_id));
-    }
-    const PartRecord& p = *it->second;
-    if (i + 1 < parts.size() && p.size < options_.min_part_size) {
-      return Error(ErrorCode::kEntityTooSmall,
-                   "Your proposed upload is smaller than the minimum allowed size")
-          .WithField("ETag", Unquote(p.etag))
-          .WithField("MinSizeAllowed", std::to_string(options_.min_part_size))
-          .WithField("PartNumber", std::to_string(p.part_number))
-          .WithField("ProposedSize", std::to_string(p.size));
-    }
-    if (parts[i].checksum && p.checksum && *parts[i].checksum != p.checksum->value) {
-      return Error(ErrorCode::kBadDigest,
-                   "The " + ToLower(p.checksum->algorithm) + " you specified for part " +
-                       std::to_string(p.part_number) + " did not match what we received.");
-    }
-    chosen.push_back(&p);
-  }
-
+  HANGAR_ASSIGN_OR_RETURN(std::vector<const PartRecord*> chosen,
+                          ChooseParts(parts, stored_parts, options_.min_part_size, upload_id));
   // 3. The object: its ETag is the MD5 of the parts' MD5s, suffixed with the part count.
   const UploadRecord& u = upload.record;
-  crypto::Digest md5s(crypto::DigestAlgorithm::kMd5);
-  ObjectRecord record;
-  record.bucket = std::string(bucket);
-  record.key = std::string(key);
-  record.last_modified_ms = ToUnixMillis(ctx.now);
-  record.headers = u.headers;
-  record.user_metadata = u.user_metadata;
-  record.tags = u.tags;
-  record.storage_class = u.storage_class;
-  record.encryption = u.encryption;
+  ObjectRecord record = AssembleObject(bucket, key, ToUnixMillis(ctx.now), u, chosen);
   record.lock = u.lock;
-  record.parts_count = static_cast<int>(chosen.size());
-  std::vector<std::string> part_digests;
-  for (const PartRecord* p : chosen) {
-    md5s.Update(*HexDecode(Unquote(p->etag)));
-    record.size += p->size;
-    // A zero-byte part has no blob: it counts as a part but holds no segment.
-    if (!p->blob_id.empty()) {
-      record.segments.push_back({p->blob_id, p->size, p->part_number, p->etag, p->checksum, p->keys});
-    }
-    if (p->checksum) part_digests.push_back(*crypto::Base64Decode(p->checksum->value));
-  }
-  record.etag = "\"" + HexEncode(md5s.Finish()) + "-" + std::to_string(chosen.size()) + "\"";
-  if (!u.checksum_algorithm.empty() && u.checksum_type == "COMPOSITE" &&
-      part_digests.size() == chosen.size()) {
-    auto algorithm = ParseChecksumAlgorithm(u.checksum_algorithm);
-    record.checksum = ChecksumValue{u.checksum_algorithm,
-                                    CompositeChecksum(*algorithm, part_digests), "COMPOSITE"};
-  }
   if (u.checksum_type == "FULL_OBJECT") {
     HANGAR_ASSIGN_OR_RETURN(record.checksum, FullObjectChecksum(u, chosen, options));
   }

@@ -43,6 +43,25 @@ std::vector<std::string> BlobIds(const std::vector<Segment>& segments) {
   return ids;
 }
 
+// A locked version's GET that KMS refuses says why on the error too: it is the only answer a GET
+// gets (docs/s3-object-lock.md).
+Status WithKeyStateHeaders(Status error,
+                           const std::optional<KmsGateway::KeyStatus>& locked_key_status) {
+  if (!locked_key_status) return error;
+  error.WithHeader("x-hangar-kms-key-state", locked_key_status->state);
+  if (locked_key_status->deletion_date_ms > 0) {
+    error.WithHeader("x-hangar-kms-key-deletion-date",
+                     FormatIso8601(FromUnixMillis(locked_key_status->deletion_date_ms), true));
+  }
+  return error;
+}
+
+Status NoSuchVersion(std::string_view key, std::string_view version_id) {
+  return Error(ErrorCode::kNoSuchVersion, "The specified version does not exist.")
+      .WithField("Key", std::string(key))
+      .WithField("VersionId", std::string(version_id));
+}
+
 Status NoSuchKey(std::string_view key) {
   return Error(ErrorCode::kNoSuchKey, "The specified key does not exist.")
       .WithField("Key", std::string(key));
@@ -371,7 +390,9 @@ Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
   if (input.head) return out;
   // A GET needs the data keys: this is where KMS (Decrypt) decides whether the data is readable.
   if (!read_keys) {
-    HANGAR_ASSIGN_OR_RETURN(read_keys, sse_.PrepareRead(ctx, o, input.customer_key));
+    auto prepared = sse_.PrepareRead(ctx, o, input.customer_key);
+    if (!prepared.ok()) return WithKeyStateHeaders(prepared.status(), out.locked_key_status);
+    read_keys = std::move(prepared).value();
   }
   ReadKeys read = std::move(*read_keys);
   if (out.length == 0) return out;
@@ -408,7 +429,14 @@ Result<std::vector<DeleteObjectsEntry>> S3Service::DeleteObjects(
     if (entry.status.ok()) {
       auto deleted =
           DeleteObject(ctx, bucket, o.key, {o.version_id, o.etag, false, bypass.bypass_governance});
-      if (deleted.ok()) {
+      // A version that is not there, malformed ids included, is a per-key NoSuchVersion here,
+      // where a single DELETE answers 204 or InvalidArgument (s3-data-protection.md §1.5).
+      const bool no_such_version =
+          o.version_id && (deleted.ok() ? deleted->absent
+                                        : deleted.status().code() == ErrorCode::kValidation);
+      if (no_such_version) {
+        entry.status = NoSuchVersion(o.key, *o.version_id);
+      } else if (deleted.ok()) {
         entry.result = std::move(*deleted);
       } else {
         entry.status = deleted.status();
@@ -501,35 +529,39 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   return out;
 }
 
-Status S3Service::PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
-                                   std::string_view key, const KeyValues& tags,
-                                   const std::optional<std::string>& version_id) {
+Result<S3Service::TaggingOutput> S3Service::PutObjectTagging(
+    const auth::RequestContext& ctx, std::string_view bucket, std::string_view key,
+    const KeyValues& tags, const std::optional<std::string>& version_id) {
   return ReplaceObjectTags(ctx, bucket, key, tags, "s3:PutObjectTagging", version_id);
 }
 
-Status S3Service::ReplaceObjectTags(const auth::RequestContext& ctx, std::string_view bucket,
-                                    std::string_view key, const KeyValues& tags,
-                                    std::string_view tagging_action,
-                                    const std::optional<std::string>& version_id) {
+Result<S3Service::TaggingOutput> S3Service::ReplaceObjectTags(
+    const auth::RequestContext& ctx, std::string_view bucket, std::string_view key,
+    const KeyValues& tags, std::string_view tagging_action,
+    const std::optional<std::string>& version_id) {
   HANGAR_RETURN_IF_ERROR(ValidateTags(tags, kMaxObjectTags));
-  return UpdateVersion(ctx, bucket, key, version_id, tagging_action,
-                       RequestTagKeys(tags, /*object=*/true), [&](ObjectRecord& o) {
-                         o.tags = tags;
-                         return Status::Ok();
-                       });
+  HANGAR_ASSIGN_OR_RETURN(ObjectRecord o,
+                          UpdateVersion(ctx, bucket, key, version_id, tagging_action,
+                                        RequestTagKeys(tags, /*object=*/true), [&](ObjectRecord& o) {
+                                          o.tags = tags;
+                                          return Status::Ok();
+                                        }));
+  HANGAR_ASSIGN_OR_RETURN(auto version_header, VersionHeaderOf(o));
+  return TaggingOutput{std::move(o.tags), std::move(version_header)};
 }
 
-Result<KeyValues> S3Service::GetObjectTagging(const auth::RequestContext& ctx,
-                                              std::string_view bucket, std::string_view key,
-                                              const std::optional<std::string>& version_id) {
+Result<S3Service::TaggingOutput> S3Service::GetObjectTagging(
+    const auth::RequestContext& ctx, std::string_view bucket, std::string_view key,
+    const std::optional<std::string>& version_id) {
   HANGAR_ASSIGN_OR_RETURN(auto stored,
                           RequireObject(ctx, bucket, key, "s3:GetObjectTagging", {}, version_id));
-  return std::move(stored.record.tags);
+  HANGAR_ASSIGN_OR_RETURN(auto version_header, VersionHeaderOf(stored.record));
+  return TaggingOutput{std::move(stored.record.tags), std::move(version_header)};
 }
 
-Status S3Service::DeleteObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
-                                      std::string_view key,
-                                      const std::optional<std::string>& version_id) {
+Result<S3Service::TaggingOutput> S3Service::DeleteObjectTagging(
+    const auth::RequestContext& ctx, std::string_view bucket, std::string_view key,
+    const std::optional<std::string>& version_id) {
   return ReplaceObjectTags(ctx, bucket, key, {}, "s3:DeleteObjectTagging", version_id);
 }
 

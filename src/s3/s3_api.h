@@ -2,7 +2,7 @@
 // S3Api: the S3 REST/XML codec. Finds the bucket and key (path-style or virtual-hosted), decides
 // the operation from method, path and sub-resource, turns headers and XML bodies into S3Service
 // inputs, and renders results as AWS does (docs/reference/s3.md). Errors are returned as
-// Status; the router renders them as S3 error XML.
+// Status; the router renders them as S3 error XML. The operations are a table (s3/api_ops.h).
 
 #include <optional>
 #include <string>

@@ -159,6 +159,7 @@ struct DeleteOutput {
   bool delete_marker = false;             // a marker was made, or the version removed was one
   std::optional<std::string> version_id;  // the marker made, or the version named
   bool by_version = false;                // the request named a version
+  bool absent = false;                    // the version named was not there (DeleteObjects: error)
 };
 
 struct DeleteObjectsEntry {
@@ -409,13 +410,18 @@ class S3Service {
   Result<CopyObjectOutput> CopyObject(const auth::RequestContext& ctx,
                                       const CopyObjectInput& input);
   // `version_id`: a version other than the current one ("null" for the null version).
-  Status PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
+  // Each answers with the version's tags and its x-amz-version-id.
+  struct TaggingOutput {
+    KeyValues tags;
+    std::optional<std::string> version_id;
+  };
+  Result<TaggingOutput> PutObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
                           std::string_view key, const KeyValues& tags,
                           const std::optional<std::string>& version_id = std::nullopt);
-  Result<KeyValues> GetObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
+  Result<TaggingOutput> GetObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
                                      std::string_view key,
                                      const std::optional<std::string>& version_id = std::nullopt);
-  Status DeleteObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
+  Result<TaggingOutput> DeleteObjectTagging(const auth::RequestContext& ctx, std::string_view bucket,
                              std::string_view key,
                              const std::optional<std::string>& version_id = std::nullopt);
   // `customer`: when given, an SSE-C object's key is checked as HEAD checks it.
@@ -526,7 +532,7 @@ class S3Service {
                                const ObjectRecord& version, bool bypass_governance);
   // Reads a version as `action` permits, applies `change`, and stores it where it is kept
   // (current or noncurrent), retrying on races. Delete markers answer 405.
-  Status UpdateVersion(const auth::RequestContext& ctx, std::string_view bucket,
+  Result<ObjectRecord> UpdateVersion(const auth::RequestContext& ctx, std::string_view bucket,
                        std::string_view key, const std::optional<std::string>& version_id,
                        std::string_view action, const iam::ContextKeys& extra,
                        const std::function<Status(ObjectRecord&)>& change);
@@ -588,7 +594,7 @@ class S3Service {
                                       const std::function<Status(BucketRecord&)>& change);
   Status AuthorizeAccountSettings(const auth::RequestContext& ctx, std::string_view account,
                                   std::string_view action);
-  Status ReplaceObjectTags(const auth::RequestContext& ctx, std::string_view bucket,
+  Result<TaggingOutput> ReplaceObjectTags(const auth::RequestContext& ctx, std::string_view bucket,
                            std::string_view key, const KeyValues& tags,
                            std::string_view tagging_action,
                            const std::optional<std::string>& version_id);

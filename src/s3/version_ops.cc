@@ -318,7 +318,7 @@ Result<DeleteOutput> S3Service::DeleteVersion(const auth::RequestContext& ctx,
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
     HANGAR_ASSIGN_OR_RETURN(auto found, FindVersion(bucket, key, version_id));
     // Removing a version that is not there succeeds, as removing a key that is not there does.
-    if (!found) return DeleteOutput{false, version_id, true};
+    if (!found) return DeleteOutput{false, version_id, true, true};
     const ObjectRecord& gone = found->stored.record;
     HANGAR_RETURN_IF_ERROR(CheckLockAllowsDelete(ctx, bucket, gone, options.bypass_governance));
     if (options.if_match && !gone.delete_marker && *options.if_match != "*" &&
