@@ -23,6 +23,7 @@ class KmsApi {
   Result<std::string> Call(const auth::RequestContext& ctx, std::string_view operation,
                            std::string_view body);
 
+  // Both answer from the operation table (kms/api_codec.h), where each operation's facts live.
   // True for operations that only read cached state and never block on storage or disk, so the
   // HTTP layer may run them on its I/O threads.
   static bool RunsInline(std::string_view operation);

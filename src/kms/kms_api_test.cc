@@ -163,6 +163,32 @@ TEST_F(KmsApiTest, OnlyCryptoOperationsRunInline) {
   EXPECT_TRUE(KmsApi::RunsInline("Decrypt"));
   EXPECT_FALSE(KmsApi::RunsInline("CreateKey"));
   EXPECT_FALSE(KmsApi::RunsInline("ScheduleKeyDeletion"));
+  EXPECT_FALSE(KmsApi::RunsInline("Sign"));  // private-key work stays off the I/O threads
+  EXPECT_FALSE(KmsApi::RunsInline("MakeCoffee"));
+}
+
+TEST_F(KmsApiTest, ReadOnlyFollowsCloudTrailAndCoversUnknownNames) {
+  for (const char* op : {"DescribeKey", "ListGrants", "Encrypt", "Sign", "DeriveSharedSecret",
+                         "GenerateDataKeyPairWithoutPlaintext", "GetParametersForImport",
+                         "DescribeCustomKeyStores", "GetFoo"}) {
+    EXPECT_TRUE(KmsApi::IsReadOnly(op)) << op;
+  }
+  for (const char* op : {"CreateKey", "CreateGrant", "RetireGrant", "ImportKeyMaterial",
+                         "ReplicateKey", "CreateCustomKeyStore", "MakeCoffee"}) {
+    EXPECT_FALSE(KmsApi::IsReadOnly(op)) << op;
+  }
+}
+
+TEST_F(KmsApiTest, AuditRecordsTheResponseOfWritesOnly) {
+  ctx_.audit = std::make_shared<auth::AuditNotes>();
+  auto created = Call("CreateKey", R"({"Description":"audited"})");
+  ASSERT_TRUE(created.ok());
+  EXPECT_NE(ctx_.audit->response_elements.find("\"keyMetadata\""), std::string::npos);
+  std::string id = (*created)["KeyMetadata"]["KeyId"];
+  ctx_.audit = std::make_shared<auth::AuditNotes>();
+  ASSERT_TRUE(Call("DescribeKey", R"({"KeyId":")" + id + R"("})").ok());
+  EXPECT_EQ(ctx_.audit->request_parameters, R"({"keyId":")" + id + R"("})");
+  EXPECT_TRUE(ctx_.audit->response_elements.empty());
 }
 
 }  // namespace
