@@ -130,13 +130,6 @@ Result<HttpResponse> HandleDeleteBucketEncryption(S3Service& s3, const auth::Req
 
 // Lifecycle is answered as "not configured" (the error AWS gives a bucket that never had one), so
 // tools that probe it keep working.
-Result<HttpResponse> HandleGetBucketLifecycle(S3Service& s3, const auth::RequestContext& ctx,
-                                              const OpRequest& r) {
-  HANGAR_RETURN_IF_ERROR(s3.HeadBucket(ctx, r.bucket).status());
-  return Error(ErrorCode::kNoSuchLifecycleConfiguration,
-               "The lifecycle configuration does not exist")
-      .WithField("BucketName", r.bucket);
-}
 
 }  // namespace
 
@@ -166,7 +159,5 @@ const Operation kGetBucketEncryption{.name = "GetBucketEncryption",
                                      .handle = HandleGetBucketEncryption};
 const Operation kDeleteBucketEncryption{.name = "DeleteBucketEncryption",
                                         .handle = HandleDeleteBucketEncryption};
-const Operation kGetBucketLifecycle{.name = "GetBucketLifecycle",
-                                    .handle = HandleGetBucketLifecycle};
 
 }  // namespace hangar::s3::api

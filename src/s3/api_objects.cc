@@ -50,6 +50,7 @@ Result<HttpResponse> HandlePutObject(S3Service& s3, const auth::RequestContext& 
   AddChecksumHeaders(response, out.checksum);
   AddSseHeaders(response, out.encryption);
   AddVersionHeader(response, out.version_id);
+  if (out.expiration) response.headers.Add("x-amz-expiration", *out.expiration);
   return response;
 }
 
@@ -150,6 +151,7 @@ HttpResponse RenderGetObject(const OpRequest& r, const GetObjectInput& input, Ge
   AddSseHeaders(response, out.object.encryption);
   AddVersionHeader(response, out.version_id);
   AddLockHeaders(response, out.object);
+  if (out.expiration) response.headers.Add("x-amz-expiration", *out.expiration);
   if (out.locked_key_status) {
     // A locked version whose data its KMS key no longer opens (docs/s3-object-lock.md).
     response.headers.Add("x-hangar-kms-key-state", out.locked_key_status->state);

@@ -88,7 +88,10 @@ extern const Operation kNotImplemented, kMethodNotAllowed;
 // api_buckets.cc
 extern const Operation kListBuckets, kCreateBucket, kHeadBucket, kDeleteBucket, kGetBucketLocation,
     kPutBucketTagging, kGetBucketTagging, kDeleteBucketTagging,
-    kPutBucketEncryption, kGetBucketEncryption, kDeleteBucketEncryption, kGetBucketLifecycle;
+    kPutBucketEncryption, kGetBucketEncryption, kDeleteBucketEncryption;
+
+// api_lifecycle.cc
+extern const Operation kPutBucketLifecycle, kGetBucketLifecycle, kDeleteBucketLifecycle;
 
 // api_versioning.cc
 extern const Operation kPutBucketVersioning, kGetBucketVersioning, kListObjectVersions;

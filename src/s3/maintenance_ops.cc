@@ -66,6 +66,10 @@ Result<int> S3Service::RunMaintenance() {
   }
   HANGAR_ASSIGN_OR_RETURN(int forgotten, repository_.ForgetCompletedUploads(now, 1000));
   done += forgotten;
+  if (now >= next_lifecycle_ms_.load()) {
+    HANGAR_ASSIGN_OR_RETURN(int expired, RunLifecycle(now));
+    done += expired;
+  }
   if (now >= next_sweep_ms_.load()) {
     HANGAR_ASSIGN_OR_RETURN(int orphans, SweepOrphans());
     done += orphans;

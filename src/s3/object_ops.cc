@@ -320,7 +320,8 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   if (!swapped.ok()) return discard(swapped);
   std::optional<std::string> version_id;
   if (!record.version_id.empty()) version_id = record.version_id;
-  return PutObjectOutput{record.etag, version_id, record.checksum, record.encryption};
+  return PutObjectOutput{record.etag, ExpirationHeaderOf(record), version_id, record.checksum,
+                         record.encryption};
 }
 
 Result<ObjectRecord> S3Service::GetObjectRecord(const auth::RequestContext& ctx,
@@ -343,6 +344,7 @@ Result<GetObjectOutput> S3Service::GetObject(const auth::RequestContext& ctx,
   out.object = std::move(stored.record);
   HANGAR_ASSIGN_OR_RETURN(out.version_id, VersionHeaderOf(out.object));
   out.locked_key_status = LockedKeyStatus(ctx, out.object);
+  if (!input.version_id) out.expiration = ExpirationHeaderOf(out.object);
   const ObjectRecord& o = out.object;
   // An SSE-C object's key is checked before anything else is said about it: a Range, a part
   // number or a condition evaluated first would tell a caller without the key its size, part

@@ -137,6 +137,90 @@ ObjectLock LockFrom(const json& j) {
                     j.value("legal_hold", "")};
 }
 
+
+json TransitionsJson(const std::vector<LifecycleTransition>& transitions) {
+  json out = json::array();
+  for (const auto& t : transitions) {
+    json j = {{"class", t.storage_class}};
+    if (t.days) j["days"] = *t.days;
+    if (t.date_ms) j["date_ms"] = *t.date_ms;
+    if (t.newer_noncurrent_versions) j["newer"] = *t.newer_noncurrent_versions;
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::vector<LifecycleTransition> TransitionsFrom(const json& j) {
+  std::vector<LifecycleTransition> out;
+  for (const auto& t : j) {
+    LifecycleTransition x;
+    x.storage_class = t.at("class").get<std::string>();
+    if (t.contains("days")) x.days = t.at("days").get<int>();
+    if (t.contains("date_ms")) x.date_ms = t.at("date_ms").get<int64_t>();
+    if (t.contains("newer")) x.newer_noncurrent_versions = t.at("newer").get<int>();
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
+template <typename T>
+void PutOptional(json& j, const char* name, const std::optional<T>& v) {
+  if (v) j[name] = *v;
+}
+
+template <typename T>
+void GetOptional(const json& j, const char* name, std::optional<T>& v) {
+  if (j.contains(name)) v = j.at(name).get<T>();
+}
+
+json LifecycleJson(const LifecycleConfiguration& c) {
+  json rules = json::array();
+  for (const LifecycleRule& r : c.rules) {
+    json j = {{"id", r.id},
+              {"enabled", r.enabled},
+              {"prefix", r.filter.prefix},
+              {"tags", PairsJson(r.filter.tags)},
+              {"form", static_cast<int>(r.filter.form)},
+              {"expired_marker", r.expired_object_delete_marker},
+              {"transitions", TransitionsJson(r.transitions)},
+              {"noncurrent_transitions", TransitionsJson(r.noncurrent_transitions)}};
+    PutOptional(j, "gt", r.filter.size_greater_than);
+    PutOptional(j, "lt", r.filter.size_less_than);
+    PutOptional(j, "days", r.expiration_days);
+    PutOptional(j, "date_ms", r.expiration_date_ms);
+    PutOptional(j, "noncurrent_days", r.noncurrent_days);
+    PutOptional(j, "newer", r.newer_noncurrent_versions);
+    PutOptional(j, "abort_days", r.abort_after_days);
+    rules.push_back(std::move(j));
+  }
+  return {{"rules", rules}, {"min_size", c.transition_minimum_size}};
+}
+
+LifecycleConfiguration LifecycleFrom(const json& j) {
+  LifecycleConfiguration c;
+  c.transition_minimum_size = j.value("min_size", "");
+  for (const auto& r : j.at("rules")) {
+    LifecycleRule rule;
+    rule.id = r.at("id").get<std::string>();
+    rule.enabled = r.at("enabled").get<bool>();
+    rule.filter.prefix = r.at("prefix").get<std::string>();
+    rule.filter.tags = PairsFrom(r.at("tags"));
+    rule.filter.form = static_cast<LifecycleFilter::Form>(r.at("form").get<int>());
+    GetOptional(r, "gt", rule.filter.size_greater_than);
+    GetOptional(r, "lt", rule.filter.size_less_than);
+    GetOptional(r, "days", rule.expiration_days);
+    GetOptional(r, "date_ms", rule.expiration_date_ms);
+    rule.expired_object_delete_marker = r.at("expired_marker").get<bool>();
+    GetOptional(r, "noncurrent_days", rule.noncurrent_days);
+    GetOptional(r, "newer", rule.newer_noncurrent_versions);
+    GetOptional(r, "abort_days", rule.abort_after_days);
+    rule.transitions = TransitionsFrom(r.at("transitions"));
+    rule.noncurrent_transitions = TransitionsFrom(r.at("noncurrent_transitions"));
+    c.rules.push_back(std::move(rule));
+  }
+  return c;
+}
+
 }  // namespace
 
 std::string EncodeBucket(const BucketRecord& b) {
@@ -158,6 +242,7 @@ std::string EncodeBucket(const BucketRecord& b) {
   if (!b.versioning.empty()) j["versioning"] = b.versioning;
   if (!b.mfa_delete.empty()) j["mfa_delete"] = b.mfa_delete;
   if (b.object_lock_enabled) j["object_lock"] = true;
+  if (b.lifecycle) j["lifecycle"] = LifecycleJson(*b.lifecycle);
   if (!b.default_retention.mode.empty()) {
     j["default_retention"] = {{"mode", b.default_retention.mode},
                               {"days", b.default_retention.days},
@@ -186,6 +271,7 @@ Result<BucketRecord> DecodeBucket(std::string_view text) {
     b.versioning = j.value("versioning", "");
     b.mfa_delete = j.value("mfa_delete", "");
     b.object_lock_enabled = j.value("object_lock", false);
+    if (j.contains("lifecycle")) b.lifecycle = LifecycleFrom(j.at("lifecycle"));
     if (j.contains("default_retention")) {
       const json& r = j.at("default_retention");
       b.default_retention = {r.at("mode").get<std::string>(), r.at("days").get<int>(),

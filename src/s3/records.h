@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "s3/lifecycle.h"
 
 namespace hangar::s3 {
 
@@ -82,6 +83,7 @@ struct BucketRecord {
   std::string mfa_delete;  // "" or "Disabled" (MFA Delete cannot be enabled: no MFA devices)
   bool object_lock_enabled = false;  // Object Lock (never turned off once on)
   DefaultRetention default_retention;  // applies to new versions that name no retention
+  std::optional<LifecycleConfiguration> lifecycle;  // none: NoSuchLifecycleConfiguration
 };
 
 std::string EncodePublicAccessBlock(const PublicAccessBlock& b);

@@ -161,7 +161,8 @@ constexpr Route kRoutes[] = {
     {"PUT", kBucket, "acl", &kPutBucketAcl},
     {"PUT", kBucket, "versioning", &kPutBucketVersioning},
     {"PUT", kBucket, "object-lock", &kPutObjectLockConfiguration},
-    {"PUT", kBucket, "lifecycle|website|logging|notification", &kNotImplemented},
+    {"PUT", kBucket, "lifecycle", &kPutBucketLifecycle},
+    {"PUT", kBucket, "website|logging|notification", &kNotImplemented},
     {"PUT", kBucket, "", &kCreateBucket},
 
     {"HEAD", kBucket, "", &kHeadBucket},
@@ -171,7 +172,8 @@ constexpr Route kRoutes[] = {
     {"DELETE", kBucket, "policy", &kDeleteBucketPolicy},
     {"DELETE", kBucket, "publicAccessBlock", &kDeletePublicAccessBlock},
     {"DELETE", kBucket, "ownershipControls", &kDeleteOwnershipControls},
-    {"DELETE", kBucket, "lifecycle|website", &kNotImplemented},
+    {"DELETE", kBucket, "lifecycle", &kDeleteBucketLifecycle},
+    {"DELETE", kBucket, "website", &kNotImplemented},
     {"DELETE", kBucket, "", &kDeleteBucket},
 
     {"POST", kBucket, "delete", &kDeleteObjects},

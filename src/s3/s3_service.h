@@ -111,6 +111,7 @@ struct PutObjectInput {
 
 struct PutObjectOutput {
   std::string etag;
+  std::optional<std::string> expiration;  // x-amz-expiration (a lifecycle rule expires it)
   std::optional<std::string> version_id;  // x-amz-version-id (versioning Enabled only)
   std::optional<ChecksumValue> checksum;
   ObjectEncryption encryption;
@@ -129,6 +130,7 @@ struct GetObjectInput {
 
 struct GetObjectOutput {
   ObjectRecord object;
+  std::optional<std::string> expiration;  // x-amz-expiration (current version only)
   // A locked version's KMS key when it is no longer Enabled (its data unreadable while the lock
   // stands): x-hangar-kms-key-state and, pending deletion, x-hangar-kms-key-deletion-date.
   std::optional<KmsGateway::KeyStatus> locked_key_status;
@@ -342,6 +344,16 @@ class S3Service {
                                                       std::string_view bucket);
   Result<ListVersionsOutput> ListObjectVersions(const auth::RequestContext& ctx,
                                                 const ListVersionsInput& input);
+
+  // Lifecycle (lifecycle_ops.cc). Put replaces the configuration (validated by the codec); Get
+  // errors kNoSuchLifecycleConfiguration when there is none; Delete succeeds either way.
+  Status PutBucketLifecycle(const auth::RequestContext& ctx, std::string_view bucket,
+                            LifecycleConfiguration configuration);
+  Result<LifecycleConfiguration> GetBucketLifecycle(const auth::RequestContext& ctx,
+                                                    std::string_view bucket);
+  Status DeleteBucketLifecycle(const auth::RequestContext& ctx, std::string_view bucket);
+  // x-amz-expiration of a current version: `expiry-date="...", rule-id="..."`, if a rule expires it.
+  std::optional<std::string> ExpirationHeaderOf(const ObjectRecord& o);
 
   // Object Lock (lock_ops.cc). Errors also: kInvalidBucketState (versioning not Enabled),
   // kObjectLockConfigurationNotFound, kNoSuchObjectLockConfiguration, kInvalidRequest (bucket
@@ -599,6 +611,13 @@ class S3Service {
                            std::string_view tagging_action,
                            const std::optional<std::string>& version_id);
   int64_t GarbageDue() const;
+  // Applies the lifecycle rules of every bucket that has some (at most hourly, on the lifecycle
+  // clock): expiring current versions, removing expired delete markers and noncurrent versions
+  // (never locked ones), aborting stale uploads. Returns how many actions it took.
+  Result<int> RunLifecycle(int64_t now_ms);
+  Result<int> ExpireCurrentVersions(const BucketRecord& bucket, int64_t now_ms);
+  Result<int> ExpireNoncurrentVersions(const BucketRecord& bucket, int64_t now_ms);
+  Result<int> AbortStaleUploads(const BucketRecord& bucket, int64_t now_ms);
   Result<int> CollectGarbage(int64_t now_ms);
   Result<int> SweepOrphans();
 
@@ -610,6 +629,7 @@ class S3Service {
   const S3Options options_;
   BlobLeases leases_;
   std::atomic<int64_t> next_sweep_ms_{0};  // lifecycle time of the next orphan sweep
+  std::atomic<int64_t> next_lifecycle_ms_{0};  // lifecycle time of the next rule evaluation
 };
 
 }  // namespace hangar::s3

@@ -120,6 +120,35 @@ std::vector<XmlDocument::Fields> XmlDocument::Grandchildren(std::string_view par
   return out;
 }
 
+namespace {
+
+XmlNode CopyNode(const pugi::xml_node& node) {
+  XmlNode out{node.name(), node.child_value(), {}};
+  for (const auto& child : node.children()) {
+    if (child.type() == pugi::node_element) out.children.push_back(CopyNode(child));
+  }
+  return out;
+}
+
+}  // namespace
+
+XmlNode XmlDocument::Tree() const { return CopyNode(impl_->root); }
+
+const XmlNode* XmlNode::Child(std::string_view child_name) const {
+  for (const auto& c : children) {
+    if (c.name == child_name) return &c;
+  }
+  return nullptr;
+}
+
+std::vector<const XmlNode*> XmlNode::All(std::string_view child_name) const {
+  std::vector<const XmlNode*> out;
+  for (const auto& c : children) {
+    if (c.name == child_name) out.push_back(&c);
+  }
+  return out;
+}
+
 std::string XmlDocument::Text(std::string_view name) const {
   for (const auto& child : impl_->root.children()) {
     if (child.type() == pugi::node_element && std::string_view(child.name()) == name) {

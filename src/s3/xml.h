@@ -32,6 +32,18 @@ class XmlWriter {
 // Tags ('<') a request body may hold: CompleteMultipartUpload's 10,000 parts need about 80,000.
 inline constexpr size_t kMaxXmlTags = 100000;
 
+// An element and everything under it, copied out of a parsed body: for configurations nested
+// deeper than Children/Grandchildren reach (lifecycle rules).
+struct XmlNode {
+  std::string name;
+  std::string text;
+  std::vector<XmlNode> children;  // elements only, in document order
+
+  // The first child named `name`, or null.
+  const XmlNode* Child(std::string_view child_name) const;
+  std::vector<const XmlNode*> All(std::string_view child_name) const;
+};
+
 // A parsed request body: the text of child elements by path. Errors: kMalformedXml, also for a
 // body of more than kMaxXmlTags tags.
 class XmlDocument {
@@ -49,6 +61,7 @@ class XmlDocument {
   // Text of a direct child of the root, or "" if absent.
   std::string Text(std::string_view name) const;
   bool Has(std::string_view name) const;
+  XmlNode Tree() const;
 
  private:
   XmlDocument();
