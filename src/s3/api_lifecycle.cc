@@ -60,6 +60,7 @@ Status ParseConditions(const XmlNode& node, LifecycleFilter& f) {
   for (const XmlNode& c : node.children) {
     if (c.name == "Prefix") {
       f.prefix = c.text;
+      f.prefix_element = true;
     } else if (c.name == "Tag") {
       HANGAR_RETURN_IF_ERROR(AddTag(c, f.tags));
     } else if (c.name == "ObjectSizeGreaterThan" || c.name == "ObjectSizeLessThan") {
@@ -206,10 +207,7 @@ Result<LifecycleConfiguration> ParseLifecycle(std::string_view body) {
 }
 
 void RenderConditions(XmlWriter& x, const LifecycleFilter& f) {
-  if (f.form == LifecycleFilter::Form::kAnd || !f.prefix.empty() ||
-      (f.tags.empty() && !f.size_greater_than && !f.size_less_than)) {
-    x.Element("Prefix", f.prefix);
-  }
+  if (f.prefix_element) x.Element("Prefix", f.prefix);
   for (const auto& [k, v] : f.tags) x.Open("Tag").Element("Key", k).Element("Value", v).Close("Tag");
   if (f.size_greater_than) x.Element("ObjectSizeGreaterThan", *f.size_greater_than);
   if (f.size_less_than) x.Element("ObjectSizeLessThan", *f.size_less_than);

@@ -165,6 +165,7 @@ Result<HttpResponse> HandleCompleteMultipartUpload(S3Service& s3, const auth::Re
   HttpResponse response = Xml(x.Finish());
   AddSseHeaders(response, o.encryption, /*with_customer_headers=*/false);
   if (!o.version_id.empty()) AddVersionHeader(response, o.version_id);
+  if (auto expiration = s3.ExpirationHeaderOf(o)) response.headers.Add("x-amz-expiration", *expiration);
   return response;
 }
 

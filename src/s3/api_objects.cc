@@ -107,6 +107,7 @@ Result<HttpResponse> HandleCopyObject(S3Service& s3, const auth::RequestContext&
   HttpResponse response = Xml(x.Finish());
   AddSseHeaders(response, out.encryption);
   AddVersionHeader(response, out.version_id);
+  if (out.expiration) response.headers.Add("x-amz-expiration", *out.expiration);
   if (out.source_version_id) response.headers.Add("x-amz-copy-source-version-id", *out.source_version_id);
   return response;
 }
@@ -206,7 +207,8 @@ Status AddObjectParts(XmlWriter& x, const ObjectRecord& o, const HeaderList& h) 
   HANGAR_ASSIGN_OR_RETURN(int marker, IntArgument(OptionalHeader(h, "x-amz-part-number-marker"),
                                                   "x-amz-part-number-marker", 0, 0, 10000));
   x.Open("ObjectParts").Element("PartsCount", static_cast<uint64_t>(o.parts_count));
-  if (o.checksum.has_value()) {
+  // Only a COMPOSITE object's parts have checksums of their own to list.
+  if (o.checksum && o.checksum->type == "COMPOSITE") {
     std::vector<const Segment*> page;
     bool truncated = false;
     for (const auto& seg : o.segments) {

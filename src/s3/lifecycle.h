@@ -22,6 +22,7 @@ struct LifecycleFilter {
   // How it was written, so GET answers as it was stored: rule-level <Prefix> (deprecated), a
   // <Filter> with one condition, or <Filter><And>.
   enum class Form { kRulePrefix, kFilter, kAnd } form = Form::kFilter;
+  bool prefix_element = false;  // a <Prefix> was sent (GET echoes the filter as stored)
 };
 
 struct LifecycleTransition {

@@ -264,7 +264,7 @@ Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext
 
 Result<PartRecord> S3Service::StorePart(const auth::RequestContext& ctx, const UploadRecord& upload,
                                         int part_number, const WrittenBlob& written,
-                                        const SegmentKeys& keys) {
+                                        const SegmentKeys& keys, bool default_checksum) {
   PartRecord part;
   part.keys = keys;
   part.part_number = part_number;
@@ -276,6 +276,7 @@ Result<PartRecord> S3Service::StorePart(const auth::RequestContext& ctx, const U
     part.checksum = ChecksumValue{upload.checksum_algorithm, crypto::Base64Encode(written.checksum),
                                   upload.checksum_type};
   }
+  if (default_checksum) part.default_crc64nvme = crypto::Base64Encode(written.checksum);
   const int64_t abandon_ms =
       upload.initiated_ms +
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.abandoned_upload_ttl).count();
@@ -324,6 +325,9 @@ Result<PartOutput> S3Service::UploadPart(const auth::RequestContext& ctx,
     // The upload asked for a checksum: compute it for every part even if the part carries none.
     checksum = ChecksumRequest{*ParseChecksumAlgorithm(upload.record.checksum_algorithm), ""};
   }
+  // Without an algorithm, the part's CRC64NVME makes the object's default checksum at Complete.
+  const bool default_checksum = !checksum;
+  if (default_checksum) checksum = ChecksumRequest{ChecksumAlgorithm::kCrc64Nvme, ""};
   HANGAR_ASSIGN_OR_RETURN(auto checksum_expected, ExpectedChecksum(input.checksum));
   std::optional<ChecksumAlgorithm> algorithm;
   if (checksum) algorithm = checksum->algorithm;
@@ -339,7 +343,8 @@ Result<PartOutput> S3Service::UploadPart(const auth::RequestContext& ctx,
   std::optional<ChecksumRequest> to_verify = input.checksum;
   Status verified = VerifyUpload(written, md5_expected, to_verify, checksum_expected, body);
   if (!verified.ok()) return discard(verified);
-  auto part = StorePart(ctx, upload.record, input.part_number, written, segment_keys);
+  auto part = StorePart(ctx, upload.record, input.part_number, written, segment_keys,
+                        default_checksum);
   if (!part.ok()) return discard(part.status());
   return PartOutput{std::move(part).value(), upload.record.encryption};
 }
@@ -368,10 +373,9 @@ Result<PartOutput> S3Service::UploadPartCopy(const auth::RequestContext& ctx,
                  "The specified copy source is larger than the maximum allowable size for a copy "
                  "source: " + std::to_string(options_.max_object_size));
   }
-  std::optional<ChecksumAlgorithm> algorithm;
-  if (!upload.record.checksum_algorithm.empty()) {
-    algorithm = ParseChecksumAlgorithm(upload.record.checksum_algorithm);
-  }
+  std::optional<ChecksumAlgorithm> algorithm = ChecksumAlgorithm::kCrc64Nvme;
+  const bool default_checksum = upload.record.checksum_algorithm.empty();
+  if (!default_checksum) algorithm = ParseChecksumAlgorithm(upload.record.checksum_algorithm);
   std::vector<std::string> source_blobs;
   for (const auto& seg : src.record.segments) source_blobs.push_back(seg.blob_id);
   auto source_lease = leases_.Take(std::move(source_blobs));  // the copy may outlast the grace
@@ -381,13 +385,18 @@ Result<PartOutput> S3Service::UploadPartCopy(const auth::RequestContext& ctx,
   HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
                           WriteBlob(EncryptingWriter(keys, segment_keys), reader, algorithm,
                                     options_.max_object_size, length));
-  auto part = StorePart(ctx, upload.record, input.part_number, written, segment_keys);
+  auto part = StorePart(ctx, upload.record, input.part_number, written, segment_keys,
+                        default_checksum);
   if (!part.ok()) {
     if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
     return part.status();
   }
   return PartOutput{std::move(part).value(), upload.record.encryption};
 }
+
+// An upload without an algorithm still makes an object with a checksum, as on S3: the parts'
+// CRC64NVMEs combined (none for parts stored before Hangar kept them).
+std::optional<ChecksumValue> DefaultFullObjectChecksum(const std::vector<const PartRecord*>& chosen);
 
 Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestContext& ctx,
                                                         std::string_view bucket,
@@ -424,6 +433,7 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
   if (u.checksum_type == "FULL_OBJECT") {
     HANGAR_ASSIGN_OR_RETURN(record.checksum, FullObjectChecksum(u, chosen, options));
   }
+  if (u.checksum_algorithm.empty()) record.checksum = DefaultFullObjectChecksum(chosen);
 
   // 4. One commit: the object appears, the upload and its part records go, parts not used are
   //    released. The upload's revision guards against a part landing meanwhile.
@@ -471,6 +481,18 @@ Status S3Service::CheckCompleteChecksumMode(const UploadRecord& u,
 // against the one the Complete request sends (x-amz-checksum-<alg> with x-amz-checksum-type
 // FULL_OBJECT); a mismatch, or a value without the type, is BadDigest naming the upload's
 // algorithm (s3-data-protection.md §9).
+std::optional<ChecksumValue> DefaultFullObjectChecksum(const std::vector<const PartRecord*>& chosen) {
+  std::vector<ChecksumPiece> pieces;
+  for (const PartRecord* p : chosen) {
+    auto raw = crypto::Base64Decode(p->default_crc64nvme);
+    if (!raw || raw->size() != ChecksumDigestSize(ChecksumAlgorithm::kCrc64Nvme)) return std::nullopt;
+    pieces.push_back({std::move(*raw), p->size});
+  }
+  auto combined = CombineFullObjectChecksum(ChecksumAlgorithm::kCrc64Nvme, pieces);
+  if (!combined) return std::nullopt;
+  return ChecksumValue{"CRC64NVME", crypto::Base64Encode(*combined), "FULL_OBJECT"};
+}
+
 Result<std::optional<ChecksumValue>> S3Service::FullObjectChecksum(
     const UploadRecord& u, const std::vector<const PartRecord*>& chosen,
     const CompleteUploadOptions& options) {

@@ -283,8 +283,10 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
                                                             input.sse, input.customer_key));
 
   // 2. The body, encrypted into a staged blob.
-  std::optional<ChecksumAlgorithm> algorithm;
-  if (input.checksum) algorithm = input.checksum->algorithm;
+  // Every new object gets a checksum: the client's, else a full-object CRC64NVME, as S3 computes
+  // since 2024 (s3-data-protection.md §9).
+  const ChecksumAlgorithm algorithm =
+      input.checksum ? input.checksum->algorithm : ChecksumAlgorithm::kCrc64Nvme;
   SegmentKeys segment_keys;
   HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
                           WriteBlob(EncryptingWriter(keys, segment_keys), body, algorithm,
@@ -309,10 +311,8 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   record.tags = input.tags;
   record.storage_class = input.storage_class;
   record.lock = lock;
-  if (input.checksum) {
-    record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(input.checksum->algorithm)),
-                                    crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
-  }
+  record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(algorithm)),
+                                  crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
   if (!written.blob_id.empty()) {
     record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
   }
@@ -487,6 +487,7 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
 
   std::optional<ChecksumAlgorithm> algorithm = input.checksum_algorithm;
   if (!algorithm && src.checksum) algorithm = ParseChecksumAlgorithm(src.checksum->algorithm);
+  if (!algorithm) algorithm = ChecksumAlgorithm::kCrc64Nvme;  // the default every new object gets
   // Decrypt with the source's keys, re-encrypt to the destination's settings.
   HANGAR_ASSIGN_OR_RETURN(ReadKeys source_keys,
                           sse_.PrepareRead(ctx, src, input.source.customer_key));
@@ -524,8 +525,8 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
     if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
     return swapped;
   }
-  CopyObjectOutput out{record.etag, {}, {}, record.last_modified_ms, record.checksum,
-                       record.encryption};
+  CopyObjectOutput out{record.etag,           ExpirationHeaderOf(record), {}, {},
+                       record.last_modified_ms, record.checksum,               record.encryption};
   if (target_bucket.record.versioned()) out.version_id = record.wire_version_id();
   if (!src.version_id.empty()) out.source_version_id = src.version_id;
   return out;

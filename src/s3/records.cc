@@ -181,6 +181,7 @@ json LifecycleJson(const LifecycleConfiguration& c) {
               {"prefix", r.filter.prefix},
               {"tags", PairsJson(r.filter.tags)},
               {"form", static_cast<int>(r.filter.form)},
+              {"prefix_element", r.filter.prefix_element},
               {"expired_marker", r.expired_object_delete_marker},
               {"transitions", TransitionsJson(r.transitions)},
               {"noncurrent_transitions", TransitionsJson(r.noncurrent_transitions)}};
@@ -206,6 +207,7 @@ LifecycleConfiguration LifecycleFrom(const json& j) {
     rule.filter.prefix = r.at("prefix").get<std::string>();
     rule.filter.tags = PairsFrom(r.at("tags"));
     rule.filter.form = static_cast<LifecycleFilter::Form>(r.at("form").get<int>());
+    rule.filter.prefix_element = r.value("prefix_element", true);
     GetOptional(r, "gt", rule.filter.size_greater_than);
     GetOptional(r, "lt", rule.filter.size_less_than);
     GetOptional(r, "days", rule.expiration_days);
@@ -383,13 +385,15 @@ Result<UploadRecord> DecodeUpload(std::string_view text) {
 }
 
 std::string EncodePart(const PartRecord& p) {
-  return Dump({{"part", p.part_number},
-               {"size", p.size},
-               {"etag", p.etag},
-               {"blob", p.blob_id},
-               {"last_modified_ms", p.last_modified_ms},
-               {"checksum", ChecksumJson(p.checksum)},
-               {"keys", KeysJson(p.keys)}});
+  json j = {{"part", p.part_number},
+            {"size", p.size},
+            {"etag", p.etag},
+            {"blob", p.blob_id},
+            {"last_modified_ms", p.last_modified_ms},
+            {"checksum", ChecksumJson(p.checksum)},
+            {"keys", KeysJson(p.keys)}};
+  if (!p.default_crc64nvme.empty()) j["crc64nvme"] = p.default_crc64nvme;
+  return Dump(j);
 }
 
 Result<PartRecord> DecodePart(std::string_view text) {
@@ -397,7 +401,7 @@ Result<PartRecord> DecodePart(std::string_view text) {
     return PartRecord{j.at("part").get<int>(),          j.at("size").get<uint64_t>(),
                       j.at("etag").get<std::string>(),  j.at("blob").get<std::string>(),
                       j.at("last_modified_ms").get<int64_t>(), ChecksumFrom(j.at("checksum")),
-                      KeysFrom(j.at("keys"))};
+                      KeysFrom(j.at("keys")),           j.value("crc64nvme", "")};
   });
 }
 

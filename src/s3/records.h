@@ -192,6 +192,9 @@ struct PartRecord {
   int64_t last_modified_ms = 0;
   std::optional<ChecksumValue> checksum;
   SegmentKeys keys;
+  // Uploads without a checksum algorithm: the part's CRC64NVME (base64), from which Complete
+  // combines the object's default full-object checksum.
+  std::string default_crc64nvme;
 };
 
 std::string EncodeBucket(const BucketRecord& b);

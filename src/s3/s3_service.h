@@ -199,6 +199,7 @@ struct CopyObjectInput {
 
 struct CopyObjectOutput {
   std::string etag;
+  std::optional<std::string> expiration;  // x-amz-expiration
   std::optional<std::string> version_id;         // the copy's (versioned buckets)
   std::optional<std::string> source_version_id;  // omitted for a null source version
   int64_t last_modified_ms = 0;
@@ -589,9 +590,11 @@ class S3Service {
   static Result<std::optional<ChecksumValue>> FullObjectChecksum(
       const UploadRecord& u, const std::vector<const PartRecord*>& chosen,
       const CompleteUploadOptions& options);
+  // `default_checksum`: written.checksum is the CRC64NVME computed for an upload without an
+  // algorithm, kept for the object's default checksum.
   Result<PartRecord> StorePart(const auth::RequestContext& ctx, const UploadRecord& upload,
                                int part_number, const WrittenBlob& written,
-                               const SegmentKeys& keys);
+                               const SegmentKeys& keys, bool default_checksum);
   // A writer for one new blob, encrypted with `keys` (fills `segment_keys`).
   BlobWriterFactory EncryptingWriter(const WriteKeys& keys, SegmentKeys& segment_keys);
   // How to open the segments of an object whose keys are `keys`.
