@@ -8,6 +8,7 @@ wrong or sent without x-amz-checksum-type FULL_OBJECT; a Complete in another che
 with InvalidRequest, for FULL_OBJECT and for uploads made without a checksum.
 """
 
+import base64
 import unittest
 import urllib.parse
 import xml.etree.ElementTree as ET
@@ -112,3 +113,90 @@ class FullObjectChecksumTest(HangarTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def crc64nvme(data: bytes) -> int:
+    """CRC-64/NVME (reflected 0x9A6C9329AC4BC9B5, init and xorout all ones), bit by bit: slow, but
+    independent of the server's table-driven code."""
+    crc = 0xFFFFFFFFFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x9A6C9329AC4BC9B5 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFFFFFFFFFF
+
+
+def crc64nvme_b64(data: bytes) -> str:
+    return base64.b64encode(crc64nvme(data).to_bytes(8, "big")).decode()
+
+
+class DefaultChecksumTest(HangarTestCase):
+    """Every new object gets a full-object CRC64NVME when it arrives without a checksum, as S3
+    computes since 2024 (s3-data-protection.md §9)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.s3 = cls.server.s3_client()
+        cls.s3.create_bucket(Bucket="defaults")
+
+    def raw(self, method, key, body=b"", query="", headers=None):
+        r = self.server.s3_request(method, f"/defaults/{key}", body, query=query, headers=headers)
+        self.assertLess(r.status, 300, r.body)
+        return r
+
+    def test_the_check_value_of_the_reference_crc(self):
+        # CRC-64/NVME's published check value for "123456789", so the helper itself is right.
+        self.assertEqual(crc64nvme(b"123456789"), 0xAE8B14860A799888)
+
+    def test_a_put_without_checksum_stores_and_returns_crc64nvme(self):
+        data = b"no checksum sent with this body " * 100
+        r = self.raw("PUT", "plain", data)
+        self.assertEqual(r.headers.get("x-amz-checksum-crc64nvme"), crc64nvme_b64(data))
+        self.assertEqual(r.headers.get("x-amz-checksum-type"), "FULL_OBJECT")
+        head = self.s3.head_object(Bucket="defaults", Key="plain", ChecksumMode="ENABLED")
+        self.assertEqual(head["ResponseMetadata"]["HTTPHeaders"].get("x-amz-checksum-crc64nvme"),
+                         crc64nvme_b64(data))
+        got = self.s3.get_object(Bucket="defaults", Key="plain", ChecksumMode="ENABLED")
+        self.assertEqual(got["Body"].read(), data)
+        self.assertEqual(got["ResponseMetadata"]["HTTPHeaders"].get("x-amz-checksum-crc64nvme"),
+                         crc64nvme_b64(data))
+        listed = self.s3.list_objects_v2(Bucket="defaults", Prefix="plain")["Contents"][0]
+        self.assertEqual(listed.get("ChecksumAlgorithm"), ["CRC64NVME"])
+
+    def test_a_client_checksum_is_kept_instead(self):
+        data = b"with my own sha256"
+        self.raw("PUT", "own", data, headers={"x-amz-checksum-sha256": checksum_b64("SHA256", data)})
+        head = self.raw("HEAD", "own", headers={"x-amz-checksum-mode": "ENABLED"})
+        self.assertEqual(head.headers.get("x-amz-checksum-sha256"), checksum_b64("SHA256", data))
+        self.assertNotIn("x-amz-checksum-crc64nvme", head.headers)
+
+    def test_a_copy_of_an_object_without_checksum_gets_one(self):
+        data = b"copied"
+        self.raw("PUT", "copy-src", data)
+        r = self.raw("PUT", "copy-dst", headers={"x-amz-copy-source": "/defaults/copy-src"})
+        result = ET.fromstring(r.body)
+        self.assertEqual(result.findtext("s3:ChecksumCRC64NVME", namespaces=NS), crc64nvme_b64(data))
+
+    def test_a_multipart_upload_without_algorithm_ends_with_the_combined_crc64nvme(self):
+        parts = [b"p" * (5 * MiB), bytes(range(256)) * 1000 + b"end"]
+        r = self.raw("POST", "mpu", query="uploads")
+        upload_id = ET.fromstring(r.body).findtext("s3:UploadId", namespaces=NS)
+        listed = []
+        for number, data in enumerate(parts, start=1):
+            query = f"partNumber={number}&uploadId={urllib.parse.quote(upload_id)}"
+            r = self.raw("PUT", "mpu", data, query=query)
+            listed.append((number, r.headers["etag"]))
+        xml = "<CompleteMultipartUpload>" + "".join(
+            f"<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>" for n, etag in listed
+        ) + "</CompleteMultipartUpload>"
+        r = self.raw("POST", "mpu", xml.encode(), query=f"uploadId={urllib.parse.quote(upload_id)}")
+        whole = crc64nvme_b64(b"".join(parts))
+        result = ET.fromstring(r.body)
+        self.assertEqual(result.findtext("s3:ChecksumCRC64NVME", namespaces=NS), whole)
+        self.assertEqual(result.findtext("s3:ChecksumType", namespaces=NS), "FULL_OBJECT")
+        attrs = self.s3.get_object_attributes(Bucket="defaults", Key="mpu",
+                                              ObjectAttributes=["Checksum", "ObjectParts"])
+        self.assertEqual(attrs["Checksum"].get("ChecksumCRC64NVME"), whole)
+        # A FULL_OBJECT object's parts carry no checksums of their own: only the count.
+        self.assertEqual(attrs["ObjectParts"], {"TotalPartsCount": 2})
