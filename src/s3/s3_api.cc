@@ -175,6 +175,7 @@ constexpr Route kRoutes[] = {
     {"DELETE", kBucket, "", &kDeleteBucket},
 
     {"POST", kBucket, "delete", &kDeleteObjects},
+    {"POST", kBucket, "", &kPostObject},
     {"", kBucket, "", &kMethodNotAllowed},
 
     {"PUT", kObject, "tagging", &kPutObjectTagging},
@@ -369,7 +370,8 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
                          .bucket = std::move(a.bucket),
                          .key = std::move(a.key),
                          .query = std::move(q),
-                         .raw_body = raw_body};
+                         .raw_body = raw_body,
+                         .post_signatures = options_.post_signatures};
   return op.handle(service_, ctx, r);
 }
 
