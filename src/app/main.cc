@@ -346,6 +346,7 @@ int Serve(const ServeOptions& opts) {
   if (host != "0.0.0.0" && host != "::" && host.find_first_not_of("0123456789.:") != std::string::npos) {
     s3_api_options.virtual_host_domains.push_back(ToLower(host));
   }
+  s3_api_options.post_signatures = &verifier;
   s3::S3Api s3_api(s3_service, s3_api_options);
 
   LifecycleRunner lifecycle(

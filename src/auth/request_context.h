@@ -33,6 +33,10 @@ struct AuditNotes {
   std::string response_elements;     // a JSON object for mutating calls; empty: null
   std::string additional_event_data; // a JSON object; empty: none
   std::string recipient_account_id;  // the resource owner, when not the caller
+  // The caller, when the service authenticated the request itself after the router admitted it as
+  // anonymous (S3 POST Object's signed form): the record names this caller and auth type.
+  std::optional<Principal> caller;
+  std::string caller_auth_type;
   // Set when a record made on this request's behalf (S3's calls to KMS) could not be written: the
   // request's own response must not leave either.
   std::atomic<bool> related_record_failed{false};

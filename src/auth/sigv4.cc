@@ -432,6 +432,19 @@ bool HasQueryAuth(const std::vector<QueryParam>& params) {
   return false;
 }
 
+// S3's StringToSignBytes: each byte as two hex digits, separated by spaces.
+std::string HexBytes(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 3);
+  for (unsigned char c : bytes) {
+    if (!out.empty()) out.push_back(' ');
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+  }
+  return out;
+}
+
 std::string MinutesText(std::chrono::seconds skew) {
   return std::to_string(std::chrono::duration_cast<std::chrono::minutes>(skew).count()) + " min.";
 }
@@ -635,18 +648,7 @@ Result<AccessKey> SigV4Verifier::Precheck(const HttpRequest& request,
 
   // 1. The access key: it exists, is active and, for temporary credentials, has not expired.
   const TimePoint now = clock_.Now();
-  Result<AccessKey> found = credentials_.FindAccessKey(sig.scope.access_key_id);
-  if (!found.ok()) {
-    if (found.status().code() == ErrorCode::kUnknownAccessKey) {
-      return UnknownKeyError(dialect, sig.scope.access_key_id);
-    }
-    return std::move(found).TakeStatus();
-  }
-  const AccessKey& key = *found;
-  if (!key.active) return UnknownKeyError(dialect, sig.scope.access_key_id);
-  if (key.expires_at && *key.expires_at <= now) {
-    return Error(ErrorCode::kExpiredToken, std::string(kExpiredTokenText));
-  }
+  HANGAR_ASSIGN_OR_RETURN(AccessKey key, FindKey(sig.scope, now));
 
   // 2. The time window. Header auth: the request time within max_skew of now. Presigned: not
   // past X-Amz-Date + X-Amz-Expires, and not dated in the future beyond the skew.
@@ -689,18 +691,114 @@ Result<AccessKey> SigV4Verifier::Precheck(const HttpRequest& request,
   }
 
   // 3. Temporary credentials must come with their session token; permanent ones without one.
-  //    Where only the token's hash is known, the hashes are compared (still in constant time).
+  HANGAR_RETURN_IF_ERROR(CheckSessionToken(key, sig.scope, sig.security_token));
+  return key;
+}
+
+Result<AccessKey> SigV4Verifier::FindKey(const SigV4Scope& scope, TimePoint now) const {
+  const Dialect dialect = DialectOf(scope.service);
+  Result<AccessKey> found = credentials_.FindAccessKey(scope.access_key_id);
+  if (!found.ok()) {
+    if (found.status().code() == ErrorCode::kUnknownAccessKey) {
+      return UnknownKeyError(dialect, scope.access_key_id);
+    }
+    return std::move(found).TakeStatus();
+  }
+  if (!found->active) return UnknownKeyError(dialect, scope.access_key_id);
+  if (found->expires_at && *found->expires_at <= now) {
+    return Error(ErrorCode::kExpiredToken, std::string(kExpiredTokenText));
+  }
+  return found;
+}
+
+Status SigV4Verifier::CheckSessionToken(const AccessKey& key, const SigV4Scope& scope,
+                                        std::string_view security_token) const {
+  // Where only the token's hash is known, the hashes are compared (still in constant time).
   bool token_ok;
   if (!key.session_token_hash.empty()) {
-    token_ok = !sig.security_token.empty() &&
-               crypto::ConstantTimeEquals(crypto::Sha256Hex(sig.security_token),
+    token_ok = !security_token.empty() &&
+               crypto::ConstantTimeEquals(crypto::Sha256Hex(security_token),
                                           key.session_token_hash);
   } else {
-    token_ok = key.session_token.empty() == sig.security_token.empty() &&
-               crypto::ConstantTimeEquals(key.session_token, sig.security_token);
+    token_ok = key.session_token.empty() == security_token.empty() &&
+               crypto::ConstantTimeEquals(key.session_token, security_token);
   }
-  if (!token_ok) return UnknownKeyError(dialect, sig.scope.access_key_id);
-  return std::move(found).value();
+  if (!token_ok) return UnknownKeyError(DialectOf(scope.service), scope.access_key_id);
+  return Status::Ok();
+}
+
+Result<VerifiedRequest> SigV4Verifier::VerifyPostPolicy(const PostSignatureFields& fields,
+                                                        std::string_view policy) const {
+  // 0. The fields' shape. S3 answers a malformed POST credential with InvalidArgument and the
+  //    header variant's words without its "The authorization header is malformed; " prefix.
+  if (fields.algorithm != kSigV4Algorithm) {
+    return Error(ErrorCode::kValidation, "Only AWS4-HMAC-SHA256 is supported")
+        .WithField("ArgumentName", "x-amz-algorithm")
+        .WithField("ArgumentValue", std::string(fields.algorithm));
+  }
+  Result<SigV4Scope> parsed = ParseCredential(fields.credential, /*presigned=*/false);
+  if (!parsed.ok()) {
+    std::string text = parsed.status().message();
+    constexpr std::string_view kHeaderPrefix = "The authorization header is malformed; ";
+    if (std::string_view(text).starts_with(kHeaderPrefix)) text.erase(0, kHeaderPrefix.size());
+    return Error(ErrorCode::kValidation, text)
+        .WithField("ArgumentName", "x-amz-credential")
+        .WithField("ArgumentValue", std::string(fields.credential));
+  }
+  SigV4Request sig;
+  sig.kind = SigV4Request::Kind::kHeader;
+  sig.scope = std::move(parsed).value();
+  if (sig.scope.service != "s3") {
+    return Error(ErrorCode::kValidation, "incorrect service \"" + sig.scope.service +
+                                             "\". This endpoint belongs to \"s3\".")
+        .WithField("ArgumentName", "x-amz-credential")
+        .WithField("ArgumentValue", std::string(fields.credential));
+  }
+  std::optional<TimePoint> date = ParseAmzDate(fields.date);
+  if (!date) {
+    return Error(ErrorCode::kValidation,
+                 "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
+        .WithField("ArgumentName", "x-amz-date")
+        .WithField("ArgumentValue", std::string(fields.date));
+  }
+  if (sig.scope.date != fields.date.substr(0, 8)) {
+    return Error(ErrorCode::kValidation,
+                 "Invalid credential date. Date is not the same as X-Amz-Date.")
+        .WithField("ArgumentName", "x-amz-date")
+        .WithField("ArgumentValue", std::string(fields.date));
+  }
+  if (!options_.regions.empty() && std::find(options_.regions.begin(), options_.regions.end(),
+                                             sig.scope.region) == options_.regions.end()) {
+    return Error(ErrorCode::kValidation, "the region '" + sig.scope.region +
+                                             "' is wrong; expecting '" + options_.default_region +
+                                             "'")
+        .WithField("ArgumentName", "x-amz-credential")
+        .WithField("ArgumentValue", std::string(fields.credential))
+        .WithField("Region", options_.default_region);
+  }
+
+  // 1. and 3. The key and its session token.
+  HANGAR_ASSIGN_OR_RETURN(AccessKey key, FindKey(sig.scope, clock_.Now()));
+  HANGAR_RETURN_IF_ERROR(CheckSessionToken(key, sig.scope, fields.security_token));
+
+  // 4. The signature: HMAC-SHA256(signing key, policy), compared in constant time.
+  const crypto::Sha256Bytes signing_key = SigningKeyFor(key, sig.scope);
+  if (!crypto::ConstantTimeEquals(SignatureHex(signing_key, policy), fields.signature)) {
+    return Error(ErrorCode::kSignatureMismatch, std::string(kS3SignatureMismatchText))
+        .WithField("AWSAccessKeyId", sig.scope.access_key_id)
+        .WithField("StringToSign", std::string(policy))
+        .WithField("SignatureProvided", std::string(fields.signature))
+        .WithField("StringToSignBytes", HexBytes(policy));
+  }
+  VerifiedRequest verified;
+  verified.principal = key.principal;
+  verified.principal.access_key_id = sig.scope.access_key_id;
+  verified.scope = sig.scope;
+  verified.kind = sig.kind;
+  verified.signing_key = signing_key;
+  verified.seed_signature = std::string(fields.signature);
+  verified.amz_date = std::string(fields.date);
+  return verified;
 }
 
 Result<VerifiedRequest> SigV4Verifier::Verify(const HttpRequest& request, const SigV4Request& sig,

@@ -84,6 +84,16 @@ struct VerifiedRequest {
   std::string amz_date;
 };
 
+// The signature fields of a browser-based POST upload's form (S3 API Reference, "Creating a POST
+// Policy" and "Example: Browser-Based Upload using HTTP POST (Using AWS Signature Version 4)").
+struct PostSignatureFields {
+  std::string_view algorithm;   // x-amz-algorithm
+  std::string_view credential;  // x-amz-credential
+  std::string_view date;        // x-amz-date
+  std::string_view signature;   // x-amz-signature
+  std::string_view security_token;  // x-amz-security-token, "" when absent
+};
+
 // Verifies SigV4 signatures against a CredentialProvider. Thread-safe. Caches derived signing keys
 // (they change once a day per key and scope).
 class SigV4Verifier {
@@ -113,12 +123,29 @@ class SigV4Verifier {
   Result<VerifiedRequest> Verify(const HttpRequest& request, const SigV4Request& sig,
                                  std::string_view payload_hash) const;
 
+  // Verifies a POST form's signature: x-amz-signature must be the hex HMAC-SHA256 of `policy` (the
+  // form's base64 policy field, exactly as sent) under the credential's signing key.
+  // Steps: 0. the fields' shape (kValidation, InvalidArgument, with AWS's texts): algorithm
+  //    AWS4-HMAC-SHA256, a credential <key>/<yyyymmdd>/<region>/s3/aws4_request for a served region,
+  //    x-amz-date in ISO 8601 basic format on the credential's day;
+  // 1. the access key (kUnknownAccessKey; kExpiredToken); 3. the session token (kUnknownAccessKey);
+  // 4. the signature, compared in constant time (kSignatureMismatch, with the policy as
+  //    StringToSign as S3 shows it).
+  // There is no step 2: a form has no request time window, its policy's expiration bounds it
+  // (the caller checks that, s3/post_policy.h).
+  Result<VerifiedRequest> VerifyPostPolicy(const PostSignatureFields& fields,
+                                           std::string_view policy) const;
+
   // Steps 0-3 of Verify: all that can be checked from the header alone, before a body whose hash
   // the signature covers has arrived. Same errors as Verify.
   Status CheckBeforeBody(const HttpRequest& request, const SigV4Request& sig) const;
 
  private:
   Result<AccessKey> Precheck(const HttpRequest& request, const SigV4Request& sig) const;
+  // Steps 1 and 3 of Verify, shared with VerifyPostPolicy.
+  Result<AccessKey> FindKey(const SigV4Scope& scope, TimePoint now) const;
+  Status CheckSessionToken(const AccessKey& key, const SigV4Scope& scope,
+                           std::string_view security_token) const;
   crypto::Sha256Bytes SigningKeyFor(const AccessKey& key, const SigV4Scope& scope) const;
 
   const CredentialProvider& credentials_;

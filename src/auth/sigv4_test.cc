@@ -791,6 +791,106 @@ TEST(SigV4PeekTest, FindsTheServiceInHeaderOrQuery) {
 
 constexpr std::string_view kNow = "20150830T123600Z";
 
+// ---------------------------------------------------------------------------------------------
+// POST Object forms: the S3 API Reference's "Example: Browser-Based Upload using HTTP POST (Using
+// AWS Signature Version 4)" (sigv4-post-example), policy and signature as the page gives them.
+
+constexpr std::string_view kPostExamplePolicy =
+    "eyAiZXhwaXJhdGlvbiI6ICIyMDE1LTEyLTMwVDEyOjAwOjAwLjAwMFoiLA0KICAiY29uZGl0aW9ucyI6IFsNCiAgIC"
+    "B7ImJ1Y2tldCI6ICJzaWd2NGV4YW1wbGVidWNrZXQifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRrZXkiLCAidXNl"
+    "ci91c2VyMS8iXSwNCiAgICB7ImFjbCI6ICJwdWJsaWMtcmVhZCJ9LA0KICAgIHsic3VjY2Vzc19hY3Rpb25fcmVkaX"
+    "JlY3QiOiAiaHR0cDovL3NpZ3Y0ZXhhbXBsZWJ1Y2tldC5zMy5hbWF6b25hd3MuY29tL3N1Y2Nlc3NmdWxfdXBsb2Fk"
+    "Lmh0bWwifSwNCiAgICBbInN0YXJ0cy13aXRoIiwgIiRDb250ZW50LVR5cGUiLCAiaW1hZ2UvIl0sDQogICAgeyJ4LW"
+    "Ftei1tZXRhLXV1aWQiOiAiMTQzNjUxMjM2NTEyNzQifSwNCiAgICB7IngtYW16LXNlcnZlci1zaWRlLWVuY3J5cHRp"
+    "b24iOiAiQUVTMjU2In0sDQogICAgWyJzdGFydHMtd2l0aCIsICIkeC1hbXotbWV0YS10YWciLCAiIl0sDQoNCiAgIC"
+    "B7IngtYW16LWNyZWRlbnRpYWwiOiAiQUtJQUlPU0ZPRE5ON0VYQU1QTEUvMjAxNTEyMjkvdXMtZWFzdC0xL3MzL2F3"
+    "czRfcmVxdWVzdCJ9LA0KICAgIHsieC1hbXotYWxnb3JpdGhtIjogIkFXUzQtSE1BQy1TSEEyNTYifSwNCiAgICB7In"
+    "gtYW16LWRhdGUiOiAiMjAxNTEyMjlUMDAwMDAwWiIgfQ0KICBdDQp9";
+constexpr std::string_view kPostExampleSignature =
+    "8afdbf4008c03f22c2cd3cdb72e4afbb1f6a588f3255ac628749a66d7f09699e";
+
+PostSignatureFields PostExampleFields() {
+  return {.algorithm = "AWS4-HMAC-SHA256",
+          .credential = "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3/aws4_request",
+          .date = "20151229T000000Z",
+          .signature = kPostExampleSignature};
+}
+
+TEST(SigV4PostPolicyTest, AwsExampleFormVerifiesAsItsSigner) {
+  // No request time window: a form is bound by its policy's expiration, checked by S3.
+  Harness h(At("20260101T000000Z"));
+  h.credentials.Add("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  auto verified = h.verifier.VerifyPostPolicy(PostExampleFields(), kPostExamplePolicy);
+  ASSERT_TRUE(verified.ok()) << verified.status().ToString();
+  EXPECT_EQ(verified->principal.arn, "arn:aws:iam::111122223333:user/alice");
+  EXPECT_EQ(verified->principal.access_key_id, "AKIAIOSFODNN7EXAMPLE");
+  EXPECT_EQ(verified->scope.region, "us-east-1");
+  EXPECT_EQ(verified->amz_date, "20151229T000000Z");
+}
+
+TEST(SigV4PostPolicyTest, AlteredPolicyOrSignatureIsSignatureDoesNotMatch) {
+  Harness h(At("20260101T000000Z"));
+  h.credentials.Add("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  std::string altered(kPostExamplePolicy);
+  altered[10] = altered[10] == 'A' ? 'B' : 'A';
+  auto result = h.verifier.VerifyPostPolicy(PostExampleFields(), altered);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), ErrorCode::kSignatureMismatch);
+  EXPECT_EQ(FieldOf(result.status(), "StringToSign"), altered);
+  EXPECT_EQ(FieldOf(result.status(), "SignatureProvided"), kPostExampleSignature);
+  EXPECT_EQ(FieldOf(result.status(), "StringToSignBytes").substr(0, 5), "65 79");
+
+  h.credentials.Add("AKIAIOSFODNN7EXAMPLE", "another secret");
+  EXPECT_EQ(h.verifier.VerifyPostPolicy(PostExampleFields(), kPostExamplePolicy).status().code(),
+            ErrorCode::kSignatureMismatch);
+}
+
+TEST(SigV4PostPolicyTest, KeysAreLookedUpAsForRequests) {
+  Harness h(At("20260101T000000Z"));
+  EXPECT_EQ(h.verifier.VerifyPostPolicy(PostExampleFields(), kPostExamplePolicy).status().code(),
+            ErrorCode::kUnknownAccessKey);
+  h.credentials.Add("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY").active =
+      false;
+  EXPECT_EQ(h.verifier.VerifyPostPolicy(PostExampleFields(), kPostExamplePolicy).status().code(),
+            ErrorCode::kUnknownAccessKey);
+  auto& temporary =
+      h.credentials.Add("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  temporary.active = true;
+  temporary.session_token = "token";
+  EXPECT_EQ(h.verifier.VerifyPostPolicy(PostExampleFields(), kPostExamplePolicy).status().code(),
+            ErrorCode::kUnknownAccessKey);  // a temporary key's form must carry its token
+  PostSignatureFields with_token = PostExampleFields();
+  with_token.security_token = "token";
+  EXPECT_TRUE(h.verifier.VerifyPostPolicy(with_token, kPostExamplePolicy).ok());
+}
+
+TEST(SigV4PostPolicyTest, MalformedSignatureFieldsAreInvalidArgument) {
+  Harness h(At("20260101T000000Z"), SigV4Verifier::Options{.regions = {"us-east-1"}});
+  h.credentials.Add("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+  auto check = [&](PostSignatureFields f, std::string_view message) {
+    auto result = h.verifier.VerifyPostPolicy(f, kPostExamplePolicy);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), ErrorCode::kValidation);
+    EXPECT_EQ(result.status().message(), message);
+  };
+  PostSignatureFields f = PostExampleFields();
+  f.algorithm = "AWS4-HMAC-SHA1";
+  check(f, "Only AWS4-HMAC-SHA256 is supported");
+  f = PostExampleFields();
+  f.credential = "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/s3";
+  check(f, "the Credential is mal-formed; expecting "
+           "\"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\".");
+  f.credential = "AKIAIOSFODNN7EXAMPLE/20151229/us-east-1/kms/aws4_request";
+  check(f, "incorrect service \"kms\". This endpoint belongs to \"s3\".");
+  f.credential = "AKIAIOSFODNN7EXAMPLE/20151229/eu-west-1/s3/aws4_request";
+  check(f, "the region 'eu-west-1' is wrong; expecting 'us-east-1'");
+  f = PostExampleFields();
+  f.date = "20151230T000000Z";
+  check(f, "Invalid credential date. Date is not the same as X-Amz-Date.");
+  f.date = "yesterday";
+  check(f, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
+}
+
 class SigV4VerifierTest : public testing::Test {
  protected:
   SigV4VerifierTest() : h_(At(kNow)) { h_.credentials.Add(kAkid, kSecret); }

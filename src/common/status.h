@@ -105,6 +105,10 @@ enum class ErrorCode : uint16_t {
   kSlowDown,
   kRequestTimeout,  // the client stopped sending (or reading) within the deadline
   kInvalidEncryptionAlgorithm,
+  // POST Object (docs/s3-post-object.md).
+  kMalformedPostRequest,           // 400 MalformedPOSTRequest: not well-formed multipart/form-data
+  kMaxPostPreDataLengthExceeded,   // 400: the fields before the file are too large
+  kInvalidPolicyDocument,          // 400: the form's policy document is not valid
   // IAM.
   kIamNoSuchEntity,
   kIamEntityAlreadyExists,

@@ -234,6 +234,11 @@ HttpResponse Router::Handle(HttpRequest& request) {
   if (service == Service::kInternal) return HandleInternal(request, ctx.request_id);
   Status outcome;
   HttpResponse response = Serve(service, request, ctx, verified, outcome);
+  if (ctx.audit && ctx.audit->caller) {
+    // Authenticated by the service from the body (POST Object): the record names that caller.
+    ctx.principal = *ctx.audit->caller;
+    ctx.auth_type = ctx.audit->caller_auth_type;
+  }
   if (service == Service::kS3) s3_.AddCorsHeaders(request, response);  // errors too, as S3 does
   return Recorded(service, request, ctx, outcome, std::move(response));
 }

@@ -11,22 +11,18 @@
 #include "s3/xml.h"
 
 namespace hangar::s3::api {
-namespace {
 
-// --- Writes --------------------------------------------------------------------------------------
-
-// Errors: those of CheckAclHeaders, CheckStoredHeadersAreUtf8, ParseTaggingHeader,
-// StorageClassFrom, ChecksumFrom, WriteConditionsFrom, CustomerKeyFrom.
-Result<PutObjectInput> ParsePutObject(const OpRequest& r) {
-  const HeaderList& h = r.headers();
+Result<PutObjectInput> PutObjectInputFrom(const HeaderList& h, std::string_view bucket,
+                                          std::string_view key, bool tagging_header) {
   HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
   HANGAR_RETURN_IF_ERROR(CheckStoredHeadersAreUtf8(h));
   PutObjectInput input;
-  input.bucket = r.bucket;
-  input.key = r.key;
+  input.bucket = std::string(bucket);
+  input.key = std::string(key);
   input.headers = ContentHeadersFrom(h);
   input.user_metadata = UserMetadataFrom(h);
-  if (const std::string* tagging = h.Find("x-amz-tagging")) {
+  const std::string* tagging = tagging_header ? h.Find("x-amz-tagging") : nullptr;
+  if (tagging != nullptr) {
     HANGAR_ASSIGN_OR_RETURN(input.tags, ParseTaggingHeader(*tagging));
   }
   HANGAR_ASSIGN_OR_RETURN(input.storage_class, StorageClassFrom(h));
@@ -37,6 +33,14 @@ Result<PutObjectInput> ParsePutObject(const OpRequest& r) {
   HANGAR_ASSIGN_OR_RETURN(input.customer_key, CustomerKeyFrom(h, "x-amz-"));
   HANGAR_ASSIGN_OR_RETURN(input.lock, LockRequestFrom(h));
   return input;
+}
+
+namespace {
+
+// --- Writes --------------------------------------------------------------------------------------
+
+Result<PutObjectInput> ParsePutObject(const OpRequest& r) {
+  return PutObjectInputFrom(r.headers(), r.bucket, r.key, /*tagging_header=*/true);
 }
 
 Result<HttpResponse> HandlePutObject(S3Service& s3, const auth::RequestContext& ctx,

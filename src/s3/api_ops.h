@@ -32,6 +32,8 @@ struct OpRequest {
   Query query;
   // The body as it arrives (object and part uploads), not yet authenticated: see UploadPayload.
   BodyReader& raw_body;
+  // Verifies POST Object forms' policy signatures; null when the server offers no POST Object.
+  const auth::SigV4Verifier* post_signatures = nullptr;
 
   const HeaderList& headers() const { return http.headers; }
 };
@@ -82,6 +84,13 @@ struct Operation {
 // The body of an object or part upload, authenticated as it streams.
 Result<std::unique_ptr<auth::PayloadReader>> UploadPayload(const OpRequest& r);
 
+// PutObject's input from its headers (api_objects.cc); POST Object passes its form's fields, whose
+// names are those headers', and `tagging_header` false (its tags come as XML in a field).
+// Errors: those of CheckAclHeaders, CheckStoredHeadersAreUtf8, ParseTaggingHeader,
+// StorageClassFrom, ChecksumFrom, WriteConditionsFrom, CustomerKeyFrom, LockRequestFrom.
+Result<PutObjectInput> PutObjectInputFrom(const HeaderList& h, std::string_view bucket,
+                                          std::string_view key, bool tagging_header);
+
 // s3_api.cc: the answers for unimplemented sub-resources (501) and unsupported methods (405).
 extern const Operation kNotImplemented, kMethodNotAllowed;
 
@@ -117,6 +126,9 @@ extern const Operation kListObjects, kListObjectsV2;
 extern const Operation kPutObject, kCopyObject, kGetObject, kHeadObject, kDeleteObject,
     kDeleteObjects, kPutObjectTagging, kGetObjectTagging, kDeleteObjectTagging,
     kGetObjectAttributes;
+
+// api_post_object.cc
+extern const Operation kPostObject;
 
 // api_multipart.cc
 extern const Operation kCreateMultipartUpload, kUploadPart, kUploadPartCopy,

@@ -317,7 +317,7 @@ Result<PartOutput> S3Service::UploadPart(const auth::RequestContext& ctx,
   HANGAR_ASSIGN_OR_RETURN(auto upload, RequireUpload(ctx, input.bucket, input.key, input.upload_id,
                                                      "s3:PutObject"));
   HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.ResumeUpload(ctx, upload.record, input.customer_key));
-  HANGAR_ASSIGN_OR_RETURN(auto md5_expected, CheckDeclaredBody(input.content_length,
+  HANGAR_ASSIGN_OR_RETURN(auto md5_expected, CheckDeclaredBody(input.content_length, false,
                                                                options_.max_object_size,
                                                                input.content_md5));
   std::optional<ChecksumRequest> checksum = input.checksum;

@@ -85,12 +85,12 @@ Result<std::optional<std::string>> ExpectedChecksum(const std::optional<Checksum
 }
 
 Result<std::optional<std::string>> CheckDeclaredBody(std::optional<uint64_t> content_length,
-                                                     uint64_t max_size,
+                                                     bool length_known_at_end, uint64_t max_size,
                                                      const std::optional<std::string>& content_md5) {
-  if (!content_length) {
+  if (!content_length && !length_known_at_end) {
     return Error(ErrorCode::kMissingContentLength, "You must provide the Content-Length HTTP header.");
   }
-  if (*content_length > max_size) {
+  if (content_length && *content_length > max_size) {
     return Error(ErrorCode::kEntityTooLarge, "Your proposed upload exceeds the maximum allowed size")
         .WithField("ProposedSize", std::to_string(*content_length))
         .WithField("MaxSizeAllowed", std::to_string(max_size));
@@ -272,6 +272,7 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
   HANGAR_ASSIGN_OR_RETURN(auto md5_expected, CheckDeclaredBody(input.content_length,
+                                                               input.length_known_at_end,
                                                                options_.max_object_size,
                                                                input.content_md5));
   HANGAR_ASSIGN_OR_RETURN(auto checksum_expected, ExpectedChecksum(input.checksum));

@@ -21,10 +21,11 @@ void BackOffAfterConflict(int attempt);
 Status ValidateObjectKey(std::string_view key);
 // x-amz-meta-* names and values together at most 2 KB. Errors: kMetadataTooLarge.
 Status ValidateUserMetadata(const KeyValues& metadata);
-// The body a PUT or UploadPart announces: Content-Length given and within `max_size`, Content-MD5
-// (if sent) well-formed. Returns the raw MD5 to expect. Errors: kMissingContentLength,
+// The body a PUT or UploadPart announces: Content-Length given (unless `length_known_at_end`: POST
+// Object's file part) and within `max_size`, Content-MD5 (if sent) well-formed. Returns the raw MD5 to expect. Errors: kMissingContentLength,
 // kEntityTooLarge, kInvalidDigest.
 Result<std::optional<std::string>> CheckDeclaredBody(std::optional<uint64_t> content_length,
+                                                     bool length_known_at_end,
                                                      uint64_t max_size,
                                                      const std::optional<std::string>& content_md5);
 // The raw digest a checksum header carries, if the request sends it as a header (not a trailer).

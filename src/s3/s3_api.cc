@@ -177,6 +177,7 @@ constexpr Route kRoutes[] = {
     {"DELETE", kBucket, "", &kDeleteBucket},
 
     {"POST", kBucket, "delete", &kDeleteObjects},
+    {"POST", kBucket, "", &kPostObject},
     {"", kBucket, "", &kMethodNotAllowed},
 
     {"PUT", kObject, "tagging", &kPutObjectTagging},
@@ -371,7 +372,8 @@ Result<HttpResponse> S3Api::Handle(const auth::RequestContext& ctx, HttpRequest&
                          .bucket = std::move(a.bucket),
                          .key = std::move(a.key),
                          .query = std::move(q),
-                         .raw_body = raw_body};
+                         .raw_body = raw_body,
+                         .post_signatures = options_.post_signatures};
   return op.handle(service_, ctx, r);
 }
 

@@ -21,6 +21,9 @@ struct S3ApiOptions {
   std::vector<std::string> virtual_host_domains = {"s3.localhost"};
   uint64_t max_xml_body = 8 << 20;
   uint64_t small_put = 64 * 1024;  // PUT bodies up to this size are read before dispatch
+  // The router's verifier, for the signed policies of POST Object forms (api_post_object.cc),
+  // which arrive without request authentication. Null: POST Object answers NotImplemented.
+  const auth::SigV4Verifier* post_signatures = nullptr;
 };
 
 class S3Api {

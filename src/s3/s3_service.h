@@ -103,6 +103,9 @@ struct PutObjectInput {
   std::optional<std::string> content_md5;  // base64, as sent
   std::optional<ChecksumRequest> checksum;
   std::optional<uint64_t> content_length;  // payload bytes (decoded length for aws-chunked)
+  // POST Object: the file part's length is known only once it has streamed, so no
+  // content_length is required (the form's reader enforces content-length-range).
+  bool length_known_at_end = false;
   WriteConditions conditions;
   SseHeaders sse;
   std::optional<CustomerKey> customer_key;

@@ -11,6 +11,7 @@ set(HANGAR_FUZZ_TARGETS
     kms_ciphertext  # the KMS ciphertext blob (PeekCiphertext, OpenCiphertext)
     encrypted_blob  # the SSE segment format (decrypting reader over hostile bytes)
     iam_query       # QueryParams, IamApi::Call, StsApi::Call
+    post_form       # MultipartFormReader, ParsePostPolicy, CheckPostPolicy (POST Object forms)
 )
 set(HANGAR_FUZZ_TEST_SECONDS 15 CACHE STRING "Seconds ctest runs each fuzz target (fuzz.<name>)")
 
