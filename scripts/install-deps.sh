@@ -13,7 +13,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libisal-dev libboost-context-dev prometheus-cpp-dev
   libp11-kit-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev python3 curl openssl s3cmd rclone
+  libgtest-dev libgmock-dev libbenchmark-dev python3 curl openssl s3cmd rclone restic
   # the root key in a PKCS#11 token (--root-key-pkcs11): SoftHSM2 stands in for the HSM
   softhsm2
 )

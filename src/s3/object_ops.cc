@@ -67,6 +67,22 @@ Status NoSuchKey(std::string_view key) {
       .WithField("Key", std::string(key));
 }
 
+// The record of a copy: the source's metadata and tags unless the request replaces them.
+ObjectRecord CopiedRecord(const CopyObjectInput& input, const ObjectRecord& src,
+                          const WrittenBlob& written, std::string etag, int64_t now_ms) {
+  ObjectRecord record;
+  record.bucket = input.bucket;
+  record.key = input.key;
+  record.size = written.size;
+  record.etag = std::move(etag);
+  record.last_modified_ms = now_ms;
+  record.headers = input.replace_metadata ? input.headers : src.headers;
+  record.user_metadata = input.replace_metadata ? input.user_metadata : src.user_metadata;
+  record.tags = input.replace_tags ? input.tags : src.tags;
+  record.storage_class = input.storage_class.empty() ? src.storage_class : input.storage_class;
+  return record;
+}
+
 // CopyObject's condition keys beyond PutObject's: the source and a replaced metadata directive.
 iam::ContextKeys CopyConditionKeys(const CopyObjectInput& input) {
   iam::ContextKeys keys = WriteConditionKeys(input.conditions);
@@ -502,22 +518,12 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
                           WriteBlob(EncryptingWriter(keys, segment_keys), reader, algorithm,
                                     options_.max_object_size, src.size));
 
-  ObjectRecord record;
-  record.bucket = input.bucket;
-  record.key = input.key;
-  record.size = written.size;
-  record.etag = ObjectEtag(written, keys, segment_keys);
-  record.last_modified_ms = ToUnixMillis(ctx.now);
+  ObjectRecord record = CopiedRecord(input, src, written, ObjectEtag(written, keys, segment_keys),
+                                     ToUnixMillis(ctx.now));
   record.encryption = keys.encryption;
-  record.headers = input.replace_metadata ? input.headers : src.headers;
-  record.user_metadata = input.replace_metadata ? input.user_metadata : src.user_metadata;
-  record.tags = input.replace_tags ? input.tags : src.tags;
-  record.storage_class = input.storage_class.empty() ? src.storage_class : input.storage_class;
   record.lock = lock;
-  if (algorithm) {
-    record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(*algorithm)),
-                                    crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
-  }
+  record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(*algorithm)),
+                                  crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
   if (!written.blob_id.empty()) {
     record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
   }

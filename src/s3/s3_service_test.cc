@@ -446,7 +446,8 @@ TEST_F(S3ServiceTest, CopyObjectCopiesOrReplacesMetadata) {
   in.user_metadata = {{"owner", "ops"}};
   ASSERT_TRUE(Put("bkt", "src", "copy me", std::move(in)).ok());
   CopyObjectInput copy;
-  copy.source = {"bkt", "src", {}, ""};
+  copy.source.bucket = "bkt";
+  copy.source.key = "src";
   copy.bucket = "bkt";
   copy.key = "dst";
   ASSERT_TRUE(service_->CopyObject(Ctx(), copy).ok());
