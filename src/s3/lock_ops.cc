@@ -12,7 +12,6 @@
 namespace hangar::s3 {
 namespace {
 
-constexpr int kMaxCommitAttempts = 16;
 constexpr int64_t kDayMs = 86'400'000;
 
 Status ProtectedByLock() {

@@ -19,7 +19,6 @@
 namespace hangar::s3 {
 namespace {
 
-constexpr int kMaxCommitAttempts = 16;
 // How long a completed upload's answer is kept for retried Completes.
 constexpr int64_t kReplayMs = 24LL * 3600 * 1000;
 

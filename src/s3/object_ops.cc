@@ -21,7 +21,6 @@ namespace {
 
 constexpr size_t kMaxKeyBytes = 1024;
 constexpr size_t kMaxUserMetadataBytes = 2048;
-constexpr int kMaxCommitAttempts = 16;
 
 std::string QuotedHexEtag(std::string_view raw_md5) { return "\"" + HexEncode(raw_md5) + "\""; }
 

@@ -13,6 +13,10 @@
 
 namespace hangar::s3 {
 
+// How many times a read-modify-write of object metadata is tried before the caller is told to
+// slow down (SlowDown, as S3 answers a key written too often).
+constexpr int kMaxCommitAttempts = 16;
+
 // After a commit lost a race (kConflict), waits a short, random, growing time before the next
 // attempt: writers that retry at once keep colliding, and 16 quick losses end in SlowDown.
 void BackOffAfterConflict(int attempt);

@@ -101,6 +101,41 @@ class FakeKms final : public KmsGateway {
   std::unique_ptr<crypto::RootKey> sealer_ = crypto::RootKey::FromBytes(crypto::RandomSecret(32));
 };
 
+// The real store, with a hook that runs once just before the next read of one collection: how a
+// test puts a concurrent request's commit between two reads of one request.
+class InterleavingStore final : public store::MetadataStore {
+ public:
+  explicit InterleavingStore(store::MetadataStore& inner) : inner_(inner) {}
+  void BeforeNextGet(std::string collection, std::function<void()> hook) {
+    hook_collection_ = std::move(collection);
+    hook_ = std::move(hook);
+  }
+  Result<std::optional<store::Document>> Get(std::string_view collection,
+                                             std::string_view partition,
+                                             std::string_view id) override {
+    if (hook_ && collection == hook_collection_) std::exchange(hook_, nullptr)();
+    return inner_.Get(collection, partition, id);
+  }
+  Result<std::vector<store::Document>> List(std::string_view collection,
+                                            std::string_view partition,
+                                            const store::ListOptions& options) override {
+    return inner_.List(collection, partition, options);
+  }
+  Result<std::vector<store::Document>> ListDue(std::string_view collection, int64_t now_ms,
+                                               size_t limit) override {
+    return inner_.ListDue(collection, now_ms, limit);
+  }
+  Result<std::vector<int64_t>> Commit(const std::vector<store::Mutation>& mutations) override {
+    return inner_.Commit(mutations);
+  }
+  Status Scrub() override { return inner_.Scrub(); }
+
+ private:
+  store::MetadataStore& inner_;
+  std::string hook_collection_;
+  std::function<void()> hook_;
+};
+
 // An S3Service over a real SQLite store and a real blob directory in a temp dir.
 class S3ServiceTest : public ::testing::Test {
  protected:
@@ -114,6 +149,7 @@ class S3ServiceTest : public ::testing::Test {
     service_.reset();
     sse_.reset();
     repository_.reset();
+    interleaving_.reset();
     blobs_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
@@ -122,11 +158,13 @@ class S3ServiceTest : public ::testing::Test {
     service_.reset();
     sse_.reset();
     repository_.reset();
+    interleaving_.reset();
     blobs_.reset();
     store_.reset();
     store_ = std::move(*store::SqliteMetadataStore::Open((dir_ / "meta.db").string()));
     blobs_ = std::move(*store::FsBlobStore::OpenAt((dir_ / "blobs").string()));
-    repository_ = std::make_unique<S3Repository>(*store_);
+    interleaving_ = std::make_unique<InterleavingStore>(*store_);
+    repository_ = std::make_unique<S3Repository>(*interleaving_);
     sse_ = std::make_unique<SseEngine>(kms_, *root_key_, clock_, SseOptions{});
     S3Options options;
     options.min_part_size = 1024;  // small parts keep the tests fast
@@ -185,6 +223,7 @@ class S3ServiceTest : public ::testing::Test {
   std::filesystem::path dir_;
   OffsetClock clock_{FromUnixMillis(1'800'000'000'000)};
   std::unique_ptr<store::SqliteMetadataStore> store_;
+  std::unique_ptr<InterleavingStore> interleaving_;
   std::unique_ptr<store::FsBlobStore> blobs_;
   std::unique_ptr<S3Repository> repository_;
   FakeKms kms_;
@@ -757,6 +796,25 @@ TEST_F(VersioningTest, DeletingAVersionReleasesItsBlobAndPromotesTheNextNewest) 
   ASSERT_TRUE(service_->DeleteObject(Ctx(), "bkt", "k", {v1->version_id, std::nullopt}).ok());
   EXPECT_TRUE(Listing("bkt").empty());
   EXPECT_TRUE(service_->DeleteBucket(Ctx(), "bkt").ok());
+}
+
+// rclone's purge deletes every version of a key at once. Deleting the current version promotes the
+// next newest into the current slot; a delete of that next version whose lookup straddles the move
+// (current slot read before it, history read after) must still find it, not answer "already gone".
+TEST_F(VersioningTest, DeletingAVersionWhileItIsPromotedStillDeletesIt) {
+  MakeBucket("bkt");
+  Versioned("bkt");
+  auto v1 = Put("bkt", "k", "one");
+  auto v2 = Put("bkt", "k", "two");
+  ASSERT_TRUE(v1.ok() && v2.ok());
+  interleaving_->BeforeNextGet("s3.version", [&] {
+    auto promoted = service_->DeleteObject(Ctx(), "bkt", "k", {v2->version_id, std::nullopt});
+    ASSERT_TRUE(promoted.ok()) << promoted.status().ToString();
+  });
+  auto gone = service_->DeleteObject(Ctx(), "bkt", "k", {v1->version_id, std::nullopt});
+  ASSERT_TRUE(gone.ok()) << gone.status().ToString();
+  EXPECT_TRUE(Listing("bkt").empty());
+  EXPECT_EQ(GetVersion("bkt", "k", *v1->version_id), "<NoSuchVersion>");
 }
 
 TEST_F(VersioningTest, SuspendedBucketsKeepOneNullVersion) {

@@ -17,8 +17,6 @@
 namespace hangar::s3 {
 namespace {
 
-constexpr int kMaxCommitAttempts = 16;
-
 Status InvalidVersionId(std::string_view version_id) {
   if (version_id.empty()) {
     return Error(ErrorCode::kValidation, "Version id cannot be the empty string")
@@ -133,19 +131,31 @@ Result<std::optional<S3Service::FoundVersion>> S3Service::FindVersion(std::strin
                                                                       std::string_view version_id) {
   const bool null_version = version_id == kNullVersionId;
   const std::string wanted = null_version ? "" : std::string(version_id);
+  // A version moves between the current slot and the history only in a commit that also changes
+  // the current slot. The two are read separately, so a miss counts only if the current slot is
+  // unchanged after the history was read; otherwise the version may have moved under the lookup
+  // (a delete promoting it, a write demoting it) and the lookup starts again.
   HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(bucket, key));
-  if (current && current->record.version_id == wanted) {
-    return std::optional<FoundVersion>(FoundVersion{std::move(*current), true});
+  for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
+    if (current && current->record.version_id == wanted) {
+      return std::optional<FoundVersion>(FoundVersion{std::move(*current), true});
+    }
+    std::optional<Stored<ObjectRecord>> found;
+    if (null_version) {
+      HANGAR_ASSIGN_OR_RETURN(found, FindNoncurrentNull(bucket, key));
+    } else {
+      HANGAR_ASSIGN_OR_RETURN(found,
+                              repository_.GetVersion(bucket, key, *VersionIdStamp(version_id)));
+      if (found && found->record.version_id != wanted) found.reset();
+    }
+    if (found) return std::optional<FoundVersion>(FoundVersion{std::move(*found), false});
+    HANGAR_ASSIGN_OR_RETURN(auto again, repository_.GetObject(bucket, key));
+    const bool unchanged = again.has_value() == current.has_value() &&
+                           (!again || again->revision == current->revision);
+    if (unchanged) return std::optional<FoundVersion>();
+    current = std::move(again);
   }
-  std::optional<Stored<ObjectRecord>> found;
-  if (null_version) {
-    HANGAR_ASSIGN_OR_RETURN(found, FindNoncurrentNull(bucket, key));
-  } else {
-    HANGAR_ASSIGN_OR_RETURN(found, repository_.GetVersion(bucket, key, *VersionIdStamp(version_id)));
-    if (found && found->record.version_id != wanted) found.reset();
-  }
-  if (!found) return std::optional<FoundVersion>();
-  return std::optional<FoundVersion>(FoundVersion{std::move(*found), false});
+  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }
 
 Result<Stored<ObjectRecord>> S3Service::RequireObject(const auth::RequestContext& ctx,
