@@ -334,9 +334,13 @@ int Serve(const ServeOptions& opts) {
   KeyServiceGateway kms_gateway(key_service, observed.get(), &metrics);
   s3::SseEngine sse(kms_gateway, *dir->root_key, lifecycle_clock, s3::SseOptions{});
   s3::S3Access s3_access(identities);
+  s3::S3Options s3_options;
+  // ACL grants name accounts by canonical id; any account of this server may be named.
+  s3_options.accounts = [&identities] { return identities.ListAccounts(); };
   s3::S3Service s3_service(s3_repository, **blobs, sse, s3_access, lifecycle_clock,
-                           s3::S3Options{});
+                           std::move(s3_options));
   // Before serving: finish or undo what a crash interrupted.
+  s3_service.SetAuditSink(observed.get());
   if (Status s = s3_service.Recover(); !s.ok()) {
     std::cerr << "hangar: S3 recovery failed: " << s.message() << "\n";
     return 1;

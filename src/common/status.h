@@ -119,6 +119,11 @@ enum class ErrorCode : uint16_t {
   // S3 policies.
   kMalformedPolicy,
   kAccessControlListNotSupported,
+  kInvalidBucketAclWithObjectOwnership,  // 400: ACLs asked of a BucketOwnerEnforced bucket
+  kUnresolvableGrantByEmailAddress,      // 400: grants by e-mail address cannot be resolved
+  kMalformedAcl,                         // 400 MalformedACLError: an AccessControlPolicy document
+  kMissingSecurityHeader,                // 400: a PUT ?acl with neither headers nor a document
+  kUnexpectedContent,                    // 400: a body where the request takes none
   // Audit: the trail cannot be written, so nothing is served (fail closed).
   kAuditUnavailable,
   // CloudTrail LookupEvents.

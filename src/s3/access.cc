@@ -3,6 +3,7 @@
 #include "common/strings.h"
 #include "iam/policy_model.h"
 #include "iam/request_facts.h"
+#include "s3/acl.h"
 
 namespace hangar::s3 {
 namespace {
@@ -78,17 +79,42 @@ std::shared_ptr<const iam::Policy> S3Access::BucketPolicy(const BucketRecord& bu
   return parsed.ok() ? *parsed : nullptr;
 }
 
+std::shared_ptr<const iam::Policy> S3Access::WithAcls(
+    std::shared_ptr<const iam::Policy> bucket_policy, const BucketRecord& bucket,
+    const S3Request& request, bool ignore_public, const std::string& resource_owner) const {
+  auto merged = std::make_shared<iam::Policy>();
+  merged->version = "2012-10-17";
+  const bool foreign_object = resource_owner != bucket.owner_account;
+  if (bucket_policy) {
+    merged->version = bucket_policy->version;
+    for (const auto& st : bucket_policy->statements) {
+      if (!foreign_object || st.effect == iam::Effect::kDeny) merged->statements.push_back(st);
+    }
+  }
+  AppendAclStatements(bucket.acl ? *bucket.acl : PrivateAcl(bucket.owner_account),
+                      /*for_bucket=*/true, ignore_public, *merged);
+  if (!request.key.empty()) {
+    AppendAclStatements(request.object_acl ? *request.object_acl : PrivateAcl(resource_owner),
+                        /*for_bucket=*/false, ignore_public, *merged);
+  }
+  return merged;
+}
+
 Status S3Access::Authorize(const auth::RequestContext& ctx, const BucketRecord& bucket,
                            const PublicAccessBlock& block, const S3Request& request) const {
+  const bool acls = bucket.acls_enabled();
+  // Who owns what the request acts on: the bucket's owner, or another account's object.
+  const std::string& resource_owner =
+      acls && !request.object_owner.empty() ? request.object_owner : bucket.owner_account;
   const bool owner_root = ctx.principal.type == auth::PrincipalType::kRoot &&
-                          ctx.principal.account_id == bucket.owner_account;
+                          ctx.principal.account_id == resource_owner;
   // The owner's root may do anything in its account; only a bucket policy could deny it. Without
   // one the answer is known before any context is built (this is every request of a lab's root).
   if (owner_root && bucket.policy.empty()) return Status::Ok();
   iam::RequestFacts facts =
       iam::FactsFor(ctx, request.action, ResourceArn(bucket.name, request.key));
   for (const auto& [k, v] : request.keys) facts.context[k] = v;
-  facts.context["aws:resourceaccount"] = {bucket.owner_account};
+  facts.context["aws:resourceaccount"] = {resource_owner};
   // Bucket actions see the bucket's tags; object actions see the object's (added by the caller).
   if (request.key.empty()) iam::AddResourceTags(facts.context, bucket.tags);
   if (!ctx.auth_type.empty()) {
@@ -98,7 +124,7 @@ Status S3Access::Authorize(const auth::RequestContext& ctx, const BucketRecord& 
   }
 
   const bool owner_account = !ctx.principal.anonymous() &&
-                             ctx.principal.account_id == bucket.owner_account;
+                             ctx.principal.account_id == resource_owner;
   // The owner's root can always manage the bucket policy, so a policy cannot lock it out.
   if (owner_root && IsBucketPolicyAction(request.action)) {
     return Status::Ok();
@@ -114,11 +140,13 @@ Status S3Access::Authorize(const auth::RequestContext& ctx, const BucketRecord& 
     HANGAR_ASSIGN_OR_RETURN(identity, identities_.PoliciesFor(ctx.principal));
     iam::AddPrincipalTags(facts.context, identity.principal_tags);
   }
+  std::shared_ptr<const iam::Policy> resource = bucket_policy;
+  if (acls) resource = WithAcls(bucket_policy, bucket, request, block.ignore_public_acls, resource_owner);
   iam::PolicySet set;
   for (const auto& p : identity.policies) set.identity.push_back(p.get());
   set.session = identity.session.get();
-  set.resource = bucket_policy.get();
-  set.resource_account = bucket.owner_account;
+  set.resource = resource.get();
+  set.resource_account = resource_owner;
   iam::AuthorizationResult result = iam::Authorize(facts, set);
   if (result.decision == iam::Decision::kAllowed) return Status::Ok();
   return Denied(ctx, facts, result, owner_account);
@@ -168,6 +196,8 @@ Status S3Access::CheckNewBucketPolicy(const BucketRecord& bucket, std::string_vi
 }
 
 bool S3Access::MayAllowAnonymous(const BucketRecord& bucket) const {
+  // An object's ACL may be public: with ACLs on, anonymous requests are evaluated in full.
+  if (bucket.acls_enabled()) return true;
   auto policy = BucketPolicy(bucket);
   return policy && iam::MayAllowAnonymous(*policy);
 }

@@ -2,7 +2,8 @@
 // S3Access: who may do what to a bucket and its objects, by AWS's rules (iam.md §2, §4): explicit
 // deny wins; in the bucket owner's account an identity policy or the bucket policy suffices;
 // another account needs both; anonymous callers only what the bucket policy grants to "*"; and
-// Block Public Access (bucket OR account settings) can take public grants away.
+// Block Public Access (bucket OR account settings) can take public grants away. In buckets with
+// ACLs enabled, ACL grants count as resource-policy statements (docs/s3-acls.md).
 //
 // Thread-safe.
 
@@ -24,6 +25,10 @@ struct S3Request {
   std::string action;    // "s3:GetObject"
   std::string key;       // object key; empty for bucket-level actions
   iam::ContextKeys keys;  // s3:* condition keys of the request (lower-case names)
+  // Object actions in buckets with ACLs: the version's owner ("" = the bucket owner) and ACL
+  // (null = private). The bucket owner's policy cannot grant on another account's object.
+  std::string object_owner;
+  const AccessControlList* object_acl = nullptr;
 };
 
 // The s3:x-amz-server-side-encryption* condition keys: the request's headers as sent, absent when
@@ -64,6 +69,12 @@ class S3Access {
 
  private:
   std::shared_ptr<const iam::Policy> BucketPolicy(const BucketRecord& bucket) const;
+  // The resource side when ACLs count: the bucket policy (only its denies for an object another
+  // account owns) with the statements of the bucket's and the object's ACLs.
+  std::shared_ptr<const iam::Policy> WithAcls(std::shared_ptr<const iam::Policy> bucket_policy,
+                                              const BucketRecord& bucket,
+                                              const S3Request& request, bool ignore_public,
+                                              const std::string& resource_owner) const;
 
   const iam::IdentityPolicySource& identities_;
   iam::PolicyCache bucket_policies_{iam::PolicyKind::kResource};  // by bucket name

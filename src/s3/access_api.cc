@@ -7,25 +7,6 @@
 #include "s3/xml.h"
 
 namespace hangar::s3 {
-namespace {
-
-Status AclsDisabled() {
-  return Error(ErrorCode::kAccessControlListNotSupported, "The bucket does not allow ACLs");
-}
-
-}  // namespace
-
-Status CheckAclHeaders(const HeaderList& headers) {
-  if (const std::string* acl = headers.Find("x-amz-acl")) {
-    if (*acl != "private" && *acl != "bucket-owner-full-control") return AclsDisabled();
-  }
-  for (const char* grant : {"x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp",
-                            "x-amz-grant-write-acp", "x-amz-grant-full-control"}) {
-    if (headers.Has(grant)) return AclsDisabled();
-  }
-  return Status::Ok();
-}
-
 namespace api {
 namespace {
 
@@ -40,62 +21,6 @@ HttpResponse Respond(int status, std::string body = {}, std::string content_type
 // The body of a PUT, verified; it need not carry Content-MD5.
 Result<std::string> PutBody(const OpRequest& r) {
   return VerifiedBufferedPayload(r.http, r.verified, /*checksum_required=*/false);
-}
-
-// --- ACLs: disabled (bucket owner enforced), the owner has full control, nobody else -------------
-
-Result<HttpResponse> RenderOwnerFullControl(S3Service& s3, const std::string& bucket) {
-  // With ACLs disabled the bucket owner owns every object.
-  HANGAR_ASSIGN_OR_RETURN(std::string owner, s3.BucketOwner(bucket));
-  XmlWriter x("AccessControlPolicy");
-  AddOwner(x, owner);
-  x.Open("AccessControlList").Open("Grant");
-  std::string grantee =
-      "<Grantee xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-      "xsi:type=\"CanonicalUser\">";
-  std::string doc = x.Finish();
-  // The Grantee element needs attributes the writer does not model; splice it in.
-  std::string inner = grantee + "<ID>" + CanonicalUserId(owner) + "</ID><DisplayName>" +
-                      XmlEscape(owner) +
-                      "</DisplayName></Grantee><Permission>FULL_CONTROL</Permission>";
-  size_t at = doc.rfind("</AccessControlPolicy>");
-  doc.insert(at, inner + "</Grant></AccessControlList>");
-  return Xml(std::move(doc));
-}
-
-Result<HttpResponse> HandleGetBucketAcl(S3Service& s3, const auth::RequestContext& ctx,
-                                        const OpRequest& r) {
-  HANGAR_RETURN_IF_ERROR(s3.HeadBucket(ctx, r.bucket, "s3:GetBucketAcl").status());
-  return RenderOwnerFullControl(s3, r.bucket);
-}
-
-Result<HttpResponse> HandleGetObjectAcl(S3Service& s3, const auth::RequestContext& ctx,
-                                        const OpRequest& r) {
-  HANGAR_RETURN_IF_ERROR(
-      s3.GetObjectRecord(ctx, r.bucket, r.key, nullptr, "s3:GetObjectAcl").status());
-  return RenderOwnerFullControl(s3, r.bucket);
-}
-
-// A write is accepted only if it restates the owner's full control: no grants, and no
-// AccessControlPolicy document. `resource_exists` is the authorised lookup of bucket or object.
-Result<HttpResponse> PutAcl(const OpRequest& r, const std::function<Status()>& resource_exists) {
-  HANGAR_ASSIGN_OR_RETURN(std::string body, PutBody(r));
-  HANGAR_RETURN_IF_ERROR(CheckAclHeaders(r.headers()));
-  HANGAR_RETURN_IF_ERROR(resource_exists());
-  if (!Trim(body).empty()) return AclsDisabled();
-  return Respond(200);
-}
-
-Result<HttpResponse> HandlePutBucketAcl(S3Service& s3, const auth::RequestContext& ctx,
-                                        const OpRequest& r) {
-  return PutAcl(r, [&] { return s3.HeadBucket(ctx, r.bucket, "s3:PutBucketAcl").status(); });
-}
-
-Result<HttpResponse> HandlePutObjectAcl(S3Service& s3, const auth::RequestContext& ctx,
-                                        const OpRequest& r) {
-  return PutAcl(r, [&] {
-    return s3.GetObjectRecord(ctx, r.bucket, r.key, nullptr, "s3:PutObjectAcl").status();
-  });
 }
 
 // --- Bucket policies -----------------------------------------------------------------------------
@@ -210,55 +135,7 @@ Result<HttpResponse> HandleAccountPublicAccessBlockOtherMethod(S3Service&,
                "The specified method is not allowed against this resource.");
 }
 
-// --- Object ownership: every bucket is BucketOwnerEnforced (ACLs disabled), the AWS default -----
-
-Result<HttpResponse> HandlePutOwnershipControls(S3Service& s3, const auth::RequestContext& ctx,
-                                                const OpRequest& r) {
-  HANGAR_ASSIGN_OR_RETURN(std::string body, PutBody(r));
-  HANGAR_RETURN_IF_ERROR(s3.HeadBucket(ctx, r.bucket, "s3:PutBucketOwnershipControls").status());
-  HANGAR_ASSIGN_OR_RETURN(XmlDocument doc, XmlDocument::Parse(body, "OwnershipControls"));
-  auto rules = doc.Children("Rule");
-  if (rules.size() != 1) return MalformedXmlError();
-  if (FieldValue(rules[0], "ObjectOwnership") != "BucketOwnerEnforced") {
-    return Error(ErrorCode::kInvalidRequest,
-                 "This server supports only the BucketOwnerEnforced object ownership: ACLs "
-                 "are disabled and the bucket owner owns every object.");
-  }
-  return Respond(200);
-}
-
-Result<HttpResponse> HandleGetOwnershipControls(S3Service& s3, const auth::RequestContext& ctx,
-                                                const OpRequest& r) {
-  HANGAR_RETURN_IF_ERROR(s3.HeadBucket(ctx, r.bucket, "s3:GetBucketOwnershipControls").status());
-  XmlWriter x("OwnershipControls");
-  x.Open("Rule").Element("ObjectOwnership", "BucketOwnerEnforced").Close("Rule");
-  return Respond(200, x.Finish(), "application/xml");
-}
-
-Result<HttpResponse> HandleDeleteOwnershipControls(S3Service& s3, const auth::RequestContext& ctx,
-                                                   const OpRequest& r) {
-  HANGAR_RETURN_IF_ERROR(s3.HeadBucket(ctx, r.bucket, "s3:PutBucketOwnershipControls").status());
-  return Error(ErrorCode::kInvalidRequest,
-               "Object ownership cannot be removed: this server supports only "
-               "BucketOwnerEnforced.");
-}
-
 }  // namespace
-
-const Operation kGetBucketAcl{.name = "GetBucketAcl", .handle = HandleGetBucketAcl};
-const Operation kPutBucketAcl{.name = "PutBucketAcl",
-                              .body = Body::kXml,
-                              .admission = Admission::kBucketAction,
-                              .action = "s3:PutBucketAcl",
-                              .handle = HandlePutBucketAcl};
-const Operation kGetObjectAcl{
-    .name = "GetObjectAcl", .event = Event::kData, .handle = HandleGetObjectAcl};
-const Operation kPutObjectAcl{.name = "PutObjectAcl",
-                              .event = Event::kData,
-                              .body = Body::kXml,
-                              .admission = Admission::kObjectAction,
-                              .action = "s3:PutObjectAcl",
-                              .handle = HandlePutObjectAcl};
 
 const Operation kPutBucketPolicy{.name = "PutBucketPolicy",
                                  .body = Body::kPolicy,
@@ -296,16 +173,6 @@ const Operation kAccountPublicAccessBlockOtherMethod{
     .name = "PutAccountPublicAccessBlock",
     .event = Event::kDataIfObject,
     .handle = HandleAccountPublicAccessBlockOtherMethod};
-
-const Operation kPutOwnershipControls{.name = "PutBucketOwnershipControls",
-                                      .body = Body::kXml,
-                                      .admission = Admission::kBucketAction,
-                                      .action = "s3:PutBucketOwnershipControls",
-                                      .handle = HandlePutOwnershipControls};
-const Operation kGetOwnershipControls{.name = "GetBucketOwnershipControls",
-                                      .handle = HandleGetOwnershipControls};
-const Operation kDeleteOwnershipControls{.name = "DeleteBucketOwnershipControls",
-                                         .handle = HandleDeleteOwnershipControls};
 
 }  // namespace api
 }  // namespace hangar::s3

@@ -2,6 +2,7 @@
 // and default encryption, and the sub-resources answered as "not configured".
 
 #include "common/strings.h"
+#include "s3/access_api.h"
 #include "s3/api_ops.h"
 #include "s3/xml.h"
 
@@ -36,6 +37,10 @@ Result<HttpResponse> HandleCreateBucket(S3Service& s3, const auth::RequestContex
   }
   input.object_lock_enabled =
       ToLower(r.headers().Get("x-amz-bucket-object-lock-enabled")) == "true";
+  if (const std::string* ownership = r.headers().Find("x-amz-object-ownership")) {
+    input.object_ownership = *ownership;
+  }
+  HANGAR_ASSIGN_OR_RETURN(input.acl, AclRequestFrom(r.headers()));
   HANGAR_RETURN_IF_ERROR(s3.CreateBucket(ctx, input));
   HttpResponse response = Empty(200);
   response.headers.Add("Location", "/" + r.bucket);

@@ -275,10 +275,6 @@ Result<CopySource> CopySourceFrom(const HeaderList& h) {
 
 // --- Responses out -------------------------------------------------------------------------------
 
-std::string CanonicalUserId(std::string_view account) {
-  return crypto::Sha256Hex("hangar-canonical-user/" + std::string(account));
-}
-
 void AddOwner(XmlWriter& x, std::string_view account) {
   x.Open("Owner")
       .Element("ID", CanonicalUserId(account))

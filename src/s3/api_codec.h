@@ -72,7 +72,6 @@ void BypassFrom(const HeaderList& h, DeleteOptions& options);
 
 // --- Responses out -------------------------------------------------------------------------------
 
-std::string CanonicalUserId(std::string_view account);
 void AddOwner(XmlWriter& x, std::string_view account);
 std::string Iso(int64_t ms);
 std::string HttpDate(int64_t ms);

@@ -101,7 +101,7 @@ HttpResponse RenderList(const ListRequest& l, const ListObjectsOutput& out, bool
     }
     x.Element("Size", o.size).Element("StorageClass", o.storage_class);
     // With ACLs disabled the bucket owner owns every object, whoever lists or wrote it.
-    if (owner) AddOwner(x, out.bucket_owner);
+    if (owner) AddOwner(x, ListedOwner(o, out.bucket_owner, out.acls_enabled));
     x.Close("Contents");
   }
   for (const auto& p : out.common_prefixes) {

@@ -20,13 +20,13 @@ void AddInitiatorAndOwner(XmlWriter& x, const std::string& account) {
   AddOwner(x, account);
 }
 
-// Errors: kValidation (an unsupported checksum algorithm), those of CheckAclHeaders,
+// Errors: kValidation (an unsupported checksum algorithm), those of AclRequestFrom,
 // CheckStoredHeadersAreUtf8, ParseTaggingHeader, StorageClassFrom and CustomerKeyFrom.
 Result<CreateUploadInput> ParseCreateMultipartUpload(const OpRequest& r) {
   const HeaderList& h = r.headers();
-  HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
   HANGAR_RETURN_IF_ERROR(CheckStoredHeadersAreUtf8(h));
   CreateUploadInput input;
+  HANGAR_ASSIGN_OR_RETURN(input.acl, AclRequestFrom(h));
   input.bucket = r.bucket;
   input.key = r.key;
   input.headers = ContentHeadersFrom(h);

@@ -14,9 +14,9 @@ namespace hangar::s3::api {
 
 Result<PutObjectInput> PutObjectInputFrom(const HeaderList& h, std::string_view bucket,
                                           std::string_view key, bool tagging_header) {
-  HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
   HANGAR_RETURN_IF_ERROR(CheckStoredHeadersAreUtf8(h));
   PutObjectInput input;
+  HANGAR_ASSIGN_OR_RETURN(input.acl, AclRequestFrom(h));
   input.bucket = std::string(bucket);
   input.key = std::string(key);
   input.headers = ContentHeadersFrom(h);
@@ -73,9 +73,9 @@ Result<bool> ReplaceDirective(const HeaderList& h, std::string_view header, std:
 // Errors: kValidation (no copy source, an unknown directive), those of ParsePutObject's checks.
 Result<CopyObjectInput> ParseCopyObject(const OpRequest& r) {
   const HeaderList& h = r.headers();
-  HANGAR_RETURN_IF_ERROR(CheckAclHeaders(h));
   HANGAR_RETURN_IF_ERROR(CheckStoredHeadersAreUtf8(h));
   CopyObjectInput input;
+  HANGAR_ASSIGN_OR_RETURN(input.acl, AclRequestFrom(h));
   HANGAR_ASSIGN_OR_RETURN(input.source, CopySourceFrom(h));
   input.bucket = r.bucket;
   input.key = r.key;

@@ -86,7 +86,7 @@ Result<std::unique_ptr<auth::PayloadReader>> UploadPayload(const OpRequest& r);
 
 // PutObject's input from its headers (api_objects.cc); POST Object passes its form's fields, whose
 // names are those headers', and `tagging_header` false (its tags come as XML in a field).
-// Errors: those of CheckAclHeaders, CheckStoredHeadersAreUtf8, ParseTaggingHeader,
+// Errors: those of AclRequestFrom, CheckStoredHeadersAreUtf8, ParseTaggingHeader,
 // StorageClassFrom, ChecksumFrom, WriteConditionsFrom, CustomerKeyFrom, LockRequestFrom.
 Result<PutObjectInput> PutObjectInputFrom(const HeaderList& h, std::string_view bucket,
                                           std::string_view key, bool tagging_header);

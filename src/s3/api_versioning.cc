@@ -94,7 +94,9 @@ Result<HttpResponse> HandleListObjectVersions(S3Service& s3, const auth::Request
   if (!in.delimiter.empty()) x.Element("Delimiter", MaybeUrlEncoded(in.delimiter, url));
   if (url) x.Element("EncodingType", "url");
   x.Bool("IsTruncated", out.truncated);
-  for (const auto& v : out.versions) AddVersionEntry(x, v, out.bucket_owner, url);
+  for (const auto& v : out.versions) {
+    AddVersionEntry(x, v, ListedOwner(v.record, out.bucket_owner, out.acls_enabled), url);
+  }
   for (const auto& p : out.common_prefixes) {
     x.Open("CommonPrefixes").Element("Prefix", MaybeUrlEncoded(p, url)).Close("CommonPrefixes");
   }

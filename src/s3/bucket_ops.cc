@@ -47,7 +47,7 @@ Result<Stored<BucketRecord>> S3Service::RequireBucket(const auth::RequestContext
   if (ctx.audit) ctx.audit->recipient_account_id = stored->record.owner_account;
   // Block Public Access only ever takes away what a bucket policy grants.
   std::optional<PublicAccessBlock> account_block;
-  if (!stored->record.policy.empty()) {
+  if (!stored->record.policy.empty() || stored->record.acls_enabled()) {
     HANGAR_ASSIGN_OR_RETURN(account_block,
                             repository_.GetAccountPublicAccessBlock(stored->record.owner_account));
   }
@@ -72,7 +72,8 @@ Status S3Service::AdmitBody(const auth::RequestContext& ctx, std::string_view bu
 
 bool S3Service::ReadsAreCheap(std::string_view bucket) {
   auto stored = repository_.GetBucket(bucket);
-  return stored.ok() && (!*stored || (*stored)->record.policy.empty());
+  return stored.ok() &&
+         (!*stored || ((*stored)->record.policy.empty() && !(*stored)->record.acls_enabled()));
 }
 
 Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBucketInput& input) {
@@ -105,6 +106,7 @@ Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBuck
   bucket.created_ms = ToUnixMillis(ctx.now);
   bucket.public_access_block = PublicAccessBlock{};  // all four on, as AWS does since 2023
   bucket.incarnation = crypto::RandomUuid();
+  HANGAR_RETURN_IF_ERROR(InitialBucketAcl(input, bucket));
   if (input.object_lock_enabled) {
     // Object Lock protects versions, so a bucket created with it is versioned from the start.
     bucket.object_lock_enabled = true;

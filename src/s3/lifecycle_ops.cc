@@ -7,6 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "audit/event.h"
+#include "audit/sink.h"
+#include "common/json_writer.h"
 #include "common/strings.h"
 #include "s3/s3_service.h"
 
@@ -100,11 +103,17 @@ Result<int> S3Service::ExpireCurrentVersions(const BucketRecord& bucket, int64_t
         if (!wanted) continue;
         HANGAR_ASSIGN_OR_RETURN(auto behind, repository_.ListKeyVersions(bucket.name, doc.id, 1));
         if (!behind.empty()) continue;
+        HANGAR_RETURN_IF_ERROR(RecordLifecycleAction(bucket, "DeleteObject",
+                                                     "ExpiredObjectDeleteMarker", doc.id,
+                                                     current.record.wire_version_id()));
         m.push_back(S3Repository::DeleteObject(bucket.name, doc.id, doc.revision));
       } else {
         const ObjectRecord& c = current.record;
         auto expiry = EarliestExpiry(rules, c.key, c.size, c.tags, c.last_modified_ms);
         if (!expiry || now_ms < expiry->at_ms) continue;
+        // As a DELETE without a version id: a marker in a versioned bucket, else the object goes.
+        HANGAR_RETURN_IF_ERROR(
+            RecordLifecycleAction(bucket, "DeleteObject", "Expiration", doc.id, ""));
         ObjectRecord marker;
         marker.bucket = bucket.name;
         marker.key = doc.id;
@@ -160,6 +169,9 @@ Result<int> S3Service::ExpireNoncurrentVersions(const BucketRecord& bucket, int6
         if (now_ms >= LifecycleDueMs(noncurrent_since_ms, *r.noncurrent_days)) expire = true;
       }
       if (!expire || Locked(v.lock, now_ms)) continue;
+      HANGAR_RETURN_IF_ERROR(RecordLifecycleAction(bucket, "DeleteObject",
+                                                   "NoncurrentVersionExpiration", v.key,
+                                                   v.wire_version_id()));
       std::vector<store::Mutation> m = {S3Repository::DeleteVersion(v, doc.revision)};
       for (const auto& seg : v.segments) {
         for (auto& r : S3Repository::ReleaseBlob(seg.blob_id, GarbageDue())) m.push_back(std::move(r));
@@ -184,6 +196,9 @@ Result<int> S3Service::AbortStaleUploads(const BucketRecord& bucket, int64_t now
         key_marker = u.key;
         id_marker = u.upload_id;
         if (now_ms < LifecycleDueMs(u.initiated_ms, *r.abort_after_days)) continue;
+        HANGAR_RETURN_IF_ERROR(RecordLifecycleAction(bucket, "AbortMultipartUpload",
+                                                     "AbortIncompleteMultipartUpload", u.key,
+                                                     u.upload_id));
         Status s = AbortUpload(u.bucket, u.key, u.upload_id);
         if (s.ok()) ++done;
         else if (s.code() != ErrorCode::kNoSuchUpload) return s;
@@ -192,6 +207,40 @@ Result<int> S3Service::AbortStaleUploads(const BucketRecord& bucket, int64_t now
     }
   }
   return done;
+}
+
+// Recorded before the action commits, so that nothing happens unrecorded (a conflict that then
+// keeps the action from committing leaves a record of an attempt, retried on the next pass).
+Status S3Service::RecordLifecycleAction(const BucketRecord& bucket, std::string_view event_name,
+                                        std::string_view lifecycle_action, std::string_view key,
+                                        std::string_view version_or_upload) {
+  if (audit_ == nullptr) return Status::Ok();
+  audit::AuditEvent e;
+  e.event_time = clock_.Now();
+  e.event_id = NewRequestId();
+  e.event_type = "AwsServiceEvent";
+  e.event_source = "s3.amazonaws.com";
+  e.event_name = std::string(event_name);
+  e.region = bucket.region;
+  e.account_id = bucket.owner_account;
+  e.source_ip = "AWS Internal";
+  e.user_agent = "AWS Internal";
+  const bool upload = event_name == "AbortMultipartUpload";
+  JsonObjectWriter params(e.request_parameters);
+  params.String("bucketName", bucket.name);
+  params.String("key", key);
+  if (!version_or_upload.empty()) params.String(upload ? "uploadId" : "versionId", version_or_upload);
+  params.Finish();
+  JsonObjectWriter extra(e.additional_event_data);
+  extra.String("lifecycleAction", lifecycle_action);
+  extra.Finish();
+  e.request_id = NewRequestId();
+  e.management_event = false;  // object-level, as S3's data events
+  e.resources.push_back({"AWS::S3::Object", "arn:aws:s3:::" + bucket.name + "/" + std::string(key),
+                         bucket.owner_account});
+  e.resources.push_back({"AWS::S3::Bucket", "arn:aws:s3:::" + bucket.name, bucket.owner_account});
+  e.recipient_account_id = bucket.owner_account;
+  return audit_->Record(e);
 }
 
 }  // namespace hangar::s3

@@ -62,6 +62,7 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
   HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket, request));
   ListObjectsOutput out;
   out.bucket_owner = bucket.record.owner_account;
+  out.acls_enabled = bucket.record.acls_enabled();
   const bool versioned = bucket.record.versioned();
   const size_t max = static_cast<size_t>(std::clamp(input.max_keys, 0, 1000));
   if (max == 0) return out;  // nothing asked, nothing truncated
@@ -157,6 +158,7 @@ Result<ListVersionsOutput> S3Service::ListObjectVersions(const auth::RequestCont
   HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket, request));
   ListVersionsOutput out;
   out.bucket_owner = bucket.record.owner_account;
+  out.acls_enabled = bucket.record.acls_enabled();
   const size_t max = static_cast<size_t>(std::clamp(input.max_keys, 0, 1000));
   if (max == 0) return out;
   HANGAR_ASSIGN_OR_RETURN(std::string after,

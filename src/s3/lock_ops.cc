@@ -36,9 +36,12 @@ Result<ObjectRecord> S3Service::UpdateVersion(const auth::RequestContext& ctx, s
     HANGAR_ASSIGN_OR_RETURN(auto stored,
                             RequireObject(ctx, bucket, key, action, extra, version_id));
     HANGAR_RETURN_IF_ERROR(change(stored.record));
-    // Revisions are unique store-wide: equal revisions mean the current document was read.
+    // The version is current if the current slot holds it. Its revision alone does not say so:
+    // the write that demoted it stored the new current version in the same commit, at the same
+    // revision.
     HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetObject(bucket, key));
-    const bool is_current = current && current->revision == stored.revision;
+    const bool is_current = current && current->revision == stored.revision &&
+                            current->record.version_id == stored.record.version_id;
     Status s = repository_.Commit({is_current
                                        ? S3Repository::PutObject(stored.record, stored.revision)
                                        : S3Repository::PutVersion(stored.record, stored.revision)});

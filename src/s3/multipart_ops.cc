@@ -245,6 +245,10 @@ Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext
   upload.bucket_incarnation = bucket.record.incarnation;
   HANGAR_ASSIGN_OR_RETURN(upload.lock, LockForWrite(ctx, bucket.record, input.key, input.lock,
                                                     std::nullopt));
+  HANGAR_ASSIGN_OR_RETURN(NewObjectOwnership ownership,
+                          OwnershipOfNewObject(ctx, bucket.record, input.acl));
+  upload.object_owner = std::move(ownership.owner_account);
+  upload.acl = std::move(ownership.acl);
   // What the key held when the upload began, for conditional Completes (409 if it changes).
   HANGAR_ASSIGN_OR_RETURN(auto existing, repository_.GetObject(input.bucket, input.key));
   upload.key_revision_at_start = existing ? existing->revision : 0;
@@ -429,6 +433,8 @@ Result<ObjectRecord> S3Service::CompleteMultipartUpload(const auth::RequestConte
   const UploadRecord& u = upload.record;
   ObjectRecord record = AssembleObject(bucket, key, ToUnixMillis(ctx.now), u, chosen);
   record.lock = u.lock;
+  record.owner_account = u.object_owner;
+  record.acl = u.acl;
   if (u.checksum_type == "FULL_OBJECT") {
     HANGAR_ASSIGN_OR_RETURN(record.checksum, FullObjectChecksum(u, chosen, options));
   }

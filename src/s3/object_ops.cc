@@ -294,6 +294,8 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   HANGAR_ASSIGN_OR_RETURN(ObjectLock lock,
                           LockForWrite(ctx, bucket.record, input.key, input.lock,
                                        input.content_md5.has_value() || input.checksum.has_value()));
+  HANGAR_ASSIGN_OR_RETURN(NewObjectOwnership ownership,
+                          OwnershipOfNewObject(ctx, bucket.record, input.acl));
   // The encryption and its data key(s): KMS is asked before a byte of the body is read.
   HANGAR_ASSIGN_OR_RETURN(WriteKeys keys, sse_.PrepareWrite(ctx, bucket.record, input.key,
                                                             input.sse, input.customer_key));
@@ -327,6 +329,8 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   record.tags = input.tags;
   record.storage_class = input.storage_class;
   record.lock = lock;
+  record.owner_account = std::move(ownership.owner_account);
+  record.acl = std::move(ownership.acl);
   record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(algorithm)),
                                   crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
   if (!written.blob_id.empty()) {
@@ -500,6 +504,8 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   if (input.replace_tags) HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
   HANGAR_ASSIGN_OR_RETURN(ObjectLock lock, LockForWrite(ctx, target_bucket.record, input.key,
                                                         input.lock, std::nullopt));
+  HANGAR_ASSIGN_OR_RETURN(NewObjectOwnership ownership,
+                          OwnershipOfNewObject(ctx, target_bucket.record, input.acl));
 
   std::optional<ChecksumAlgorithm> algorithm = input.checksum_algorithm;
   if (!algorithm && src.checksum) algorithm = ParseChecksumAlgorithm(src.checksum->algorithm);
@@ -521,6 +527,8 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
                                      ToUnixMillis(ctx.now));
   record.encryption = keys.encryption;
   record.lock = lock;
+  record.owner_account = std::move(ownership.owner_account);
+  record.acl = std::move(ownership.acl);
   record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(*algorithm)),
                                   crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
   if (!written.blob_id.empty()) {

@@ -66,6 +66,28 @@ SegmentKeys KeysFrom(const json& j) {
                      j.at("kms2").get<std::string>()};
 }
 
+json AclJson(const AccessControlList& acl) {
+  json out = json::array();
+  for (const AclGrant& g : acl) out.push_back({g.account, g.group, g.permission});
+  return out;
+}
+
+std::optional<AccessControlList> AclFrom(const json& j, const char* name) {
+  if (!j.contains(name)) return std::nullopt;
+  AccessControlList acl;
+  for (const json& g : j.at(name)) {
+    acl.push_back({g.at(0).get<std::string>(), g.at(1).get<std::string>(),
+                   g.at(2).get<std::string>()});
+  }
+  return acl;
+}
+
+// The ownership fields of objects and uploads, written only when set.
+void AddOwnership(json& j, const std::string& owner, const std::optional<AccessControlList>& acl) {
+  if (!owner.empty()) j["object_owner"] = owner;
+  if (acl) j["acl"] = AclJson(*acl);
+}
+
 std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::strict); }
 
 }  // namespace
@@ -250,6 +272,8 @@ std::string EncodeBucket(const BucketRecord& b) {
                               {"days", b.default_retention.days},
                               {"years", b.default_retention.years}};
   }
+  if (!b.object_ownership.empty()) j["object_ownership"] = b.object_ownership;
+  if (b.acl) j["acl"] = AclJson(*b.acl);
   return Dump(j);
 }
 
@@ -279,6 +303,8 @@ Result<BucketRecord> DecodeBucket(std::string_view text) {
       b.default_retention = {r.at("mode").get<std::string>(), r.at("days").get<int>(),
                              r.at("years").get<int>()};
     }
+    b.object_ownership = j.value("object_ownership", "");
+    b.acl = AclFrom(j, "acl");
     return b;
   });
 }
@@ -310,6 +336,7 @@ std::string EncodeObject(const ObjectRecord& o) {
   if (o.version_stamp != 0) j["version_stamp"] = o.version_stamp;
   if (o.delete_marker) j["delete_marker"] = true;
   AddLock(j, o.lock);
+  AddOwnership(j, o.owner_account, o.acl);
   return Dump(j);
 }
 
@@ -337,6 +364,8 @@ Result<ObjectRecord> DecodeObject(std::string_view text) {
     o.version_stamp = j.value("version_stamp", int64_t{0});
     o.delete_marker = j.value("delete_marker", false);
     o.lock = LockFrom(j);
+    o.owner_account = j.value("object_owner", "");
+    o.acl = AclFrom(j, "acl");
     return o;
   });
 }
@@ -358,6 +387,7 @@ std::string EncodeUpload(const UploadRecord& u) {
   if (!u.bucket_incarnation.empty()) j["bucket_incarnation"] = u.bucket_incarnation;
   if (u.key_revision_at_start >= 0) j["key_revision_at_start"] = u.key_revision_at_start;
   AddLock(j, u.lock);
+  AddOwnership(j, u.object_owner, u.acl);
   return Dump(j);
 }
 
@@ -380,6 +410,8 @@ Result<UploadRecord> DecodeUpload(std::string_view text) {
     u.bucket_incarnation = j.value("bucket_incarnation", "");
     u.key_revision_at_start = j.value("key_revision_at_start", int64_t{-1});
     u.lock = LockFrom(j);
+    u.object_owner = j.value("object_owner", "");
+    u.acl = AclFrom(j, "acl");
     return u;
   });
 }

@@ -53,6 +53,16 @@ struct ObjectLock {
   bool operator==(const ObjectLock&) const = default;
 };
 
+// One access control list grant. ACLs count only in buckets whose object ownership is not
+// BucketOwnerEnforced (docs/s3-acls.md).
+struct AclGrant {
+  std::string account;     // the grantee account; "" for a group
+  std::string group;       // AllUsers, AuthenticatedUsers or LogDelivery; "" for an account
+  std::string permission;  // READ, WRITE, READ_ACP, WRITE_ACP, FULL_CONTROL
+  bool operator==(const AclGrant&) const = default;
+};
+using AccessControlList = std::vector<AclGrant>;
+
 // A bucket's default retention (PutObjectLockConfiguration's Rule): none when mode is "".
 struct DefaultRetention {
   std::string mode;
@@ -84,6 +94,14 @@ struct BucketRecord {
   bool object_lock_enabled = false;  // Object Lock (never turned off once on)
   DefaultRetention default_retention;  // applies to new versions that name no retention
   std::optional<LifecycleConfiguration> lifecycle;  // none: NoSuchLifecycleConfiguration
+  // PutBucketOwnershipControls: "" (BucketOwnerEnforced, the default), BucketOwnerEnforced,
+  // ObjectWriter, BucketOwnerPreferred, or "None" once deleted (ACLs count, as ObjectWriter).
+  std::string object_ownership;
+  // The bucket's ACL; none = private (the owner's full control).
+  std::optional<AccessControlList> acl;
+  bool acls_enabled() const {
+    return !object_ownership.empty() && object_ownership != "BucketOwnerEnforced";
+  }
 };
 
 std::string EncodePublicAccessBlock(const PublicAccessBlock& b);
@@ -158,6 +176,10 @@ struct ObjectRecord {
   int64_t version_stamp = 0;
   bool delete_marker = false;  // a marker has no data, headers or encryption
   ObjectLock lock;
+  // ACL buckets: the account that owns this version when not the bucket owner ("" = the bucket
+  // owner), and its ACL (none = private: its owner's full control).
+  std::string owner_account;
+  std::optional<AccessControlList> acl;
   int64_t stamp() const { return version_stamp != 0 ? version_stamp : last_modified_ms * 1000; }
   // The id on the wire: "null" for the null version.
   std::string wire_version_id() const { return version_id.empty() ? "null" : version_id; }
@@ -182,6 +204,8 @@ struct UploadRecord {
   // from before conditional Complete): a conditional Complete fails 409 if it changed since.
   int64_t key_revision_at_start = -1;
   ObjectLock lock;  // given to the object at Complete
+  std::string object_owner;               // given to the object at Complete (ACL buckets)
+  std::optional<AccessControlList> acl;  // given to the object at Complete
 };
 
 struct PartRecord {

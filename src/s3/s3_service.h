@@ -27,9 +27,14 @@
 #include "s3/records.h"
 #include "s3/s3_repository.h"
 #include "s3/access.h"
+#include "s3/acl.h"
 #include "s3/blob_leases.h"
 #include "s3/sse.h"
 #include "store/blob_store.h"
+
+namespace hangar::audit {
+class AuditSink;
+}
 
 namespace hangar::s3 {
 
@@ -40,6 +45,9 @@ struct S3Options {
   std::chrono::seconds garbage_grace{60};
   std::chrono::hours abandoned_upload_ttl{24 * 7};
   size_t small_object = 256 * 1024;  // GETs up to this size are answered from memory
+  // The accounts an ACL grant may name by canonical id (besides the caller's and the bucket
+  // owner's); unset: only those two.
+  AccountLister accounts;
 };
 
 template <typename T>
@@ -49,10 +57,15 @@ struct Listed {
 };
 
 // --- Buckets ---
+// BucketOwnerEnforced, ObjectWriter or BucketOwnerPreferred. Errors: kMalformedXml.
+Status ValidateObjectOwnership(std::string_view ownership);
+
 struct CreateBucketInput {
   std::string bucket;
   std::optional<std::string> location_constraint;  // from CreateBucketConfiguration
   bool object_lock_enabled = false;  // x-amz-bucket-object-lock-enabled: true (turns on versioning)
+  std::optional<std::string> object_ownership;  // x-amz-object-ownership (BucketOwnerEnforced if absent)
+  std::optional<AclRequest> acl;     // x-amz-acl / x-amz-grant-*
 };
 
 // --- Object Lock ---
@@ -110,6 +123,7 @@ struct PutObjectInput {
   SseHeaders sse;
   std::optional<CustomerKey> customer_key;
   LockRequest lock;
+  std::optional<AclRequest> acl;  // x-amz-acl / x-amz-grant-*
 };
 
 struct PutObjectOutput {
@@ -198,6 +212,7 @@ struct CopyObjectInput {
   std::optional<CustomerKey> customer_key;
   WriteConditions conditions;  // on the destination key
   LockRequest lock;            // the source's lock is never carried over
+  std::optional<AclRequest> acl;  // the source's ACL is never carried over
 };
 
 struct CopyObjectOutput {
@@ -219,8 +234,15 @@ struct ListObjectsInput {
   int max_keys = 1000;
 };
 
+// Who owns a listed object: its writer in buckets with ACLs, else the bucket owner.
+inline const std::string& ListedOwner(const ObjectRecord& o, const std::string& bucket_owner,
+                                      bool acls_enabled) {
+  return acls_enabled && !o.owner_account.empty() ? o.owner_account : bucket_owner;
+}
+
 struct ListObjectsOutput {
-  std::string bucket_owner;  // the owner of every object (ACLs disabled)
+  std::string bucket_owner;
+  bool acls_enabled = false;
   std::vector<ObjectRecord> objects;
   std::vector<std::string> common_prefixes;
   bool truncated = false;
@@ -243,6 +265,7 @@ struct ListedVersion {
 
 struct ListVersionsOutput {
   std::string bucket_owner;
+  bool acls_enabled = false;
   std::vector<ListedVersion> versions;  // keys ascending, each key's versions newest first
   std::vector<std::string> common_prefixes;
   bool truncated = false;
@@ -268,6 +291,7 @@ struct CreateUploadInput {
   SseHeaders sse;
   std::optional<CustomerKey> customer_key;
   LockRequest lock;
+  std::optional<AclRequest> acl;
 };
 
 struct UploadPartInput {
@@ -490,6 +514,35 @@ class S3Service {
     return access_.AuthorizeAccount(ctx, action, resource);
   }
 
+  // Object ownership and ACLs (acl_ops.cc, docs/s3-acls.md). ACL operations on a
+  // BucketOwnerEnforced bucket accept only what restates the owner's full control
+  // (kAccessControlListNotSupported otherwise); a public ACL under BlockPublicAcls is
+  // kAccessDenied.
+  struct AclView {
+    std::string owner;  // the bucket's or version's owning account
+    AccessControlList acl;
+  };
+  Result<AclView> GetBucketAcl(const auth::RequestContext& ctx, std::string_view bucket);
+  Status PutBucketAcl(const auth::RequestContext& ctx, std::string_view bucket,
+                      const AclRequest& request);
+  Result<AclView> GetObjectAcl(const auth::RequestContext& ctx, std::string_view bucket,
+                               std::string_view key, const std::optional<std::string>& version_id);
+  // Returns the version's x-amz-version-id (versioned buckets).
+  Result<std::optional<std::string>> PutObjectAcl(const auth::RequestContext& ctx,
+                                                  std::string_view bucket, std::string_view key,
+                                                  const std::optional<std::string>& version_id,
+                                                  const AclRequest& request);
+  // Errors: kInvalidBucketAclWithObjectOwnership (BucketOwnerEnforced while the bucket ACL grants
+  // to others); Get: kOwnershipControlsNotFound once deleted.
+  Status PutOwnershipControls(const auth::RequestContext& ctx, std::string_view bucket,
+                              std::string_view ownership);
+  Result<std::string> GetOwnershipControls(const auth::RequestContext& ctx,
+                                           std::string_view bucket);
+  Status DeleteOwnershipControls(const auth::RequestContext& ctx, std::string_view bucket);
+
+  // Where lifecycle actions are recorded (AwsServiceEvent data events), before each commits.
+  void SetAuditSink(audit::AuditSink* sink) { audit_ = sink; }
+
   // Crash recovery (before serving): publish staged blobs that metadata names, delete the rest.
   Status Recover();
   // Deletes garbage blobs whose grace time has passed (not those still being streamed), aborts
@@ -606,6 +659,24 @@ class S3Service {
   // Aborts an upload for whoever is entitled to (the caller was authorised, or the server itself
   // cleans up). Errors: kNoSuchUpload.
   Status AbortUpload(std::string_view bucket, std::string_view key, std::string_view upload_id);
+  // Who owns a new object and its ACL, from the bucket's object ownership and the request's ACL.
+  struct NewObjectOwnership {
+    std::string owner_account;  // "" = the bucket owner
+    std::optional<AccessControlList> acl;
+  };
+  Result<NewObjectOwnership> OwnershipOfNewObject(const auth::RequestContext& ctx,
+                                                  const BucketRecord& bucket,
+                                                  const std::optional<AclRequest>& request);
+  // The ACL a request sets on a resource of `bucket` owned by `owner`, refused when ACLs are
+  // disabled (unless it only restates `owner`'s full control) or public under BlockPublicAcls.
+  Result<std::optional<AccessControlList>> AclForWrite(const BucketRecord& bucket,
+                                                       const AclRequest& request,
+                                                       const AclParties& parties);
+  // CreateBucket's x-amz-object-ownership and ACL headers, applied to the new record.
+  // Errors: kInvalidBucketAclWithObjectOwnership, those of AclForWrite.
+  Status InitialBucketAcl(const CreateBucketInput& input, BucketRecord& bucket);
+  // Block Public Access as in force for `bucket` (its settings OR its account's).
+  Result<PublicAccessBlock> PublicAccessBlockOf(const BucketRecord& bucket);
   // Reads the bucket as `action` permits, applies `change`, commits (retrying on races).
   Result<BucketRecord> UpdateBucketAs(const auth::RequestContext& ctx, std::string_view bucket,
                                       std::string_view action,
@@ -624,6 +695,12 @@ class S3Service {
   Result<int> ExpireCurrentVersions(const BucketRecord& bucket, int64_t now_ms);
   Result<int> ExpireNoncurrentVersions(const BucketRecord& bucket, int64_t now_ms);
   Result<int> AbortStaleUploads(const BucketRecord& bucket, int64_t now_ms);
+  // The AwsServiceEvent of one lifecycle action (`lifecycle_action`: Expiration,
+  // ExpiredObjectDeleteMarker, NoncurrentVersionExpiration, AbortIncompleteMultipartUpload).
+  // Errors: the audit trail's (the action must then not happen).
+  Status RecordLifecycleAction(const BucketRecord& bucket, std::string_view event_name,
+                               std::string_view lifecycle_action, std::string_view key,
+                               std::string_view version_or_upload);
   Result<int> CollectGarbage(int64_t now_ms);
   Result<int> SweepOrphans();
 
@@ -636,6 +713,7 @@ class S3Service {
   BlobLeases leases_;
   std::atomic<int64_t> next_sweep_ms_{0};  // lifecycle time of the next orphan sweep
   std::atomic<int64_t> next_lifecycle_ms_{0};  // lifecycle time of the next rule evaluation
+  audit::AuditSink* audit_ = nullptr;
 };
 
 }  // namespace hangar::s3

@@ -817,6 +817,26 @@ TEST_F(VersioningTest, DeletingAVersionWhileItIsPromotedStillDeletesIt) {
   EXPECT_EQ(GetVersion("bkt", "k", *v1->version_id), "<NoSuchVersion>");
 }
 
+// A version demoted by a write shares that write's commit, and so its revision, with the new
+// current version: changing it by id must change it, not put it back in the current slot.
+TEST_F(VersioningTest, TaggingTheVersionJustDemotedLeavesTheCurrentVersionAlone) {
+  MakeBucket("bkt");
+  Versioned("bkt");
+  auto v1 = Put("bkt", "k", "one");
+  auto v2 = Put("bkt", "k", "two");
+  ASSERT_TRUE(v1.ok() && v2.ok());
+  auto tagged = service_->PutObjectTagging(Ctx(), "bkt", "k", {{"era", "first"}}, v1->version_id);
+  ASSERT_TRUE(tagged.ok()) << tagged.status().ToString();
+  EXPECT_EQ(Get("bkt", "k"), "two");
+  EXPECT_EQ(GetVersion("bkt", "k", *v1->version_id), "one");
+  auto current = service_->GetObjectTagging(Ctx(), "bkt", "k", std::nullopt);
+  ASSERT_TRUE(current.ok());
+  EXPECT_TRUE(current->tags.empty());
+  auto old = service_->GetObjectTagging(Ctx(), "bkt", "k", v1->version_id);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->tags, (KeyValues{{"era", "first"}}));
+}
+
 TEST_F(VersioningTest, SuspendedBucketsKeepOneNullVersion) {
   MakeBucket("bkt");
   Versioned("bkt");

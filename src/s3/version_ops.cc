@@ -176,7 +176,11 @@ Result<Stored<ObjectRecord>> S3Service::RequireObject(const auth::RequestContext
   }
   S3Request request{version_id ? VersionAction(action) : std::string(action), std::string(key),
                     extra};
-  if (stored && !stored->record.delete_marker) AddExistingObjectTags(request.keys, stored->record.tags);
+  if (stored && !stored->record.delete_marker) {
+    AddExistingObjectTags(request.keys, stored->record.tags);
+    request.object_owner = stored->record.owner_account;
+    if (stored->record.acl) request.object_acl = &*stored->record.acl;
+  }
   HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, request));
   if (!stored && version_id) {
     return Error(ErrorCode::kNoSuchVersion, "The specified version does not exist.")

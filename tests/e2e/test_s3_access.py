@@ -2,7 +2,8 @@
 policies (Put/Get/Delete, GetBucketPolicyStatus, validation), Block Public Access at bucket and
 account level, anonymous access only where a policy allows it and Block Public Access does not
 forbid it, the iam.md §4 policy that refuses uploads without SSE-KMS (incl. its Null check), and
-ACLs disabled (BucketOwnerEnforced) as AWS answers them.
+ACLs disabled (BucketOwnerEnforced, the default) as AWS answers them; enabled ACLs are in
+test_s3_acls.py.
 """
 
 import json
@@ -199,11 +200,12 @@ class S3AccessTest(HangarTestCase):
         self.assertS3Error(404, "404", "Not Found", self.s3.head_object, Bucket=bucket, Key="public")
         acl = self.s3.get_bucket_acl(Bucket=bucket)
         self.assertEqual([g["Permission"] for g in acl["Grants"]], ["FULL_CONTROL"])
-        self.assertS3Error(400, "InvalidRequest", None, self.s3.put_bucket_ownership_controls,
-                           Bucket=bucket, OwnershipControls={
-                               "Rules": [{"ObjectOwnership": "ObjectWriter"}]})
+        # Restating the default is accepted; enabling ACLs is test_s3_acls.py's subject.
         self.s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={
             "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+        self.assertS3Error(400, "MalformedXML", None, self.s3.put_bucket_ownership_controls,
+                           Bucket=bucket, OwnershipControls={
+                               "Rules": [{"ObjectOwnership": "EveryoneOwnsEverything"}]})
 
 
 if __name__ == "__main__":

@@ -688,6 +688,54 @@ class LifecycleObjectLockTest(LifecycleTestCase):
 
 # --- AbortIncompleteMultipartUpload ---------------------------------------------------------------
 
+class LifecycleAuditTest(LifecycleTestCase):
+    """Every lifecycle action is an AwsServiceEvent in the audit trail (issue 9): a data event on
+    the object, with the action and the version or upload it removed."""
+
+    def service_events(self, bucket):
+        records = []
+        for path in sorted(glob.glob(os.path.join(self.server.data_dir, "audit", "logs",
+                                                  "*.jsonl"))):
+            with open(path, "rb") as f:
+                lines = f.read().split(b"\n")[:-1]
+            records += [json.loads(line) for line in lines if line]
+        return [r for r in records if r["eventType"] == "AwsServiceEvent"
+                and r["eventSource"] == "s3.amazonaws.com"
+                and r["requestParameters"]["bucketName"] == bucket]
+
+    def test_each_lifecycle_action_is_recorded_as_a_service_event(self):
+        bucket = self.make_bucket("audited-rules", versioned=True)
+        self.set_rules(bucket, {"ID": "tidy", "Filter": {}, "Status": "Enabled",
+                                "Expiration": {"Days": 1},
+                                "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+                                "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}})
+        old = self.put(bucket, "flight.log", b"one")
+        self.put(bucket, "flight.log", b"two")
+        upload = self.s3.create_multipart_upload(Bucket=bucket, Key="big.bin")["UploadId"]
+        # Before any rule is due, user requests leave no service event behind.
+        self.assertEqual(self.service_events(bucket), [])
+        self.advance_to(self.now() + 3 * DAY)
+        self.advance_to(self.now() + SETTLE)
+        events = self.service_events(bucket)
+        actions = sorted((e["eventName"], e["additionalEventData"]["lifecycleAction"],
+                          e["requestParameters"]["key"]) for e in events)
+        self.assertIn(("DeleteObject", "Expiration", "flight.log"), actions)
+        self.assertIn(("DeleteObject", "NoncurrentVersionExpiration", "flight.log"), actions)
+        self.assertIn(("AbortMultipartUpload", "AbortIncompleteMultipartUpload", "big.bin"),
+                      actions)
+        noncurrent = [e for e in events
+                      if e["additionalEventData"]["lifecycleAction"] == "NoncurrentVersionExpiration"]
+        self.assertIn(old, [e["requestParameters"]["versionId"] for e in noncurrent])
+        aborted = [e for e in events if e["eventName"] == "AbortMultipartUpload"]
+        self.assertEqual(aborted[0]["requestParameters"]["uploadId"], upload)
+        for e in events:
+            self.assertEqual(e["userIdentity"]["accountId"], self.server.account_id)
+            self.assertFalse(e["managementEvent"])
+            self.assertEqual(e["recipientAccountId"], self.server.account_id)
+            self.assertIn({"type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket}",
+                           "accountId": self.server.account_id}, e["resources"])
+
+
 class AbortIncompleteUploadTest(LifecycleTestCase):
 
     def start_upload(self, bucket, key):
