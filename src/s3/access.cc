@@ -22,10 +22,10 @@ bool IsBucketPolicyAction(std::string_view action) {
 Status Denied(const auth::RequestContext& ctx, const iam::RequestFacts& facts,
               const iam::AuthorizationResult& result, bool detailed) {
   if (!detailed) return Error(ErrorCode::kAccessDenied, "Access Denied");
-  return Error(ErrorCode::kAccessDenied,
-               "User: " + ctx.principal.arn + " is not authorized to perform: " + facts.action +
-                   " on resource: \"" + facts.resource + "\"" +
-                   iam::DenialSuffix(result, facts.action));
+  return Error(ErrorCode::kAccessDenied, "User: " + ctx.principal.arn +
+                                             " is not authorized to perform: " + facts.action +
+                                             " on resource: \"" + facts.resource + "\"" +
+                                             iam::DenialSuffix(result, facts.action));
 }
 
 }  // namespace
@@ -123,8 +123,8 @@ Status S3Access::Authorize(const auth::RequestContext& ctx, const BucketRecord& 
     facts.context["s3:signatureage"] = {std::to_string(ctx.signature_age_ms)};
   }
 
-  const bool owner_account = !ctx.principal.anonymous() &&
-                             ctx.principal.account_id == resource_owner;
+  const bool owner_account =
+      !ctx.principal.anonymous() && ctx.principal.account_id == resource_owner;
   // The owner's root can always manage the bucket policy, so a policy cannot lock it out.
   if (owner_root && IsBucketPolicyAction(request.action)) {
     return Status::Ok();
@@ -141,7 +141,8 @@ Status S3Access::Authorize(const auth::RequestContext& ctx, const BucketRecord& 
     iam::AddPrincipalTags(facts.context, identity.principal_tags);
   }
   std::shared_ptr<const iam::Policy> resource = bucket_policy;
-  if (acls) resource = WithAcls(bucket_policy, bucket, request, block.ignore_public_acls, resource_owner);
+  if (acls)
+    resource = WithAcls(bucket_policy, bucket, request, block.ignore_public_acls, resource_owner);
   iam::PolicySet set;
   for (const auto& p : identity.policies) set.identity.push_back(p.get());
   set.session = identity.session.get();
@@ -171,7 +172,8 @@ Status S3Access::CheckNewBucketPolicy(const BucketRecord& bucket, std::string_vi
                                       const PublicAccessBlock& block) const {
   auto parsed = iam::ParsePolicy(policy, iam::PolicyKind::kResource);
   if (!parsed.ok()) {
-    std::string_view trimmed = policy.substr(std::min(policy.find_first_not_of(" \t\r\n"), policy.size()));
+    std::string_view trimmed =
+        policy.substr(std::min(policy.find_first_not_of(" \t\r\n"), policy.size()));
     std::string message = trimmed.starts_with("{")
                               ? parsed.status().message()
                               : "Policies must be valid JSON and the first byte must be '{'";

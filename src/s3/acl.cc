@@ -162,8 +162,7 @@ bool IsPublicAcl(const AccessControlList& acl) {
 }
 
 bool GrantsBeyondOwner(const AccessControlList& acl, std::string_view owner) {
-  return std::any_of(acl.begin(), acl.end(),
-                     [&](const AclGrant& g) { return g.account != owner; });
+  return std::any_of(acl.begin(), acl.end(), [&](const AclGrant& g) { return g.account != owner; });
 }
 
 void AppendAclStatements(const AccessControlList& acl, bool for_bucket, bool ignore_public,
@@ -187,8 +186,8 @@ void AppendAclStatements(const AccessControlList& acl, bool for_bucket, bool ign
       principal.anyone = true;
       if (g.group == "AuthenticatedUsers") {
         // Any signed caller of any account, never an anonymous one.
-        st.conditions.push_back({"Null", false, iam::SetQualifier::kNone,
-                                 "aws:principalaccount", {"false"}});
+        st.conditions.push_back(
+            {"Null", false, iam::SetQualifier::kNone, "aws:principalaccount", {"false"}});
       }
     } else {
       principal.other = {"logging.s3.amazonaws.com"};  // a service, never an IAM caller

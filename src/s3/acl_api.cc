@@ -191,7 +191,8 @@ Result<HttpResponse> HandleGetObjectAcl(S3Service& s3, const auth::RequestContex
 Result<HttpResponse> HandlePutObjectAcl(S3Service& s3, const auth::RequestContext& ctx,
                                         const OpRequest& r) {
   HANGAR_ASSIGN_OR_RETURN(AclRequest request, AclRequestOf(r));
-  HANGAR_ASSIGN_OR_RETURN(auto version, s3.PutObjectAcl(ctx, r.bucket, r.key, VersionIdOf(r), request));
+  HANGAR_ASSIGN_OR_RETURN(auto version,
+                          s3.PutObjectAcl(ctx, r.bucket, r.key, VersionIdOf(r), request));
   HttpResponse response = Empty(200);
   AddVersionHeader(response, version);
   return response;

@@ -82,8 +82,9 @@ Status S3Service::InitialBucketAcl(const CreateBucketInput& input, BucketRecord&
     if (!RestatesOwnerControl(*input.acl, bucket.owner_account)) return EnforcedBucketWithAcl();
     return Status::Ok();
   }
-  HANGAR_ASSIGN_OR_RETURN(auto acl, AclForWrite(bucket, *input.acl,
-                                                {bucket.owner_account, bucket.owner_account, true}));
+  HANGAR_ASSIGN_OR_RETURN(
+      auto acl,
+      AclForWrite(bucket, *input.acl, {bucket.owner_account, bucket.owner_account, true}));
   bucket.acl = std::move(acl);
   return Status::Ok();
 }
@@ -114,18 +115,19 @@ Result<S3Service::AclView> S3Service::GetBucketAcl(const auth::RequestContext& c
                                                    std::string_view bucket) {
   HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:GetBucketAcl"}));
   const BucketRecord& b = stored.record;
-  return AclView{b.owner_account,
-                 b.acls_enabled() && b.acl ? *b.acl : PrivateAcl(b.owner_account)};
+  return AclView{b.owner_account, b.acls_enabled() && b.acl ? *b.acl : PrivateAcl(b.owner_account)};
 }
 
 Status S3Service::PutBucketAcl(const auth::RequestContext& ctx, std::string_view bucket,
                                const AclRequest& request) {
-  return UpdateBucketAs(ctx, bucket, "s3:PutBucketAcl", [&](BucketRecord& b) -> Status {
-           HANGAR_ASSIGN_OR_RETURN(auto acl, AclForWrite(b, request,
-                                                         {b.owner_account, b.owner_account, true}));
-           if (acl) b.acl = std::move(*acl);
-           return Status::Ok();
-         })
+  return UpdateBucketAs(ctx, bucket, "s3:PutBucketAcl",
+                        [&](BucketRecord& b) -> Status {
+                          HANGAR_ASSIGN_OR_RETURN(
+                              auto acl,
+                              AclForWrite(b, request, {b.owner_account, b.owner_account, true}));
+                          if (acl) b.acl = std::move(*acl);
+                          return Status::Ok();
+                        })
       .status();
 }
 
@@ -152,26 +154,28 @@ Result<std::optional<std::string>> S3Service::PutObjectAcl(
     HANGAR_ASSIGN_OR_RETURN(auto b, repository_.GetBucket(bucket));
     if (!b) return Error(ErrorCode::kNoSuchBucket, "The specified bucket does not exist");
     const std::string& owner = o.owner_account.empty() ? b->record.owner_account : o.owner_account;
-    HANGAR_ASSIGN_OR_RETURN(auto acl,
-                            AclForWrite(b->record, request, {owner, b->record.owner_account, false}));
+    HANGAR_ASSIGN_OR_RETURN(
+        auto acl, AclForWrite(b->record, request, {owner, b->record.owner_account, false}));
     if (acl) o.acl = std::move(*acl);
     return Status::Ok();
   };
-  HANGAR_ASSIGN_OR_RETURN(ObjectRecord o,
-                          UpdateVersion(ctx, bucket, key, version_id, "s3:PutObjectAcl", {}, change));
+  HANGAR_ASSIGN_OR_RETURN(
+      ObjectRecord o, UpdateVersion(ctx, bucket, key, version_id, "s3:PutObjectAcl", {}, change));
   return VersionHeaderOf(o);
 }
 
 Status S3Service::PutOwnershipControls(const auth::RequestContext& ctx, std::string_view bucket,
                                        std::string_view ownership) {
   HANGAR_RETURN_IF_ERROR(ValidateObjectOwnership(ownership));
-  return UpdateBucketAs(ctx, bucket, "s3:PutBucketOwnershipControls", [&](BucketRecord& b) -> Status {
-           if (ownership == kEnforced && b.acl && GrantsBeyondOwner(*b.acl, b.owner_account)) {
-             return EnforcedBucketWithAcl();
-           }
-           b.object_ownership = std::string(ownership);
-           return Status::Ok();
-         })
+  return UpdateBucketAs(
+             ctx, bucket, "s3:PutBucketOwnershipControls",
+             [&](BucketRecord& b) -> Status {
+               if (ownership == kEnforced && b.acl && GrantsBeyondOwner(*b.acl, b.owner_account)) {
+                 return EnforcedBucketWithAcl();
+               }
+               b.object_ownership = std::string(ownership);
+               return Status::Ok();
+             })
       .status();
 }
 
@@ -191,10 +195,11 @@ Result<std::string> S3Service::GetOwnershipControls(const auth::RequestContext& 
 Status S3Service::DeleteOwnershipControls(const auth::RequestContext& ctx,
                                           std::string_view bucket) {
   // Without ownership controls a bucket behaves as ObjectWriter did before they existed.
-  return UpdateBucketAs(ctx, bucket, "s3:PutBucketOwnershipControls", [](BucketRecord& b) {
-           b.object_ownership = "None";
-           return Status::Ok();
-         })
+  return UpdateBucketAs(ctx, bucket, "s3:PutBucketOwnershipControls",
+                        [](BucketRecord& b) {
+                          b.object_ownership = "None";
+                          return Status::Ok();
+                        })
       .status();
 }
 

@@ -31,11 +31,11 @@ TEST(AclTest, CannedAclsAddTheirGrantsToTheOwnersFullControl) {
 TEST(AclTest, GrantsResolveCanonicalIdsAndGroupsAndRefuseTheRest) {
   AclParties parties{kOwner, kOwner, true};
   using Kind = GranteeRef::Kind;
-  auto acl = ResolveAcl({"",
-                         {{Kind::kCanonicalUser, CanonicalUserId(kOther), "READ"},
-                          {Kind::kGroup, "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
-                           "READ"}}},
-                        parties, Accounts());
+  auto acl = ResolveAcl(
+      {"",
+       {{Kind::kCanonicalUser, CanonicalUserId(kOther), "READ"},
+        {Kind::kGroup, "http://acs.amazonaws.com/groups/global/AuthenticatedUsers", "READ"}}},
+      parties, Accounts());
   ASSERT_TRUE(acl.ok()) << acl.status().ToString();
   EXPECT_EQ(*acl, (AccessControlList{{kOther, "", "READ"}, {"", "AuthenticatedUsers", "READ"}}));
   EXPECT_EQ(ResolveAcl({"", {{Kind::kCanonicalUser, CanonicalUserId("999999999999"), "READ"}}},
@@ -47,12 +47,12 @@ TEST(AclTest, GrantsResolveCanonicalIdsAndGroupsAndRefuseTheRest) {
                 .status()
                 .code(),
             ErrorCode::kUnresolvableGrantByEmailAddress);
-  EXPECT_EQ(ResolveAcl({"", {{Kind::kGroup, "http://acs.amazonaws.com/groups/global/Nobody",
-                              "READ"}}},
-                       parties, Accounts())
-                .status()
-                .code(),
-            ErrorCode::kValidation);
+  EXPECT_EQ(
+      ResolveAcl({"", {{Kind::kGroup, "http://acs.amazonaws.com/groups/global/Nobody", "READ"}}},
+                 parties, Accounts())
+          .status()
+          .code(),
+      ErrorCode::kValidation);
   EXPECT_EQ(ResolveAcl({"", {{Kind::kCanonicalUser, CanonicalUserId(kOther), "ALL"}}}, parties,
                        Accounts())
                 .status()

@@ -61,8 +61,8 @@ Status S3Service::DeleteBucketLifecycle(const auth::RequestContext& ctx, std::st
 std::optional<std::string> S3Service::ExpirationHeaderOf(const ObjectRecord& o) {
   auto b = repository_.GetBucket(o.bucket);
   if (!b.ok() || !*b || !(*b)->record.lifecycle || o.delete_marker) return std::nullopt;
-  auto expiry = EarliestExpiry((*b)->record.lifecycle->rules, o.key, o.size, o.tags,
-                               o.last_modified_ms);
+  auto expiry =
+      EarliestExpiry((*b)->record.lifecycle->rules, o.key, o.size, o.tags, o.last_modified_ms);
   if (!expiry) return std::nullopt;
   return "expiry-date=\"" + FormatHttpDate(FromUnixMillis(expiry->at_ms)) + "\", rule-id=\"" +
          UriEncode(expiry->rule_id, /*keep_slash=*/false) + "\"";
@@ -90,7 +90,8 @@ Result<int> S3Service::ExpireCurrentVersions(const BucketRecord& bucket, int64_t
   int done = 0;
   std::string after;
   for (;;) {
-    HANGAR_ASSIGN_OR_RETURN(auto docs, repository_.ListObjectDocuments(bucket.name, "", after, kBatch));
+    HANGAR_ASSIGN_OR_RETURN(auto docs,
+                            repository_.ListObjectDocuments(bucket.name, "", after, kBatch));
     for (const auto& doc : docs) {
       after = doc.id;
       HANGAR_ASSIGN_OR_RETURN(ObjectRecord o, DecodeObject(doc.body));
@@ -124,13 +125,16 @@ Result<int> S3Service::ExpireCurrentVersions(const BucketRecord& bucket, int64_t
         } else {
           m.push_back(S3Repository::DeleteObject(bucket.name, doc.id, doc.revision));
           for (const auto& seg : c.segments) {
-            for (auto& r : S3Repository::ReleaseBlob(seg.blob_id, GarbageDue())) m.push_back(std::move(r));
+            for (auto& r : S3Repository::ReleaseBlob(seg.blob_id, GarbageDue()))
+              m.push_back(std::move(r));
           }
         }
       }
       Status s = repository_.Commit(m);
-      if (s.ok()) ++done;
-      else if (s.code() != ErrorCode::kConflict) return s;
+      if (s.ok())
+        ++done;
+      else if (s.code() != ErrorCode::kConflict)
+        return s;
     }
     if (docs.size() < kBatch) return done;
   }
@@ -149,7 +153,8 @@ Result<int> S3Service::ExpireNoncurrentVersions(const BucketRecord& bucket, int6
   int64_t successor_stamp = 0;
   int newer = 0;  // noncurrent versions of `key` newer than this one
   for (;;) {
-    HANGAR_ASSIGN_OR_RETURN(auto docs, repository_.ListVersionDocuments(bucket.name, "", after, kBatch));
+    HANGAR_ASSIGN_OR_RETURN(auto docs,
+                            repository_.ListVersionDocuments(bucket.name, "", after, kBatch));
     for (const auto& doc : docs) {
       after = doc.id;
       HANGAR_ASSIGN_OR_RETURN(ObjectRecord v, DecodeObject(doc.body));
@@ -169,16 +174,18 @@ Result<int> S3Service::ExpireNoncurrentVersions(const BucketRecord& bucket, int6
         if (now_ms >= LifecycleDueMs(noncurrent_since_ms, *r.noncurrent_days)) expire = true;
       }
       if (!expire || Locked(v.lock, now_ms)) continue;
-      HANGAR_RETURN_IF_ERROR(RecordLifecycleAction(bucket, "DeleteObject",
-                                                   "NoncurrentVersionExpiration", v.key,
-                                                   v.wire_version_id()));
+      HANGAR_RETURN_IF_ERROR(RecordLifecycleAction(
+          bucket, "DeleteObject", "NoncurrentVersionExpiration", v.key, v.wire_version_id()));
       std::vector<store::Mutation> m = {S3Repository::DeleteVersion(v, doc.revision)};
       for (const auto& seg : v.segments) {
-        for (auto& r : S3Repository::ReleaseBlob(seg.blob_id, GarbageDue())) m.push_back(std::move(r));
+        for (auto& r : S3Repository::ReleaseBlob(seg.blob_id, GarbageDue()))
+          m.push_back(std::move(r));
       }
       Status s = repository_.Commit(m);
-      if (s.ok()) ++done;
-      else if (s.code() != ErrorCode::kConflict) return s;
+      if (s.ok())
+        ++done;
+      else if (s.code() != ErrorCode::kConflict)
+        return s;
     }
     if (docs.size() < kBatch) return done;
   }
@@ -191,17 +198,18 @@ Result<int> S3Service::AbortStaleUploads(const BucketRecord& bucket, int64_t now
     std::string key_marker, id_marker;
     for (;;) {
       HANGAR_ASSIGN_OR_RETURN(auto uploads, repository_.ListUploads(bucket.name, r.filter.prefix,
-                                                                   key_marker, id_marker, kBatch));
+                                                                    key_marker, id_marker, kBatch));
       for (const auto& u : uploads) {
         key_marker = u.key;
         id_marker = u.upload_id;
         if (now_ms < LifecycleDueMs(u.initiated_ms, *r.abort_after_days)) continue;
-        HANGAR_RETURN_IF_ERROR(RecordLifecycleAction(bucket, "AbortMultipartUpload",
-                                                     "AbortIncompleteMultipartUpload", u.key,
-                                                     u.upload_id));
+        HANGAR_RETURN_IF_ERROR(RecordLifecycleAction(
+            bucket, "AbortMultipartUpload", "AbortIncompleteMultipartUpload", u.key, u.upload_id));
         Status s = AbortUpload(u.bucket, u.key, u.upload_id);
-        if (s.ok()) ++done;
-        else if (s.code() != ErrorCode::kNoSuchUpload) return s;
+        if (s.ok())
+          ++done;
+        else if (s.code() != ErrorCode::kNoSuchUpload)
+          return s;
       }
       if (uploads.size() < kBatch) break;
     }
@@ -229,7 +237,8 @@ Status S3Service::RecordLifecycleAction(const BucketRecord& bucket, std::string_
   JsonObjectWriter params(e.request_parameters);
   params.String("bucketName", bucket.name);
   params.String("key", key);
-  if (!version_or_upload.empty()) params.String(upload ? "uploadId" : "versionId", version_or_upload);
+  if (!version_or_upload.empty())
+    params.String(upload ? "uploadId" : "versionId", version_or_upload);
   params.Finish();
   JsonObjectWriter extra(e.additional_event_data);
   extra.String("lifecycleAction", lifecycle_action);
