@@ -92,10 +92,10 @@ std::shared_ptr<const iam::Policy> S3Access::WithAcls(
     }
   }
   AppendAclStatements(bucket.acl ? *bucket.acl : PrivateAcl(bucket.owner_account),
-                      /*for_bucket=*/true, ignore_public, *merged);
+                      /*for_bucket=*/true, ignore_public, bucket.owner_account, *merged);
   if (!request.key.empty()) {
     AppendAclStatements(request.object_acl ? *request.object_acl : PrivateAcl(resource_owner),
-                        /*for_bucket=*/false, ignore_public, *merged);
+                        /*for_bucket=*/false, ignore_public, bucket.owner_account, *merged);
   }
   return merged;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 
 #include "crypto/digest.h"
 #include "iam/policy_model.h"
@@ -14,6 +15,8 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kGroups =
     {"AuthenticatedUsers", "http://acs.amazonaws.com/groups/global/AuthenticatedUsers"},
     {"LogDelivery", "http://acs.amazonaws.com/groups/s3/LogDelivery"},
 }};
+
+constexpr size_t kMaxGrants = 100;  // S3's limit per ACL
 
 constexpr std::string_view kPermissions[] = {"READ", "WRITE", "READ_ACP", "WRITE_ACP",
                                              "FULL_CONTROL"};
@@ -52,22 +55,36 @@ Result<AccessControlList> CannedAcl(std::string_view name, const AclParties& p) 
   return acl;
 }
 
-Result<std::string> AccountOfCanonicalId(std::string_view id, const AclParties& p,
-                                         const AccountLister& accounts, bool from_document) {
-  for (const std::string* known : {&p.owner, &p.bucket_owner}) {
-    if (!known->empty() && CanonicalUserId(*known) == id) return *known;
-  }
-  if (accounts) {
-    HANGAR_ASSIGN_OR_RETURN(std::vector<std::string> all, accounts());
-    for (const std::string& account : all) {
-      if (CanonicalUserId(account) == id) return account;
-    }
-  }
-  return InvalidArgument("Invalid id", from_document ? "CanonicalUser/ID" : "id", std::string(id));
-}
+// Canonical ids to accounts: the request's own parties first, then (listed once per request,
+// on the first miss) every account of the server.
+class CanonicalIds {
+ public:
+  CanonicalIds(const AclParties& parties, const AccountLister& accounts)
+      : parties_(parties), accounts_(accounts) {}
 
-Result<AclGrant> ResolveGrant(const GranteeRef& ref, const AclParties& p,
-                              const AccountLister& accounts, bool from_document) {
+  Result<std::string> AccountOf(std::string_view id, bool from_document) {
+    for (const std::string* known : {&parties_.owner, &parties_.bucket_owner}) {
+      if (!known->empty() && CanonicalUserId(*known) == id) return *known;
+    }
+    if (!listed_ && accounts_) {
+      HANGAR_ASSIGN_OR_RETURN(std::vector<std::string> all, accounts_());
+      for (std::string& account : all) by_id_.emplace(CanonicalUserId(account), std::move(account));
+      listed_ = true;
+    }
+    auto found = by_id_.find(std::string(id));
+    if (found != by_id_.end()) return found->second;
+    return InvalidArgument("Invalid id", from_document ? "CanonicalUser/ID" : "id",
+                           std::string(id));
+  }
+
+ private:
+  const AclParties& parties_;
+  const AccountLister& accounts_;
+  bool listed_ = false;
+  std::map<std::string, std::string> by_id_;
+};
+
+Result<AclGrant> ResolveGrant(const GranteeRef& ref, CanonicalIds& ids, bool from_document) {
   if (std::find(std::begin(kPermissions), std::end(kPermissions), ref.permission) ==
       std::end(kPermissions)) {
     return Error(ErrorCode::kMalformedAcl,
@@ -88,21 +105,23 @@ Result<AclGrant> ResolveGrant(const GranteeRef& ref, const AclParties& p,
     case GranteeRef::Kind::kCanonicalUser:
       break;
   }
-  HANGAR_ASSIGN_OR_RETURN(std::string account,
-                          AccountOfCanonicalId(ref.value, p, accounts, from_document));
+  HANGAR_ASSIGN_OR_RETURN(std::string account, ids.AccountOf(ref.value, from_document));
   return AclGrant{std::move(account), "", ref.permission};
 }
 
 // What each permission allows (S3 User Guide, "Mapping of ACL permissions and access policy
 // permissions").
-std::vector<std::string> ActionsOf(std::string_view permission, bool for_bucket) {
+std::vector<std::string> ActionsOf(std::string_view permission, bool for_bucket,
+                                   bool grantee_owns_bucket) {
   if (for_bucket) {
     if (permission == "READ") {
       return {"s3:ListBucket", "s3:ListBucketVersions", "s3:ListBucketMultipartUploads"};
     }
+    // WRITE creates, overwrites and deletes objects; only the bucket owner's WRITE also removes
+    // versions for good (S3 User Guide, "ACL permissions and access policy permissions").
     if (permission == "WRITE") {
-      return {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion",
-              "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"};
+      if (grantee_owns_bucket) return {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"};
+      return {"s3:PutObject", "s3:DeleteObject"};
     }
     if (permission == "READ_ACP") return {"s3:GetBucketAcl"};
     if (permission == "WRITE_ACP") return {"s3:PutBucketAcl"};
@@ -114,7 +133,7 @@ std::vector<std::string> ActionsOf(std::string_view permission, bool for_bucket)
   if (permission != "FULL_CONTROL") return {};
   std::vector<std::string> all;
   for (std::string_view p : {"READ", "WRITE", "READ_ACP", "WRITE_ACP"}) {
-    for (auto& a : ActionsOf(p, for_bucket)) all.push_back(std::move(a));
+    for (auto& a : ActionsOf(p, for_bucket, grantee_owns_bucket)) all.push_back(std::move(a));
   }
   return all;
 }
@@ -142,10 +161,13 @@ std::string GroupOf(std::string_view uri) {
 Result<AccessControlList> ResolveAcl(const AclRequest& request, const AclParties& parties,
                                      const AccountLister& accounts) {
   if (!request.canned.empty()) return CannedAcl(request.canned, parties);
+  if (request.grants.size() > kMaxGrants) {
+    return Error(ErrorCode::kMalformedAcl, "An access control list can hold at most 100 grants.");
+  }
+  CanonicalIds ids(parties, accounts);
   AccessControlList acl;
   for (const GranteeRef& ref : request.grants) {
-    HANGAR_ASSIGN_OR_RETURN(AclGrant grant,
-                            ResolveGrant(ref, parties, accounts, request.from_document));
+    HANGAR_ASSIGN_OR_RETURN(AclGrant grant, ResolveGrant(ref, ids, request.from_document));
     if (std::find(acl.begin(), acl.end(), grant) == acl.end()) acl.push_back(std::move(grant));
   }
   return acl;
@@ -166,14 +188,14 @@ bool GrantsBeyondOwner(const AccessControlList& acl, std::string_view owner) {
 }
 
 void AppendAclStatements(const AccessControlList& acl, bool for_bucket, bool ignore_public,
-                         iam::Policy& into) {
+                         std::string_view bucket_owner, iam::Policy& into) {
   for (const AclGrant& g : acl) {
     const bool is_public = g.group == "AllUsers" || g.group == "AuthenticatedUsers";
     if (is_public && ignore_public) continue;
     iam::Statement st;
     st.sid = "ACL " + g.permission;
     st.effect = iam::Effect::kAllow;
-    st.actions = ActionsOf(g.permission, for_bucket);
+    st.actions = ActionsOf(g.permission, for_bucket, g.account == bucket_owner);
     if (st.actions.empty()) continue;
     st.has_action = true;
     // Only ever evaluated with the resource it belongs to.
@@ -195,6 +217,13 @@ void AppendAclStatements(const AccessControlList& acl, bool for_bucket, bool ign
     st.principal = std::move(principal);
     into.statements.push_back(std::move(st));
   }
+}
+
+iam::ContextKeys AclConditionKeys(const std::optional<AclRequest>& request) {
+  iam::ContextKeys keys;
+  if (!request) return keys;
+  for (const auto& [name, value] : request->headers) keys["s3:" + name].push_back(value);
+  return keys;
 }
 
 }  // namespace hangar::s3

@@ -39,6 +39,7 @@ struct AclRequest {
   std::string canned;
   std::vector<GranteeRef> grants;
   bool from_document = false;  // grants from a document, not headers (errors name them so)
+  KeyValues headers;           // the ACL headers as sent (lower-case names), for conditions
 };
 
 // The accounts whose canonical ids a grant may name.
@@ -66,7 +67,11 @@ bool GrantsBeyondOwner(const AccessControlList& acl, std::string_view owner);
 // The statements a list amounts to, appended to `into`. `for_bucket` picks the bucket meaning of
 // the permissions (READ lists the bucket, WRITE writes its objects) over the object one;
 // `ignore_public` drops grants to the public groups (IgnorePublicAcls).
+// `bucket_owner`: whose WRITE also removes versions for good.
 void AppendAclStatements(const AccessControlList& acl, bool for_bucket, bool ignore_public,
-                         iam::Policy& into);
+                         std::string_view bucket_owner, iam::Policy& into);
+
+// The s3:x-amz-acl and s3:x-amz-grant-* condition keys of a request's ACL headers.
+iam::ContextKeys AclConditionKeys(const std::optional<AclRequest>& request);
 
 }  // namespace hangar::s3

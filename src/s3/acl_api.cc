@@ -28,11 +28,14 @@ Status BadGrantHeader(std::string_view header, std::string_view value) {
 // `id="...", uri="...", emailAddress="..."`: a header's grantees, each a type and a value.
 Status ParseGrantHeader(std::string_view header, std::string_view permission,
                         std::string_view value, std::vector<GranteeRef>& into) {
+  if (Trim(value).empty()) return BadGrantHeader(header, value);
   std::string_view rest = value;
   while (!rest.empty()) {
     const size_t comma = rest.find(',');
     std::string_view item = Trim(rest.substr(0, comma));
+    // A trailing comma leaves an empty item: refused like any other malformed one.
     rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (comma != std::string_view::npos && Trim(rest).empty()) return BadGrantHeader(header, value);
     size_t eq = item.find('=');
     if (eq == std::string_view::npos) return BadGrantHeader(header, value);
     std::string_view type = Trim(item.substr(0, eq));
@@ -70,6 +73,7 @@ Result<std::optional<AclRequest>> AclRequestFrom(const HeaderList& headers) {
     if (const std::string* value = headers.Find(header)) {
       any_grant = true;
       HANGAR_RETURN_IF_ERROR(ParseGrantHeader(header, permission, *value, request.grants));
+      request.headers.emplace_back(header, *value);
     }
   }
   const std::string* canned = headers.Find("x-amz-acl");
@@ -77,7 +81,10 @@ Result<std::optional<AclRequest>> AclRequestFrom(const HeaderList& headers) {
     return Error(ErrorCode::kInvalidRequest,
                  "Specifying both Canned ACLs and Header Grants is not allowed");
   }
-  if (canned) request.canned = *canned;
+  if (canned) {
+    request.canned = *canned;
+    request.headers.emplace_back("x-amz-acl", *canned);
+  }
   if (!canned && !any_grant) return std::optional<AclRequest>();
   return std::optional<AclRequest>(std::move(request));
 }

@@ -89,19 +89,22 @@ Status S3Service::InitialBucketAcl(const CreateBucketInput& input, BucketRecord&
   return Status::Ok();
 }
 
-Result<S3Service::NewObjectOwnership> S3Service::OwnershipOfNewObject(
-    const auth::RequestContext& ctx, const BucketRecord& bucket,
-    const std::optional<AclRequest>& request) {
+std::string NewObjectOwner(const auth::RequestContext& ctx, const BucketRecord& bucket,
+                           const std::optional<AclRequest>& request) {
   // Anonymous writes (a public-read-write bucket) belong to the bucket owner.
   const std::string& writer =
       ctx.principal.anonymous() ? bucket.owner_account : ctx.principal.account_id;
-  std::string owner = bucket.owner_account;
-  if (bucket.acls_enabled() && writer != bucket.owner_account) {
-    // BucketOwnerPreferred takes the object when the writer hands it full control.
-    const bool handed_over = bucket.object_ownership == "BucketOwnerPreferred" && request &&
-                             request->canned == "bucket-owner-full-control";
-    if (!handed_over) owner = writer;
-  }
+  if (!bucket.acls_enabled() || writer == bucket.owner_account) return bucket.owner_account;
+  // BucketOwnerPreferred takes the object when the writer hands it full control.
+  const bool handed_over = bucket.object_ownership == "BucketOwnerPreferred" && request &&
+                           request->canned == "bucket-owner-full-control";
+  return handed_over ? bucket.owner_account : writer;
+}
+
+Result<S3Service::NewObjectOwnership> S3Service::OwnershipOfNewObject(
+    const auth::RequestContext& ctx, const BucketRecord& bucket,
+    const std::optional<AclRequest>& request) {
+  const std::string owner = NewObjectOwner(ctx, bucket, request);
   NewObjectOwnership out;
   if (owner != bucket.owner_account) out.owner_account = owner;
   if (request) {
@@ -160,7 +163,8 @@ Result<std::optional<std::string>> S3Service::PutObjectAcl(
     return Status::Ok();
   };
   HANGAR_ASSIGN_OR_RETURN(
-      ObjectRecord o, UpdateVersion(ctx, bucket, key, version_id, "s3:PutObjectAcl", {}, change));
+      ObjectRecord o, UpdateVersion(ctx, bucket, key, version_id, "s3:PutObjectAcl",
+                                        AclConditionKeys(request), change));
   return VersionHeaderOf(o);
 }
 

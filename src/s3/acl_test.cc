@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "s3/access_api.h"
+
 namespace hangar::s3 {
 namespace {
 
@@ -68,6 +70,42 @@ TEST(AclTest, GroupUrisRoundTripAndOwnerOnlyListsAreRecognised) {
   EXPECT_TRUE(GrantsBeyondOwner({{kOwner, "", "FULL_CONTROL"}, {"", "AllUsers", "READ"}}, kOwner));
   EXPECT_NE(CanonicalUserId(kOwner), CanonicalUserId(kOther));
   EXPECT_EQ(CanonicalUserId(kOwner).size(), 64u);
+}
+
+TEST(AclTest, AListOfMoreThanAHundredGrantsIsRefused) {
+  AclRequest many;
+  for (int i = 0; i < 101; ++i) {
+    many.grants.push_back({GranteeRef::Kind::kCanonicalUser, CanonicalUserId(kOther), "READ"});
+  }
+  EXPECT_EQ(ResolveAcl(many, {kOwner, kOwner, true}, Accounts()).status().code(),
+            ErrorCode::kMalformedAcl);
+  many.grants.pop_back();
+  EXPECT_TRUE(ResolveAcl(many, {kOwner, kOwner, true}, Accounts()).ok());
+}
+
+TEST(AclTest, GrantHeadersParseQuotedOrBareAndRefuseEmptyItems) {
+  HeaderList headers;
+  headers.Add("x-amz-grant-read", "id=\"" + CanonicalUserId(kOther) + "\", uri=" +
+                                      GroupUri("AllUsers"));
+  auto parsed = AclRequestFrom(headers);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_TRUE(parsed->has_value());
+  ASSERT_EQ((*parsed)->grants.size(), 2u);
+  EXPECT_EQ((*parsed)->grants[1].kind, GranteeRef::Kind::kGroup);
+  // The header as sent is what a policy condition sees.
+  auto keys = AclConditionKeys(*parsed);
+  ASSERT_EQ(keys.count("s3:x-amz-grant-read"), 1u);
+  EXPECT_EQ(keys["s3:x-amz-grant-read"][0], headers.Get("x-amz-grant-read"));
+  for (const char* bad : {"", "id=\"a\",", "id", "colour=\"red\"", "id=\"a\"b\""}) {
+    HeaderList h;
+    h.Add("x-amz-grant-write", bad);
+    EXPECT_EQ(AclRequestFrom(h).status().code(), ErrorCode::kValidation) << bad;
+  }
+  HeaderList both;
+  both.Add("x-amz-acl", "private");
+  both.Add("x-amz-grant-read", "id=x");
+  EXPECT_EQ(AclRequestFrom(both).status().code(), ErrorCode::kInvalidRequest);
+  EXPECT_FALSE(AclRequestFrom(HeaderList{})->has_value());
 }
 
 }  // namespace

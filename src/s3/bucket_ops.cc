@@ -78,8 +78,16 @@ bool S3Service::ReadsAreCheap(std::string_view bucket) {
 
 Status S3Service::CreateBucket(const auth::RequestContext& ctx, const CreateBucketInput& input) {
   HANGAR_RETURN_IF_ERROR(ValidateBucketName(input.bucket));
-  HANGAR_RETURN_IF_ERROR(
-      access_.AuthorizeAccount(ctx, "s3:CreateBucket", "arn:aws:s3:::" + input.bucket));
+  const std::string arn = "arn:aws:s3:::" + input.bucket;
+  HANGAR_RETURN_IF_ERROR(access_.AuthorizeAccount(ctx, "s3:CreateBucket", arn));
+  // AWS's CreateBucket permissions: an ACL other than private needs s3:PutBucketAcl too, an
+  // x-amz-object-ownership header s3:PutBucketOwnershipControls.
+  if (input.acl && input.acl->canned != "private") {
+    HANGAR_RETURN_IF_ERROR(access_.AuthorizeAccount(ctx, "s3:PutBucketAcl", arn));
+  }
+  if (input.object_ownership) {
+    HANGAR_RETURN_IF_ERROR(access_.AuthorizeAccount(ctx, "s3:PutBucketOwnershipControls", arn));
+  }
   std::string region = ctx.region;
   if (input.location_constraint) {
     const std::string& location = *input.location_constraint;

@@ -205,7 +205,7 @@ Result<Stored<UploadRecord>> S3Service::RequireUpload(const auth::RequestContext
 Result<UploadRecord> S3Service::CreateMultipartUpload(const auth::RequestContext& ctx,
                                                       const CreateUploadInput& input) {
   HANGAR_ASSIGN_OR_RETURN(auto bucket, AuthorizeObjectWrite(ctx, input.bucket, input.key,
-                                                            input.sse, input.tags));
+                                                            input.sse, input.tags, {}, input.acl));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));

@@ -192,9 +192,12 @@ Result<Stored<BucketRecord>> S3Service::AuthorizeObjectWrite(const auth::Request
                                                              std::string_view key,
                                                              const SseHeaders& sse,
                                                              const KeyValues& tags,
-                                                             const iam::ContextKeys& extra) {
+                                                             const iam::ContextKeys& extra,
+                                                             const std::optional<AclRequest>& acl) {
   S3Request put{"s3:PutObject", std::string(key), SseConditionKeys(sse)};
   for (const auto& [k, v] : extra) put.keys[k] = v;
+  const iam::ContextKeys acl_keys = AclConditionKeys(acl);
+  for (const auto& [k, v] : acl_keys) put.keys[k] = v;
   if (!tags.empty()) {
     for (auto& [k, v] : RequestTagKeys(tags, /*object=*/true)) put.keys[k] = std::move(v);
   }
@@ -205,6 +208,15 @@ Result<Stored<BucketRecord>> S3Service::AuthorizeObjectWrite(const auth::Request
                                          {"s3:PutObjectTagging", std::string(key),
                                           RequestTagKeys(tags, /*object=*/true)})
                                .status());
+  }
+  // Setting an ACL with the object is PutObjectAcl too (AWS's PutObject permissions), on the
+  // object as it will be: a writer that will own it decides with its own account's policies.
+  // The canned ACLs that grant nothing beyond the two owners need no more than the write.
+  if (acl && stored.record.acls_enabled() && acl->canned != "private" &&
+      acl->canned != "bucket-owner-full-control") {
+    S3Request set_acl{"s3:PutObjectAcl", std::string(key), acl_keys};
+    set_acl.object_owner = NewObjectOwner(ctx, stored.record, acl);
+    HANGAR_RETURN_IF_ERROR(RequireBucket(ctx, bucket, set_acl).status());
   }
   return stored;
 }
@@ -282,7 +294,7 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   // 1. Everything that can be checked before reading the body.
   HANGAR_ASSIGN_OR_RETURN(auto bucket,
                           AuthorizeObjectWrite(ctx, input.bucket, input.key, input.sse, input.tags,
-                                               WriteConditionKeys(input.conditions)));
+                                               WriteConditionKeys(input.conditions), input.acl));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   HANGAR_RETURN_IF_ERROR(ValidateUserMetadata(input.user_metadata));
   HANGAR_RETURN_IF_ERROR(ValidateTags(input.tags, kMaxObjectTags));
@@ -475,7 +487,7 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   HANGAR_ASSIGN_OR_RETURN(auto target_bucket,
                           AuthorizeObjectWrite(ctx, input.bucket, input.key, input.sse,
                                                input.replace_tags ? input.tags : KeyValues{},
-                                               CopyConditionKeys(input)));
+                                               CopyConditionKeys(input), input.acl));
   HANGAR_RETURN_IF_ERROR(ValidateObjectKey(input.key));
   const ObjectRecord& src = source.record;
   HANGAR_RETURN_IF_ERROR(EvaluateCopySourceConditions(

@@ -59,6 +59,11 @@ struct Listed {
 // --- Buckets ---
 // BucketOwnerEnforced, ObjectWriter or BucketOwnerPreferred. Errors: kMalformedXml.
 Status ValidateObjectOwnership(std::string_view ownership);
+// The account a new object written to `bucket` by `ctx`'s caller, with `request`'s ACL, belongs
+// to: its writer in buckets with ACLs (unless BucketOwnerPreferred is handed it), else the
+// bucket owner.
+std::string NewObjectOwner(const auth::RequestContext& ctx, const BucketRecord& bucket,
+                           const std::optional<AclRequest>& request);
 
 struct CreateBucketInput {
   std::string bucket;
@@ -554,13 +559,15 @@ class S3Service {
   // Errors: kNoSuchBucket, kAccessDenied.
   Result<Stored<BucketRecord>> RequireBucket(const auth::RequestContext& ctx,
                                              std::string_view bucket, const S3Request& request);
-  // s3:PutObject with the request's SSE and tag condition keys, and s3:PutObjectTagging too when
-  // the write sets tags. Errors: kNoSuchBucket, kAccessDenied.
+  // s3:PutObject with the request's SSE, tag and ACL condition keys, s3:PutObjectTagging too when
+  // the write sets tags, and s3:PutObjectAcl when it sets an ACL that counts (not "private", in a
+  // bucket with ACLs). Errors: kNoSuchBucket, kAccessDenied.
   // `extra`: further condition keys of the request (conditional-write and copy headers).
   Result<Stored<BucketRecord>> AuthorizeObjectWrite(const auth::RequestContext& ctx,
                                                     std::string_view bucket, std::string_view key,
                                                     const SseHeaders& sse, const KeyValues& tags,
-                                                    const iam::ContextKeys& extra = {});
+                                                    const iam::ContextKeys& extra = {},
+                                                    const std::optional<AclRequest>& acl = {});
   // The object's bucket authorises `action` on it with its tags and `extra` condition keys, then
   // the object must exist. Errors: kNoSuchBucket, kAccessDenied, kNoSuchKey.
   // With `version_id`, that version (the action becomes its ...Version form, e.g.

@@ -42,6 +42,11 @@ std::string VersionAction(std::string_view action) {
   return out;
 }
 
+bool IsObjectLockAction(std::string_view action) {
+  return action == "s3:PutObjectRetention" || action == "s3:GetObjectRetention" ||
+         action == "s3:PutObjectLegalHold" || action == "s3:GetObjectLegalHold";
+}
+
 std::string HttpMethodOf(std::string_view action) {
   if (action.find(":Put") != std::string_view::npos) return "PUT";
   if (action.find(":Delete") != std::string_view::npos) return "DELETE";
@@ -178,8 +183,13 @@ Result<Stored<ObjectRecord>> S3Service::RequireObject(const auth::RequestContext
                     extra};
   if (stored && !stored->record.delete_marker) {
     AddExistingObjectTags(request.keys, stored->record.tags);
-    request.object_owner = stored->record.owner_account;
-    if (stored->record.acl) request.object_acl = &*stored->record.acl;
+    // Another account's object is governed by its ACL, except for Object Lock: retention and
+    // legal holds keep versions from the bucket owner's deletes, so they stay the bucket's to
+    // authorise, as when the lock was set with the write.
+    if (!IsObjectLockAction(action)) {
+      request.object_owner = stored->record.owner_account;
+      if (stored->record.acl) request.object_acl = &*stored->record.acl;
+    }
   }
   HANGAR_ASSIGN_OR_RETURN(auto b, RequireBucket(ctx, bucket, request));
   if (!stored && version_id) {

@@ -111,6 +111,82 @@ class S3AclsTest(HangarTestCase):
         return iam, self.server.s3_client(access_key_id=key["AccessKeyId"],
                                           secret_access_key=key["SecretAccessKey"])
 
+    def a_user(self, name, *statements):
+        """An IAM user of account A (the bucket owner) with one inline policy, and its client."""
+        iam = self.server.client("iam")
+        iam.create_user(UserName=name)
+        document = {"Version": "2012-10-17", "Statement": list(statements)}
+        iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy",
+                            PolicyDocument=json.dumps(document))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return self.server.s3_client(access_key_id=key["AccessKeyId"],
+                                     secret_access_key=key["SecretAccessKey"])
+
+    # --- 0. what ACLs must not widen (found by a security read of the first version) -------------
+
+    def test_a_write_grant_adds_and_hides_but_never_removes_versions(self):
+        bucket = self.acl_bucket("acl-write-not-version-delete")
+        self.s3.put_bucket_versioning(Bucket=bucket,
+                                      VersioningConfiguration={"Status": "Enabled"})
+        self.s3.put_bucket_acl(Bucket=bucket, GrantWrite=grant_id(self.b_id),
+                               GrantFullControl=grant_id(self.a_id))
+        kept = self.s3.put_object(Bucket=bucket, Key="log", Body=b"history")["VersionId"]
+        self.b_s3.put_object(Bucket=bucket, Key="log", Body=b"b's line")
+        marker = self.b_s3.delete_object(Bucket=bucket, Key="log")
+        self.assertTrue(marker["DeleteMarker"])
+        # Removing a version for good is the bucket owner's WRITE only.
+        self.assertDenied(self.b_s3.delete_object, Bucket=bucket, Key="log", VersionId=kept)
+        self.assertDenied(self.b_s3.delete_object, Bucket=bucket, Key="log",
+                          VersionId=marker["VersionId"])
+        self.assertEqual(self.s3.get_object(Bucket=bucket, Key="log",
+                                            VersionId=kept)["Body"].read(), b"history")
+
+    def test_an_acl_on_a_write_needs_put_object_acl(self):
+        bucket = self.acl_bucket("acl-write-needs-put-acl")
+        arn = f"arn:aws:s3:::{bucket}/*"
+        writer = self.a_user("acl-put-only", {"Effect": "Allow", "Action": "s3:PutObject",
+                                              "Resource": arn})
+        self.assertDenied(writer.put_object, Bucket=bucket, Key="shared", Body=b"x",
+                          GrantRead=grant_id(self.b_id))
+        self.assertS3Error(404, "404", None, self.s3.head_object, Bucket=bucket, Key="shared")
+        writer.put_object(Bucket=bucket, Key="plain", Body=b"x", ACL="private")
+        granting = self.a_user("acl-put-and-acl", {
+            "Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectAcl"], "Resource": arn})
+        granting.put_object(Bucket=bucket, Key="shared", Body=b"for b",
+                            GrantRead=grant_id(self.b_id))
+        self.assertEqual(self.read(self.b_s3, bucket, "shared"), b"for b")
+        # CreateBucket with a granting ACL needs s3:PutBucketAcl too.
+        creator = self.a_user("acl-create-only", {"Effect": "Allow", "Action": "s3:CreateBucket",
+                                                  "Resource": "*"})
+        self.assertDenied(creator.create_bucket, Bucket="acl-created-with-ownership",
+                          ObjectOwnership="ObjectWriter")
+        creator.create_bucket(Bucket="acl-created-plain")
+
+    def test_a_policy_can_refuse_writes_by_their_acl_header(self):
+        bucket = self.acl_bucket("acl-condition-keys", public=True)
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                           "Resource": f"arn:aws:s3:::{bucket}/*",
+                           "Condition": {"StringEquals": {"s3:x-amz-acl": "public-read"}}}]}))
+        self.assertDenied(self.s3.put_object, Bucket=bucket, Key="public", Body=b"x",
+                          ACL="public-read")
+        self.s3.put_object(Bucket=bucket, Key="private", Body=b"x", ACL="private")
+        self.s3.put_object(Bucket=bucket, Key="none", Body=b"x")
+
+    def test_another_accounts_object_cannot_be_locked_against_the_bucket_owner(self):
+        bucket = "acl-lock-foreign"
+        self.s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True,
+                              ObjectOwnership="ObjectWriter")
+        self.s3.put_bucket_acl(Bucket=bucket, GrantWrite=grant_id(self.b_id),
+                               GrantFullControl=grant_id(self.a_id))
+        version = self.b_s3.put_object(Bucket=bucket, Key="b-object", Body=b"x",
+                                       ChecksumAlgorithm="SHA256")["VersionId"]
+        self.assertDenied(self.b_s3.put_object_legal_hold, Bucket=bucket, Key="b-object",
+                          VersionId=version, LegalHold={"Status": "ON"})
+        self.s3.delete_object(Bucket=bucket, Key="b-object", VersionId=version)
+        self.assertEqual(self.s3.list_object_versions(Bucket=bucket).get("Versions", []), [])
+
     # --- 1. ownership controls -------------------------------------------------------------------
 
     def test_ownership_controls_round_trip_and_enable_acls(self):
