@@ -192,6 +192,14 @@ std::string_view XmlEscapeOf(char c, char (&buf)[8]) {
   }
 }
 
+// Whether XmlEscapeOf may replace the character: one table look-up per plain character.
+constexpr std::array<bool, 256> kXmlSpecial = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = c != '\t' && c != '\n';
+  for (unsigned char c : std::string_view("&<>\"'")) t[c] = true;
+  return t;
+}();
+
 }  // namespace
 
 void AppendXmlEscaped(std::string& out, std::string_view s) {
@@ -199,8 +207,8 @@ void AppendXmlEscaped(std::string& out, std::string_view s) {
   char buf[8];
   size_t plain_from = 0;
   for (size_t i = 0; i < s.size(); ++i) {
+    if (!kXmlSpecial[static_cast<unsigned char>(s[i])]) continue;
     std::string_view escaped = XmlEscapeOf(s[i], buf);
-    if (escaped.empty()) continue;
     out.append(s.substr(plain_from, i - plain_from)).append(escaped);
     plain_from = i + 1;
   }
