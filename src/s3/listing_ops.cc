@@ -17,21 +17,22 @@ namespace hangar::s3 {
 namespace {
 
 // One ordered run of documents (the current versions, or the noncurrent ones) read in batches
-// that grow while the listing goes on, and can jump past a common prefix. `first_batch`: without
-// a delimiter nothing is skipped, so the first batch can be the whole page (one statement).
+// that grow while the listing goes on, and can jump past a common prefix. A batch never holds
+// more than the page can still take: which run a page draws on is unknown until it is read, and
+// a record read for nothing costs about as much as one listed.
 class DocumentRun {
  public:
   using Fetch =
       std::function<Result<std::vector<store::Document>>(const std::string& after, size_t n)>;
-  DocumentRun(Fetch fetch, std::string after, size_t first_batch)
-      : fetch_(std::move(fetch)), after_(std::move(after)), batch_size_(first_batch) {}
+  DocumentRun(Fetch fetch, std::string after) : fetch_(std::move(fetch)), after_(std::move(after)) {}
 
-  // The next document, or null at the end.
-  Result<const store::Document*> Peek() {
+  // The next document, or null at the end. `room`: how many more entries the page takes.
+  Result<const store::Document*> Peek(size_t room) {
     if (pos_ == batch_.size() && !exhausted_) {
-      HANGAR_ASSIGN_OR_RETURN(batch_, fetch_(after_, batch_size_));
+      const size_t n = std::min(batch_size_, room);
+      HANGAR_ASSIGN_OR_RETURN(batch_, fetch_(after_, n));
       pos_ = 0;
-      exhausted_ = batch_.size() < batch_size_;
+      exhausted_ = batch_.size() < n;
       batch_size_ = std::min<size_t>(batch_size_ * 4, 1000);
     }
     return pos_ < batch_.size() ? &batch_[pos_] : nullptr;
@@ -50,7 +51,7 @@ class DocumentRun {
   std::string after_;
   std::vector<store::Document> batch_;
   size_t pos_ = 0;
-  size_t batch_size_;
+  size_t batch_size_ = 16;
   bool exhausted_ = false;
 };
 
@@ -163,26 +164,26 @@ Result<ListVersionsOutput> S3Service::ListObjectVersions(const auth::RequestCont
   if (max == 0) return out;
   HANGAR_ASSIGN_OR_RETURN(std::string after,
                           VersionListStart(input.bucket, input.key_marker, input.version_id_marker));
-  // One more than the page, to learn whether the listing is truncated.
-  const size_t first_batch = input.delimiter.empty() ? max + 1 : 16;
   DocumentRun current(
       [&](const std::string& a, size_t n) {
         return repository_.ListObjectDocuments(input.bucket, input.prefix, a, n);
       },
-      after, first_batch);
+      after);
   DocumentRun older(
       [&](const std::string& a, size_t n) {
         return repository_.ListVersionDocuments(input.bucket, input.prefix, a, n);
       },
-      after, first_batch);
+      after);
   ListedRecordDecoder decoder;
   // Sized once: entries are decoded in place, and moving a thousand records as the vector grows
   // (and touching twice the memory) costs more than decoding them.
   out.versions.reserve(max);
   auto count = [&] { return out.versions.size() + out.common_prefixes.size(); };
   for (;;) {
-    HANGAR_ASSIGN_OR_RETURN(const store::Document* a, current.Peek());
-    HANGAR_ASSIGN_OR_RETURN(const store::Document* b, older.Peek());
+    // One more than still fits, to learn whether the listing is truncated.
+    const size_t room = max + 1 - count();
+    HANGAR_ASSIGN_OR_RETURN(const store::Document* a, current.Peek(room));
+    HANGAR_ASSIGN_OR_RETURN(const store::Document* b, older.Peek(room));
     if (a == nullptr && b == nullptr) break;
     const bool is_current = a != nullptr && (b == nullptr || a->id < b->id);
     const store::Document& doc = is_current ? *a : *b;
