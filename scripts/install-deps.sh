@@ -9,7 +9,7 @@ PACKAGES=(
   # the sanitizer tree and its fuzz targets: clang++ with libFuzzer and the sanitizer runtimes
   clang libclang-rt-dev
   # libraries
-  libboost-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libpugixml-dev
+  libboost-dev libssl-dev libsqlite3-dev nlohmann-json3-dev libpugixml-dev libsimdjson-dev
   libspdlog-dev libfmt-dev libcli11-dev libisal-dev libboost-context-dev prometheus-cpp-dev
   libp11-kit-dev
   # tests and benchmarks

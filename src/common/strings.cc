@@ -163,35 +163,62 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-std::string XmlEscape(std::string_view s) {
+namespace {
+
+// What XML text needs in place of `c`, written into `buf`; empty when `c` stands for itself.
+std::string_view XmlEscapeOf(char c, char (&buf)[8]) {
   static constexpr char kHex[] = "0123456789abcdef";
+  const auto u = static_cast<unsigned char>(c);
+  switch (c) {
+    case '&': return "&amp;";
+    case '<': return "&lt;";
+    case '>': return "&gt;";
+    case '"': return "&quot;";
+    case '\'': return "&apos;";
+    // A raw CR would reach the client as LF (XML end-of-line handling): keys are exact bytes.
+    case '\r': return "&#xD;";
+    case '\t':
+    case '\n': return {};
+    default:
+      if (u >= 0x20) return {};
+      // Other C0 controls have no XML 1.0 form at all; S3 writes them as character references
+      // (lower-case hex, no padding), which lenient parsers read back.
+      size_t n = 0;
+      for (char x : {'&', '#', 'x'}) buf[n++] = x;
+      if (u >= 0x10) buf[n++] = kHex[u >> 4];
+      buf[n++] = kHex[u & 0xf];
+      buf[n++] = ';';
+      return {buf, n};
+  }
+}
+
+// Whether XmlEscapeOf may replace the character: one table look-up per plain character.
+constexpr std::array<bool, 256> kXmlSpecial = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[c] = c != '\t' && c != '\n';
+  for (unsigned char c : std::string_view("&<>\"'")) t[c] = true;
+  return t;
+}();
+
+}  // namespace
+
+void AppendXmlEscaped(std::string& out, std::string_view s) {
+  // Runs of plain characters are appended whole: most text (keys, ETags, dates) has no escapes.
+  char buf[8];
+  size_t plain_from = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (!kXmlSpecial[static_cast<unsigned char>(s[i])]) continue;
+    std::string_view escaped = XmlEscapeOf(s[i], buf);
+    out.append(s.substr(plain_from, i - plain_from)).append(escaped);
+    plain_from = i + 1;
+  }
+  out.append(s.substr(plain_from));
+}
+
+std::string XmlEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size());
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      // A raw CR would reach the client as LF (XML end-of-line handling): keys are exact bytes.
-      case '\r': out += "&#xD;"; break;
-      case '\t':
-      case '\n': out.push_back(c); break;
-      default:
-        if (u < 0x20) {
-          // Other C0 controls have no XML 1.0 form at all; S3 writes them as character
-          // references (lower-case hex, no padding), which lenient parsers read back.
-          out += "&#x";
-          if (u >= 0x10) out.push_back(kHex[u >> 4]);
-          out.push_back(kHex[u & 0xf]);
-          out.push_back(';');
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
+  AppendXmlEscaped(out, s);
   return out;
 }
 

@@ -41,6 +41,8 @@ bool IsValidUtf8(std::string_view s);
 
 // Escapes &, <, >, " and ' for XML text and attribute values.
 std::string XmlEscape(std::string_view s);
+// The same, appended to `out` (no string per call: listings write thousands of elements).
+void AppendXmlEscaped(std::string& out, std::string_view s);
 
 // 20150830T123600Z (SigV4's X-Amz-Date) <-> time.
 std::string FormatAmzDate(TimePoint t);

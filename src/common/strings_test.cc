@@ -103,6 +103,14 @@ TEST(XmlEscapeTest, Item18ControlCharactersAreEscapedAndCrSurvives) {
   EXPECT_EQ(XmlEscape("plain key/with spaces é"), "plain key/with spaces é");
 }
 
+TEST(XmlEscapeTest, AppendsAfterWhatIsThere) {
+  std::string out = "<Key>";
+  AppendXmlEscaped(out, std::string("&a\0b<", 5));
+  AppendXmlEscaped(out, "");
+  AppendXmlEscaped(out, "tail");
+  EXPECT_EQ(out, std::string("<Key>&amp;a&#x0;b&lt;tail"));
+}
+
 // Item 11: nesting is measured before any parser builds a tree; brackets in strings do not count.
 TEST(JsonNestingTest, Item11DeepNestingIsRefusedBeforeParsing) {
   EXPECT_TRUE(JsonNestingWithin(R"({"a":[{"b":"[[[[[[[[[["}]})", 3));

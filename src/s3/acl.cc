@@ -141,7 +141,15 @@ std::vector<std::string> ActionsOf(std::string_view permission, bool for_bucket,
 }  // namespace
 
 std::string CanonicalUserId(std::string_view account) {
-  return crypto::Sha256Hex("hangar-canonical-user/" + std::string(account));
+  // A listing names an owner per entry, nearly always the same account: a thousand SHA-256s
+  // per page otherwise. Per thread, so no lock.
+  thread_local std::string last_account;
+  thread_local std::string last_id;
+  if (last_id.empty() || account != last_account) {
+    last_id = crypto::Sha256Hex("hangar-canonical-user/" + std::string(account));
+    last_account = account;
+  }
+  return last_id;
 }
 
 std::string GroupUri(std::string_view group) {

@@ -44,6 +44,9 @@ std::string MaybeUrlEncoded(std::string_view s, bool url) {
   return url ? UriEncode(s, /*keep_slash=*/true) : std::string(s);
 }
 
+// About what one entry takes in the answer (with its Owner), to size the document once.
+constexpr size_t kVersionEntryBytes = 512;
+
 void AddVersionEntry(XmlWriter& x, const ListedVersion& v, std::string_view owner, bool url) {
   const ObjectRecord& o = v.record;
   x.Open(o.delete_marker ? "DeleteMarker" : "Version")
@@ -82,6 +85,7 @@ Result<HttpResponse> HandleListObjectVersions(S3Service& s3, const auth::Request
   HANGAR_ASSIGN_OR_RETURN(in.max_keys, IntParam(r.query, "max-keys", 1000, 0, 1000));
   HANGAR_ASSIGN_OR_RETURN(ListVersionsOutput out, s3.ListObjectVersions(ctx, in));
   XmlWriter x("ListVersionsResult");
+  x.Reserve(1024 + out.versions.size() * kVersionEntryBytes);
   x.Element("Name", r.bucket)
       .Element("Prefix", MaybeUrlEncoded(in.prefix, url))
       .Element("KeyMarker", MaybeUrlEncoded(in.key_marker, url))

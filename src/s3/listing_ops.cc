@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "s3/listed_record.h"
 #include "s3/s3_service.h"
 #include "s3/version_id.h"
 
@@ -16,19 +17,22 @@ namespace hangar::s3 {
 namespace {
 
 // One ordered run of documents (the current versions, or the noncurrent ones) read in batches
-// that grow while the listing goes on, and can jump past a common prefix.
+// that grow while the listing goes on, and can jump past a common prefix. A batch never holds
+// more than the page can still take: which run a page draws on is unknown until it is read, and
+// a record read for nothing costs about as much as one listed.
 class DocumentRun {
  public:
   using Fetch =
       std::function<Result<std::vector<store::Document>>(const std::string& after, size_t n)>;
   DocumentRun(Fetch fetch, std::string after) : fetch_(std::move(fetch)), after_(std::move(after)) {}
 
-  // The next document, or null at the end.
-  Result<const store::Document*> Peek() {
+  // The next document, or null at the end. `room`: how many more entries the page takes.
+  Result<const store::Document*> Peek(size_t room) {
     if (pos_ == batch_.size() && !exhausted_) {
-      HANGAR_ASSIGN_OR_RETURN(batch_, fetch_(after_, batch_size_));
+      const size_t n = std::min(batch_size_, room);
+      HANGAR_ASSIGN_OR_RETURN(batch_, fetch_(after_, n));
       pos_ = 0;
-      exhausted_ = batch_.size() < batch_size_;
+      exhausted_ = batch_.size() < n;
       batch_size_ = std::min<size_t>(batch_size_ * 4, 1000);
     }
     return pos_ < batch_.size() ? &batch_[pos_] : nullptr;
@@ -71,6 +75,7 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
   // With a delimiter, a batch may end after its first entry (a common prefix, then a seek), so
   // start small and grow while entries are plain keys.
   size_t batch_size = input.delimiter.empty() ? 1000 : 8;
+  ListedRecordDecoder decoder;
   while (count() < max + 1) {
     // One more than still fits, to learn whether the listing is truncated.
     const size_t want = std::min(max + 1 - count(), batch_size);
@@ -81,11 +86,11 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
     for (auto& doc : batch) {
       const std::string& key = doc.id;
       cursor = key;
-      std::optional<ObjectRecord> decoded;
+      ObjectRecord entry;
       if (versioned) {
         // Delete markers are never listed, nor a common prefix that holds only markers.
-        HANGAR_ASSIGN_OR_RETURN(decoded, DecodeObject(doc.body));
-        if (decoded->delete_marker) continue;
+        HANGAR_RETURN_IF_ERROR(decoder.Decode(doc.body, entry));
+        if (entry.delete_marker) continue;
       }
       if (!input.delimiter.empty()) {
         size_t at = key.find(input.delimiter, input.prefix.size());
@@ -111,10 +116,8 @@ Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx
         break;
       }
       out.next_marker = key;
-      if (!decoded) {
-        HANGAR_ASSIGN_OR_RETURN(decoded, DecodeObject(doc.body));
-      }
-      out.objects.push_back(std::move(*decoded));
+      if (!versioned) HANGAR_RETURN_IF_ERROR(decoder.Decode(doc.body, entry));
+      out.objects.push_back(std::move(entry));
     }
     if (out.truncated) break;
     if (!jumped && batch.size() < want) break;
@@ -173,10 +176,16 @@ Result<ListVersionsOutput> S3Service::ListObjectVersions(const auth::RequestCont
         return repository_.ListVersionDocuments(input.bucket, input.prefix, a, n);
       },
       after);
+  ListedRecordDecoder decoder;
+  // Sized once: entries are decoded in place, and moving a thousand records as the vector grows
+  // (and touching twice the memory) costs more than decoding them.
+  out.versions.reserve(max);
   auto count = [&] { return out.versions.size() + out.common_prefixes.size(); };
   for (;;) {
-    HANGAR_ASSIGN_OR_RETURN(const store::Document* a, current.Peek());
-    HANGAR_ASSIGN_OR_RETURN(const store::Document* b, older.Peek());
+    // One more than still fits, to learn whether the listing is truncated.
+    const size_t room = max + 1 - count();
+    HANGAR_ASSIGN_OR_RETURN(const store::Document* a, current.Peek(room));
+    HANGAR_ASSIGN_OR_RETURN(const store::Document* b, older.Peek(room));
     if (a == nullptr && b == nullptr) break;
     const bool is_current = a != nullptr && (b == nullptr || a->id < b->id);
     const store::Document& doc = is_current ? *a : *b;
@@ -204,10 +213,12 @@ Result<ListVersionsOutput> S3Service::ListObjectVersions(const auth::RequestCont
       out.truncated = true;
       break;
     }
-    HANGAR_ASSIGN_OR_RETURN(ObjectRecord record, DecodeObject(doc.body));
+    // Decoded in place: an ObjectRecord is large, and a page holds a thousand.
+    ListedVersion& listed = out.versions.emplace_back();
+    listed.is_latest = is_current;
+    HANGAR_RETURN_IF_ERROR(decoder.Decode(doc.body, listed.record));
     out.next_key_marker = key;
-    out.next_version_id_marker = record.wire_version_id();
-    out.versions.push_back({std::move(record), is_current});
+    out.next_version_id_marker = listed.record.wire_version_id();
     (is_current ? current : older).Pop();
   }
   if (!out.truncated) {

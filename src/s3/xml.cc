@@ -47,7 +47,7 @@ XmlWriter& XmlWriter::Close(std::string_view name) {
 
 XmlWriter& XmlWriter::Element(std::string_view name, std::string_view text) {
   Open(name);
-  out_ += XmlEscape(text);
+  AppendXmlEscaped(out_, text);
   return Close(name);
 }
 
@@ -58,6 +58,8 @@ XmlWriter& XmlWriter::Element(std::string_view name, uint64_t value) {
 XmlWriter& XmlWriter::Bool(std::string_view name, bool value) {
   return Element(name, value ? "true" : "false");
 }
+
+void XmlWriter::Reserve(size_t bytes) { out_.reserve(bytes); }
 
 std::string XmlWriter::Finish() {
   Close(root_);

@@ -21,6 +21,8 @@ class XmlWriter {
   XmlWriter& Element(std::string_view name, std::string_view text);
   XmlWriter& Element(std::string_view name, uint64_t value);
   XmlWriter& Bool(std::string_view name, bool value);
+  // Room for a document of about `bytes`, so that a long listing is not copied as it grows.
+  void Reserve(size_t bytes);
   // Closes the root and returns the document.
   std::string Finish();
 
