@@ -55,15 +55,25 @@ class DocumentRun {
   bool exhausted_ = false;
 };
 
+// A listing as authorisation sees it: the action and its s3:prefix, s3:delimiter and s3:max-keys
+// condition keys.
+S3Request ListingRequest(std::string action, const std::string& prefix,
+                         const std::string& delimiter, int max_keys) {
+  S3Request request{std::move(action)};
+  request.keys["s3:prefix"] = {prefix};
+  if (!delimiter.empty()) request.keys["s3:delimiter"] = {delimiter};
+  request.keys["s3:max-keys"] = {std::to_string(max_keys)};
+  return request;
+}
+
 }  // namespace
 
 Result<ListObjectsOutput> S3Service::ListObjects(const auth::RequestContext& ctx,
                                                  const ListObjectsInput& input) {
-  S3Request request{"s3:ListBucket"};
-  request.keys["s3:prefix"] = {input.prefix};
-  if (!input.delimiter.empty()) request.keys["s3:delimiter"] = {input.delimiter};
-  request.keys["s3:max-keys"] = {std::to_string(input.max_keys)};
-  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket, request));
+  HANGAR_ASSIGN_OR_RETURN(auto bucket,
+                          RequireBucket(ctx, input.bucket,
+                                        ListingRequest("s3:ListBucket", input.prefix,
+                                                       input.delimiter, input.max_keys)));
   ListObjectsOutput out;
   out.bucket_owner = bucket.record.owner_account;
   out.acls_enabled = bucket.record.acls_enabled();
@@ -154,11 +164,10 @@ Result<ListVersionsOutput> S3Service::ListObjectVersions(const auth::RequestCont
         .WithField("ArgumentName", "version-id-marker")
         .WithField("ArgumentValue", input.version_id_marker);
   }
-  S3Request request{"s3:ListBucketVersions"};
-  request.keys["s3:prefix"] = {input.prefix};
-  if (!input.delimiter.empty()) request.keys["s3:delimiter"] = {input.delimiter};
-  request.keys["s3:max-keys"] = {std::to_string(input.max_keys)};
-  HANGAR_ASSIGN_OR_RETURN(auto bucket, RequireBucket(ctx, input.bucket, request));
+  HANGAR_ASSIGN_OR_RETURN(auto bucket,
+                          RequireBucket(ctx, input.bucket,
+                                        ListingRequest("s3:ListBucketVersions", input.prefix,
+                                                       input.delimiter, input.max_keys)));
   ListVersionsOutput out;
   out.bucket_owner = bucket.record.owner_account;
   out.acls_enabled = bucket.record.acls_enabled();
