@@ -267,9 +267,14 @@ Result<DeleteOutput> S3Service::DeleteObject(const auth::RequestContext& ctx,
   if (options.if_match) keys["s3:if-match"] = {*options.if_match};
   HANGAR_ASSIGN_OR_RETURN(auto b,
                           RequireBucket(ctx, bucket, {"s3:DeleteObject", std::string(key), keys}));
-  // A delete that names an ETag reveals it: it needs s3:GetObject as well (conditional-deletes).
+  // A delete that names an ETag reveals it: it needs s3:GetObject on the object as well
+  // (conditional-deletes), by the object's own ACL where another account owns it. Whether it
+  // exists is the condition's to say.
   if (options.if_match) {
-    HANGAR_RETURN_IF_ERROR(RequireBucket(ctx, bucket, {"s3:GetObject", std::string(key)}).status());
+    auto readable = RequireObject(ctx, bucket, key, "s3:GetObject");
+    if (!readable.ok() && readable.status().code() == ErrorCode::kAccessDenied) {
+      return readable.status();
+    }
   }
   if (b.record.versioned()) return AddDeleteMarker(ctx, b, key, options);
   return DeleteUnversioned(bucket, key, options);

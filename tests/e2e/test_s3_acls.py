@@ -482,8 +482,10 @@ class S3AclsTest(HangarTestCase):
         self.assertEqual(acl["Owner"]["ID"], self.b_id)
         self.assertEqual(grants_of(acl), [("CanonicalUser", self.b_id, "FULL_CONTROL")])
         self.assertEqual(self.read(self.b_s3, bucket, "b-private"), b"b's own")
-        # The bucket owner cannot read an object it does not own, but it may delete it.
+        # The bucket owner cannot read an object it does not own, but it may delete it; a delete
+        # conditional on the ETag would reveal it, so that one needs the read as well.
         self.assertDenied(self.s3.get_object, Bucket=bucket, Key="b-private")
+        self.assertDenied(self.s3.delete_object, Bucket=bucket, Key="b-private", IfMatch="*")
         self.s3.delete_object(Bucket=bucket, Key="b-private")
         self.assertEqual(self.listed_owners(bucket), {})
 
