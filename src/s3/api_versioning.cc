@@ -117,7 +117,7 @@ const Operation kPutBucketVersioning{.name = "PutBucketVersioning",
                                      .handle = HandlePutBucketVersioning};
 const Operation kGetBucketVersioning{.name = "GetBucketVersioning",
                                      .handle = HandleGetBucketVersioning};
-const Operation kListObjectVersions{.name = "ListObjectVersions",
-                                    .handle = HandleListObjectVersions};
+const Operation kListObjectVersions{
+    .name = "ListObjectVersions", .event = Event::kData, .handle = HandleListObjectVersions};
 
 }  // namespace hangar::s3::api

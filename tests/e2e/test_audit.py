@@ -293,6 +293,12 @@ class AuditLabTest(HangarTestCase):
         self.assertEqual(len(puts), 1, puts)
         self.assertIs(puts[0]["managementEvent"], False)
         self.assertEqual(puts[0]["eventCategory"], "Data")
+        # Listings of a bucket's objects are data events too, versions included.
+        self.cli("s3api", "list-object-versions", "--bucket", self.BUCKET)
+        listings = [r for r in trail_records(server.data_dir)
+                    if r["eventName"] == "ListObjectVersions"]
+        self.assertEqual([r["managementEvent"] for r in listings], [False])
+        self.assertEqual(self.lookup_cli("EventName", "ListObjectVersions"), [])
 
         # Past the window on the dev clock: KMS destroys the key and says so as a service event.
         server.advance_clock(8 * DAY)
