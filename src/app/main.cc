@@ -85,6 +85,7 @@ struct ServeOptions {
   int audit_retention_days = 0;  // 0: kept for ever
   int audit_writers = 1;
   int max_on_demand_rotations = 10;
+  uint64_t inline_max_size = 16 * 1024;
   std::string request_log;  // "-": standard error; empty: none
   audit::DetectionOptions detections;
   int access_denied_window = 60;
@@ -337,6 +338,7 @@ int Serve(const ServeOptions& opts) {
   s3::S3Options s3_options;
   // ACL grants name accounts by canonical id; any account of this server may be named.
   s3_options.accounts = [&identities] { return identities.ListAccounts(); };
+  s3_options.inline_max_size = opts.inline_max_size;
   s3::S3Service s3_service(s3_repository, **blobs, sse, s3_access, lifecycle_clock,
                            std::move(s3_options));
   // Before serving: finish or undo what a crash interrupted.
@@ -647,6 +649,10 @@ int main(int argc, char** argv) {
                     "Audit writer threads: 1 makes the largest batches; more overlap their syncs "
                     "(for disks whose sync is slow)")
       ->check(CLI::Range(1, 8));
+  serve->add_option("--inline-max-size", opts.inline_max_size,
+                    "Objects of up to this many bytes keep their encrypted bytes in their metadata "
+                    "record (one shared commit per small PUT); 0: every object in a blob file")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{256 * 1024}));
   serve->add_option("--max-on-demand-rotations", opts.max_on_demand_rotations,
                     "RotateKeyOnDemand calls allowed per key (AWS's documented quota is 10)")
       ->check(CLI::Range(1, 1000));

@@ -96,7 +96,8 @@ struct ListedRecordDecoder::Impl {
 ListedRecordDecoder::ListedRecordDecoder() : impl_(std::make_unique<Impl>()) {}
 ListedRecordDecoder::~ListedRecordDecoder() = default;
 
-Status ListedRecordDecoder::Decode(std::string_view text, ObjectRecord& out) {
+Status ListedRecordDecoder::Decode(std::string_view stored, ObjectRecord& out) {
+  const std::string_view text = ObjectRecordJson(stored);
   auto corrupt = [](error_code e) {
     return InternalError(std::string("stored object is corrupt: ") + simdjson::error_message(e));
   };

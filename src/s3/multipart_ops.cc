@@ -380,7 +380,9 @@ Result<PartOutput> S3Service::UploadPartCopy(const auth::RequestContext& ctx,
   const bool default_checksum = upload.record.checksum_algorithm.empty();
   if (!default_checksum) algorithm = ParseChecksumAlgorithm(upload.record.checksum_algorithm);
   std::vector<std::string> source_blobs;
-  for (const auto& seg : src.record.segments) source_blobs.push_back(seg.blob_id);
+  for (const auto& seg : src.record.segments) {
+    if (seg.in_blob()) source_blobs.push_back(seg.blob_id);
+  }
   auto source_lease = leases_.Take(std::move(source_blobs));  // the copy may outlast the grace
   ObjectRangeReader reader(DecryptingOpener(std::make_shared<const ReadKeys>(std::move(source_keys))),
                            src.record.segments, first, length);

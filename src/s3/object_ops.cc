@@ -5,16 +5,16 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
+#include <thread>
 
 #include "common/strings.h"
 #include "crypto/base64.h"
 #include "s3/object_io.h"
 #include "s3/object_rules.h"
-
-#include <random>
-#include <thread>
 #include "s3/s3_service.h"
 #include "s3/tags.h"
+#include "store/memory_blob.h"
 
 namespace hangar::s3 {
 namespace {
@@ -38,7 +38,9 @@ class LeasedBodySource final : public BodySource {
 
 std::vector<std::string> BlobIds(const std::vector<Segment>& segments) {
   std::vector<std::string> ids;
-  for (const auto& seg : segments) ids.push_back(seg.blob_id);
+  for (const auto& seg : segments) {
+    if (seg.in_blob()) ids.push_back(seg.blob_id);
+  }
   return ids;
 }
 
@@ -167,18 +169,47 @@ Status VerifyUpload(const WrittenBlob& written, const std::optional<std::string>
   return VerifyChecksum(checksum->algorithm, *expected, written.checksum);
 }
 
-BlobWriterFactory S3Service::EncryptingWriter(const WriteKeys& keys, SegmentKeys& segment_keys) {
-  return [this, &keys, &segment_keys]() -> Result<std::unique_ptr<store::BlobWriter>> {
-    HANGAR_ASSIGN_OR_RETURN(auto raw, blobs_.Create());
+BlobWriterFactory S3Service::EncryptingWriter(const WriteKeys& keys, SegmentKeys& segment_keys,
+                                              std::string* inline_into) {
+  return [this, &keys, &segment_keys,
+          inline_into]() -> Result<std::unique_ptr<store::BlobWriter>> {
+    std::unique_ptr<store::BlobWriter> raw;
+    if (inline_into != nullptr) {
+      raw = std::make_unique<store::MemoryBlobWriter>(inline_into);
+    } else {
+      HANGAR_ASSIGN_OR_RETURN(raw, blobs_.Create());
+    }
     return sse_.WrapWriter(keys, std::move(raw), segment_keys);
   };
 }
 
+std::string* S3Service::InlineTarget(std::optional<uint64_t> expected_size,
+                                     std::string& storage) const {
+  const bool small = expected_size && *expected_size > 0 &&
+                     *expected_size <= options_.inline_max_size;
+  return small ? &storage : nullptr;
+}
+
 SegmentOpener S3Service::DecryptingOpener(std::shared_ptr<const ReadKeys> keys) {
   return [this, keys](const Segment& segment) -> Result<std::unique_ptr<store::BlobReader>> {
-    HANGAR_ASSIGN_OR_RETURN(auto raw, blobs_.Open(segment.blob_id));
+    std::unique_ptr<store::BlobReader> raw;
+    if (segment.in_blob()) {
+      HANGAR_ASSIGN_OR_RETURN(raw, blobs_.Open(segment.blob_id));
+    } else {
+      raw = std::make_unique<store::MemoryBlobReader>(segment.inline_data);
+    }
     return sse_.WrapReader(*keys, segment, std::move(raw));
   };
+}
+
+// The segment one write made, or none for a zero-byte body.
+static std::optional<Segment> WrittenSegment(const WrittenBlob& written, const SegmentKeys& keys,
+                                             std::string inline_data) {
+  if (written.size == 0) return std::nullopt;
+  Segment segment{written.blob_id, written.size, 0, "", {}, keys};
+  if (!written.blob_id.empty()) return segment;
+  segment.inline_data = std::move(inline_data);
+  return segment;
 }
 
 // SSE-S3 objects keep the plaintext MD5 as ETag (as AWS); other modes must not reveal it.
@@ -276,10 +307,14 @@ Status S3Service::SwapObject(ObjectRecord& record, std::string_view bucket_incar
     HANGAR_ASSIGN_OR_RETURN(auto replace, ReplaceCurrent(bucket, record, current));
     for (auto& r : replace) m.push_back(std::move(r));
     if (record_result) m.push_back(record_result(record));
-    for (const auto& seg : record.segments) m.push_back(S3Repository::RegisterBlob(seg.blob_id, owner));
+    for (const auto& seg : record.segments) {
+      if (seg.in_blob()) m.push_back(S3Repository::RegisterBlob(seg.blob_id, owner));
+    }
     Status s = repository_.Commit(m);
     if (s.ok()) {
-      for (const auto& seg : record.segments) PublishQuietly(seg.blob_id);
+      for (const auto& seg : record.segments) {
+        if (seg.in_blob()) PublishQuietly(seg.blob_id);
+      }
       return Status::Ok();
     }
     if (s.code() != ErrorCode::kConflict) return s;
@@ -318,9 +353,12 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   const ChecksumAlgorithm algorithm =
       input.checksum ? input.checksum->algorithm : ChecksumAlgorithm::kCrc64Nvme;
   SegmentKeys segment_keys;
-  HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
-                          WriteBlob(EncryptingWriter(keys, segment_keys), body, algorithm,
-                                    options_.max_object_size, input.content_length));
+  std::string inline_bytes;
+  HANGAR_ASSIGN_OR_RETURN(
+      WrittenBlob written,
+      WriteBlob(EncryptingWriter(keys, segment_keys,
+                                 InlineTarget(input.content_length, inline_bytes)),
+                body, algorithm, options_.max_object_size, input.content_length));
   auto discard = [&](Status s) -> Status {
     if (!written.blob_id.empty()) blobs_.Delete(written.blob_id);
     return s;
@@ -345,8 +383,8 @@ Result<PutObjectOutput> S3Service::PutObject(const auth::RequestContext& ctx,
   record.acl = std::move(ownership.acl);
   record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(algorithm)),
                                   crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
-  if (!written.blob_id.empty()) {
-    record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
+  if (auto segment = WrittenSegment(written, segment_keys, std::move(inline_bytes))) {
+    record.segments.push_back(std::move(*segment));
   }
   Status swapped = SwapObject(record, bucket.record.incarnation, input.conditions, {});
   if (!swapped.ok()) return discard(swapped);
@@ -531,9 +569,11 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   ObjectRangeReader reader(DecryptingOpener(std::make_shared<const ReadKeys>(std::move(source_keys))),
                            src.segments, 0, src.size);
   SegmentKeys segment_keys;
-  HANGAR_ASSIGN_OR_RETURN(WrittenBlob written,
-                          WriteBlob(EncryptingWriter(keys, segment_keys), reader, algorithm,
-                                    options_.max_object_size, src.size));
+  std::string inline_bytes;
+  HANGAR_ASSIGN_OR_RETURN(
+      WrittenBlob written,
+      WriteBlob(EncryptingWriter(keys, segment_keys, InlineTarget(src.size, inline_bytes)), reader,
+                algorithm, options_.max_object_size, src.size));
 
   ObjectRecord record = CopiedRecord(input, src, written, ObjectEtag(written, keys, segment_keys),
                                      ToUnixMillis(ctx.now));
@@ -543,8 +583,8 @@ Result<CopyObjectOutput> S3Service::CopyObject(const auth::RequestContext& ctx,
   record.acl = std::move(ownership.acl);
   record.checksum = ChecksumValue{std::string(ChecksumAlgorithmName(*algorithm)),
                                   crypto::Base64Encode(written.checksum), "FULL_OBJECT"};
-  if (!written.blob_id.empty()) {
-    record.segments.push_back({written.blob_id, written.size, 0, "", {}, segment_keys});
+  if (auto segment = WrittenSegment(written, segment_keys, std::move(inline_bytes))) {
+    record.segments.push_back(std::move(*segment));
   }
   Status swapped = SwapObject(record, target_bucket.record.incarnation, input.conditions, {});
   if (!swapped.ok()) {

@@ -312,12 +312,14 @@ Result<BucketRecord> DecodeBucket(std::string_view text) {
 std::string EncodeObject(const ObjectRecord& o) {
   json segments = json::array();
   for (const auto& s : o.segments) {
-    segments.push_back({{"blob", s.blob_id},
-                        {"size", s.size},
-                        {"part", s.part_number},
-                        {"etag", s.etag},
-                        {"checksum", ChecksumJson(s.checksum)},
-                        {"keys", KeysJson(s.keys)}});
+    json segment = {{"blob", s.blob_id},
+                    {"size", s.size},
+                    {"part", s.part_number},
+                    {"etag", s.etag},
+                    {"checksum", ChecksumJson(s.checksum)},
+                    {"keys", KeysJson(s.keys)}};
+    if (!s.inline_data.empty()) segment["inline"] = true;
+    segments.push_back(std::move(segment));
   }
   json j = {{"bucket", o.bucket},
             {"key", o.key},
@@ -337,11 +339,25 @@ std::string EncodeObject(const ObjectRecord& o) {
   if (o.delete_marker) j["delete_marker"] = true;
   AddLock(j, o.lock);
   AddOwnership(j, o.owner_account, o.acl);
-  return Dump(j);
+  std::string stored = Dump(j);
+  for (const auto& s : o.segments) {
+    if (s.inline_data.empty()) continue;
+    stored.push_back('\0');
+    stored += s.inline_data;
+    break;  // a record keeps at most one segment inline: a single write's
+  }
+  return stored;
 }
 
-Result<ObjectRecord> DecodeObject(std::string_view text) {
-  return DecodeStored<ObjectRecord>(text, "object", [](const json& j) {
+std::string_view ObjectRecordJson(std::string_view stored) {
+  return stored.substr(0, stored.find('\0'));
+}
+
+Result<ObjectRecord> DecodeObject(std::string_view stored) {
+  const std::string_view text = ObjectRecordJson(stored);
+  const std::string_view inline_data =
+      text.size() < stored.size() ? stored.substr(text.size() + 1) : std::string_view();
+  return DecodeStored<ObjectRecord>(text, "object", [inline_data](const json& j) {
     ObjectRecord o;
     o.bucket = j.at("bucket").get<std::string>();
     o.key = j.at("key").get<std::string>();
@@ -357,6 +373,10 @@ Result<ObjectRecord> DecodeObject(std::string_view text) {
       o.segments.push_back({s.at("blob").get<std::string>(), s.at("size").get<uint64_t>(),
                             s.at("part").get<int>(), s.at("etag").get<std::string>(),
                             ChecksumFrom(s.at("checksum")), KeysFrom(s.at("keys"))});
+      if (s.value("inline", false)) {
+        if (inline_data.empty()) throw json::type_error::create(302, "inline bytes missing", &s);
+        o.segments.back().inline_data.assign(inline_data);
+      }
     }
     o.parts_count = j.at("parts_count").get<int>();
     o.encryption = EncryptionFrom(j.at("sse"));

@@ -136,7 +136,8 @@ struct ChecksumValue {
 };
 
 // A contiguous run of the object's bytes stored as one blob: the whole object for a simple PUT,
-// one part of a multipart upload.
+// one part of a multipart upload. A small object's one segment may instead keep its stored
+// (encrypted) bytes in the record itself: blob_id is then empty and inline_data holds them.
 struct Segment {
   std::string blob_id;
   uint64_t size = 0;
@@ -144,6 +145,9 @@ struct Segment {
   std::string etag;     // multipart objects: the part's ETag (quoted)
   std::optional<ChecksumValue> checksum;  // the part's own checksum, if any
   SegmentKeys keys;
+  std::string inline_data;  // the stored bytes (ciphertext and tags), when kept in the record
+
+  bool in_blob() const { return !blob_id.empty(); }
 };
 
 // Content headers kept with an object and returned on GET/HEAD.
@@ -223,8 +227,12 @@ struct PartRecord {
 
 std::string EncodeBucket(const BucketRecord& b);
 Result<BucketRecord> DecodeBucket(std::string_view text);
+// A stored object record is its JSON, then, when a segment keeps its bytes inline, a NUL and those
+// raw bytes: JSON never holds a raw NUL, so the split is unambiguous, and the bytes are neither
+// base64-inflated nor scanned by a JSON parser (a listing reads the JSON part alone).
 std::string EncodeObject(const ObjectRecord& o);
-Result<ObjectRecord> DecodeObject(std::string_view text);
+Result<ObjectRecord> DecodeObject(std::string_view stored);
+std::string_view ObjectRecordJson(std::string_view stored);
 std::string EncodeUpload(const UploadRecord& u);
 Result<UploadRecord> DecodeUpload(std::string_view text);
 std::string EncodePart(const PartRecord& p);

@@ -362,6 +362,7 @@ store::Mutation S3Repository::RegisterBlob(std::string_view blob_id, std::string
 }
 
 std::vector<store::Mutation> S3Repository::ReleaseBlob(std::string_view blob_id, int64_t due_ms) {
+  if (blob_id.empty()) return {};  // a segment kept inline: its bytes go with its record
   std::vector<store::Mutation> m;
   m.push_back(store::Mutation::Delete(std::string(kBlobs), "", std::string(blob_id)));
   m.push_back(store::Mutation::Upsert(Doc(kGarbage, "", blob_id, "", due_ms)));

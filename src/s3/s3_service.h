@@ -45,6 +45,9 @@ struct S3Options {
   std::chrono::seconds garbage_grace{60};
   std::chrono::hours abandoned_upload_ttl{24 * 7};
   size_t small_object = 256 * 1024;  // GETs up to this size are answered from memory
+  // Single writes of up to this many bytes keep their encrypted bytes in the object's record: a
+  // small PUT then costs one shared metadata commit instead of a file and two syncs. 0: never.
+  uint64_t inline_max_size = 16 * 1024;
   // The accounts an ACL grant may name by canonical id (besides the caller's and the bucket
   // owner's); unset: only those two.
   AccountLister accounts;
@@ -659,7 +662,12 @@ class S3Service {
                                int part_number, const WrittenBlob& written,
                                const SegmentKeys& keys, bool default_checksum);
   // A writer for one new blob, encrypted with `keys` (fills `segment_keys`).
-  BlobWriterFactory EncryptingWriter(const WriteKeys& keys, SegmentKeys& segment_keys);
+  // `inline_into`: keep the stored bytes in this string (a small object's record) instead of a blob.
+  BlobWriterFactory EncryptingWriter(const WriteKeys& keys, SegmentKeys& segment_keys,
+                                     std::string* inline_into = nullptr);
+  // Where a single write of `expected_size` bytes keeps them: in its record (small objects,
+  // returns the string to fill) or in a blob (nullptr).
+  std::string* InlineTarget(std::optional<uint64_t> expected_size, std::string& storage) const;
   // How to open the segments of an object whose keys are `keys`.
   SegmentOpener DecryptingOpener(std::shared_ptr<const ReadKeys> keys);
   void PublishQuietly(const std::string& blob_id);

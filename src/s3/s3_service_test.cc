@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <map>
 #include <random>
@@ -169,6 +171,7 @@ class S3ServiceTest : public ::testing::Test {
     S3Options options;
     options.min_part_size = 1024;  // small parts keep the tests fast
     options.small_object = 1000;
+    options.inline_max_size = inline_max_size_;
     service_ = std::make_unique<S3Service>(*repository_, *blobs_, *sse_, access_, clock_, options);
   }
   auth::RequestContext Ctx(std::string account = kAccount) const {
@@ -220,6 +223,9 @@ class S3ServiceTest : public ::testing::Test {
     return n;
   }
 
+  // Most tests here are about blobs: their objects are small, so keep them out of the records.
+  // InlineObjectTest turns this on.
+  uint64_t inline_max_size_ = 0;
   std::filesystem::path dir_;
   OffsetClock clock_{FromUnixMillis(1'800'000'000'000)};
   std::unique_ptr<store::SqliteMetadataStore> store_;
@@ -1029,6 +1035,106 @@ TEST_F(ObjectLockTest, LockNeedsAVersioningBucketAndLockHeadersNeedALockBucket) 
   ASSERT_TRUE(service_->PutObjectLockConfiguration(Ctx(), "plain", {true, {}}).ok());
   EXPECT_EQ(service_->PutBucketVersioning(Ctx(), "plain", {"Suspended", ""}).code(),
             ErrorCode::kInvalidBucketState);
+}
+
+// Small objects keep their encrypted bytes in their record (S3Options::inline_max_size).
+class InlineObjectTest : public S3ServiceTest {
+ protected:
+  void SetUp() override {
+    inline_max_size_ = 64;
+    S3ServiceTest::SetUp();
+  }
+  std::string MetadataFiles() {
+    std::string all;
+    for (auto& e : std::filesystem::directory_iterator(dir_)) {
+      if (!e.is_regular_file()) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return all;
+  }
+};
+
+TEST_F(InlineObjectTest, ASmallObjectLivesEncryptedInItsRecordWithNoBlobFile) {
+  MakeBucket("bkt");
+  const std::string secret = "inline-secret-0123456789";
+  ASSERT_TRUE(Put("bkt", "small-key-marker", secret).ok());
+  EXPECT_EQ(FilesUnder("staging") + FilesUnder("objects"), 0u);
+  auto record = service_->GetObjectRecord(Ctx(), "bkt", "small-key-marker");
+  ASSERT_TRUE(record.ok());
+  ASSERT_EQ(record->segments.size(), 1u);
+  EXPECT_TRUE(record->segments[0].blob_id.empty());
+  EXPECT_EQ(record->segments[0].inline_data.size(), secret.size() + 16) << "ciphertext and tag";
+  EXPECT_EQ(Get("bkt", "small-key-marker"), secret);
+  EXPECT_EQ(Get("bkt", "small-key-marker", "bytes=7-12"), secret.substr(7, 6));
+  // The metadata files hold the record (its key is found) but never the plaintext.
+  const std::string files = MetadataFiles();
+  EXPECT_NE(files.find("small-key-marker"), std::string::npos);
+  EXPECT_EQ(files.find(secret), std::string::npos);
+}
+
+TEST_F(InlineObjectTest, LargerObjectsStillGoToBlobs) {
+  MakeBucket("bkt");
+  ASSERT_TRUE(Put("bkt", "big", std::string(65, 'b')).ok());
+  EXPECT_EQ(FilesUnder("objects"), 1u);
+  EXPECT_EQ(Get("bkt", "big"), std::string(65, 'b'));
+}
+
+TEST_F(InlineObjectTest, CopiesOverwritesAndDeletesOfInlineObjectsLeaveNoGarbage) {
+  MakeBucket("bkt");
+  ASSERT_TRUE(Put("bkt", "src", "original bytes").ok());
+  CopyObjectInput copy;
+  copy.source.bucket = "bkt";
+  copy.source.key = "src";
+  copy.bucket = "bkt";
+  copy.key = "dst";
+  ASSERT_TRUE(service_->CopyObject(Ctx(), copy).ok());
+  EXPECT_TRUE(service_->GetObjectRecord(Ctx(), "bkt", "dst")->segments[0].blob_id.empty());
+  ASSERT_TRUE(Put("bkt", "src", "overwritten").ok());
+  EXPECT_EQ(Get("bkt", "dst"), "original bytes");
+  EXPECT_EQ(Get("bkt", "src"), "overwritten");
+  ASSERT_TRUE(service_->DeleteObject(Ctx(), "bkt", "dst").ok());
+  clock_.Advance(std::chrono::seconds(61));
+  EXPECT_EQ(*service_->RunMaintenance(), 0) << "no blob was ever released";
+  EXPECT_EQ(FilesUnder("staging") + FilesUnder("objects"), 0u);
+  Reopen();
+  ASSERT_TRUE(service_->Recover().ok());
+  EXPECT_EQ(Get("bkt", "src"), "overwritten");
+}
+
+TEST_F(InlineObjectTest, EveryVersionKeepsItsOwnInlineBytes) {
+  MakeBucket("bkt");
+  ASSERT_TRUE(service_->PutBucketVersioning(Ctx(), "bkt", {"Enabled", ""}).ok());
+  auto first = Put("bkt", "k", "version one");
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(Put("bkt", "k", "version two").ok());
+  GetObjectInput in;
+  in.bucket = "bkt";
+  in.key = "k";
+  in.version_id = *first->version_id;
+  auto old = service_->GetObject(Ctx(), in);
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->body, "version one");
+  EXPECT_EQ(Get("bkt", "k"), "version two");
+}
+
+TEST(ObjectRecordEncoding, InlineBytesFollowTheJsonRawAndRoundTrip) {
+  ObjectRecord o;
+  o.bucket = "b";
+  o.key = "k";
+  o.size = 3;
+  Segment segment{"", 3, 0, "", {}, {}};
+  segment.inline_data = std::string("\0\x01{\"x", 5);  // any bytes, NUL and braces included
+  o.segments.push_back(segment);
+  const std::string stored = EncodeObject(o);
+  EXPECT_EQ(ObjectRecordJson(stored).size(), stored.size() - 6);
+  auto decoded = DecodeObject(stored);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->segments[0].inline_data, segment.inline_data);
+  // A record that claims inline bytes it does not carry is corrupt.
+  auto truncated = DecodeObject(ObjectRecordJson(stored));
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_EQ(truncated.status().code(), ErrorCode::kInternal);
 }
 
 }  // namespace

@@ -86,6 +86,19 @@ _CLI_ERROR = re.compile(
 _live_servers = set()
 
 
+def stored_json(body) -> Any:
+    """A metadata document's JSON. An `s3.object` document of a small object carries its encrypted
+    bytes after the JSON and a NUL (docs/s3-storage.md); the JSON is what comes before."""
+    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    return json.loads(raw.split(b"\0", 1)[0].decode("utf-8"))
+
+
+def stored_inline_bytes(body) -> bytes:
+    """The bytes a small object's document keeps after its JSON (b"" if none)."""
+    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    return raw.split(b"\0", 1)[1] if b"\0" in raw else b""
+
+
 @atexit.register
 def _stop_leftover_servers():
     # Last resort if a runner is interrupted between start() and a test's cleanup.
@@ -618,8 +631,7 @@ class HangarServer:
             params.append(partition)
         out = []
         for part, doc_id, body in self.query_db(sql, params):
-            text = body if isinstance(body, str) else bytes(body).decode("utf-8")
-            out.append((part, doc_id, json.loads(text)))
+            out.append((part, doc_id, stored_json(body)))
         return out
 
     def object_record(self, bucket, key) -> dict:

@@ -63,7 +63,7 @@ import boto3
 import botocore.config
 import botocore.exceptions
 
-from harness import REGION, HangarTestCase
+from harness import REGION, HangarTestCase, stored_json
 
 ITERATIONS = int(os.environ.get("HANGAR_CRASH_ITERATIONS", "12"))
 SEED = int(os.environ.get("HANGAR_CRASH_SEED") or random.SystemRandom().randrange(1 << 31))
@@ -701,14 +701,14 @@ class Storage:
             self.buckets.add(doc_id)
         elif collection == "s3.object":
             self.objects.add((partition, doc_id))
-            self.object_blobs.update(s["blob"] for s in json.loads(body).get("segments", [])
+            self.object_blobs.update(s["blob"] for s in stored_json(body).get("segments", [])
                                      if s.get("blob"))
         elif collection == "s3.upload":
             self.upload_buckets.add(partition)
-            self.upload_ids.add(json.loads(body)["upload_id"])
+            self.upload_ids.add(stored_json(body)["upload_id"])
         elif collection == "s3.part":
             self.part_uploads.add(partition)
-            blob = json.loads(body).get("blob")
+            blob = stored_json(body).get("blob")
             if blob:
                 self.part_blobs.add(blob)
         elif collection == "s3.blob":

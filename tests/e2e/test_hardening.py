@@ -2135,7 +2135,8 @@ class GarbageCollectionTest(HardeningTestCase):
     def test_item17_unreferenced_blob_files_are_swept(self):
         """A blob file nobody refers to, older than the grace time, is swept by maintenance; a
         referenced one stays."""
-        self.s3.put_object(Bucket="gc-bucket", Key="kept.txt", Body=b"referenced")
+        referenced = b"referenced" * 4096  # beyond --inline-max-size: its bytes are a blob file
+        self.s3.put_object(Bucket="gc-bucket", Key="kept.txt", Body=referenced)
         (kept,) = self.blob_ids("kept.txt")
         orphan = secrets.token_hex(len(kept) // 2)
         path = self.server.blob_path(orphan)
@@ -2149,7 +2150,7 @@ class GarbageCollectionTest(HardeningTestCase):
         self.assertFalse(os.path.exists(path), "an unreferenced old blob file survived")
         self.assertTrue(os.path.exists(self.server.blob_path(kept)))
         self.assertEqual(self.s3.get_object(Bucket="gc-bucket", Key="kept.txt")["Body"].read(),
-                         b"referenced")
+                         referenced)
 
     def test_item17_a_blob_being_streamed_is_not_collected_until_the_reader_is_done(self):
         """A GET of a 5-part object, paused after 1 MiB while the object is overwritten and the

@@ -30,7 +30,6 @@ import collections
 import glob
 import hashlib
 import io
-import json
 import os
 import random
 import threading
@@ -40,7 +39,7 @@ import unittest
 import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 
-from harness import HangarTestCase
+from harness import HangarTestCase, stored_json
 
 MiB = 1024 * 1024
 BUCKET = "crash"
@@ -319,11 +318,11 @@ class BlobAccounting:
             if isinstance(doc_id, bytes):
                 doc_id = doc_id.decode("utf-8", "replace")
             if collection == "s3.object":
-                for seg in json.loads(body).get("segments", []):
+                for seg in stored_json(body).get("segments", []):
                     if seg.get("blob"):
                         self.object_blobs.add(seg["blob"])
             elif collection == "s3.part":
-                blob = json.loads(body).get("blob")
+                blob = stored_json(body).get("blob")
                 if blob:
                     self.part_blobs.add(blob)
             elif collection == "s3.blob":

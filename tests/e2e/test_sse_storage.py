@@ -15,12 +15,13 @@ import http.client
 import os
 import random
 import socket
+import sqlite3
 import time
 import unittest
 
 import botocore.exceptions
 
-from harness import HangarTestCase, b64
+from harness import HangarTestCase, b64, stored_inline_bytes
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -215,6 +216,36 @@ class PlaintextOnDiskTest(StorageTestCase):
             got = self.s3.get_object(Bucket=bucket, Key=key, **read)["Body"].read()
             self.assertEqual(got, body, f"{key} after a restart")
 
+    def test_a_small_object_keeps_only_its_ciphertext_in_its_record(self):
+        """Objects up to --inline-max-size (16 KiB) keep their encrypted bytes in their metadata
+        record instead of a blob file (docs/s3-storage.md): no file, ciphertext + tag only."""
+        blob_files = self.blob_files()
+        for name, (bucket, put, read) in self.modes().items():
+            with self.subTest(mode=name):
+                key = f"inline-check-{name}"
+                body = marked_body(4 * KIB, f"inline/{name}")
+                self.s3.put_object(Bucket=bucket, Key=key, Body=body, **put)
+                self.assertEqual(self.blob_files(), blob_files, "a small PUT made a blob file")
+                record = self.server.object_record(bucket, key)
+                self.assertEqual(record["segments"][0]["blob"], "")
+                self.assertTrue(record["segments"][0]["inline"])
+                (raw,) = self.server.query_db(
+                    "SELECT body FROM documents WHERE collection = 's3.object' "
+                    "AND CAST(partition AS TEXT) = ? AND CAST(id AS TEXT) = ?", (bucket, key))[0]
+                stored = stored_inline_bytes(raw)
+                layers = 2 if name == "dsse" else 1  # DSSE: two layers, a tag each
+                self.assertEqual(len(stored), len(body) + layers * TAG)
+                self.assertNotIn(MARKER, stored)
+                got = self.s3.get_object(Bucket=bucket, Key=key, **read)["Body"].read()
+                self.assertEqual(got, body)
+                # The search sees the record (its key is plain metadata), never the body.
+                self.assertNotEqual(self.server.files_containing(key.encode()), [])
+                self.assertNoPlaintextOnDisk([MARKER] + samples_of(body), f"after {key}")
+
+    def blob_files(self):
+        return sorted(p for p in self.server.data_files()
+                      if os.sep + "blobs" + os.sep in p)
+
     def test_kill_9_mid_upload_leaves_no_plaintext(self):
         declared = 4 * MIB
         sent = 2 * MIB
@@ -301,19 +332,47 @@ class TamperTest(StorageTestCase):
             f.write(bytes([byte[0] ^ 0x01]))
 
     def test_a_flipped_byte_in_a_small_object_fails_the_get_in_every_mode(self):
-        for mode in self.modes():
-            for where in ("ciphertext", "tag"):
-                with self.subTest(mode=mode, where=where):
-                    key = f"small-{mode}-{where}"
-                    body = bytes(random.Random(key).randbytes(1000))
-                    headers = self.put(key, body, mode)
-                    self.assertReads(self.BUCKET, key, body, headers=headers)
-                    path = self.blob_of(self.BUCKET, key)
-                    size = os.path.getsize(path)
-                    self.flip(path, 500 if where == "ciphertext" else size - 3)
-                    self.assertFailsWithoutWrongBytes(self.BUCKET, key, body, headers=headers)
-                    self.assertFailsWithoutWrongBytes(self.BUCKET, key, body, 0, 9,
-                                                      headers=headers)
+        """1,000 bytes live in the object's metadata record (docs/s3-storage.md, small objects),
+        20,000 in a blob file: either way, one flipped stored byte fails the GET."""
+        for size in (1000, 20000):
+            for mode in self.modes():
+                for where in ("ciphertext", "tag"):
+                    with self.subTest(size=size, mode=mode, where=where):
+                        key = f"small-{size}-{mode}-{where}"
+                        body = bytes(random.Random(key).randbytes(size))
+                        headers = self.put(key, body, mode)
+                        self.assertReads(self.BUCKET, key, body, headers=headers)
+                        tags = 2 * TAG if mode == "dsse" else TAG  # DSSE: two layers
+                        offset = 500 if where == "ciphertext" else size + tags - 3
+                        if size == 1000:
+                            self.flip_inline(key, offset, size + tags)
+                        else:
+                            self.flip(self.blob_of(self.BUCKET, key), offset)
+                        self.assertFailsWithoutWrongBytes(self.BUCKET, key, body,
+                                                          headers=headers)
+                        self.assertFailsWithoutWrongBytes(self.BUCKET, key, body, 0, 9,
+                                                          headers=headers)
+
+    def flip_inline(self, key, offset, stored_size):
+        """Flips one stored byte of a small object kept in its record, writing the metadata
+        database behind the server's back (SQLite's WAL lets another process write)."""
+        record = self.server.object_record(self.BUCKET, key)
+        self.assertEqual(record["segments"][0]["blob"], "", "expected the bytes in the record")
+        conn = sqlite3.connect(self.server.db_path, timeout=30)
+        try:
+            where = ("collection = 's3.object' AND CAST(partition AS TEXT) = ? "
+                     "AND CAST(id AS TEXT) = ?")
+            (body,) = conn.execute(f"SELECT body FROM documents WHERE {where}",
+                                   (self.BUCKET, key)).fetchone()
+            body = bytearray(body)
+            start = body.index(0) + 1
+            self.assertEqual(len(body) - start, stored_size, "inline bytes: ciphertext + tag")
+            body[start + offset] ^= 0x01
+            conn.execute(f"UPDATE documents SET body = ? WHERE {where}",
+                         (bytes(body), self.BUCKET, key))
+            conn.commit()
+        finally:
+            conn.close()
 
     def large(self, key, mode="sse_s3", segments=9):
         body = random.Random(key).randbytes((segments - 1) * SEGMENT + 100)

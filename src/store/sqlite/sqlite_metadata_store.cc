@@ -2,8 +2,6 @@
 
 #include <sqlite3.h>
 
-#include "common/check.h"
-
 namespace hangar::store {
 namespace {
 
@@ -61,6 +59,20 @@ std::string ColumnBytes(sqlite3_stmt* s, int col) {
   return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
 }
 
+bool PreconditionHolds(const Mutation& m, int64_t current_revision) {
+  switch (m.precondition) {
+    case Precondition::kNone:
+      return true;
+    case Precondition::kMustNotExist:
+      return current_revision == 0;
+    case Precondition::kMustExist:
+      return current_revision != 0;
+    case Precondition::kRevisionIs:
+      return current_revision == m.expected_revision;
+  }
+  return false;
+}
+
 }  // namespace
 
 // One sqlite3 handle and its prepared statements. Used by one thread at a time.
@@ -93,6 +105,15 @@ class SqliteMetadataStore::Connection {
       return InternalError(std::string("sqlite: ") + message);
     }
     return Status::Ok();
+  }
+
+  // Runs a statement without results (BEGIN, SAVEPOINT, COMMIT, ...) from the statement cache:
+  // a batch runs several per commit, and parsing them anew each time was a tenth of a small PUT.
+  Status Run(const char* sql) {
+    HANGAR_ASSIGN_OR_RETURN(sqlite3_stmt * s, Prepare(sql));
+    const int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? Status::Ok() : Failed(sql);
   }
 
   // Cached prepared statement for `sql` (a string literal), reset and with bindings cleared.
@@ -287,106 +308,154 @@ Result<std::vector<Document>> SqliteMetadataStore::ListDue(std::string_view coll
   return result;
 }
 
+// Group commit: a caller queues its mutations; whoever finds no batch running becomes the leader
+// and commits everything queued so far in one transaction, so the whole batch costs one WAL sync.
+// Each caller's mutations sit in their own savepoint: a failed precondition undoes that caller's
+// writes alone. The others wait; a waiter whose commit missed the running batch leads the next.
 Result<std::vector<int64_t>> SqliteMetadataStore::Commit(const std::vector<Mutation>& mutations) {
+  PendingCommit mine{&mutations, InternalError("metadata commit not run"), false};
+  std::unique_lock lock(queue_mu_);
+  queued_.push_back(&mine);
+  while (!mine.done) {
+    if (batch_running_) {
+      batch_done_.wait(lock);
+      continue;
+    }
+    batch_running_ = true;
+    std::vector<PendingCommit*> batch;
+    batch.swap(queued_);
+    lock.unlock();
+    if (before_batch_for_test_) before_batch_for_test_();
+    CommitBatch(batch);
+    lock.lock();
+    for (PendingCommit* pending : batch) pending->done = true;
+    batch_running_ = false;
+    batch_done_.notify_all();
+  }
+  return std::move(mine.result);
+}
+
+void SqliteMetadataStore::CommitBatch(const std::vector<PendingCommit*>& batch) {
   std::lock_guard lock(write_mu_);
   Connection& w = *writer_;
-  HANGAR_RETURN_IF_ERROR(w.Exec("BEGIN IMMEDIATE"));
-  auto rollback = [&](Status s) -> Status {
-    w.Exec("ROLLBACK");
-    return s;
+  ++transactions_;
+  auto fail_all = [&](const Status& s) {
+    for (PendingCommit* pending : batch) pending->result = s;
   };
-  // Every write of this commit takes the next number of one store-wide sequence, so a revision is
-  // never reused: a document deleted and created again cannot match a revision read before
-  // (no ABA for conditional updates). The sequence is read inside the write transaction, so
-  // another process writing the same file (hangar admin) keeps it in step.
+  if (Status begun = w.Run("BEGIN IMMEDIATE"); !begun.ok()) return fail_all(begun);
+  // Every write of one caller's commit takes the next number of one store-wide sequence, so a
+  // revision is never reused: a document deleted and created again cannot match a revision read
+  // before (no ABA for conditional updates). The sequence is read inside the write transaction,
+  // so another process writing the same file (hangar admin) keeps it in step.
   auto seq = w.Prepare("SELECT value FROM store_meta WHERE name='revision'");
-  if (!seq.ok()) return rollback(seq.status());
-  if (sqlite3_step(*seq) != SQLITE_ROW) {
-    sqlite3_reset(*seq);
-    return rollback(w.Failed("read revision sequence"));
+  if (!seq.ok() || sqlite3_step(*seq) != SQLITE_ROW) {
+    Status failed = seq.ok() ? w.Failed("read revision sequence") : seq.status();
+    if (seq.ok()) sqlite3_reset(*seq);
+    w.Run("ROLLBACK");
+    return fail_all(failed);
   }
-  const int64_t revision = sqlite3_column_int64(*seq, 0) + 1;
+  int64_t revision = sqlite3_column_int64(*seq, 0);
   sqlite3_reset(*seq);
-  bool wrote = false;
+  const int64_t first_revision = revision;
+  for (PendingCommit* pending : batch) {
+    if (Status opened = w.Run("SAVEPOINT caller"); !opened.ok()) {
+      pending->result = opened;
+      continue;
+    }
+    pending->result = ApplyMutations(w, *pending->mutations, revision + 1);
+    if (pending->result.ok()) {
+      w.Run("RELEASE caller");
+      ++revision;
+    } else if (sqlite3_get_autocommit(w.db())) {
+      // The error rolled back the whole transaction (disk full, I/O error): nothing of this
+      // batch is written.
+      return fail_all(pending->result.status());
+    } else {
+      w.Run("ROLLBACK TO caller");
+      w.Run("RELEASE caller");
+    }
+  }
+  Status committed = revision == first_revision ? Status::Ok() : WriteRevision(w, revision);
+  if (committed.ok()) committed = w.Run("COMMIT");
+  if (!committed.ok()) {
+    w.Run("ROLLBACK");
+    for (PendingCommit* pending : batch) {
+      if (pending->result.ok()) pending->result = committed;
+    }
+  }
+}
+
+Status SqliteMetadataStore::WriteRevision(Connection& w, int64_t revision) {
+  HANGAR_ASSIGN_OR_RETURN(sqlite3_stmt * bump,
+                          w.Prepare("UPDATE store_meta SET value=?1 WHERE name='revision'"));
+  sqlite3_bind_int64(bump, 1, revision);
+  int rc = sqlite3_step(bump);
+  sqlite3_reset(bump);
+  return rc == SQLITE_DONE ? Status::Ok() : w.Failed("write revision sequence");
+}
+
+// One caller's mutations inside the open transaction, every write at `revision`. On failure the
+// caller's savepoint is rolled back by CommitBatch.
+Result<std::vector<int64_t>> SqliteMetadataStore::ApplyMutations(
+    Connection& w, const std::vector<Mutation>& mutations, int64_t revision) {
   std::vector<int64_t> revisions;
   revisions.reserve(mutations.size());
   for (const Mutation& m : mutations) {
     const Document& d = m.doc;
-    // 1. Current revision (0: absent).
-    auto sel = w.Prepare(
-        "SELECT revision FROM documents WHERE collection=?1 AND partition=?2 AND id=?3");
-    if (!sel.ok()) return rollback(sel.status());
-    BindText(*sel, 1, d.collection);
-    BindBlob(*sel, 2, d.partition);
-    BindBlob(*sel, 3, d.id);
-    int rc = sqlite3_step(*sel);
-    int64_t current = rc == SQLITE_ROW ? sqlite3_column_int64(*sel, 0) : 0;
-    sqlite3_reset(*sel);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return rollback(w.Failed("read revision"));
-
-    // 2. Precondition.
-    bool holds = true;
-    switch (m.precondition) {
-      case Precondition::kNone:
-        break;
-      case Precondition::kMustNotExist:
-        holds = current == 0;
-        break;
-      case Precondition::kMustExist:
-        holds = current != 0;
-        break;
-      case Precondition::kRevisionIs:
-        holds = current == m.expected_revision;
-        break;
+    HANGAR_ASSIGN_OR_RETURN(
+        sqlite3_stmt * sel,
+        w.Prepare("SELECT revision FROM documents WHERE collection=?1 AND partition=?2 AND id=?3"));
+    BindText(sel, 1, d.collection);
+    BindBlob(sel, 2, d.partition);
+    BindBlob(sel, 3, d.id);
+    int rc = sqlite3_step(sel);
+    const int64_t current = rc == SQLITE_ROW ? sqlite3_column_int64(sel, 0) : 0;
+    sqlite3_reset(sel);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return w.Failed("read revision");
+    if (!PreconditionHolds(m, current)) {
+      return Status(ErrorCode::kConflict, "precondition failed for " + d.collection);
     }
-    if (!holds) {
-      return rollback(Status(ErrorCode::kConflict, "precondition failed for " + d.collection));
-    }
-
-    // 3. Write.
     if (m.kind == Mutation::Kind::kCheck) {
       revisions.push_back(current);
     } else if (m.kind == Mutation::Kind::kDelete) {
-      auto del =
-          w.Prepare("DELETE FROM documents WHERE collection=?1 AND partition=?2 AND id=?3");
-      if (!del.ok()) return rollback(del.status());
-      BindText(*del, 1, d.collection);
-      BindBlob(*del, 2, d.partition);
-      BindBlob(*del, 3, d.id);
-      rc = sqlite3_step(*del);
-      sqlite3_reset(*del);
-      if (rc != SQLITE_DONE) return rollback(w.Failed("delete"));
+      HANGAR_ASSIGN_OR_RETURN(
+          sqlite3_stmt * del,
+          w.Prepare("DELETE FROM documents WHERE collection=?1 AND partition=?2 AND id=?3"));
+      BindText(del, 1, d.collection);
+      BindBlob(del, 2, d.partition);
+      BindBlob(del, 3, d.id);
+      rc = sqlite3_step(del);
+      sqlite3_reset(del);
+      if (rc != SQLITE_DONE) return w.Failed("delete");
       revisions.push_back(0);
-      wrote = true;
     } else {
-      auto put = w.Prepare(
-          "INSERT OR REPLACE INTO documents(collection, partition, id, body, revision, due_at) "
-          "VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-      if (!put.ok()) return rollback(put.status());
-      BindText(*put, 1, d.collection);
-      BindBlob(*put, 2, d.partition);
-      BindBlob(*put, 3, d.id);
-      BindBlob(*put, 4, d.body);
-      sqlite3_bind_int64(*put, 5, revision);
-      sqlite3_bind_int64(*put, 6, d.due_at_ms);
-      rc = sqlite3_step(*put);
-      sqlite3_reset(*put);
-      if (rc != SQLITE_DONE) return rollback(w.Failed("put"));
+      HANGAR_ASSIGN_OR_RETURN(
+          sqlite3_stmt * put,
+          w.Prepare("INSERT OR REPLACE INTO documents(collection, partition, id, body, revision, "
+                    "due_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
+      BindText(put, 1, d.collection);
+      BindBlob(put, 2, d.partition);
+      BindBlob(put, 3, d.id);
+      BindBlob(put, 4, d.body);
+      sqlite3_bind_int64(put, 5, revision);
+      sqlite3_bind_int64(put, 6, d.due_at_ms);
+      rc = sqlite3_step(put);
+      sqlite3_reset(put);
+      if (rc != SQLITE_DONE) return w.Failed("put");
       revisions.push_back(revision);
-      wrote = true;
     }
   }
-  if (wrote) {
-    auto bump = w.Prepare("UPDATE store_meta SET value=?1 WHERE name='revision'");
-    if (!bump.ok()) return rollback(bump.status());
-    sqlite3_bind_int64(*bump, 1, revision);
-    int rc = sqlite3_step(*bump);
-    sqlite3_reset(*bump);
-    if (rc != SQLITE_DONE) return rollback(w.Failed("write revision sequence"));
-  }
-  Status committed = w.Exec("COMMIT");
-  if (!committed.ok()) return rollback(committed);
   return revisions;
+}
+
+size_t SqliteMetadataStore::queued() const {
+  std::lock_guard lock(queue_mu_);
+  return queued_.size();
+}
+
+uint64_t SqliteMetadataStore::transactions() const {
+  std::lock_guard lock(write_mu_);
+  return transactions_;
 }
 
 Status SqliteMetadataStore::Scrub() {

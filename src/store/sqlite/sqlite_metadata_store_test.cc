@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <set>
 #include <thread>
 
 namespace hangar::store {
@@ -178,6 +180,60 @@ TEST_F(SqliteMetadataStoreTest, ConcurrentRevisionCheckedUpdatesNeverLoseAnIncre
   t2.join();
   t3.join();
   EXPECT_EQ((*store_->Get("c", "p", "n"))->body, "75");
+}
+
+// Group commit: commits queued while a batch runs share the next transaction, and each stays
+// atomic on its own — a failed precondition undoes that caller's writes only.
+TEST_F(SqliteMetadataStoreTest, CommitsQueuedDuringABatchShareOneTransactionAndStayAtomic) {
+  ASSERT_TRUE(store_->Commit({Mutation::Create(Doc("taken", "original"))}).ok());
+  const uint64_t transactions_before = store_->transactions();
+  std::promise<void> leader_holding, release;
+  std::shared_future<void> released = release.get_future().share();
+  bool first = true;
+  store_->SetBeforeBatchForTest([&] {
+    if (!first) return;
+    first = false;
+    leader_holding.set_value();
+    released.wait();
+  });
+  std::thread leader([&] { EXPECT_TRUE(store_->Commit({Mutation::Create(Doc("l", "1"))}).ok()); });
+  leader_holding.get_future().wait();
+
+  constexpr int kWriters = 4;
+  std::vector<Result<std::vector<int64_t>>> results(kWriters, InternalError("not run"));
+  Result<std::vector<int64_t>> conflicting = InternalError("not run");
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = store_->Commit({Mutation::Create(Doc("w" + std::to_string(i), "v"))});
+    });
+  }
+  // Its first write would succeed, its second conflicts: neither may remain.
+  threads.emplace_back([&] {
+    conflicting = store_->Commit(
+        {Mutation::Create(Doc("half", "x")), Mutation::Create(Doc("taken", "overwritten"))});
+  });
+  while (store_->queued() < kWriters + 1) std::this_thread::yield();
+  release.set_value();
+  leader.join();
+  for (auto& t : threads) t.join();
+
+  EXPECT_EQ(store_->transactions() - transactions_before, 2u);
+  std::set<int64_t> revisions;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    revisions.insert((*r)[0]);
+  }
+  EXPECT_EQ(revisions.size(), static_cast<size_t>(kWriters)) << "each commit its own revision";
+  ASSERT_FALSE(conflicting.ok());
+  EXPECT_EQ(conflicting.status().code(), ErrorCode::kConflict);
+  EXPECT_FALSE(store_->Get("c", "p", "half")->has_value());
+  EXPECT_EQ((*store_->Get("c", "p", "taken"))->body, "original");
+  for (int i = 0; i < kWriters; ++i) {
+    EXPECT_TRUE(store_->Get("c", "p", "w" + std::to_string(i))->has_value());
+  }
+  Reopen();  // durable: the batch's one commit reached the file
+  EXPECT_TRUE(store_->Get("c", "p", "w0")->has_value());
 }
 
 }  // namespace
