@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 namespace hangar::s3 {
 namespace {
@@ -142,6 +144,75 @@ TEST(ListedRecordTest, CorruptRecordsAreInternalErrors) {
     Status s = Decode(text, listed);
     EXPECT_EQ(s.code(), ErrorCode::kInternal) << text;
   }
+}
+
+// DecodeObject reads back every field EncodeObject writes: re-encoding gives the same text.
+TEST(DecodeObjectTest, EveryFieldRoundTrips) {
+  ObjectRecord full = FullRecord();
+  full.headers = {"text/plain", "gzip", "attachment", "en", "no-cache", "Thu, 01 Dec 2094"};
+  full.user_metadata = {{"a", "1"}, {"a", "dup"}, {"\xc3\xa9", "\"q\""}};
+  full.segments[0].part_number = 1;
+  full.segments[0].etag = "\"p1\"";
+  full.segments[1].blob_id.clear();
+  full.segments[1].inline_data = std::string("\0\x01\xff{\"", 5);
+  full.segments[1].keys = {"salt", "w", "kms", "salt2", "kms2"};
+  full.encryption = {"aws:kms:dsse", "arn:k", true, "{\"c\":\"1\"}", "md5", "hmac", "salt"};
+  full.delete_marker = true;
+  full.acl = AccessControlList{{"1", "", "READ"}, {"", "AllUsers", "READ_ACP"}};
+  const std::string text = EncodeObject(full);
+  auto decoded = DecodeObject(text);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(EncodeObject(*decoded), text);
+  EXPECT_EQ(decoded->segments[1].inline_data, full.segments[1].inline_data);
+  EXPECT_EQ(decoded->lock, full.lock);
+  EXPECT_EQ(*decoded->acl, *full.acl);
+  EXPECT_TRUE(decoded->encryption.bucket_key);
+  // Optional fields absent: their defaults.
+  ObjectRecord bare;
+  bare.bucket = "b";
+  bare.key = "k";
+  auto plain = DecodeObject(EncodeObject(bare));
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(EncodeObject(*plain), EncodeObject(bare));
+  EXPECT_FALSE(plain->acl.has_value());
+}
+
+// Every field DecodeObject needs, at the top and nested, is checked: a record without one is
+// corrupt (kInternal), never silently defaulted.
+TEST(DecodeObjectTest, AMissingRequiredFieldIsCorruption) {
+  const std::string good = EncodeObject(FullRecord());
+  ASSERT_TRUE(DecodeObject(good).ok());
+  for (const char* field :
+       {"\"bucket\"", "\"headers\"", "\"meta\"", "\"tags\"", "\"segments\"", "\"parts_count\"",
+        "\"sse\"", "\"storage_class\"", "\"bucket_key\"", "\"kms_key_arn\"", "\"expires\"",
+        "\"wrapped\"", "\"kms2\"", "\"blob\"", "\"part\""}) {
+    std::string text = good;
+    const size_t at = text.find(field);
+    ASSERT_NE(at, std::string::npos) << field;
+    text[at + 1] = 'X';  // renames the field: it is then unknown and skipped
+    auto decoded = DecodeObject(text);
+    ASSERT_FALSE(decoded.ok()) << field;
+    EXPECT_EQ(decoded.status().code(), ErrorCode::kInternal) << field;
+  }
+  // Wrong types and shapes.
+  for (auto [from, to] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"\"meta\":[[\"a\",\"1\"]]", "\"meta\":[[\"a\"]]"},
+           {"\"meta\":[[\"a\",\"1\"]]", "\"meta\":[[\"a\",1]]"},
+           {"\"parts_count\":2", "\"parts_count\":\"2\""},
+           {"\"bucket_key\":false", "\"bucket_key\":0"}}) {
+    std::string text = good;
+    const size_t at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    text.replace(at, std::string_view(from).size(), to);
+    EXPECT_EQ(DecodeObject(text).status().code(), ErrorCode::kInternal) << to;
+  }
+  // A segment that says its bytes are inline, in a record that carries none.
+  ObjectRecord claims = FullRecord();
+  claims.segments.resize(1);
+  claims.segments[0].blob_id.clear();
+  claims.segments[0].inline_data = "bytes";
+  const std::string stored = EncodeObject(claims);
+  EXPECT_EQ(DecodeObject(ObjectRecordJson(stored)).status().code(), ErrorCode::kInternal);
 }
 
 }  // namespace

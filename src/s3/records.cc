@@ -353,42 +353,7 @@ std::string_view ObjectRecordJson(std::string_view stored) {
   return stored.substr(0, stored.find('\0'));
 }
 
-Result<ObjectRecord> DecodeObject(std::string_view stored) {
-  const std::string_view text = ObjectRecordJson(stored);
-  const std::string_view inline_data =
-      text.size() < stored.size() ? stored.substr(text.size() + 1) : std::string_view();
-  return DecodeStored<ObjectRecord>(text, "object", [inline_data](const json& j) {
-    ObjectRecord o;
-    o.bucket = j.at("bucket").get<std::string>();
-    o.key = j.at("key").get<std::string>();
-    o.size = j.at("size").get<uint64_t>();
-    o.etag = j.at("etag").get<std::string>();
-    o.last_modified_ms = j.at("last_modified_ms").get<int64_t>();
-    o.headers = HeadersFrom(j.at("headers"));
-    o.user_metadata = PairsFrom(j.at("meta"));
-    o.tags = PairsFrom(j.at("tags"));
-    o.storage_class = j.at("storage_class").get<std::string>();
-    o.checksum = ChecksumFrom(j.at("checksum"));
-    for (const auto& s : j.at("segments")) {
-      o.segments.push_back({s.at("blob").get<std::string>(), s.at("size").get<uint64_t>(),
-                            s.at("part").get<int>(), s.at("etag").get<std::string>(),
-                            ChecksumFrom(s.at("checksum")), KeysFrom(s.at("keys"))});
-      if (s.value("inline", false)) {
-        if (inline_data.empty()) throw json::type_error::create(302, "inline bytes missing", &s);
-        o.segments.back().inline_data.assign(inline_data);
-      }
-    }
-    o.parts_count = j.at("parts_count").get<int>();
-    o.encryption = EncryptionFrom(j.at("sse"));
-    o.version_id = j.value("version_id", "");
-    o.version_stamp = j.value("version_stamp", int64_t{0});
-    o.delete_marker = j.value("delete_marker", false);
-    o.lock = LockFrom(j);
-    o.owner_account = j.value("object_owner", "");
-    o.acl = AclFrom(j, "acl");
-    return o;
-  });
-}
+// DecodeObject: listed_record.cc (simdjson, without a DOM: it runs on every GET and HEAD).
 
 std::string EncodeUpload(const UploadRecord& u) {
   json j = {{"bucket", u.bucket},
