@@ -282,6 +282,8 @@ Status S3Service::SwapObject(ObjectRecord& record, std::string_view bucket_incar
                              std::optional<int64_t> key_revision_at_start,
                              const std::function<store::Mutation(const ObjectRecord&)>& record_result) {
   const std::string owner = "object " + record.bucket + "/" + record.key;
+  const auto turn = key_writes_.Acquire(record.bucket, record.key, kKeyWritePatience);
+  if (!turn) return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
   for (int attempt = 0; attempt < kMaxCommitAttempts; ++attempt) {
     // Re-read each attempt: a harmless bucket change (tags, policy) only moves the revision on.
     BucketRecord bucket;

@@ -1,6 +1,7 @@
 #pragma once
 // Checks shared by the operations that write objects and parts.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ namespace hangar::s3 {
 // How many times a read-modify-write of object metadata is tried before the caller is told to
 // slow down (SlowDown, as S3 answers a key written too often).
 constexpr int kMaxCommitAttempts = 16;
+
+// How long an object write waits for its turn at a key other writers of this process hold
+// (key_write_locks.h) before answering SlowDown.
+constexpr std::chrono::milliseconds kKeyWritePatience{5000};
 
 // After a commit lost a race (kConflict), waits a short, random, growing time before the next
 // attempt: writers that retry at once keep colliding, and 16 quick losses end in SlowDown.

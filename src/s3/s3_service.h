@@ -29,6 +29,7 @@
 #include "s3/access.h"
 #include "s3/acl.h"
 #include "s3/blob_leases.h"
+#include "s3/key_write_locks.h"
 #include "s3/sse.h"
 #include "store/blob_store.h"
 
@@ -726,6 +727,7 @@ class S3Service {
   const Clock& clock_;
   const S3Options options_;
   BlobLeases leases_;
+  KeyWriteLocks key_writes_;  // object writers of one key take turns (SwapObject)
   std::atomic<int64_t> next_sweep_ms_{0};  // lifecycle time of the next orphan sweep
   std::atomic<int64_t> next_lifecycle_ms_{0};  // lifecycle time of the next rule evaluation
   audit::AuditSink* audit_ = nullptr;
