@@ -311,26 +311,44 @@ Result<std::vector<Document>> SqliteMetadataStore::ListDue(std::string_view coll
 // Group commit: a caller queues its mutations; whoever finds no batch running becomes the leader
 // and commits everything queued so far in one transaction, so the whole batch costs one WAL sync.
 // Each caller's mutations sit in their own savepoint: a failed precondition undoes that caller's
-// writes alone. The others wait; a waiter whose commit missed the running batch leads the next.
+// writes alone. The others sleep on their own condition variable (no herd of waiters woken per
+// batch; libstdc++'s semaphores spin with sched_yield first, which costs more than the wait): the
+// leader wakes each member of its batch with its result, and hands the lead to the first caller
+// that queued meanwhile.
 Result<std::vector<int64_t>> SqliteMetadataStore::Commit(const std::vector<Mutation>& mutations) {
-  PendingCommit mine{&mutations, InternalError("metadata commit not run"), false};
-  std::unique_lock lock(queue_mu_);
-  queued_.push_back(&mine);
-  while (!mine.done) {
+  PendingCommit mine{&mutations, InternalError("metadata commit not run")};
+  {
+    std::unique_lock lock(queue_mu_);
+    queued_.push_back(&mine);
     if (batch_running_) {
-      batch_done_.wait(lock);
-      continue;
+      mine.wake.wait(lock, [&] { return mine.woken; });  // done, or handed the lead
+      if (!mine.leads) return std::move(mine.result);
     }
-    batch_running_ = true;
-    std::vector<PendingCommit*> batch;
+    mine.leads = batch_running_ = true;
+  }
+  std::vector<PendingCommit*> batch;
+  {
+    std::lock_guard lock(queue_mu_);
     batch.swap(queued_);
-    lock.unlock();
-    if (before_batch_for_test_) before_batch_for_test_();
-    CommitBatch(batch);
-    lock.lock();
-    for (PendingCommit* pending : batch) pending->done = true;
-    batch_running_ = false;
-    batch_done_.notify_all();
+  }
+  if (before_batch_for_test_) before_batch_for_test_();
+  CommitBatch(batch);
+  {
+    // Notified under the lock: a woken waiter returns, and its PendingCommit is gone, only once
+    // this lock is released.
+    std::lock_guard lock(queue_mu_);
+    for (PendingCommit* pending : batch) {
+      if (pending == &mine) continue;
+      pending->woken = true;
+      pending->wake.notify_one();
+    }
+    if (queued_.empty()) {
+      batch_running_ = false;
+    } else {
+      PendingCommit* next_leader = queued_.front();
+      next_leader->leads = next_leader->woken = true;
+      next_leader->wake.notify_one();
+    }
   }
   return std::move(mine.result);
 }

@@ -47,7 +47,10 @@ class SqliteMetadataStore final : public MetadataStore {
   struct PendingCommit {
     const std::vector<Mutation>* mutations;
     Result<std::vector<int64_t>> result;
-    bool done;
+    // Under queue_mu_: woken once its batch committed (or it is to lead the next one).
+    bool woken = false;
+    bool leads = false;
+    std::condition_variable wake;
   };
   explicit SqliteMetadataStore(std::string path);
 
@@ -65,7 +68,6 @@ class SqliteMetadataStore final : public MetadataStore {
   const std::string path_;
   std::function<void()> before_batch_for_test_;
   mutable std::mutex queue_mu_;
-  std::condition_variable batch_done_;
   std::vector<PendingCommit*> queued_;  // protected by queue_mu_
   bool batch_running_ = false;          // protected by queue_mu_
   mutable std::mutex write_mu_;
