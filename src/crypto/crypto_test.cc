@@ -76,6 +76,26 @@ TEST(HkdfTest, MatchesRfc5869) {
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
 }
 
+// RFC 5869 test case 2: long inputs, three output blocks (82 bytes).
+TEST(HkdfTest, MatchesRfc5869LongInputsAndSeveralBlocks) {
+  std::string ikm, salt, info;
+  for (int i = 0x00; i <= 0x4f; ++i) ikm.push_back(static_cast<char>(i));
+  for (int i = 0x60; i <= 0xaf; ++i) salt.push_back(static_cast<char>(i));
+  for (int i = 0xb0; i <= 0xff; ++i) info.push_back(static_cast<char>(i));
+  SecretBytes okm = HkdfSha256(AsBytes(ikm), AsBytes(salt), info, 82);
+  EXPECT_EQ(HexEncode(okm.span()),
+            "b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c59045a99cac7827271cb41c65e"
+            "590e09da3275600c2f09b8367793a9aca3db71cc30c58179ec3e87c14c01d5c1f3434f1d87");
+}
+
+// RFC 5869 test case 3: no salt, no info.
+TEST(HkdfTest, MatchesRfc5869WithoutSaltOrInfo) {
+  std::string ikm(22, '\x0b');
+  SecretBytes okm = HkdfSha256(AsBytes(ikm), {}, "", 42);
+  EXPECT_EQ(HexEncode(okm.span()),
+            "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8");
+}
+
 TEST(DigestTest, KnownDigests) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(HexEncode(Md5("")), "d41d8cd98f00b204e9800998ecf8427e");

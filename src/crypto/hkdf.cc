@@ -1,46 +1,45 @@
 #include "crypto/hkdf.h"
 
-#include <openssl/core_names.h>
-#include <openssl/kdf.h>
-#include <openssl/params.h>
+#include <openssl/crypto.h>
 
-#include <memory>
+#include <algorithm>
+#include <cstring>
+#include <vector>
 
 #include "common/check.h"
+#include "crypto/hmac.h"
 
 namespace hangar::crypto {
-namespace {
 
-EVP_KDF* HkdfAlgorithm() {
-  static EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  HANGAR_CHECK(kdf != nullptr);
-  return kdf;
-}
-
-struct KdfCtxDeleter {
-  void operator()(EVP_KDF_CTX* c) const { EVP_KDF_CTX_free(c); }
-};
-
-}  // namespace
-
+// RFC 5869 written out over HMAC-SHA256: OpenSSL's HKDF (EVP_KDF) builds a context and looks up
+// its digest by name on every call, which cost more than the two HMACs a 32-byte key needs — and
+// this runs for every KMS data key and every object read.
 SecretBytes HkdfSha256(std::span<const uint8_t> key, std::span<const uint8_t> salt,
                        std::string_view info, size_t length) {
-  // A context per call: the KDF context keeps the input key until it is freed.
-  std::unique_ptr<EVP_KDF_CTX, KdfCtxDeleter> ctx(EVP_KDF_CTX_new(HkdfAlgorithm()));
-  HANGAR_CHECK(ctx != nullptr);
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(key.data()),
-                                        key.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()),
-                                        salt.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, const_cast<char*>(info.data()),
-                                        info.size()),
-      OSSL_PARAM_construct_end(),
-  };
+  constexpr size_t kHashLength = 32;
+  HANGAR_CHECK(length <= 255 * kHashLength);
+  // Extract. An empty salt is HashLen zero bytes (RFC 5869 2.2): HMAC pads its key with zeros, so
+  // the empty key is the same key.
+  Sha256Bytes prk = HmacSha256(salt, key);
+  // Expand: T(i) = HMAC(PRK, T(i-1) | info | i).
   SecretBytes out(length);
-  HANGAR_CHECK(EVP_KDF_derive(ctx.get(), out.data(), out.size(), params) == 1);
+  std::vector<uint8_t> block;
+  block.reserve(kHashLength + info.size() + 1);
+  Sha256Bytes t{};
+  size_t done = 0;
+  for (unsigned i = 1; done < length; ++i) {
+    block.clear();
+    if (i > 1) block.insert(block.end(), t.begin(), t.end());
+    block.insert(block.end(), info.begin(), info.end());
+    block.push_back(static_cast<uint8_t>(i));
+    t = HmacSha256(prk, block);
+    const size_t n = std::min(kHashLength, length - done);
+    std::memcpy(out.data() + done, t.data(), n);
+    done += n;
+  }
+  OPENSSL_cleanse(prk.data(), prk.size());
+  OPENSSL_cleanse(t.data(), t.size());
+  OPENSSL_cleanse(block.data(), block.size());
   return out;
 }
 
