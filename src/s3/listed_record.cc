@@ -14,7 +14,8 @@ namespace {
 namespace od = simdjson::ondemand;
 using simdjson::error_code;
 
-// Fields DecodeObject also requires: a record without one is corrupt, not merely old.
+// The fields a record must have: without one it is corrupt, not merely old. A listing needs the
+// first six (kListingRequired), DecodeObject all (kAllRequired).
 enum Required : unsigned {
   kKey = 1,
   kSize = 2,
@@ -22,7 +23,15 @@ enum Required : unsigned {
   kLastModified = 8,
   kStorageClass = 16,
   kChecksum = 32,
-  kAllRequired = 63,
+  kListingRequired = 63,
+  kBucket = 64,
+  kHeaders = 128,
+  kMeta = 256,
+  kTags = 512,
+  kSegments = 1024,
+  kPartsCount = 2048,
+  kSse = 4096,
+  kAllRequired = 8191,
 };
 
 error_code ReadString(od::value& v, std::string& out) {
@@ -230,18 +239,6 @@ error_code ReadSegment(od::value& v, std::string_view inline_data, Segment& s) {
   return simdjson::SUCCESS;
 }
 
-// Fields DecodeObject requires besides the listing's (kAllRequired); kAllFullRequired: all.
-enum FullRequired : unsigned {
-  kBucket = 64,
-  kHeaders = 128,
-  kMeta = 256,
-  kTags = 512,
-  kSegments = 1024,
-  kPartsCount = 2048,
-  kSse = 4096,
-  kAllFullRequired = 8191,
-};
-
 // One top-level field of a whole record (the listing's fields first, then the rest).
 error_code ReadFullField(std::string_view name, od::value& v, std::string_view inline_data,
                          ObjectRecord& o, unsigned& seen) {
@@ -323,7 +320,7 @@ Result<ObjectRecord> DecodeObject(std::string_view stored) {
       text.size() < stored.size() ? stored.substr(text.size() + 1) : std::string_view();
   ObjectRecord o;
   HANGAR_RETURN_IF_ERROR(parser.Parse(
-      text, kAllFullRequired,
+      text, kAllRequired,
       [&](std::string_view name, od::value& value, unsigned& seen) {
         return ReadFullField(name, value, inline_data, o, seen);
       }));
@@ -338,7 +335,7 @@ ListedRecordDecoder::ListedRecordDecoder() : impl_(std::make_unique<Impl>()) {}
 ListedRecordDecoder::~ListedRecordDecoder() = default;
 
 Status ListedRecordDecoder::Decode(std::string_view stored, ObjectRecord& out) {
-  return impl_->parser.Parse(ObjectRecordJson(stored), kAllRequired,
+  return impl_->parser.Parse(ObjectRecordJson(stored), kListingRequired,
                              [&](std::string_view name, od::value& value, unsigned& seen) {
                                return ReadField(name, value, out, seen);
                              });

@@ -53,6 +53,13 @@ void BindBlob(sqlite3_stmt* s, int index, std::string_view v) {
 void BindText(sqlite3_stmt* s, int index, std::string_view v) {
   sqlite3_bind_text(s, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
 }
+// Binds a document's address to ?1 (collection), ?2 (partition) and ?3 (id).
+void BindAddress(sqlite3_stmt* s, const Document& d) {
+  BindText(s, 1, d.collection);
+  BindBlob(s, 2, d.partition);
+  BindBlob(s, 3, d.id);
+}
+
 std::string ColumnBytes(sqlite3_stmt* s, int col) {
   const void* p = sqlite3_column_blob(s, col);
   int n = sqlite3_column_bytes(s, col);
@@ -423,9 +430,7 @@ Result<std::vector<int64_t>> SqliteMetadataStore::ApplyMutations(
     HANGAR_ASSIGN_OR_RETURN(
         sqlite3_stmt * sel,
         w.Prepare("SELECT revision FROM documents WHERE collection=?1 AND partition=?2 AND id=?3"));
-    BindText(sel, 1, d.collection);
-    BindBlob(sel, 2, d.partition);
-    BindBlob(sel, 3, d.id);
+    BindAddress(sel, d);
     int rc = sqlite3_step(sel);
     const int64_t current = rc == SQLITE_ROW ? sqlite3_column_int64(sel, 0) : 0;
     sqlite3_reset(sel);
@@ -439,9 +444,7 @@ Result<std::vector<int64_t>> SqliteMetadataStore::ApplyMutations(
       HANGAR_ASSIGN_OR_RETURN(
           sqlite3_stmt * del,
           w.Prepare("DELETE FROM documents WHERE collection=?1 AND partition=?2 AND id=?3"));
-      BindText(del, 1, d.collection);
-      BindBlob(del, 2, d.partition);
-      BindBlob(del, 3, d.id);
+      BindAddress(del, d);
       rc = sqlite3_step(del);
       sqlite3_reset(del);
       if (rc != SQLITE_DONE) return w.Failed("delete");
@@ -451,9 +454,7 @@ Result<std::vector<int64_t>> SqliteMetadataStore::ApplyMutations(
           sqlite3_stmt * put,
           w.Prepare("INSERT OR REPLACE INTO documents(collection, partition, id, body, revision, "
                     "due_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
-      BindText(put, 1, d.collection);
-      BindBlob(put, 2, d.partition);
-      BindBlob(put, 3, d.id);
+      BindAddress(put, d);
       BindBlob(put, 4, d.body);
       sqlite3_bind_int64(put, 5, revision);
       sqlite3_bind_int64(put, 6, d.due_at_ms);
