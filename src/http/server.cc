@@ -38,6 +38,10 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kResponseChunk = 256 * 1024;
 constexpr size_t kStreamReadBuffer = 256 * 1024;
+// What an idle keep-alive connection's wait for its next request reads into: the buffer exists for
+// as long as the connection waits, so it is small (10,000 idle connections must stay under
+// 100 MiB); a longer header is read on in a second step.
+constexpr size_t kIdleReadBytes = 1024;
 // Beast 1.74 compares the length against an optional limit and treats "none" as smaller than any
 // length, so "no limit" must be spelled as the largest value. Handlers enforce their own limits.
 constexpr uint64_t kUnlimitedBody = std::numeric_limits<uint64_t>::max();
@@ -467,7 +471,7 @@ class Server::Impl {
     error_code ec;
     if (buffer.size() == 0) {
       Lowest(stream).expires_after(options_.idle_timeout);
-      size_t n = co_await stream.async_read_some(buffer.prepare(4096),
+      size_t n = co_await stream.async_read_some(buffer.prepare(kIdleReadBytes),
                                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return false;
       buffer.commit(n);
