@@ -50,6 +50,7 @@ asan-configure: deps
 # Benchmarks side by side with their peers (see bench/README.md).
 bench: configure
 	cmake --build $(BUILD_DIR) --target hangar kms_load s3_load
+	python3 bench/hot_paths.py --hangar $(BUILD_DIR)/hangar --kms-load $(BUILD_DIR)/bench/kms_load --s3-load $(BUILD_DIR)/bench/s3_load
 	python3 bench/kms_bench.py --policies --hangar $(BUILD_DIR)/hangar --kms-load $(BUILD_DIR)/bench/kms_load
 	python3 bench/kms_sign_bench.py --hangar $(BUILD_DIR)/hangar --kms-load $(BUILD_DIR)/bench/kms_load
 	python3 bench/s3_bench.py --hangar $(BUILD_DIR)/hangar --s3-load $(BUILD_DIR)/bench/s3_load

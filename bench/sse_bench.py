@@ -234,8 +234,21 @@ def hangar_bucket(mode):
     return f"sse-{mode}"
 
 
+def admin_endpoint(server):
+    """The operator listener (metrics) from the banner's "  admin: http://HOST:PORT" line, which
+    the drain thread may still be reading."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for line in list(server.output):
+            m = re.search(r"^\s*admin:\s+(http://\S+)", line)
+            if m:
+                return m.group(1)
+        time.sleep(0.05)
+    raise RuntimeError("hangar printed no admin listener line")
+
+
 def kms_counts(server):
-    with urllib.request.urlopen(server.endpoint + "/_hangar/metrics", timeout=10) as r:
+    with urllib.request.urlopen(admin_endpoint(server) + "/_hangar/metrics", timeout=10) as r:
         return json.load(r)["kms_calls"]
 
 
