@@ -111,7 +111,9 @@ void FindingsEngine::Loop() {
       if (queue_.empty()) return;
       batch.swap(queue_);
     }
-    for (const AuditEvent& event : batch) Process(event);
+    Reevaluations later;
+    for (const AuditEvent& event : batch) Process(event, later);
+    later.RunAll();
     if (Status s = StorePendingDetections(); !s.ok()) {
       spdlog::error("findings: storing detections: {}", s.message());
     }
@@ -147,7 +149,20 @@ Status FindingsEngine::Store(const std::vector<Finding>& findings) {
   return Status::Ok();
 }
 
-void FindingsEngine::Process(const AuditEvent& e) {
+void FindingsEngine::Reevaluations::Ask(std::string resource, std::function<Status()> look) {
+  last_[resource] = looks_.size();
+  looks_.emplace_back(std::move(resource), std::move(look));
+}
+
+void FindingsEngine::Reevaluations::RunAll() {
+  for (size_t i = 0; i < looks_.size(); ++i) {
+    const auto& [resource, look] = looks_[i];
+    if (last_[resource] != i) continue;  // asked for again later in the batch
+    if (Status s = look(); !s.ok()) spdlog::error("findings: {}: {}", resource, s.message());
+  }
+}
+
+void FindingsEngine::Process(const AuditEvent& e, Reevaluations& later) {
   for (Finding& f : detector_.Observe(e)) {
     if (f.generator_id.ends_with("/Policy:IAMUser/RootCredentialUsage")) {
       // Add the occurrences that were counted but not queued (Sample).
@@ -158,47 +173,39 @@ void FindingsEngine::Process(const AuditEvent& e) {
     }
     Merge(std::move(f));
   }
+  if (!e.error_code.empty() || e.read_only) return;
+  const std::string owner = Owner(e);
   Status s;
-  const bool ok = e.error_code.empty();
-  if (s.ok() && ok && !e.read_only) {
-    const std::string owner = Owner(e);
-    if (e.event_source == "kms.amazonaws.com") {
-      std::string key = FirstResource(e, "AWS::KMS::Key");
-      // The DeleteKey service event is recorded just before the key is destroyed: the event
-      // itself says it is gone (re-reading the key now would still find it pending).
-      if (!key.empty() && e.event_type == "AwsServiceEvent" && e.event_name == "DeleteKey") {
-        s = ArchiveResource(owner, key);
-      } else if (!key.empty()) {
-        s = ReevaluateKey(key, owner);
-      }
-    } else if (e.event_source == "s3.amazonaws.com") {
-      if (StartsWithAny(e.event_name, {"PutAccountPublicAccessBlock",
-                                       "DeleteAccountPublicAccessBlock"})) {
-        s = ReevaluateAccount(e.account_id);
-        // Account-level Block Public Access decides whether every bucket's policy is public.
-        if (s.ok()) {
-          auto buckets = facts_.AllBuckets();
-          s = buckets.status();
-          if (buckets.ok()) {
-            for (const BucketFacts& b : *buckets) {
-              if (b.account_id == e.account_id && s.ok()) s = Store(BucketControls(b, clock_.Now()));
-            }
-          }
-        }
-        if (s.ok()) s = DetectAccountExposure(e);
-      } else {
-        std::string bucket = FirstResource(e, "AWS::S3::Bucket");
-        if (!bucket.empty() && e.management_event) {
-          const std::string name = bucket.substr(std::string_view("arn:aws:s3:::").size());
-          s = ReevaluateBucket(name, owner);
-          if (s.ok()) s = DetectBucketExposure(e, name);
-        }
-      }
-    } else if (e.event_source == "iam.amazonaws.com") {
-      s = ReevaluateUsers(e.account_id);
-      if (s.ok() && e.event_name.find("AccessKey") != std::string::npos) {
-        s = ReevaluateAccount(e.account_id);
-      }
+  if (e.event_source == "kms.amazonaws.com") {
+    std::string key = FirstResource(e, "AWS::KMS::Key");
+    if (key.empty()) return;
+    // The DeleteKey service event is recorded just before the key is destroyed: the event itself
+    // says it is gone (re-reading the key now would still find it pending). Same resource name
+    // as a re-evaluation, so whichever comes last in the batch decides.
+    if (e.event_type == "AwsServiceEvent" && e.event_name == "DeleteKey") {
+      later.Ask("key " + key, [this, owner, key] { return ArchiveResource(owner, key); });
+    } else {
+      later.Ask("key " + key, [this, owner, key] { return ReevaluateKey(key, owner); });
+    }
+  } else if (e.event_source == "s3.amazonaws.com") {
+    if (StartsWithAny(e.event_name,
+                      {"PutAccountPublicAccessBlock", "DeleteAccountPublicAccessBlock"})) {
+      const std::string account = e.account_id;
+      later.Ask("account-block " + account,
+                [this, account] { return ReevaluateAccountBlock(account); });
+      s = DetectAccountExposure(e);
+    } else {
+      std::string bucket = FirstResource(e, "AWS::S3::Bucket");
+      if (bucket.empty() || !e.management_event) return;
+      const std::string name = bucket.substr(std::string_view("arn:aws:s3:::").size());
+      later.Ask("bucket " + name, [this, name, owner] { return ReevaluateBucket(name, owner); });
+      s = DetectBucketExposure(e, name);
+    }
+  } else if (e.event_source == "iam.amazonaws.com") {
+    const std::string account = e.account_id;
+    later.Ask("users " + account, [this, account] { return ReevaluateUsers(account); });
+    if (e.event_name.find("AccessKey") != std::string::npos) {
+      later.Ask("account " + account, [this, account] { return ReevaluateAccount(account); });
     }
   }
   if (!s.ok()) spdlog::error("findings: {} ({}): {}", e.event_name, e.event_id, s.message());
@@ -258,6 +265,15 @@ Status FindingsEngine::ReevaluateAccount(const std::string& account) {
   HANGAR_ASSIGN_OR_RETURN(auto accounts, facts_.Accounts());
   for (const AccountFacts& a : accounts) {
     if (a.account_id == account) HANGAR_RETURN_IF_ERROR(Store(AccountControls(a, clock_.Now())));
+  }
+  return Status::Ok();
+}
+
+Status FindingsEngine::ReevaluateAccountBlock(const std::string& account) {
+  HANGAR_RETURN_IF_ERROR(ReevaluateAccount(account));
+  HANGAR_ASSIGN_OR_RETURN(auto buckets, facts_.AllBuckets());
+  for (const BucketFacts& b : buckets) {
+    if (b.account_id == account) HANGAR_RETURN_IF_ERROR(Store(BucketControls(b, clock_.Now())));
   }
   return Status::Ok();
 }

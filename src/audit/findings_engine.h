@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "audit/controls.h"
@@ -57,8 +58,24 @@ class FindingsEngine {
   void Flush();
 
  private:
+  // The looks again one batch of events asks for, one per resource: a look reads the resource's
+  // current state, so of several asked for in a batch only the last counts. A backlog then costs a
+  // look per resource, not per event; when every IAM change re-read every user and finding of its
+  // account, a steady load outran the worker and its queue grew without bound (bench/soak.py).
+  class Reevaluations {
+   public:
+    void Ask(std::string resource, std::function<Status()> look);
+    // Runs each resource's look once, in the order of its last request; failures are logged.
+    void RunAll();
+
+   private:
+    std::vector<std::pair<std::string, std::function<Status()>>> looks_;
+    std::unordered_map<std::string, size_t> last_;  // resource -> index in looks_
+  };
+
   void Loop();
-  void Process(const AuditEvent& event);
+  // Runs the detections for `event` now and asks `later` for the looks again it calls for.
+  void Process(const AuditEvent& event, Reevaluations& later);
   // Detections of one batch of events, merged per finding (a burst of root GETs is one update).
   void Merge(Finding finding);
   Status StorePendingDetections();
@@ -66,6 +83,8 @@ class FindingsEngine {
   Status ReevaluateKey(const std::string& arn, const std::string& account);
   Status ReevaluateBucket(const std::string& name, const std::string& account);
   Status ReevaluateAccount(const std::string& account);
+  // The account's Block Public Access decides whether each of its buckets' policies is public.
+  Status ReevaluateAccountBlock(const std::string& account);
   Status ReevaluateUsers(const std::string& account);
   // Block Public Access turned off, or a policy that lets anyone in, after `event`.
   Status DetectBucketExposure(const AuditEvent& event, const std::string& bucket);

@@ -1,6 +1,9 @@
 // Findings: control results from facts, detections from records, the store's update rules, and
 // Security Hub's GetFindings / BatchUpdateFindings over them.
+#include <atomic>
 #include <filesystem>
+#include <functional>
+#include <future>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -175,12 +178,18 @@ TEST(DetectorTest, DecryptFromANewAddressAfterABaseline) {
 class TestFacts final : public FactsSource {
  public:
   std::map<std::string, KeyFacts> keys;
+  // Calls the worker made, and a hook it runs inside them (a test holds the worker there).
+  std::atomic<int> key_calls{0};
+  std::atomic<int> users_calls{0};
+  std::function<void()> on_call;
   Result<std::vector<KeyFacts>> AllKeys() override {
     std::vector<KeyFacts> out;
     for (const auto& [arn, k] : keys) out.push_back(k);
     return out;
   }
   Result<std::optional<KeyFacts>> Key(std::string_view arn) override {
+    ++key_calls;
+    if (on_call) on_call();
     auto it = keys.find(std::string(arn));
     return it == keys.end() ? std::optional<KeyFacts>() : std::optional<KeyFacts>(it->second);
   }
@@ -190,6 +199,8 @@ class TestFacts final : public FactsSource {
   }
   Result<std::vector<AccountFacts>> Accounts() override { return std::vector<AccountFacts>{}; }
   Result<std::vector<UserFacts>> Users(std::string_view) override {
+    ++users_calls;
+    if (on_call) on_call();
     return std::vector<UserFacts>{};
   }
 };
@@ -270,6 +281,63 @@ TEST_F(FindingsEngineTest, ADestroyedKeyArchivesItsFindings) {
   engine_->Observe(deleted);
   EXPECT_TRUE(GetFindings(R"({"Filters":{"RecordState":[{"Value":"ACTIVE","Comparison":"EQUALS"}]}})")
                   ["Findings"].empty());
+}
+
+// Holds the findings worker inside its first call to the facts until released, so that what the
+// test observes meanwhile reaches the worker as one batch.
+class WorkerGate {
+ public:
+  explicit WorkerGate(TestFacts& facts) : facts_(facts) {
+    facts_.on_call = [this] {
+      if (entered_.exchange(true)) return;
+      inside_.set_value();
+      release_.get_future().wait();
+    };
+  }
+  ~WorkerGate() { facts_.on_call = nullptr; }
+  void WaitUntilInside() { inside_.get_future().wait(); }
+  void Release() { release_.set_value(); }
+
+ private:
+  TestFacts& facts_;
+  std::atomic<bool> entered_{false};
+  std::promise<void> inside_;
+  std::promise<void> release_;
+};
+
+TEST_F(FindingsEngineTest, ABacklogCostsOneLookPerResourceNotOnePerEvent) {
+  // bench/soak.py: every IAM change re-read every user and every finding of the account, a steady
+  // load outran the worker and its queue (and the server's memory) grew without bound.
+  WorkerGate gate(facts_);
+  engine_->Observe(Event("iam.amazonaws.com", "CreateUser"));
+  gate.WaitUntilInside();
+  for (int i = 0; i < 100; ++i) engine_->Observe(Event("iam.amazonaws.com", "PutUserPolicy"));
+  gate.Release();
+  engine_->Flush();
+  EXPECT_EQ(facts_.users_calls.load(), 2) << "one look for the first event, one for the batch";
+}
+
+TEST_F(FindingsEngineTest, InABatchTheLastWordOnAKeyDecides) {
+  ASSERT_TRUE(engine_->EvaluateAll().ok());
+  facts_.keys[kKeyArn].state = "PendingDeletion";
+  const int before = facts_.key_calls.load();
+  {
+    WorkerGate gate(facts_);
+    engine_->Observe(Event("kms.amazonaws.com", "ScheduleKeyDeletion"));
+    gate.WaitUntilInside();
+    // The key is destroyed at the end of its waiting period while the worker is busy: the
+    // service event comes after further changes to the same key, in one batch.
+    engine_->Observe(Event("kms.amazonaws.com", "TagResource"));
+    AuditEvent deleted = Event("kms.amazonaws.com", "DeleteKey");
+    deleted.principal.reset();
+    deleted.event_type = "AwsServiceEvent";
+    engine_->Observe(deleted);
+    gate.Release();
+    engine_->Flush();
+  }
+  EXPECT_EQ(facts_.key_calls.load() - before, 1) << "the TagResource look gave way to the archive";
+  // The key is still in the facts (pending): only the archive puts KMS.3 away.
+  EXPECT_EQ(Kms3()["RecordState"], "ARCHIVED");
 }
 
 TEST_F(FindingsEngineTest, FiltersCombineAsSecurityHubSaysAndPagesAreStable) {
