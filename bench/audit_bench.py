@@ -43,7 +43,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kms_bench as kb  # noqa: E402 - the KMS benchmark's kms_load runner and median
 import s3_bench as sb  # noqa: E402 - the S3 benchmark's Hangar starter and s3_load runner
 
-ROOT = sb.ROOT
 REGION = sb.REGION
 KiB = sb.KiB
 MODES = ("on", "off")
@@ -57,14 +56,7 @@ EXPECTED_LOG = re.compile(r"the audit trail is off")  # the warning --audit off 
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--hangar", default=os.path.join(ROOT, "build", "hangar"),
-                   help="hangar binary (default: build/hangar)")
-    p.add_argument("--kms-load", default=os.path.join(ROOT, "build", "bench", "kms_load"),
-                   help="kms_load binary (default: build/bench/kms_load)")
-    p.add_argument("--s3-load", default=os.path.join(ROOT, "build", "bench", "s3_load"),
-                   help="s3_load binary (default: build/bench/s3_load)")
-    p.add_argument("--hangar-arg", action="append", default=[], metavar="ARG",
-                   help="extra argument for both `hangar serve`s (repeatable)")
+    sb.add_program_options(p, "hangar", "kms-load", "s3-load")
     p.add_argument("--workloads", default=",".join(WORKLOADS),
                    help="comma-separated subset of " + ",".join(WORKLOADS))
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")

@@ -51,7 +51,6 @@ import kms_bench as kb  # noqa: E402 - moto_server starter, kms_load runner
 import s3_bench as sb  # noqa: E402 - Hangar and nginx starters, s3_load runner, nginx files
 import sse_bench as ssb  # noqa: E402 - the SSE-KMS bucket and its response checks
 
-ROOT = sb.ROOT
 KiB, MiB = sb.KiB, sb.MiB
 TARGETS = ("put", "get", "kms", "large", "memory", "ratios")  # issue 13's targets 1..6
 SMALL_PREFIX = "small/"
@@ -65,15 +64,8 @@ log = sb.log
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--hangar", default=os.path.join(ROOT, "build", "hangar"),
-                   help="hangar binary (default: build/hangar)")
-    p.add_argument("--kms-load", default=os.path.join(ROOT, "build", "bench", "kms_load"),
-                   help="kms_load binary (default: build/bench/kms_load)")
-    p.add_argument("--s3-load", default=os.path.join(ROOT, "build", "bench", "s3_load"),
-                   help="s3_load binary (default: build/bench/s3_load)")
-    p.add_argument("--moto-server", default="moto_server", help="moto_server command")
-    p.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx",
-                   help="nginx binary (installed with apt-get if missing and we are root)")
+    sb.add_program_options(p, "hangar", "kms-load", "s3-load", "moto-server", "nginx",
+                           hangar_args=False)
     p.add_argument("--no-install", action="store_true", help="fail instead of installing nginx")
     p.add_argument("--duration", type=float, default=5.0, help="measured seconds per timed run")
     p.add_argument("--warmup", type=float, default=1.0, help="unmeasured lead-in per timed run")

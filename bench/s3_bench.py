@@ -56,22 +56,37 @@ MAX_PEAK_RSS_MIB = 64
 LOAD_TIMEOUT_SECONDS = 1800  # one s3_load run; a hung run is a failure, not a wait forever
 DEFAULT_S3RVER_DIR = os.path.join(tempfile.gettempdir(), "hangar-bench-s3rver")
 
+# The programs the benchmarks run, as options whose defaults are this tree's build.
+PROGRAM_OPTIONS = {
+    "hangar": (os.path.join(ROOT, "build", "hangar"), "hangar binary (default: build/hangar)"),
+    "s3-load": (os.path.join(ROOT, "build", "bench", "s3_load"),
+                "s3_load binary (default: build/bench/s3_load)"),
+    "kms-load": (os.path.join(ROOT, "build", "bench", "kms_load"),
+                 "kms_load binary (default: build/bench/kms_load)"),
+    "moto-server": ("moto_server", "moto_server command"),
+    "nginx": (shutil.which("nginx") or "/usr/sbin/nginx",
+              "nginx binary (installed with apt-get if missing and we are root)"),
+}
+
+
+def add_program_options(parser, *names, hangar_args=True):
+    """Adds --NAME for each program of PROGRAM_OPTIONS in `names` and, unless told not to,
+    --hangar-arg (extra `hangar serve` arguments, repeatable)."""
+    for name in names:
+        default, help_text = PROGRAM_OPTIONS[name]
+        parser.add_argument("--" + name, default=default, help=help_text)
+    if hangar_args:
+        parser.add_argument("--hangar-arg", action="append", default=[], metavar="ARG",
+                            help="extra argument for `hangar serve` (repeatable), e.g. "
+                                 "--hangar-arg=--worker-threads=8")
+
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--hangar", default=os.path.join(ROOT, "build", "hangar"),
-                   help="hangar binary (default: build/hangar)")
-    p.add_argument("--s3-load", default=os.path.join(ROOT, "build", "bench", "s3_load"),
-                   help="s3_load binary (default: build/bench/s3_load)")
-    p.add_argument("--hangar-arg", action="append", default=[], metavar="ARG",
-                   help="extra argument for `hangar serve` (repeatable), e.g. "
-                        "--hangar-arg=--worker-threads=8")
-    p.add_argument("--moto-server", default="moto_server", help="moto_server command")
+    add_program_options(p, "hangar", "s3-load", "moto-server", "nginx")
     p.add_argument("--s3rver-dir", default=DEFAULT_S3RVER_DIR,
                    help="npm prefix holding s3rver (installed there if missing; default "
                         f"{DEFAULT_S3RVER_DIR})")
-    p.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx",
-                   help="nginx binary (installed with apt-get if missing and we are root)")
     p.add_argument("--no-install", action="store_true",
                    help="fail instead of installing a missing s3rver or nginx")
     p.add_argument("--servers", default=",".join(SERVERS),

@@ -30,8 +30,7 @@ MAX_PAGE_MS = 10.0
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--hangar", default=os.path.join(sb.ROOT, "build", "hangar"))
-    p.add_argument("--s3-load", default=os.path.join(sb.ROOT, "build", "bench", "s3_load"))
+    sb.add_program_options(p, "hangar", "s3-load")
     p.add_argument("--duration", type=float, default=8.0, help="seconds per 4 KiB run")
     p.add_argument("--rounds", type=int, default=2, help="alternating rounds per workload")
     p.add_argument("--connections", type=int, default=32)
@@ -39,7 +38,6 @@ def parse_args():
     p.add_argument("--versions", type=int, default=10000, help="versions of the listed key")
     p.add_argument("--strict", action="store_true")
     args = p.parse_args()
-    args.hangar_arg = []
     args.load_threads = 1
     return args
 

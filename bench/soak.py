@@ -64,10 +64,7 @@ MAX_ERRORS_KEPT = 20
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--hangar", default=os.path.join(sb.ROOT, "build", "hangar"),
-                   help="hangar binary (default: build/hangar)")
-    p.add_argument("--hangar-arg", action="append", default=[], metavar="ARG",
-                   help="extra argument for `hangar serve` (repeatable)")
+    sb.add_program_options(p, "hangar")
     p.add_argument("--minutes", type=float, default=30.0, help="length of the load (default 30)")
     p.add_argument("--sample-seconds", type=float, default=30.0,
                    help="RSS sampling interval (default 30)")

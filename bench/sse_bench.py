@@ -91,14 +91,7 @@ RESULT_LINE = re.compile(r"^([a-z_]+)=(\S+)$")
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--hangar", default=os.path.join(ROOT, "build", "hangar"),
-                   help="hangar binary (default: build/hangar)")
-    p.add_argument("--s3-load", default=os.path.join(ROOT, "build", "bench", "s3_load"),
-                   help="s3_load binary (default: build/bench/s3_load)")
-    p.add_argument("--hangar-arg", action="append", default=[], metavar="ARG",
-                   help="extra argument for `hangar serve` (repeatable)")
-    p.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx",
-                   help="nginx binary (installed with apt-get if missing and we are root)")
+    sb.add_program_options(p, "hangar", "s3-load", "nginx")
     p.add_argument("--ceph-script", default=CEPH_SCRIPT,
                    help="script that starts and stops the Ceph cluster (default bench/ceph-rgw.sh)")
     p.add_argument("--no-install", action="store_true",
