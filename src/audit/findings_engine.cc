@@ -280,19 +280,35 @@ Status FindingsEngine::ReevaluateAccountBlock(const std::string& account) {
 
 Status FindingsEngine::ReevaluateUsers(const std::string& account) {
   HANGAR_ASSIGN_OR_RETURN(auto users, facts_.Users(account));
-  std::set<std::string> present;
+  std::map<std::string, std::vector<std::string>> present;  // user ARN -> its findings' ids
   for (const UserFacts& u : users) {
-    present.insert(u.arn);
-    HANGAR_RETURN_IF_ERROR(Store(UserControls(u, clock_.Now())));
+    std::vector<Finding> findings = UserControls(u, clock_.Now());
+    for (const Finding& f : findings) present[u.arn].push_back(f.id);
+    HANGAR_RETURN_IF_ERROR(Store(findings));
   }
-  // Users deleted since: their findings are archived.
-  HANGAR_ASSIGN_OR_RETURN(auto findings, store_.List(account));
-  for (const Finding& f : findings) {
-    if (f.resource_type == "AwsIamUser" && f.product == "securityhub" &&
-        f.record_state == "ACTIVE" && !present.count(f.resource_id)) {
-      HANGAR_RETURN_IF_ERROR(store_.Put(Archived(f, clock_.Now())));
+  std::lock_guard lock(users_mu_);
+  auto known = user_findings_.find(account);
+  if (known == user_findings_.end()) {
+    // The first look at the account since start: users deleted while the server was down too.
+    HANGAR_ASSIGN_OR_RETURN(auto findings, store_.List(account));
+    for (const Finding& f : findings) {
+      if (f.resource_type == "AwsIamUser" && f.product == "securityhub" &&
+          f.record_state == "ACTIVE" && !present.count(f.resource_id)) {
+        HANGAR_RETURN_IF_ERROR(store_.Put(Archived(f, clock_.Now())));
+      }
+    }
+  } else {
+    for (const auto& [arn, ids] : known->second) {
+      if (present.count(arn)) continue;  // still there
+      for (const std::string& id : ids) {
+        HANGAR_ASSIGN_OR_RETURN(auto f, store_.Get(account, id));
+        if (f && f->record_state == "ACTIVE") {
+          HANGAR_RETURN_IF_ERROR(store_.Put(Archived(*f, clock_.Now())));
+        }
+      }
     }
   }
+  user_findings_[account] = std::move(present);
   return Status::Ok();
 }
 

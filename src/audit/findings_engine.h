@@ -104,6 +104,13 @@ class FindingsEngine {
     int queued_in_window = 0;
     int64_t unqueued = 0;
   };
+  // The findings stored for each user, by account and user ARN (finding ids): a user gone from
+  // the facts has its findings archived by id. Reading every finding of the account instead, as
+  // the first look at an account after start does, grows with every user ever made and outran
+  // the worker under IAM churn (bench/soak.py).
+  std::mutex users_mu_;
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> user_findings_;
+
   std::mutex sample_mu_;
   std::map<std::string, RootUse> root_use_;  // by account
 

@@ -198,11 +198,41 @@ class TestFacts final : public FactsSource {
     return std::optional<BucketFacts>();
   }
   Result<std::vector<AccountFacts>> Accounts() override { return std::vector<AccountFacts>{}; }
+  std::vector<UserFacts> users;
   Result<std::vector<UserFacts>> Users(std::string_view) override {
     ++users_calls;
     if (on_call) on_call();
-    return std::vector<UserFacts>{};
+    return users;
   }
+};
+
+// The real store, with a count of the listings of findings (what grows with the account's past).
+class ListCountingStore final : public store::MetadataStore {
+ public:
+  explicit ListCountingStore(std::unique_ptr<store::MetadataStore> inner)
+      : inner_(std::move(inner)) {}
+  std::atomic<int> finding_lists{0};
+
+  Result<std::optional<store::Document>> Get(std::string_view c, std::string_view p,
+                                             std::string_view id) override {
+    return inner_->Get(c, p, id);
+  }
+  Result<std::vector<store::Document>> List(std::string_view c, std::string_view p,
+                                            const store::ListOptions& o) override {
+    if (c == "securityhub.finding") ++finding_lists;
+    return inner_->List(c, p, o);
+  }
+  Result<std::vector<store::Document>> ListDue(std::string_view c, int64_t now_ms,
+                                               size_t limit) override {
+    return inner_->ListDue(c, now_ms, limit);
+  }
+  Result<std::vector<int64_t>> Commit(const std::vector<store::Mutation>& m) override {
+    return inner_->Commit(m);
+  }
+  Status Scrub() override { return inner_->Scrub(); }
+
+ private:
+  std::unique_ptr<store::MetadataStore> inner_;
 };
 
 class FindingsEngineTest : public ::testing::Test {
@@ -210,7 +240,10 @@ class FindingsEngineTest : public ::testing::Test {
   void SetUp() override {
     dir_ = fs::temp_directory_path() / ("hangar-findings-test-" + NewRequestId());
     fs::create_directories(dir_);
-    metadata_ = std::move(store::SqliteMetadataStore::Open((dir_ / "m.db").string())).value();
+    auto sqlite = std::move(store::SqliteMetadataStore::Open((dir_ / "m.db").string())).value();
+    auto counting = std::make_unique<ListCountingStore>(std::move(sqlite));
+    counting_ = counting.get();
+    metadata_ = std::move(counting);
     store_ = std::make_unique<FindingStore>(*metadata_);
     engine_ = std::make_unique<FindingsEngine>(*store_, facts_, clock_, DetectionOptions{});
     api_ = std::make_unique<SecurityHubApi>(
@@ -239,6 +272,7 @@ class FindingsEngineTest : public ::testing::Test {
   OffsetClock clock_{FromUnixMillis(1767225600000)};
   TestFacts facts_;
   std::unique_ptr<store::MetadataStore> metadata_;
+  ListCountingStore* counting_ = nullptr;  // metadata_
   std::unique_ptr<FindingStore> store_;
   std::unique_ptr<FindingsEngine> engine_;
   std::unique_ptr<SecurityHubApi> api_;
@@ -315,6 +349,29 @@ TEST_F(FindingsEngineTest, ABacklogCostsOneLookPerResourceNotOnePerEvent) {
   gate.Release();
   engine_->Flush();
   EXPECT_EQ(facts_.users_calls.load(), 2) << "one look for the first event, one for the batch";
+}
+
+TEST_F(FindingsEngineTest, ADeletedUsersFindingIsArchivedWithoutReadingEveryFinding) {
+  // bench/soak.py: each IAM change read every finding of the account, archived ones of every user
+  // ever made included, and the worker fell further behind the longer the server ran.
+  UserFacts user{"arn:aws:iam::111122223333:user/churn", "churn", std::string(kAccount),
+                 "us-east-1", 0, 1};
+  facts_.users = {user};
+  engine_->Observe(Event("iam.amazonaws.com", "PutUserPolicy"));
+  auto iam2 = [&] {
+    return GetFindings(R"({"Filters":{"ComplianceSecurityControlId":[{"Value":"IAM.2",)"
+                       R"("Comparison":"EQUALS"}]}})")["Findings"];
+  };
+  ASSERT_EQ(iam2().size(), 1u);
+  EXPECT_EQ(iam2()[0]["RecordState"], "ACTIVE") << "an inline policy of its own";
+
+  facts_.users.clear();
+  const int lists_before = counting_->finding_lists.load();
+  engine_->Observe(Event("iam.amazonaws.com", "DeleteUser"));
+  engine_->Flush();
+  EXPECT_EQ(counting_->finding_lists.load(), lists_before);
+  ASSERT_EQ(iam2().size(), 1u);
+  EXPECT_EQ(iam2()[0]["RecordState"], "ARCHIVED");
 }
 
 TEST_F(FindingsEngineTest, InABatchTheLastWordOnAKeyDecides) {
