@@ -145,7 +145,11 @@ Status FindingsEngine::StorePendingDetections() {
 }
 
 Status FindingsEngine::Store(const std::vector<Finding>& findings) {
-  for (const Finding& f : findings) HANGAR_RETURN_IF_ERROR(store_.Upsert(f));
+  for (const Finding& f : findings) {
+    HANGAR_RETURN_IF_ERROR(store_.Upsert(f));
+    std::lock_guard lock(controls_mu_);
+    control_findings_[f.account_id][f.resource_id].insert(f.id);
+  }
   return Status::Ok();
 }
 
@@ -313,6 +317,27 @@ Status FindingsEngine::ReevaluateUsers(const std::string& account) {
 }
 
 Status FindingsEngine::ArchiveResource(const std::string& account, const std::string& resource_id) {
+  std::optional<std::set<std::string>> known;
+  {
+    std::lock_guard lock(controls_mu_);
+    auto of_account = control_findings_.find(account);
+    if (of_account != control_findings_.end()) {
+      auto it = of_account->second.find(resource_id);
+      if (it != of_account->second.end()) {
+        known = std::move(it->second);
+        of_account->second.erase(it);
+      }
+    }
+  }
+  if (known) {
+    for (const std::string& id : *known) {
+      HANGAR_ASSIGN_OR_RETURN(auto f, store_.Get(account, id));
+      if (f && f->product == "securityhub" && f->record_state == "ACTIVE") {
+        HANGAR_RETURN_IF_ERROR(store_.Put(Archived(*f, clock_.Now())));
+      }
+    }
+    return Status::Ok();
+  }
   HANGAR_ASSIGN_OR_RETURN(auto findings, store_.List(account));
   for (const Finding& f : findings) {
     if (f.resource_id == resource_id && f.product == "securityhub" && f.record_state == "ACTIVE") {

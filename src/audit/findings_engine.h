@@ -109,6 +109,11 @@ class FindingsEngine {
   // the first look at an account after start does, grows with every user ever made and outran
   // the worker under IAM churn (bench/soak.py).
   std::mutex users_mu_;
+  // Likewise the control findings stored since start, by account and resource id: a destroyed key
+  // or deleted bucket has them archived by id. A resource not seen since start falls back to
+  // reading every finding of the account.
+  std::mutex controls_mu_;
+  std::map<std::string, std::map<std::string, std::set<std::string>>> control_findings_;
   std::map<std::string, std::map<std::string, std::vector<std::string>>> user_findings_;
 
   std::mutex sample_mu_;

@@ -312,7 +312,11 @@ TEST_F(FindingsEngineTest, ADestroyedKeyArchivesItsFindings) {
   AuditEvent deleted = Event("kms.amazonaws.com", "DeleteKey");
   deleted.principal.reset();
   deleted.event_type = "AwsServiceEvent";
+  const int lists_before = counting_->finding_lists.load();
   engine_->Observe(deleted);
+  engine_->Flush();
+  EXPECT_EQ(counting_->finding_lists.load(), lists_before)
+      << "archived by id: the account's other findings are not read";
   EXPECT_TRUE(GetFindings(R"({"Filters":{"RecordState":[{"Value":"ACTIVE","Comparison":"EQUALS"}]}})")
                   ["Findings"].empty());
 }
