@@ -148,7 +148,9 @@ Status FindingsEngine::Store(const std::vector<Finding>& findings) {
   for (const Finding& f : findings) {
     HANGAR_RETURN_IF_ERROR(store_.Upsert(f));
     std::lock_guard lock(controls_mu_);
-    control_findings_[f.account_id][f.resource_id].insert(f.id);
+    ResourceFindings& known = control_findings_[f.account_id][f.resource_id];
+    known.resource_type = f.resource_type;
+    known.ids.insert(f.id);
   }
   return Status::Ok();
 }
@@ -273,6 +275,13 @@ Status FindingsEngine::ReevaluateAccount(const std::string& account) {
   return Status::Ok();
 }
 
+size_t FindingsEngine::RememberedResourcesForTest() {
+  std::lock_guard lock(controls_mu_);
+  size_t n = 0;
+  for (const auto& [account, resources] : control_findings_) n += resources.size();
+  return n;
+}
+
 Status FindingsEngine::ReevaluateAccountBlock(const std::string& account) {
   HANGAR_RETURN_IF_ERROR(ReevaluateAccount(account));
   HANGAR_ASSIGN_OR_RETURN(auto buckets, facts_.AllBuckets());
@@ -284,16 +293,14 @@ Status FindingsEngine::ReevaluateAccountBlock(const std::string& account) {
 
 Status FindingsEngine::ReevaluateUsers(const std::string& account) {
   HANGAR_ASSIGN_OR_RETURN(auto users, facts_.Users(account));
-  std::map<std::string, std::vector<std::string>> present;  // user ARN -> its findings' ids
+  std::set<std::string> present;
   for (const UserFacts& u : users) {
-    std::vector<Finding> findings = UserControls(u, clock_.Now());
-    for (const Finding& f : findings) present[u.arn].push_back(f.id);
-    HANGAR_RETURN_IF_ERROR(Store(findings));
+    present.insert(u.arn);
+    HANGAR_RETURN_IF_ERROR(Store(UserControls(u, clock_.Now())));
   }
-  std::lock_guard lock(users_mu_);
-  auto known = user_findings_.find(account);
-  if (known == user_findings_.end()) {
-    // The first look at the account since start: users deleted while the server was down too.
+  if (users_seen_.insert(account).second) {
+    // The first look at the account's users since start: users deleted while the server was
+    // down too.
     HANGAR_ASSIGN_OR_RETURN(auto findings, store_.List(account));
     for (const Finding& f : findings) {
       if (f.resource_type == "AwsIamUser" && f.product == "securityhub" &&
@@ -301,18 +308,18 @@ Status FindingsEngine::ReevaluateUsers(const std::string& account) {
         HANGAR_RETURN_IF_ERROR(store_.Put(Archived(f, clock_.Now())));
       }
     }
-  } else {
-    for (const auto& [arn, ids] : known->second) {
-      if (present.count(arn)) continue;  // still there
-      for (const std::string& id : ids) {
-        HANGAR_ASSIGN_OR_RETURN(auto f, store_.Get(account, id));
-        if (f && f->record_state == "ACTIVE") {
-          HANGAR_RETURN_IF_ERROR(store_.Put(Archived(*f, clock_.Now())));
-        }
+    return Status::Ok();
+  }
+  std::vector<std::string> gone;
+  {
+    std::lock_guard lock(controls_mu_);
+    for (const auto& [resource_id, known] : control_findings_[account]) {
+      if (known.resource_type == "AwsIamUser" && !present.count(resource_id)) {
+        gone.push_back(resource_id);
       }
     }
   }
-  user_findings_[account] = std::move(present);
+  for (const std::string& user : gone) HANGAR_RETURN_IF_ERROR(ArchiveResource(account, user));
   return Status::Ok();
 }
 
@@ -324,7 +331,7 @@ Status FindingsEngine::ArchiveResource(const std::string& account, const std::st
     if (of_account != control_findings_.end()) {
       auto it = of_account->second.find(resource_id);
       if (it != of_account->second.end()) {
-        known = std::move(it->second);
+        known = std::move(it->second.ids);
         of_account->second.erase(it);
       }
     }

@@ -56,6 +56,8 @@ class FindingsEngine {
   // Returns once every event observed before the call has been processed and its findings
   // stored.
   void Flush();
+  // How many resources the engine remembers control findings of (tests: it must let go).
+  size_t RememberedResourcesForTest();
 
  private:
   // The looks again one batch of events asks for, one per resource: a look reads the resource's
@@ -104,17 +106,18 @@ class FindingsEngine {
     int queued_in_window = 0;
     int64_t unqueued = 0;
   };
-  // The findings stored for each user, by account and user ARN (finding ids): a user gone from
-  // the facts has its findings archived by id. Reading every finding of the account instead, as
-  // the first look at an account after start does, grows with every user ever made and outran
-  // the worker under IAM churn (bench/soak.py).
-  std::mutex users_mu_;
-  // Likewise the control findings stored since start, by account and resource id: a destroyed key
-  // or deleted bucket has them archived by id. A resource not seen since start falls back to
-  // reading every finding of the account.
+  // The control findings stored since start, by account and resource id: a destroyed key, deleted
+  // bucket or deleted user has them archived by id, and its entry goes with it. Reading every
+  // finding of the account instead grows with every resource ever made, and outran the worker
+  // under IAM churn (bench/soak.py); only a resource not seen since start, and the first look at
+  // an account's users (users_seen_), still do.
+  struct ResourceFindings {
+    std::string resource_type;
+    std::set<std::string> ids;
+  };
   std::mutex controls_mu_;
-  std::map<std::string, std::map<std::string, std::set<std::string>>> control_findings_;
-  std::map<std::string, std::map<std::string, std::vector<std::string>>> user_findings_;
+  std::map<std::string, std::map<std::string, ResourceFindings>> control_findings_;
+  std::set<std::string> users_seen_;  // accounts; worker thread (and EvaluateAll before it) only
 
   std::mutex sample_mu_;
   std::map<std::string, RootUse> root_use_;  // by account

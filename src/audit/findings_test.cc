@@ -212,9 +212,11 @@ class ListCountingStore final : public store::MetadataStore {
   explicit ListCountingStore(std::unique_ptr<store::MetadataStore> inner)
       : inner_(std::move(inner)) {}
   std::atomic<int> finding_lists{0};
+  std::atomic<int> finding_gets{0};
 
   Result<std::optional<store::Document>> Get(std::string_view c, std::string_view p,
                                              std::string_view id) override {
+    if (c == "securityhub.finding") ++finding_gets;
     return inner_->Get(c, p, id);
   }
   Result<std::vector<store::Document>> List(std::string_view c, std::string_view p,
@@ -369,6 +371,7 @@ TEST_F(FindingsEngineTest, ADeletedUsersFindingIsArchivedWithoutReadingEveryFind
   ASSERT_EQ(iam2().size(), 1u);
   EXPECT_EQ(iam2()[0]["RecordState"], "ACTIVE") << "an inline policy of its own";
 
+  const size_t remembered = engine_->RememberedResourcesForTest();
   facts_.users.clear();
   const int lists_before = counting_->finding_lists.load();
   engine_->Observe(Event("iam.amazonaws.com", "DeleteUser"));
@@ -376,6 +379,13 @@ TEST_F(FindingsEngineTest, ADeletedUsersFindingIsArchivedWithoutReadingEveryFind
   EXPECT_EQ(counting_->finding_lists.load(), lists_before);
   ASSERT_EQ(iam2().size(), 1u);
   EXPECT_EQ(iam2()[0]["RecordState"], "ARCHIVED");
+  // The user's entry went with it: later IAM changes do not look at its findings again, and the
+  // engine's memory does not grow with every user ever made.
+  const int gets_before = counting_->finding_gets.load();
+  engine_->Observe(Event("iam.amazonaws.com", "CreateUser"));
+  engine_->Flush();
+  EXPECT_EQ(counting_->finding_gets.load(), gets_before);
+  EXPECT_EQ(engine_->RememberedResourcesForTest(), remembered - 1);
 }
 
 TEST_F(FindingsEngineTest, InABatchTheLastWordOnAKeyDecides) {
