@@ -7,7 +7,7 @@ CMAKE_GEN := -G Ninja
 FUZZ_SECONDS ?= 60
 # The sanitizer tree: clang++ with ASan+UBSan; it builds the unit tests and the fuzz targets.
 ASAN_CONFIG := -DCMAKE_BUILD_TYPE=Debug -DHANGAR_SANITIZE=ON -DHANGAR_BUILD_BENCH=OFF \
-  -DCMAKE_CXX_COMPILER=clang++ -DHANGAR_FUZZ=ON
+  -DCMAKE_CXX_COMPILER=clang++ -DHANGAR_FUZZ=ON -DHANGAR_CONSOLE=OFF
 
 .PHONY: deps configure build run test fuzz asan-configure bench clean
 

@@ -14,6 +14,9 @@ PACKAGES=(
   libp11-kit-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 curl openssl s3cmd rclone restic
+  # the web console's browser tests (tests/e2e/test_console.py): Debian's Chromium, driven by
+  # Playwright (npm playwright-core), which never downloads a browser of its own
+  chromium
   # the root key in a PKCS#11 token (--root-key-pkcs11): SoftHSM2 stands in for the HSM
   softhsm2
 )
@@ -39,7 +42,8 @@ if ! runs_aws aws && ! runs_aws /usr/bin/aws; then
   missing+=(awscli)
 fi
 
-# Node.js and npm for the JavaScript interop tests (tests/interop): a node already on PATH is kept.
+# Node.js and npm to build the web console and for the JavaScript interop tests (tests/interop): a
+# node already on PATH is kept.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   missing+=(nodejs npm)
 fi
@@ -56,10 +60,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# npm packages of the interop tests, exactly as their package-lock.json pins them; skipped when
+# npm packages of the web console (console/: the AWS SDK for JavaScript v3, esbuild, Playwright,
+# axe-core) and of the interop tests, exactly as their package-lock.json pins them; skipped when
 # node_modules already matches the lock file.
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-for dir in "$ROOT"/tests/interop/*/; do
+for dir in "$ROOT"/console/ "$ROOT"/tests/interop/*/; do
   [ -f "$dir/package-lock.json" ] || continue
   if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
      [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -37,6 +38,7 @@
 #include "common/files.h"
 #include "common/secret_bytes.h"
 #include "common/strings.h"
+#include "http/console_assets.h"
 #include "http/operator_endpoints.h"
 #include "http/request_observer.h"
 #include "http/router.h"
@@ -80,6 +82,7 @@ struct ServeOptions {
   bool allow_core_dumps = false;
   std::string regions;                        // "" = AWS's commercial regions
   std::string admin_listen = "127.0.0.1:0";  // "off" = none
+  std::string console_dir;  // "": "console" beside the executable, if it exists; "off": none
   std::string audit = "on";                   // "off": no audit trail (benchmarks only)
   bool audit_lookup_data_events = false;
   int audit_retention_days = 0;  // 0: kept for ever
@@ -179,6 +182,42 @@ bool SplitListen(const std::string& listen, std::string& host, uint16_t& port) {
   return !host.empty();
 }
 
+// Where `make build` puts the web console: the directory "console" beside the hangar executable
+// (/proc/self/exe, so a symlink to the binary still finds it). "" if the executable is unknown.
+std::string ConsoleDirBesideExecutable() {
+  std::error_code ec;
+  const std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string() : (exe.parent_path() / "console").string();
+}
+
+// The console's files as --console-dir names them, logged in one line. Null: no console
+// (--console-dir off, or the executable's directory is unknown). A directory named explicitly
+// must exist; the default one is used only if it does.
+Result<std::unique_ptr<http::ConsoleAssets>> LoadConsole(const std::string& console_dir) {
+  if (console_dir == "off") {
+    spdlog::info("console: off (--console-dir off); /console/ paths are S3's");
+    return std::unique_ptr<http::ConsoleAssets>();
+  }
+  const std::string dir = console_dir.empty() ? ConsoleDirBesideExecutable() : console_dir;
+  if (dir.empty()) {
+    spdlog::info("console: absent (the hangar executable's directory is unknown)");
+    return std::unique_ptr<http::ConsoleAssets>();
+  }
+  std::error_code ec;
+  if (!console_dir.empty() && !std::filesystem::exists(dir, ec)) {
+    return Error(ErrorCode::kValidation, "--console-dir " + dir + " does not exist");
+  }
+  HANGAR_ASSIGN_OR_RETURN(auto assets, http::ConsoleAssets::Load(dir));
+  if (assets->empty()) {
+    spdlog::info("console: absent (no files in {}; `make build` builds them); /console/ says so",
+                 dir);
+  } else {
+    spdlog::info("console: served at /console/ from {} ({} files, {} bytes)", dir,
+                 assets->file_count(), assets->total_bytes());
+  }
+  return assets;
+}
+
 std::string CredentialsFileText(const iam::RootCredentials& creds) {
   return "# Root credentials of Hangar account " + creds.account_id +
          ". Keep this file private.\n[default]\naws_access_key_id = " + creds.access_key_id +
@@ -208,6 +247,11 @@ int Serve(const ServeOptions& opts) {
   if (opts.admin_listen != "off" && !SplitListen(opts.admin_listen, admin_host, admin_port)) {
     std::cerr << "hangar: --admin-listen must be HOST:PORT or off, got '" << opts.admin_listen
               << "'\n";
+    return 2;
+  }
+  auto console = LoadConsole(opts.console_dir);
+  if (!console.ok()) {
+    std::cerr << "hangar: " << console.status().message() << "\n";
     return 2;
   }
   ProtectSecretsInMemory(opts.allow_core_dumps);
@@ -380,6 +424,7 @@ int Serve(const ServeOptions& opts) {
   router_options.default_region = opts.region;
   router_options.dev_clock = dev_clock;
   router_options.observer = observer->get();
+  router_options.console = console->get();
   http::Router router(router_options, verifier, kms_api, sts_api, iam_api, s3_api, lifecycle_clock,
                       [&](std::chrono::seconds by) {
                         offset_clock.Advance(by);
@@ -599,6 +644,9 @@ int main(int argc, char** argv) {
                     "Comma-separated regions served (default: AWS's commercial regions)");
   serve->add_option("--admin-listen", opts.admin_listen,
                     "HOST:PORT of the operator listener (metrics, health), or off");
+  serve->add_option("--console-dir", opts.console_dir,
+                    "Directory of the web console's files, served at /console/ (default: "
+                    "'console' beside the hangar executable, if it exists; off: no console)");
   serve->add_option("--tls-cert", opts.tls_cert, "PEM certificate chain: serve HTTPS");
   serve->add_option("--tls-key", opts.tls_key, "PEM private key for --tls-cert");
   serve->add_option("--root-key-file", opts.root_key_file,

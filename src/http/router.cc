@@ -62,6 +62,47 @@ std::string SafeDump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Whether the request carries, or may carry, a SigV4 signature: an Authorization header, or the
+// presigned-URL query parameters (a query that cannot be parsed counts as signed).
+bool MaySign(const HttpRequest& request) {
+  if (request.headers.Has("authorization")) return true;
+  if (request.query.empty()) return false;
+  auto params = ParseQuery(request.query, false);
+  if (!params) return true;
+  for (const auto& [name, value] : *params) {
+    const std::string lower = ToLower(name);
+    if (lower == "x-amz-signature" || lower == "x-amz-credential") return true;
+  }
+  return false;
+}
+
+// AWS lets any origin read these services' answers (errors too): they authenticate by signature,
+// never by cookie, so a page learns nothing its own signed request did not already hold. Browsers
+// may read only the response headers named here beyond the simple ones.
+void AddApiCorsHeaders(const HttpRequest& request, HttpResponse& response) {
+  if (!request.headers.Has("origin")) return;
+  response.headers.Set("Access-Control-Allow-Origin", "*");
+  response.headers.Set("Access-Control-Expose-Headers",
+                       "x-amzn-RequestId, x-amzn-ErrorType, x-amz-request-id, Date");
+}
+
+// The answer to a browser's preflight before a cross-origin call to KMS, STS, IAM, CloudTrail or
+// Security Hub, as permissive as AWS's: any origin, the methods these APIs use, whatever headers
+// the SDK asks to send (Authorization, X-Amz-Date, X-Amz-Target, ...), cached for a day.
+HttpResponse ApiPreflight(const HttpRequest& request, const std::string& request_id) {
+  HttpResponse r;
+  r.headers.Add("Access-Control-Allow-Origin", request.headers.Get("origin"));
+  r.headers.Add("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, HEAD");
+  if (std::string_view asked = request.headers.Get("access-control-request-headers");
+      !asked.empty()) {
+    r.headers.Add("Access-Control-Allow-Headers", asked);
+  }
+  r.headers.Add("Access-Control-Max-Age", "86400");
+  r.headers.Add("Vary", "Origin");
+  r.headers.Add("x-amzn-RequestId", request_id);
+  return r;
+}
+
 HttpResponse JsonResponse(int status, std::string body) {
   HttpResponse r;
   r.status = status;
@@ -87,9 +128,29 @@ Router::Router(RouterOptions options, const auth::SigV4Verifier& verifier, kms::
       cloudtrail_(audit.cloudtrail),
       securityhub_(audit.securityhub) {}
 
+bool Router::IsConsoleRequest(const HttpRequest& request) const {
+  return options_.console != nullptr && (request.method == "GET" || request.method == "HEAD") &&
+         ConsoleAssets::IsConsolePath(request.path) && !MaySign(request) &&
+         !s3_.VirtualHosted(request);
+}
+
+// `OPTIONS /` path-style names no bucket, so S3 has no preflight to answer there (it answers 405).
+// Security Hub's REST paths (/findings, /findings/batchupdate) are also a bucket "findings" and
+// its objects, whose own CORS rules answer their preflights: those stay S3's.
+bool Router::IsApiPreflight(const HttpRequest& request) const {
+  return request.method == "OPTIONS" && request.path == "/" && request.headers.Has("origin") &&
+         request.headers.Has("access-control-request-method") && !MaySign(request) &&
+         !s3_.VirtualHosted(request);
+}
+
 Router::Service Router::Detect(const HttpRequest& request) const {
   // "_hangar" is not a valid bucket name, so these paths never shadow S3.
   if (options_.dev_clock && request.path.starts_with("/_hangar/")) return Service::kInternal;
+  // "console" is a valid bucket name: a signed request to it still reaches S3, and so does any
+  // virtual-hosted one, but an anonymous path-style read of a bucket named "console" is shadowed
+  // by the console (docs/hardening.md).
+  if (IsConsoleRequest(request)) return Service::kConsole;
+  if (IsApiPreflight(request)) return Service::kPreflight;
   if (auto service = auth::PeekSigV4Service(request)) {
     if (*service == "kms") return Service::kKms;
     if (*service == "s3") return Service::kS3;
@@ -113,6 +174,11 @@ RoutePlan Router::Plan(const HttpRequest& request) {
   RoutePlan plan;
   plan.max_buffered_body = options_.max_api_body;
   Service service = Detect(request);
+  if (service == Service::kConsole || service == Service::kPreflight) {
+    plan.max_buffered_body = 0;  // GET, HEAD and OPTIONS carry no body here
+    plan.run_inline = true;      // answered from memory
+    return plan;
+  }
   if (service == Service::kKms) plan.run_inline = kms::KmsApi::RunsInline(KmsOperation(request));
   if (service == Service::kS3) {
     s3::S3Api::BodyPlan body = s3_.Plan(request);
@@ -157,11 +223,14 @@ auth::RequestContext Router::NewContext(const HttpRequest& request) const {
 Admission Router::Admit(HttpRequest& request) {
   Admission admission;
   const Service service = Detect(request);
-  if (service == Service::kInternal || service == Service::kUnknown) return admission;
+  if (service == Service::kInternal || service == Service::kUnknown ||
+      service == Service::kConsole || service == Service::kPreflight) {
+    return admission;
+  }
   auth::RequestContext ctx = NewContext(request);
   auto refuse = [&](const Status& status) {
     HttpResponse rendered = RenderErrorFor(service, request, status, ctx.request_id);
-    if (service == Service::kS3) s3_.AddCorsHeaders(request, rendered);
+    AddCorsHeaders(service, request, rendered);
     admission.refusal = Recorded(service, request, ctx, status, std::move(rendered));
     return std::move(admission);
   };
@@ -232,6 +301,12 @@ HttpResponse Router::Handle(HttpRequest& request) {
     ctx = NewContext(request);
   }
   if (service == Service::kInternal) return HandleInternal(request, ctx.request_id);
+  if (service == Service::kConsole) {
+    return Recorded(service, request, ctx, Status::Ok(), options_.console->Serve(request));
+  }
+  if (service == Service::kPreflight) {
+    return Recorded(service, request, ctx, Status::Ok(), ApiPreflight(request, ctx.request_id));
+  }
   Status outcome;
   HttpResponse response = Serve(service, request, ctx, verified, outcome);
   if (ctx.audit && ctx.audit->caller) {
@@ -239,8 +314,28 @@ HttpResponse Router::Handle(HttpRequest& request) {
     ctx.principal = *ctx.audit->caller;
     ctx.auth_type = ctx.audit->caller_auth_type;
   }
-  if (service == Service::kS3) s3_.AddCorsHeaders(request, response);  // errors too, as S3 does
+  AddCorsHeaders(service, request, response);  // errors too, as AWS does
   return Recorded(service, request, ctx, outcome, std::move(response));
+}
+
+void Router::AddCorsHeaders(Service service, const HttpRequest& request, HttpResponse& response) {
+  switch (service) {
+    case Service::kS3:
+      s3_.AddCorsHeaders(request, response);
+      break;
+    case Service::kKms:
+    case Service::kSts:
+    case Service::kIam:
+    case Service::kCloudTrail:
+    case Service::kSecurityHub:
+    case Service::kUnknown:  // answered in KMS's dialect
+      AddApiCorsHeaders(request, response);
+      break;
+    case Service::kInternal:
+    case Service::kConsole:    // same-origin only
+    case Service::kPreflight:  // carries its own
+      break;
+  }
 }
 
 HttpResponse Router::Serve(Service service, HttpRequest& request, auth::RequestContext& ctx,
@@ -334,6 +429,10 @@ std::string Router::EventName(Service service, const HttpRequest& request) const
       s3_.NoteForAudit(request, notes);
       return notes.event_name;
     }
+    case Service::kConsole:
+      return "GetConsoleAsset";
+    case Service::kPreflight:
+      return "PreflightRequest";
     default:
       return {};
   }
@@ -348,6 +447,8 @@ std::string_view Router::SourceName(Service service) {
     case Service::kCloudTrail: return "cloudtrail";
     case Service::kSecurityHub: return "securityhub";
     case Service::kInternal: return "hangar";
+    case Service::kConsole: return "console";
+    case Service::kPreflight: return "cors";
     case Service::kUnknown: break;
   }
   return "unknown";
@@ -356,7 +457,10 @@ std::string_view Router::SourceName(Service service) {
 HttpResponse Router::Recorded(Service service, const HttpRequest& request,
                               const auth::RequestContext& ctx, const Status& outcome,
                               HttpResponse response) const {
-  const bool audited = audit_ != nullptr && service != Service::kInternal;
+  // The dev clock, the console's static files and preflights are not API calls: AWS records
+  // neither its console's page loads nor preflights in CloudTrail.
+  const bool audited = audit_ != nullptr && service != Service::kInternal &&
+                       service != Service::kConsole && service != Service::kPreflight;
   if (options_.observer == nullptr && !audited) return response;
   const std::string_view source = SourceName(service);
   if (service == Service::kS3 && ctx.audit) s3_.NoteForAudit(request, *ctx.audit);
@@ -468,8 +572,10 @@ HttpResponse Router::HandleInternal(HttpRequest& request, const std::string& req
 HttpResponse Router::RenderError(const HttpRequest& request, const Status& status) {
   const Service service = Detect(request);
   auth::RequestContext ctx = NewContext(request);
-  return Recorded(service, request, ctx, status,
-                  RenderErrorFor(service, request, status, ctx.request_id));
+  HttpResponse rendered = RenderErrorFor(service, request, status, ctx.request_id);
+  // S3's bucket rules are not read here (this may run on an I/O thread); S3 answers without them.
+  if (service != Service::kS3) AddCorsHeaders(service, request, rendered);
+  return Recorded(service, request, ctx, status, std::move(rendered));
 }
 
 void Router::Completed(const HttpRequest& request, const CompletedExchange& exchange) {
@@ -484,11 +590,14 @@ HttpResponse Router::RenderErrorFor(Service service, const HttpRequest& request,
   }
   HttpResponse r;
   switch (service) {
+    case Service::kConsole:
+      return ConsoleAssets::ErrorPage(wire.json_status, status.message());
     case Service::kKms:
     case Service::kCloudTrail:
     case Service::kSecurityHub:
     case Service::kUnknown:
-    case Service::kInternal: {
+    case Service::kInternal:
+    case Service::kPreflight: {
       r.status = wire.json_status;
       // Security Hub speaks REST-JSON, where a refusal is 403 (KMS answers 400).
       if (service == Service::kSecurityHub && status.code() == ErrorCode::kAccessDenied) {

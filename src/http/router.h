@@ -9,7 +9,9 @@
 // audit trail, when there is one: the response leaves only once its record is durable, and while
 // the trail cannot be written nothing is served (fail closed; docs/audit.md).
 // It also serves, only when enabled, POST /_hangar/dev/clock, signed by an account root (SigV4,
-// service "hangar"). Operator endpoints (metrics, health) live on their own listener
+// service "hangar"); the web console's static files at /console/ (console_assets.h: unsigned
+// path-style GET and HEAD only, neither authenticated nor audited); and the CORS preflight
+// `OPTIONS /` of browsers calling the JSON and query APIs from another origin. Operator endpoints (metrics, health) live on their own listener
 // (operator_endpoints.h), never on this one.
 // Thread-safe: it holds no per-request state.
 
@@ -21,6 +23,7 @@
 #include "audit/sink.h"
 #include "auth/sigv4.h"
 #include "common/clock.h"
+#include "http/console_assets.h"
 #include "http/server.h"
 #include "iam/iam_api.h"
 #include "iam/sts_api.h"
@@ -38,6 +41,8 @@ struct RouterOptions {
   // HANGAR_DEV_CLOCK=1: POST /_hangar/dev/clock?advance=SECONDS exists.
   bool dev_clock = false;
   uint64_t max_api_body = 1 << 20;  // JSON and query bodies
+  // The web console's files, served at /console/; null: no console (those paths are S3's).
+  const ConsoleAssets* console = nullptr;
 };
 
 // The audit layer as the router sees it: where records go, and the APIs that read them back.
@@ -64,10 +69,27 @@ class Router final : public RequestHandler {
   void Completed(const HttpRequest& request, const CompletedExchange& exchange) override;
 
  private:
-  enum class Service { kKms, kS3, kSts, kIam, kCloudTrail, kSecurityHub, kInternal, kUnknown };
+  enum class Service {
+    kKms,
+    kS3,
+    kSts,
+    kIam,
+    kCloudTrail,
+    kSecurityHub,
+    kInternal,
+    kConsole,    // the web console's static files
+    kPreflight,  // a CORS preflight for the JSON and query APIs
+    kUnknown,
+  };
   // The service's name in eventSource, metrics and logs: "kms", "s3", ...
   static std::string_view SourceName(Service service);
   Service Detect(const HttpRequest& request) const;
+  // Whether an unsigned request is for the console or an API preflight rather than S3: only when
+  // it names no bucket in its Host (virtual-hosted S3 requests are always S3's).
+  bool IsConsoleRequest(const HttpRequest& request) const;
+  bool IsApiPreflight(const HttpRequest& request) const;
+  // The CORS headers of `service`'s answer to `request` (S3: the bucket's rules).
+  void AddCorsHeaders(Service service, const HttpRequest& request, HttpResponse& response);
   HttpResponse RenderErrorFor(Service service, const HttpRequest& request, const Status& status,
                               const std::string& request_id) const;
   // Authenticates `request` for `service`, filling `ctx`; `verified` receives the signature

@@ -24,6 +24,20 @@ std::string HostWithoutPort(std::string_view host) {
   return ToLower(colon == std::string_view::npos ? host : host.substr(0, colon));
 }
 
+// The bucket a virtual-hosted request's Host names ("<bucket>.<domain>"), or nullopt when the
+// request is path-style.
+std::optional<std::string> VirtualHostBucket(const HttpRequest& request,
+                                             const std::vector<std::string>& domains) {
+  const std::string host = HostWithoutPort(request.headers.Get("host"));
+  for (const auto& domain : domains) {
+    if (host.size() > domain.size() + 1 && host.ends_with(domain) &&
+        host[host.size() - domain.size() - 1] == '.') {
+      return host.substr(0, host.size() - domain.size() - 1);
+    }
+  }
+  return std::nullopt;
+}
+
 // No key is longer than S3 allows, on any operation: a read of a 26,000-byte key would only cost
 // policy matching and lookups for nothing.
 Result<Address> CheckKeyLength(Address a) {
@@ -41,14 +55,10 @@ Result<Address> ParseAddress(const HttpRequest& request, const std::vector<std::
   }
   std::string_view path = std::string_view(*decoded).substr(1);
   Address a;
-  const std::string host = HostWithoutPort(request.headers.Get("host"));
-  for (const auto& domain : domains) {
-    if (host.size() > domain.size() + 1 && host.ends_with(domain) &&
-        host[host.size() - domain.size() - 1] == '.') {
-      a.bucket = host.substr(0, host.size() - domain.size() - 1);
-      a.key = std::string(path);
-      return CheckKeyLength(std::move(a));
-    }
+  if (auto bucket = VirtualHostBucket(request, domains)) {
+    a.bucket = std::move(*bucket);
+    a.key = std::string(path);
+    return CheckKeyLength(std::move(a));
   }
   size_t slash = path.find('/');
   a.bucket = std::string(path.substr(0, slash));
@@ -264,6 +274,10 @@ using api::Query;
 
 S3Api::S3Api(S3Service& service, S3ApiOptions options)
     : service_(service), options_(std::move(options)) {}
+
+bool S3Api::VirtualHosted(const HttpRequest& request) const {
+  return api::VirtualHostBucket(request, options_.virtual_host_domains).has_value();
+}
 
 S3Api::BodyPlan S3Api::Plan(const HttpRequest& request) const {
   BodyPlan plan;

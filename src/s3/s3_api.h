@@ -38,6 +38,10 @@ class S3Api {
   };
   BodyPlan Plan(const HttpRequest& request) const;
 
+  // Whether the request names its bucket in the Host header ("<bucket>.<domain>" for one of
+  // options.virtual_host_domains) rather than in the path.
+  bool VirtualHosted(const HttpRequest& request) const;
+
   // Checks that need no body, before any of it is read (docs/hardening.md item 11): the bucket
   // exists, anonymous callers face a policy that could allow them, and operations with one
   // required action are authorised. Requests without a body pass (Handle checks them).
