@@ -71,11 +71,14 @@ async function route() {
   for (const [pattern, page] of ROUTES) {
     const match = pattern.exec(path);
     if (!match) continue;
-    replace(main, h("p", { class: "loading", role: "status" }, "Loading…"));
+    // Each visit renders into its own view: a page still loading when the hash moves on keeps
+    // writing into a view that is no longer shown, never over its successor.
+    const view = h("div", { class: "view" }, h("p", { class: "loading", role: "status" }, "Loading…"));
+    replace(main, view);
     try {
-      await page(main, match.slice(1).map(decodeURIComponent), query, () => current === generation);
+      await page(view, match.slice(1).map(decodeURIComponent), query);
     } catch (err) {
-      if (current === generation) replace(main, h("h1", {}, "Error"), errorBox(err));
+      replace(view, h("h1", {}, "Error"), errorBox(err));
     }
     if (current === generation) {
       const heading = main.querySelector("h1");

@@ -1,7 +1,7 @@
 // The signed-in principal's credentials and the SDK clients that use them. The secret lives in
 // this tab's sessionStorage only (gone when the tab closes; never sent anywhere but in request
-// signatures). Every client talks to the origin that served the console: Hangar serves all its
-// APIs on one port.
+// signatures). Every client talks to one endpoint: by default the origin that served the console,
+// since Hangar serves all its APIs on one port; a console served elsewhere names Hangar's.
 import { S3Client } from "@aws-sdk/client-s3";
 import { KMSClient } from "@aws-sdk/client-kms";
 import { IAMClient } from "@aws-sdk/client-iam";
@@ -27,7 +27,8 @@ function config(session) {
     secretAccessKey: session.secretAccessKey,
     ...(session.sessionToken ? { sessionToken: session.sessionToken } : {}),
   };
-  return { region: session.region, endpoint: window.location.origin, credentials, maxAttempts: 1 };
+  return { region: session.region, endpoint: session.endpoint || window.location.origin, credentials,
+           maxAttempts: 1 };
 }
 
 function makeClients(session) {

@@ -74,6 +74,13 @@ export function radioGroup(legend, name, options, selected, onchange) {
 // An API error where it happened: the service's own code and message, never swallowed.
 export function errorText(err) {
   if (!err) return "";
+  if (err instanceof TypeError && /fetch/i.test(err.message)) {
+    // fetch() rejects without a response: the server is unreachable, or the browser withheld
+    // the answer (CORS) from a console served by another origin.
+    return `NetworkError: ${err.message}. The request did not reach Hangar, or the browser ` +
+      "blocked its answer (a console served from another origin cannot read S3's bucket list " +
+      "nor buckets without CORS rules for that origin).";
+  }
   const code = err.name && err.name !== "Error" ? err.name : err.Code || "Error";
   const message = err.message && err.message !== "UnknownError" ? err.message : "";
   const status = err.$metadata?.httpStatusCode;

@@ -17,14 +17,27 @@ if (!endpoint || !rootKeyId || !rootSecret) {
   throw new Error("HANGAR_ENDPOINT, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set");
 }
 
+let mainPage = null;  // shot when a step fails
+
 export async function launch() {
-  const browser = await chromium.launch({
+  const browser = await launchBrowser();
+  const opened = await newPage(browser);
+  mainPage = opened.page;
+  return { browser, ...opened };
+}
+
+export function launchBrowser() {
+  return chromium.launch({
     executablePath: process.env.HANGAR_CHROMIUM || "/usr/bin/chromium",
     headless: true,
     // This machine has no route out: keep Chromium from trying (and from waiting on) Google.
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
+}
+
+// A fresh context (its own sessionStorage) and page, with the problems it records.
+export async function newPage(browser) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   const page = await context.newPage();
   const problems = [];
@@ -34,19 +47,23 @@ export async function launch() {
       problems.push(`console error: ${msg.text()}`);
     }
   });
-  // Nothing may be fetched from anywhere but the server itself.
+  // Nothing may be fetched from anywhere but the server itself (and, when the console is served
+  // from another origin, that origin).
+  const allowed = [endpoint, process.env.HANGAR_CONSOLE_ORIGIN, "blob:", "data:"].filter(Boolean);
   page.on("request", (req) => {
-    if (!req.url().startsWith(endpoint) && !req.url().startsWith("blob:") && !req.url().startsWith("data:")) {
+    if (!allowed.some((prefix) => req.url().startsWith(prefix))) {
       problems.push(`request to a foreign origin: ${req.url()}`);
     }
   });
-  return { browser, context, page, problems };
+  return { context, page, problems };
 }
 
-export async function signIn(page, accessKeyId, secret) {
-  await page.goto(`${endpoint}/console/`);
+// Signs in on the console at `consoleUrl` (Hangar's own by default), with Hangar's endpoint.
+export async function signIn(page, accessKeyId, secret, consoleUrl = `${endpoint}/console/`) {
+  await page.goto(consoleUrl);
   await page.getByLabel("Access key ID").fill(accessKeyId);
   await page.getByLabel("Secret access key").fill(secret);
+  await page.getByLabel("Endpoint").fill(endpoint);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("button", { name: "Sign out" }).waitFor();
 }
@@ -75,6 +92,14 @@ export function state(operation, ...args) {
 
 export async function step(name, fn) {
   const started = Date.now();
-  await fn();
+  try {
+    await fn();
+  } catch (err) {
+    if (mainPage) {
+      const file = await shot(mainPage, "FAILED").catch(() => "(no screenshot)");
+      console.log(`FAILED  ${name}: the page is in ${file}`);
+    }
+    throw err;
+  }
   console.log(`ok  ${name} (${Date.now() - started} ms)`);
 }

@@ -12,8 +12,11 @@
 
 namespace hangar::audit {
 
+// X-Amz-Target of a CloudTrail call: botocore and the aws CLI name the operation after the long
+// prefix, the AWS SDK for JavaScript v3 after the short one (its serviceTarget); AWS takes both.
 inline constexpr std::string_view kCloudTrailTargetPrefix =
     "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.";
+inline constexpr std::string_view kCloudTrailShortTargetPrefix = "CloudTrail_20131101.";
 
 struct CloudTrailOptions {
   std::string audit_dir;

@@ -29,8 +29,11 @@ std::string_view KmsOperation(const HttpRequest& request) {
 
 std::string_view CloudTrailOperation(const HttpRequest& request) {
   std::string_view target = request.headers.Get("x-amz-target");
-  if (!target.starts_with(audit::kCloudTrailTargetPrefix)) return {};
-  return target.substr(audit::kCloudTrailTargetPrefix.size());
+  for (std::string_view prefix :
+       {audit::kCloudTrailTargetPrefix, audit::kCloudTrailShortTargetPrefix}) {
+    if (target.starts_with(prefix)) return target.substr(prefix.size());
+  }
+  return {};
 }
 
 // The form of an IAM or STS request: the body of a POST, else the query string.

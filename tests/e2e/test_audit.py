@@ -879,6 +879,19 @@ class AuditLookupTest(HangarTestCase):
             [e["EventName"] for e in lookup_all(cloudtrail, ("ResourceName", first_key["Arn"]))[0]],
             ["CreateKey"])
 
+    def test_lookup_with_the_javascript_sdks_short_target(self):
+        # The AWS SDK for JavaScript v3 (the console's) names the operation
+        # "CloudTrail_20131101.LookupEvents"; botocore uses the long form. AWS takes both.
+        key_arn = self.server.client("kms").create_key(Description="short target")["KeyMetadata"]["Arn"]
+        body = json.dumps({"LookupAttributes": [{"AttributeKey": "ResourceName",
+                                                 "AttributeValue": key_arn}]})
+        for target in ("CloudTrail_20131101.LookupEvents",
+                       "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"):
+            with self.subTest(target=target):
+                r = self.server.raw_request(body, service="cloudtrail", target=target)
+                self.assertEqual(r.status, 200, r.body)
+                self.assertEqual([e["EventName"] for e in r.json()["Events"]], ["CreateKey"])
+
     def test_lookup_needs_cloudtrail_lookup_events_permission(self):
         server = self.server
         account = server.account_id

@@ -9,15 +9,20 @@ the server that directory explicitly. Two scripts run against one server:
   the key's deletion, Kzax01 refused), asserting on the page and, through boto3
   (console/tests/aws_state.py), on the server's state after each step;
 - console/tests/a11y.mjs, axe-core over every page, wizard step and dialog, wide and narrow, with
-  no serious or critical violation allowed, and a keyboard-only sign-in.
+  no serious or critical violation allowed, and a keyboard-only sign-in;
+- console/tests/browse.mjs, the other pages (paging, folders, delete, Block Public Access, the
+  policy editor's errors, event history, findings, access keys) and the console served from
+  another origin (Python's http.server), calling Hangar through CORS.
 
 Screenshots of each step go to build/console-screenshots (HANGAR_CONSOLE_SCREENSHOTS).
 """
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
 import unittest
 
 from harness import HangarTestCase
@@ -82,6 +87,51 @@ class ConsoleBrowserTest(HangarTestCase):
             "HANGAR_A11Y_BUCKET": "a11y-bucket", "HANGAR_A11Y_OBJECT": "top.txt",
             "HANGAR_A11Y_KEY_ID": key_id, "HANGAR_A11Y_USER": "a11y-user"})
         self.assertIn('"a11y":"passed"', out)
+
+    def test_the_other_pages_and_another_origin(self):
+        s3 = self.server.s3_client()
+        s3.create_bucket(Bucket="browse-bucket")
+        for i in range(120):
+            s3.put_object(Bucket="browse-bucket", Key=f"logs/{i:04d}.txt", Body=b"log line")
+        s3.put_object(Bucket="browse-bucket", Key="top.txt", Body=b"top")
+        key_id = self.server.client("kms").create_key(Description="browse")["KeyMetadata"]["KeyId"]
+        iam = self.server.client("iam")
+        iam.create_user(UserName="browse-user")
+        iam.create_access_key(UserName="browse-user")
+        origin = self.start_static_console()
+        s3.create_bucket(Bucket="cors-bucket")
+        s3.put_object(Bucket="cors-bucket", Key="shared.txt", Body=b"shared")
+        s3.put_bucket_cors(Bucket="cors-bucket", CORSConfiguration={"CORSRules": [{
+            "AllowedOrigins": [origin], "AllowedMethods": ["GET", "HEAD", "PUT", "POST", "DELETE"],
+            "AllowedHeaders": ["*"], "ExposeHeaders": ["ETag", "x-amz-server-side-encryption",
+            "x-amz-server-side-encryption-aws-kms-key-id",
+            "x-amz-server-side-encryption-bucket-key-enabled", "x-amz-checksum-crc32"]}]})
+        out = self.run_script("browse.mjs", {
+            "HANGAR_BROWSE_BUCKET": "browse-bucket", "HANGAR_BROWSE_CORS_BUCKET": "cors-bucket",
+            "HANGAR_BROWSE_KEY_ID": key_id, "HANGAR_BROWSE_USER": "browse-user",
+            "HANGAR_CONSOLE_ORIGIN": origin})
+        self.assertIn('"browse":"passed"', out)
+
+    def start_static_console(self):
+        """The built console served by another server (Python's http.server): another origin."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        proc = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1",
+                                 str(port), "--directory", built_console_dir()],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.terminate)
+        deadline = time.monotonic() + 30
+        while True:  # until it accepts connections (or dies)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError("the static server for the console did not start")
+                time.sleep(0.05)
+        return f"http://127.0.0.1:{port}"
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ export function signInPage(main, onSignedIn) {
                               autocomplete: "current-password", required: true });
   const token = h("input", { name: "sessionToken", type: "password", autocomplete: "off" });
   const region = h("input", { name: "region", value: "us-east-1", required: true });
+  const endpoint = h("input", { name: "endpoint", type: "url", value: window.location.origin,
+                                required: true, spellcheck: "false" });
   const errors = h("div", { "aria-live": "polite" });
   const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
   const form = h("form", { class: "signin", "aria-labelledby": "signin-title" },
@@ -18,6 +20,7 @@ export function signInPage(main, onSignedIn) {
     field("Secret access key", secret),
     field("Session token (temporary credentials only)", token),
     field("Region", region),
+    field("Endpoint", endpoint, "Hangar's address; the origin of this page unless the console is served elsewhere."),
     errors,
     submit);
   form.addEventListener("submit", async (e) => {
@@ -27,6 +30,7 @@ export function signInPage(main, onSignedIn) {
       secretAccessKey: secret.value,
       sessionToken: token.value.trim() || undefined,
       region: region.value.trim(),
+      endpoint: endpoint.value.trim().replace(/\/+$/, ""),
     }), submit);
     if (who) onSignedIn(who);
   });
