@@ -16,7 +16,8 @@ import { client, currentIdentity } from "../session.js";
 
 const keyHref = (id) => `#/kms/keys/${encodeURIComponent(id)}`;
 
-async function allAliases(keyId) {
+// Every alias (of one key, if `keyId` is given), across ListAliases pages.
+export async function allAliases(keyId) {
   const aliases = [];
   let marker;
   do {

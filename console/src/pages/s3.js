@@ -8,7 +8,7 @@ import {
   PutBucketVersioningCommand,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { ListAliasesCommand } from "@aws-sdk/client-kms";
+import { allAliases } from "./kms.js";
 import {
   h, replace, table, link, button, section, details, field, radioGroup, checkbox, errorBox,
   notice, act, openDialog, formatDate, formatBytes, tabs,
@@ -227,14 +227,7 @@ export const algorithmName = (value) =>
   ALGORITHMS.find((a) => a.value === value)?.label || value || "None";
 
 async function keyChoices() {
-  const aliases = [];
-  let marker;
-  do {
-    const out = await client("kms").send(new ListAliasesCommand({ Marker: marker }));
-    aliases.push(...(out.Aliases || []));
-    marker = out.Truncated ? out.NextMarker : undefined;
-  } while (marker);
-  return aliases.filter((a) => a.TargetKeyId || a.AliasName === "alias/aws/s3");
+  return (await allAliases()).filter((a) => a.TargetKeyId || a.AliasName === "alias/aws/s3");
 }
 
 export async function propertiesPage(main, [bucket]) {
