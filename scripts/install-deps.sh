@@ -19,6 +19,12 @@ PACKAGES=(
   chromium
   # the root key in a PKCS#11 token (--root-key-pkcs11): SoftHSM2 stands in for the HSM
   softhsm2
+  # cluster mode: librados for blobs in a Ceph pool (--blobs rados://…), and for its tests a
+  # throwaway one-host Ceph (scripts/ceph.sh: a monitor, an OSD and the ceph/ceph-authtool tools)
+  librados-dev ceph-mon ceph-osd ceph-common
+  # cluster mode: libpq for metadata in PostgreSQL, and for its tests a throwaway PostgreSQL 15
+  # (scripts/postgres.sh)
+  libpq-dev postgresql-15
 )
 
 missing=()

@@ -4,6 +4,7 @@
 
 #include "common/files.h"
 #include "crypto/pkcs11_root_key.h"
+#include "store/postgres/postgres_metadata_store.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 
 namespace hangar::app {
@@ -12,6 +13,9 @@ namespace {
 constexpr std::string_view kCheckCollection = "hangar.settings";
 constexpr std::string_view kCheckId = "root-key-check";
 constexpr std::string_view kCheckPlaintext = "hangar root key check v1";
+// Marks a cluster node's data directory: its metadata is in PostgreSQL, not in metadata.db, so an
+// embedded open of it (a `hangar admin` without --metadata) must not start an empty store there.
+constexpr std::string_view kClusterMarker = "/cluster-node";
 
 // The key in a PKCS#11 token. It is generated there only for a fresh data directory: an existing
 // one was sealed under some key, and a new key would open none of it.
@@ -67,35 +71,70 @@ Result<std::unique_ptr<crypto::RootKey>> OpenRootKey(const std::string& path,
 
 }  // namespace
 
-Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source) {
+bool IsPostgresUri(std::string_view uri) {
+  return uri.starts_with("postgresql://") || uri.starts_with("postgres://");
+}
+
+Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source,
+                            const std::string& metadata_uri) {
   DataDir dir;
   dir.path = path;
   HANGAR_RETURN_IF_ERROR(MakeDirectories(path, 0700));
+  std::optional<store::Document> check;
   const std::string db_path = path + "/metadata.db";
-  const bool fresh = !FileExists(db_path);
-
-  HANGAR_ASSIGN_OR_RETURN(dir.root_key, OpenRootKey(path, source, fresh));
-
-  // 2. The metadata store.
-  HANGAR_ASSIGN_OR_RETURN(auto store, store::SqliteMetadataStore::Open(db_path));
-  dir.metadata = std::move(store);
-
-  // 3. The root key must be the one this directory was created with.
-  const std::string context = "hangar/root-key-check";
-  HANGAR_ASSIGN_OR_RETURN(auto check, dir.metadata->Get(kCheckCollection, "", kCheckId));
-  if (check) {
-    auto opened = dir.root_key->Unwrap(check->body, context);
-    if (!opened.ok() || AsStringView(opened->span()) != kCheckPlaintext) {
-      return InternalError("the root key does not match the data directory " + path + " (" +
-                           (opened.ok() ? "wrong check value" : opened.status().message()) +
-                           "); refusing to start");
+  const std::string marker_path = path + std::string(kClusterMarker);
+  if (metadata_uri.empty()) {
+    if (FileExists(marker_path)) {
+      return InternalError(path + " is a cluster node's data directory: its metadata is in "
+                                  "PostgreSQL; name the database with --metadata");
     }
+    const bool fresh = !FileExists(db_path);
+    // 1. The root key (OpenRootKey), 2. the metadata store.
+    HANGAR_ASSIGN_OR_RETURN(dir.root_key, OpenRootKey(path, source, fresh));
+    HANGAR_ASSIGN_OR_RETURN(dir.metadata, store::SqliteMetadataStore::Open(db_path));
+    HANGAR_ASSIGN_OR_RETURN(check, dir.metadata->Get(kCheckCollection, "", kCheckId));
   } else {
+    if (!IsPostgresUri(metadata_uri)) {
+      return InternalError("--metadata must be a postgresql:// URI");
+    }
+    if (FileExists(db_path)) {
+      return InternalError(path + " holds an embedded metadata.db; cluster mode (--metadata) "
+                                  "would leave it behind unseen: use another data directory");
+    }
+    if (!source.file && !source.base64 && !source.pkcs11_uri) {
+      return InternalError(
+          "cluster mode (--metadata) needs the root key every node shares: give it with "
+          "--root-key-file, HANGAR_ROOT_KEY or --root-key-pkcs11");
+    }
+    // The cluster is fresh when no node has sealed its check value yet.
+    HANGAR_ASSIGN_OR_RETURN(dir.metadata, store::PostgresMetadataStore::Open(metadata_uri));
+    HANGAR_ASSIGN_OR_RETURN(check, dir.metadata->Get(kCheckCollection, "", kCheckId));
+    HANGAR_ASSIGN_OR_RETURN(dir.root_key, OpenRootKey(path, source, !check.has_value()));
+    HANGAR_RETURN_IF_ERROR(WriteFileAtomically(
+        marker_path, "This is a Hangar cluster node's data directory; its metadata is in PostgreSQL.\n",
+        0600));
+  }
+
+  // 3. The root key must be the one this directory (or cluster) was created with.
+  const std::string context = "hangar/root-key-check";
+  if (!check) {
     HANGAR_ASSIGN_OR_RETURN(std::string sealed,
                             dir.root_key->Wrap(AsBytes(kCheckPlaintext), context));
-    HANGAR_ASSIGN_OR_RETURN(
-        auto r, dir.metadata->Commit({store::Mutation::Create(
-                    {std::string(kCheckCollection), "", std::string(kCheckId), sealed, 0, 0})}));
+    auto created = dir.metadata->Commit({store::Mutation::Create(
+        {std::string(kCheckCollection), "", std::string(kCheckId), sealed, 0, 0})});
+    if (created.ok()) return dir;
+    if (created.status().code() != ErrorCode::kConflict) return created.status();
+    // Another node of a fresh cluster sealed its check value first: ours must open it.
+    HANGAR_ASSIGN_OR_RETURN(check, dir.metadata->Get(kCheckCollection, "", kCheckId));
+    if (!check) return InternalError("the root key check value vanished while starting");
+  }
+  auto opened = dir.root_key->Unwrap(check->body, context);
+  if (!opened.ok() || AsStringView(opened->span()) != kCheckPlaintext) {
+    return InternalError("the root key does not match the " +
+                         (metadata_uri.empty() ? "data directory " + path
+                                               : std::string("cluster's metadata")) +
+                         " (" + (opened.ok() ? "wrong check value" : opened.status().message()) +
+                         "); refusing to start");
   }
   return dir;
 }

@@ -29,9 +29,17 @@ struct DataDir {
   std::unique_ptr<store::MetadataStore> metadata;
 };
 
-// Errors: kInternal with a message fit for an operator (never key bytes or a PIN), also when the
-// source names both a token and a key file or value.
-Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source);
+// Opens the data directory `path` with its root key and metadata store: PATH/metadata.db, or in
+// cluster mode (`metadata_uri`, a postgresql:// URI) the PostgreSQL database every node shares.
+// A cluster's nodes must share one root key too, so cluster mode takes it only from `source`
+// (file, base64 value or token), never from a node's own PATH/root.key.
+// Errors: kInternal with a message fit for an operator (never key bytes, a PIN or a password),
+// also when the source names both a token and a key file or value.
+Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source,
+                            const std::string& metadata_uri = "");
+
+// Whether `uri` names cluster mode's PostgreSQL metadata (postgresql:// or postgres://).
+bool IsPostgresUri(std::string_view uri);
 
 // Creates the root key named by `source.file` or `source.base64` in the token named by
 // `source.pkcs11_uri` (hangar admin import-root-key). With a non-empty `path`, the key must first

@@ -54,6 +54,8 @@
 #include "s3/s3_repository.h"
 #include "s3/s3_service.h"
 #include "store/fs/fs_blob_store.h"
+#include "store/rados/rados_blob_store.h"
+#include "store/rados/rados_config.h"
 
 namespace hangar::app {
 namespace {
@@ -83,6 +85,8 @@ struct ServeOptions {
   std::string regions;                        // "" = AWS's commercial regions
   std::string admin_listen = "127.0.0.1:0";  // "off" = none
   std::string console_dir;  // "": "console" beside the executable, if it exists; "off": none
+  std::string metadata;     // cluster mode: postgresql:// URI; "": DATA_DIR/metadata.db
+  std::string blobs;        // cluster mode: rados:// URI; "": DATA_DIR/blobs
   std::string audit = "on";                   // "off": no audit trail (benchmarks only)
   bool audit_lookup_data_events = false;
   int audit_retention_days = 0;  // 0: kept for ever
@@ -159,10 +163,26 @@ RootKeySource RootKeySourceFrom(const std::string& root_key_file,
   return source;
 }
 
-// The data directory, unlocked with the root key the flags and the environment name.
+// The data directory, unlocked with the root key the flags and the environment name; its
+// metadata in the directory, or in cluster mode in the PostgreSQL database `metadata_uri` names.
 auto OpenDataDirWithRootKey(const std::string& data_dir, const std::string& root_key_file,
-                            const std::string& root_key_pkcs11) {
-  return OpenDataDir(data_dir, RootKeySourceFrom(root_key_file, root_key_pkcs11));
+                            const std::string& root_key_pkcs11,
+                            const std::string& metadata_uri = "") {
+  return OpenDataDir(data_dir, RootKeySourceFrom(root_key_file, root_key_pkcs11), metadata_uri);
+}
+
+// Where object bytes live: files under DATA_DIR/blobs, or in cluster mode a Ceph pool
+// (--blobs rados://POOL?conf=PATH&id=CLIENT) that every node shares.
+Result<std::unique_ptr<store::BlobStore>> OpenBlobStore(const std::string& data_dir,
+                                                        const std::string& blobs_uri) {
+  if (blobs_uri.empty()) {
+    HANGAR_ASSIGN_OR_RETURN(auto files, store::FsBlobStore::OpenAt(data_dir + "/blobs"));
+    return std::unique_ptr<store::BlobStore>(std::move(files));
+  }
+  HANGAR_ASSIGN_OR_RETURN(store::RadosConfig config, store::ParseRadosUri(blobs_uri));
+  HANGAR_ASSIGN_OR_RETURN(auto pool, store::RadosBlobStore::Open(config));
+  spdlog::info("object bytes in the Ceph pool {}", config.pool);
+  return std::unique_ptr<store::BlobStore>(std::move(pool));
 }
 
 bool SplitListen(const std::string& listen, std::string& host, uint16_t& port) {
@@ -280,7 +300,8 @@ int Serve(const ServeOptions& opts) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key_file, opts.root_key_pkcs11);
+  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key_file, opts.root_key_pkcs11,
+                                    opts.metadata);
   if (!dir.ok()) {
     std::cerr << "hangar: cannot open data directory: " << dir.status().message() << "\n";
     return 1;
@@ -361,7 +382,7 @@ int Serve(const ServeOptions& opts) {
   verifier_options.default_region = opts.region;
   auth::SigV4Verifier verifier(identities, system_clock, verifier_options);
 
-  auto blobs = store::FsBlobStore::OpenAt(opts.data_dir + "/blobs");
+  auto blobs = OpenBlobStore(opts.data_dir, opts.blobs);
   if (!blobs.ok()) {
     std::cerr << "hangar: " << blobs.status().message() << "\n";
     return 1;
@@ -556,6 +577,7 @@ constexpr const char* kRootKeyPkcs11Help =
 
 struct AdminOptions {
   std::string data_dir = "./hangar-data";
+  std::string metadata;  // cluster mode: the nodes' PostgreSQL database
   RootKeyFlags root_key;
   std::string account_id;
 };
@@ -597,7 +619,8 @@ int ImportRootKey(const RootKeyFlags& flags, const std::string& data_dir) {
 // `hangar admin ...`: prints JSON on stdout; errors on stderr with exit status 1.
 int Admin(const std::string& command, const AdminOptions& opts) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
-  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key.file, opts.root_key.pkcs11);
+  auto dir = OpenDataDirWithRootKey(opts.data_dir, opts.root_key.file, opts.root_key.pkcs11,
+                                    opts.metadata);
   if (!dir.ok()) {
     std::cerr << "hangar: cannot open data directory: " << dir.status().message() << "\n";
     return 1;
@@ -638,6 +661,12 @@ int main(int argc, char** argv) {
   hangar::app::ServeOptions opts;
   CLI::App* serve = app.add_subcommand("serve", "Run the server");
   serve->add_option("--data-dir", opts.data_dir, "Data directory (created if missing)");
+  serve->add_option("--metadata", opts.metadata,
+                    "Cluster mode: metadata in PostgreSQL (postgresql://USER@HOST:PORT/DB) "
+                    "instead of DATA_DIR/metadata.db; needs a root key every node shares");
+  serve->add_option("--blobs", opts.blobs,
+                    "Cluster mode: object bytes in a Ceph pool (rados://POOL?conf=PATH&id=CLIENT) "
+                    "instead of DATA_DIR/blobs");
   serve->add_option("--listen", opts.listen, "HOST:PORT to listen on (port 0: any free port)");
   serve->add_option("--region", opts.region, "Default region");
   serve->add_option("--regions", opts.regions,
@@ -722,6 +751,8 @@ int main(int argc, char** argv) {
   CLI::App* list_accounts = admin->add_subcommand("list-accounts", "List the accounts");
   for (CLI::App* sub : {create_account, list_accounts}) {
     sub->add_option("--data-dir", admin_opts.data_dir, "Data directory")->required();
+    sub->add_option("--metadata", admin_opts.metadata,
+                    "Cluster mode: the PostgreSQL database the nodes share");
     sub->add_option("--root-key-file", admin_opts.root_key.file,
                     "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
     sub->add_option("--root-key-pkcs11", admin_opts.root_key.pkcs11, pkcs11_help);

@@ -25,6 +25,13 @@ drives it. Nothing in Hangar is mocked; the clients are the aws CLI (v1 or v2: H
     server.files_containing(b"x")    # data-dir files whose raw bytes contain b"x" (plaintext hunt)
     server.close()                   # always stops the process and removes the temp dir
 
+Cluster mode: with HANGAR_E2E_POSTGRES_URI (a libpq URI of a PostgreSQL the tests may create
+databases in; or HANGAR_E2E_POSTGRES_URI_FILE, a file holding it) and HANGAR_E2E_RADOS_CONF (a ceph.conf whose client.admin may create pools) set, every
+server keeps its metadata in a database of its own on that PostgreSQL (`--metadata`) and its object
+bytes in a pool of its own on that Ceph cluster (`--blobs`), with a root key of its own given in
+HANGAR_ROOT_KEY, as cluster nodes must share one. tests/CMakeLists.txt runs chosen suites so
+(`e2e-cluster.*`), after scripts/postgres.sh and scripts/ceph.sh started the two.
+
 HangarTestCase starts one server per TestCase class and stops it even when setUpClass or a test
 fails; the kernel also kills the server if the test process dies (PR_SET_PDEATHSIG). The server
 logs to stdout (kept in `stdout_lines`) and stderr (`server.log` in the temp dir); failures to
@@ -174,12 +181,53 @@ def parse_timestamp(value) -> float:
         return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
+def _postgres_admin_uri() -> Optional[str]:
+    """The cluster-mode PostgreSQL: HANGAR_E2E_POSTGRES_URI, or the first line of the file
+    HANGAR_E2E_POSTGRES_URI_FILE names (scripts/postgres.sh writes it; ctest's fixture sets it)."""
+    uri = os.environ.get("HANGAR_E2E_POSTGRES_URI")
+    path = os.environ.get("HANGAR_E2E_POSTGRES_URI_FILE")
+    if not uri and path:
+        with open(path) as f:
+            uri = f.readline().strip()
+    return uri or None
+
+
+def cluster_mode() -> bool:
+    """Whether the environment names the PostgreSQL and Ceph cluster of cluster mode."""
+    return bool((os.environ.get("HANGAR_E2E_POSTGRES_URI") or
+                 os.environ.get("HANGAR_E2E_POSTGRES_URI_FILE")) and
+                os.environ.get("HANGAR_E2E_RADOS_CONF"))
+
+
+class _ClusterPlaces(NamedTuple):
+    """Where one cluster-mode server keeps its state: a fresh database and a fresh pool."""
+    metadata_uri: str
+    blobs_uri: str
+    root_key: str
+
+    @staticmethod
+    def make():
+        admin_uri = _postgres_admin_uri()
+        name = "hangar_e2e_" + os.urandom(6).hex()
+        done = subprocess.run(["psql", admin_uri, "-qAtc", f"CREATE DATABASE {name}"],
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise HangarError(f"cannot create database {name}: {done.stderr.strip()}")
+        parsed = urllib.parse.urlsplit(admin_uri)
+        metadata_uri = urllib.parse.urlunsplit(parsed._replace(path="/" + name))
+        conf = os.environ["HANGAR_E2E_RADOS_CONF"]
+        client = os.environ.get("HANGAR_E2E_RADOS_ID", "admin")
+        blobs_uri = f"rados://{name.replace('_', '-')}?conf={conf}&id={client}"
+        return _ClusterPlaces(metadata_uri, blobs_uri, base64.b64encode(os.urandom(32)).decode())
+
+
 class HangarServer:
     """One `hangar serve` process on 127.0.0.1:<free port> with a fresh temp data dir."""
 
     def __init__(self, *, account_id=DEFAULT_ACCOUNT_ID, access_key_id=DEFAULT_ACCESS_KEY_ID,
                  secret_access_key=DEFAULT_SECRET_ACCESS_KEY, dev_clock=True, binary=None,
-                 extra_env=None, extra_args=None, listen_host="127.0.0.1", preexec_fn=None):
+                 extra_env=None, extra_args=None, listen_host="127.0.0.1", preexec_fn=None,
+                 cluster=None):
         self.binary = binary or HANGAR_BIN
         self.account_id = account_id
         self.access_key_id = access_key_id
@@ -211,6 +259,15 @@ class HangarServer:
         self._admin_port: Optional[int] = None
         self._admin_port_known = False
         self._closed = False
+        # Cluster mode: `cluster` (another node's places, to share them) or, when the
+        # environment names a PostgreSQL and a Ceph cluster, places of its own.
+        self.cluster = cluster
+        if cluster is None and cluster_mode():
+            self.cluster = _ClusterPlaces.make()
+        if self.cluster:
+            self.extra_args += ["--metadata", self.cluster.metadata_uri,
+                                "--blobs", self.cluster.blobs_uri]
+            self.extra_env.setdefault("HANGAR_ROOT_KEY", self.cluster.root_key)
 
     # --- process lifecycle ---------------------------------------------------------------------
 
@@ -705,14 +762,29 @@ class HangarServer:
         utime, stime = int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
         return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
+    def admin_location_args(self) -> list:
+        """Where `hangar admin` finds this server's accounts: its data dir, and in cluster mode
+        the PostgreSQL database too."""
+        args = ["--data-dir", self.data_dir]
+        if self.cluster:
+            args += ["--metadata", self.cluster.metadata_uri]
+        return args
+
+    def admin_env(self) -> dict:
+        """The environment for `hangar admin` beside this server (the cluster's root key)."""
+        env = dict(os.environ)
+        if self.cluster:
+            env["HANGAR_ROOT_KEY"] = self.extra_env["HANGAR_ROOT_KEY"]
+        return env
+
     def second_account(self, account_id=None) -> dict:
         """Creates another account with `hangar admin create-account` (beside the running
         server) and returns its {AccountId, AccessKeyId, SecretAccessKey}."""
-        command = [self.binary, "admin", "create-account", "--data-dir", self.data_dir]
+        command = [self.binary, "admin", "create-account"] + self.admin_location_args()
         if account_id:
             command += ["--account-id", account_id]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, env=self.admin_env())
         if proc.returncode != 0:
             raise HangarError(f"create-account failed ({proc.returncode}): {proc.stderr}")
         return json.loads(proc.stdout)

@@ -255,9 +255,11 @@ class IamTest(HangarTestCase):
     # --- accounts ------------------------------------------------------------------------------
 
     def test_admin_create_account_while_the_server_runs(self):
-        proc = subprocess.run([HANGAR_BIN, "admin", "create-account", "--data-dir",
-                               self.server.data_dir, "--account-id", "444455556666"],
-                              capture_output=True, text=True, timeout=60)
+        where = self.server.admin_location_args()  # and in cluster mode, its database
+        env = self.server.admin_env()
+        proc = subprocess.run([HANGAR_BIN, "admin", "create-account", *where,
+                               "--account-id", "444455556666"],
+                              capture_output=True, text=True, timeout=60, env=env)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         created = json.loads(proc.stdout)
         self.assertEqual(created["AccountId"], "444455556666")
@@ -271,12 +273,12 @@ class IamTest(HangarTestCase):
         self.assertEqual([u["Arn"] for u in other.list_users()["Users"]],
                          ["arn:aws:iam::444455556666:user/alice"])
 
-        again = subprocess.run([HANGAR_BIN, "admin", "create-account", "--data-dir",
-                                self.server.data_dir, "--account-id", "444455556666"],
-                               capture_output=True, text=True, timeout=60)
+        again = subprocess.run([HANGAR_BIN, "admin", "create-account", *where,
+                                "--account-id", "444455556666"],
+                               capture_output=True, text=True, timeout=60, env=env)
         self.assertNotEqual(again.returncode, 0)
-        listed = subprocess.run([HANGAR_BIN, "admin", "list-accounts", "--data-dir",
-                                 self.server.data_dir], capture_output=True, text=True, timeout=60)
+        listed = subprocess.run([HANGAR_BIN, "admin", "list-accounts", *where],
+                                capture_output=True, text=True, timeout=60, env=env)
         self.assertEqual(listed.returncode, 0, listed.stderr)
         self.assertEqual(sorted(json.loads(listed.stdout)["Accounts"]),
                          [ACCOUNT, "444455556666"])

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "crypto/random.h"
+#include "store/blob_store_conformance.h"
 
 namespace hangar::store {
 namespace {
@@ -105,4 +106,31 @@ TEST_F(FsBlobStoreTest, BlobFilesAreOwnerOnly) {
 }
 
 }  // namespace
+
+// The shared BlobStore behaviour (store/blob_store_conformance.h). Files have no stripes; the
+// sizes only need to be a few pages.
+class FsHarness {
+ public:
+  static constexpr size_t kStripe = 4096;
+  ~FsHarness() {
+    store_.reset();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  Status Start() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hangar-blobs-" + std::to_string(::getpid()) + "-" + crypto::RandomString(8, "abcdef"));
+    auto store = FsBlobStore::OpenAt(dir_.string());
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+    return Status::Ok();
+  }
+  BlobStore& store() { return *store_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<FsBlobStore> store_;
+};
+
+INSTANTIATE_TYPED_TEST_SUITE_P(Fs, BlobStoreConformance, FsHarness);
+
 }  // namespace hangar::store

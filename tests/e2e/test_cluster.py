@@ -1,0 +1,141 @@
+"""Cluster mode: Hangar nodes on one PostgreSQL database (--metadata) and one Ceph pool (--blobs).
+
+Runs only as `e2e-cluster.cluster` (tests/CMakeLists.txt), after scripts/postgres.sh and
+scripts/ceph.sh started the two; without them (HANGAR_E2E_POSTGRES_URI, HANGAR_E2E_RADOS_CONF) it
+fails and says so. Covered: two nodes with one root key serve the same keys, identities and objects,
+whichever node wrote them; an object acknowledged by a node killed with -9 is read whole from the
+other; a node with another root key, or none named, refuses to start; `hangar admin` on a node's
+data directory without --metadata refuses instead of starting an empty store there; neither the
+database nor the pool holds an object's plaintext (after proving the search finds a marker that is
+stored in the clear: a tag value).
+"""
+
+import base64
+import os
+import subprocess
+import unittest
+
+from harness import HANGAR_BIN, HangarServer, cluster_mode
+
+MARKER = b"cluster-plaintext-marker-0b7e5c"
+
+
+def require_cluster():
+    if not cluster_mode():
+        raise AssertionError("cluster mode needs HANGAR_E2E_POSTGRES_URI and HANGAR_E2E_RADOS_CONF "
+                             "(ctest -R e2e-cluster starts scripts/postgres.sh and scripts/ceph.sh)")
+
+
+class ClusterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        require_cluster()
+        cls.a = HangarServer()
+        cls.addClassCleanup(cls.a.close)
+        cls.a.start()
+        cls.b = HangarServer(cluster=cls.a.cluster)  # the same database, pool and root key
+        cls.addClassCleanup(cls.b.close)
+        cls.b.start()
+
+    def test_two_nodes_serve_the_same_keys_identities_and_objects(self):
+        key = self.a.client("kms").create_key(Description="made on node a")["KeyMetadata"]
+        blob = self.b.client("kms").encrypt(KeyId=key["Arn"], Plaintext=b"from b")["CiphertextBlob"]
+        self.assertEqual(self.a.client("kms").decrypt(CiphertextBlob=blob)["Plaintext"], b"from b")
+
+        self.b.client("iam").create_user(UserName="operator")
+        self.assertIn("operator", [u["UserName"] for u in self.a.client("iam").list_users()["Users"]])
+
+        s3a, s3b = self.a.s3_client(), self.b.s3_client()
+        s3a.create_bucket(Bucket="shared-bucket")
+        s3a.put_bucket_encryption(Bucket="shared-bucket", ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {
+                "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key["Arn"]}, "BucketKeyEnabled": True}]})
+        body = os.urandom(9 * 1024 * 1024 + 17)  # above the 4 MiB stripe: several RADOS objects
+        s3b.put_object(Bucket="shared-bucket", Key="big.bin", Body=body)
+        got = s3a.get_object(Bucket="shared-bucket", Key="big.bin")
+        self.assertEqual(got["Body"].read(), body)
+        self.assertEqual(got["ServerSideEncryption"], "aws:kms")
+        self.assertEqual(got["SSEKMSKeyId"], key["Arn"])
+
+    def test_an_object_acknowledged_by_a_killed_node_is_read_from_the_other(self):
+        s3a = self.a.s3_client()
+        s3a.create_bucket(Bucket="durable-bucket")
+        bodies = {f"k{i}": os.urandom(64 * 1024 + i) for i in range(8)}
+        for name, data in bodies.items():
+            s3a.put_object(Bucket="durable-bucket", Key=name, Body=data)
+        self.a.crash_restart()  # kill -9 after every PUT was acknowledged, then start again
+        s3b = self.b.s3_client()
+        for name, data in bodies.items():
+            self.assertEqual(s3b.get_object(Bucket="durable-bucket", Key=name)["Body"].read(), data)
+
+    def test_a_node_with_another_root_key_refuses_to_start(self):
+        other = HangarServer(cluster=self.a.cluster._replace(
+            root_key=base64.b64encode(os.urandom(32)).decode()))
+        self.addCleanup(other.close)
+        with self.assertRaises(Exception) as cm:
+            other.start()
+        self.assertIn("the root key does not match the cluster's metadata", str(cm.exception))
+
+    def test_a_node_without_a_named_root_key_refuses_to_start(self):
+        node = HangarServer(cluster=self.a.cluster)
+        node.extra_env.pop("HANGAR_ROOT_KEY")
+        self.addCleanup(node.close)
+        with self.assertRaises(Exception) as cm:
+            node.start()
+        self.assertIn("cluster mode (--metadata) needs the root key every node shares",
+                      str(cm.exception))
+
+    def test_admin_without_metadata_refuses_a_nodes_data_directory(self):
+        refused = subprocess.run([HANGAR_BIN, "admin", "list-accounts", "--data-dir",
+                                  self.a.data_dir], capture_output=True, text=True, timeout=60,
+                                 env=self.a.admin_env())
+        self.assertNotEqual(refused.returncode, 0)
+        self.assertIn("is a cluster node's data directory", refused.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.a.data_dir, "metadata.db")))
+        listed = subprocess.run([HANGAR_BIN, "admin", "list-accounts",
+                                 *self.a.admin_location_args()], capture_output=True, text=True,
+                                timeout=60, env=self.a.admin_env())
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertIn(self.a.account_id, listed.stdout)
+
+    def test_neither_the_database_nor_the_pool_holds_plaintext(self):
+        s3 = self.a.s3_client()
+        s3.create_bucket(Bucket="secret-bucket")
+        # Tag values are metadata, stored as written: the search must find this one.
+        s3.put_object(Bucket="secret-bucket", Key="tagged", Body=b"x", Tagging="note=" + MARKER.decode())
+        s3.put_object(Bucket="secret-bucket", Key="small", Body=MARKER * 3)  # inline in metadata
+        s3.put_object(Bucket="secret-bucket", Key="large", Body=MARKER * 40000)  # in RADOS
+        dump = subprocess.run(["pg_dump", "--data-only", self.a.cluster.metadata_uri],
+                              capture_output=True, timeout=120)
+        self.assertEqual(dump.returncode, 0, dump.stderr)
+        # bytea columns are dumped as hex: look for both forms.
+        hex_marker = MARKER.hex().encode()
+        self.assertTrue(MARKER in dump.stdout or hex_marker in dump.stdout,
+                        "the tag value must be found where it is stored")
+        # The bodies repeat the marker; the tag holds it once.
+        self.assertNotIn((MARKER * 2), dump.stdout)
+        self.assertNotIn((MARKER * 2).hex().encode(), dump.stdout)
+        pool = self.a.cluster.blobs_uri.split("://", 1)[1].split("?", 1)[0]
+        conf = os.environ["HANGAR_E2E_RADOS_CONF"]
+        client = os.environ.get("HANGAR_E2E_RADOS_ID", "admin")
+        rados = ["rados", "-c", conf, "--id", client, "-p", pool]
+        # A RADOS object holding the marker in the clear, planted beside Hangar's: the scan must
+        # find it there, and only there.
+        planted = subprocess.run(rados + ["put", "planted-marker", "-"], input=MARKER,
+                                 capture_output=True, timeout=60)
+        self.assertEqual(planted.returncode, 0, planted.stderr)
+        names = subprocess.run(rados + ["ls"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(names.returncode, 0, names.stderr)
+        objects = [n for n in names.stdout.split() if n]
+        self.assertGreater(len(objects), 2, "the large object's bytes must be in the pool")
+        holding = []
+        for name in objects:
+            data = subprocess.run(rados + ["get", name, "-"], capture_output=True, timeout=60)
+            self.assertEqual(data.returncode, 0, data.stderr)
+            if MARKER in data.stdout:
+                holding.append(name)
+        self.assertEqual(holding, ["planted-marker"])
+
+
+if __name__ == "__main__":
+    unittest.main()
