@@ -508,6 +508,10 @@ int Serve(const ServeOptions& opts) {
             << "  account:      " << creds->account_id << "\n"
             << "  region:       " << opts.region << "\n"
             << "  credentials:  " << creds_file << "\n";
+  if (*console && !(*console)->empty()) {
+    std::cout << "  console:      " << scheme << "://" << display_host << ":" << (*server)->port()
+              << "/console/\n";
+  }
   if (admin_server) {
     const std::string shown = admin_host.find(':') != std::string::npos ? "[" + admin_host + "]"
                                                                          : admin_host;

@@ -62,6 +62,10 @@ class ConsoleServingTest(HangarTestCase):
 
     # --- the console's files ----------------------------------------------------------------------
 
+    def test_the_banner_names_the_consoles_address(self):
+        banner = self.server.stdout_lines[self.server._banner_index:]
+        self.assertIn(f"  console:      http://127.0.0.1:{self.server.port}/console/", banner)
+
     def test_index_is_served_with_a_strict_csp(self):
         r = self.unsigned("GET", "/console/")
         self.assertEqual(r.status, 200, r.body)
