@@ -76,7 +76,8 @@ bool IsPostgresUri(std::string_view uri) {
 }
 
 Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source,
-                            const std::string& metadata_uri) {
+                            const std::string& metadata_uri,
+                            const std::vector<std::string>& uncached_collections) {
   DataDir dir;
   dir.path = path;
   HANGAR_RETURN_IF_ERROR(MakeDirectories(path, 0700));
@@ -107,7 +108,10 @@ Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source
           "--root-key-file, HANGAR_ROOT_KEY or --root-key-pkcs11");
     }
     // The cluster is fresh when no node has sealed its check value yet.
-    HANGAR_ASSIGN_OR_RETURN(dir.metadata, store::PostgresMetadataStore::Open(metadata_uri));
+    store::PostgresOptions options;
+    options.uncached_collections = uncached_collections;
+    HANGAR_ASSIGN_OR_RETURN(dir.metadata,
+                            store::PostgresMetadataStore::Open(metadata_uri, std::move(options)));
     HANGAR_ASSIGN_OR_RETURN(check, dir.metadata->Get(kCheckCollection, "", kCheckId));
     HANGAR_ASSIGN_OR_RETURN(dir.root_key, OpenRootKey(path, source, !check.has_value()));
     HANGAR_RETURN_IF_ERROR(WriteFileAtomically(

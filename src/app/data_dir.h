@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "common/secret_bytes.h"
@@ -35,8 +36,11 @@ struct DataDir {
 // (file, base64 value or token), never from a node's own PATH/root.key.
 // Errors: kInternal with a message fit for an operator (never key bytes, a PIN or a password),
 // also when the source names both a token and a key file or value.
+// `uncached_collections`: in cluster mode, the collections whose writes need not move the change
+// epoch (no node caches them; PostgresOptions::uncached_collections).
 Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source,
-                            const std::string& metadata_uri = "");
+                            const std::string& metadata_uri = "",
+                            const std::vector<std::string>& uncached_collections = {});
 
 // Whether `uri` names cluster mode's PostgreSQL metadata (postgresql:// or postgres://).
 bool IsPostgresUri(std::string_view uri);

@@ -24,6 +24,7 @@
 
 #include "app/audit_cli.h"
 #include "app/control_facts.h"
+#include "app/cluster_coherence.h"
 #include "app/data_dir.h"
 #include "app/dev_clock.h"
 #include "app/identity_authorizer.h"
@@ -168,7 +169,11 @@ RootKeySource RootKeySourceFrom(const std::string& root_key_file,
 auto OpenDataDirWithRootKey(const std::string& data_dir, const std::string& root_key_file,
                             const std::string& root_key_pkcs11,
                             const std::string& metadata_uri = "") {
-  return OpenDataDir(data_dir, RootKeySourceFrom(root_key_file, root_key_pkcs11), metadata_uri);
+  // Written by most requests and cached by no node: in cluster mode, no cache drop for these.
+  std::vector<std::string> uncached = s3::S3Repository::UncachedCollections();
+  uncached.emplace_back(audit::FindingStore::kCollection);
+  return OpenDataDir(data_dir, RootKeySourceFrom(root_key_file, root_key_pkcs11), metadata_uri,
+                     uncached);
 }
 
 // Where object bytes live: files under DATA_DIR/blobs, or in cluster mode a Ceph pool
@@ -446,6 +451,16 @@ int Serve(const ServeOptions& opts) {
   router_options.dev_clock = dev_clock;
   router_options.observer = observer->get();
   router_options.console = console->get();
+  // Cluster mode: every request first checks the node's caches against the other nodes' writes.
+  std::unique_ptr<ClusterCoherence> coherence;
+  if (!opts.metadata.empty()) {
+    coherence = std::make_unique<ClusterCoherence>(
+        *dir->metadata, std::vector<std::function<void()>>{
+                            [&key_repository] { key_repository.InvalidateAll(); },
+                            [&identities] { identities.InvalidateCaches(); },
+                            [&s3_repository] { s3_repository.InvalidateAll(); }});
+    router_options.before_request = [&coherence] { return coherence->Sync(); };
+  }
   http::Router router(router_options, verifier, kms_api, sts_api, iam_api, s3_api, lifecycle_clock,
                       [&](std::chrono::seconds by) {
                         offset_clock.Advance(by);

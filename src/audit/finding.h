@@ -52,6 +52,9 @@ class FindingStore {
  public:
   explicit FindingStore(store::MetadataStore& store) : store_(store) {}
 
+  // Where findings live; no node caches them (cluster mode's change epoch ignores it).
+  static constexpr std::string_view kCollection = "securityhub.finding";
+
   // Creates or updates a finding. An update keeps what people decided (workflow status, note)
   // and the creation and first-seen times; a control that passes again is RESOLVED and ARCHIVED
   // by the caller, as Security Hub does.

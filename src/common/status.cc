@@ -233,6 +233,8 @@ constexpr Row kRows[] = {
      {"ValidationException", 400, "UnexpectedContent", 400, "InvalidInput", 400}},
     {ErrorCode::kAuditUnavailable,
      {"KMSInternalException", 500, "ServiceUnavailable", 503, "ServiceUnavailable", 503}},
+    {ErrorCode::kNodeOutOfStep,
+     {"KMSInternalException", 500, "ServiceUnavailable", 503, "ServiceUnavailable", 503}},
     {ErrorCode::kCloudTrailInvalidLookupAttributes,
      {"InvalidLookupAttributesException", 400, "InvalidArgument", 400, "ValidationError", 400}},
     {ErrorCode::kCloudTrailInvalidTimeRange,

@@ -126,6 +126,8 @@ enum class ErrorCode : uint16_t {
   kUnexpectedContent,                    // 400: a body where the request takes none
   // Audit: the trail cannot be written, so nothing is served (fail closed).
   kAuditUnavailable,
+  // Cluster mode: the node cannot tell whether its caches are current, so it serves nothing.
+  kNodeOutOfStep,
   // CloudTrail LookupEvents.
   kCloudTrailInvalidLookupAttributes,
   kCloudTrailInvalidTimeRange,

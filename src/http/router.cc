@@ -194,6 +194,7 @@ RoutePlan Router::Plan(const HttpRequest& request) {
     // on a worker; writes (fsync) always go there.
     plan.run_inline = body.cheap_read;
   }
+  if (options_.before_request) plan.run_inline = false;  // it may wait on the network
   return plan;
 }
 
@@ -239,6 +240,10 @@ Admission Router::Admit(HttpRequest& request) {
   };
   if (audit_ != nullptr) {
     if (Status healthy = audit_->Healthy(); !healthy.ok()) return refuse(healthy);
+  }
+  // Before any cache is consulted (credentials at authentication, keys, buckets).
+  if (options_.before_request) {
+    if (Status in_step = options_.before_request(); !in_step.ok()) return refuse(in_step);
   }
   if (service == Service::kS3) {
     std::optional<auth::VerifiedRequest> verified;

@@ -41,6 +41,10 @@ struct RouterOptions {
   // HANGAR_DEV_CLOCK=1: POST /_hangar/dev/clock?advance=SECONDS exists.
   bool dev_clock = false;
   uint64_t max_api_body = 1 << 20;  // JSON and query bodies
+  // Cluster mode: runs before every API request is admitted (app::ClusterCoherence::Sync); an
+  // error refuses the request with it. It may block on the network, so with it set no API request
+  // runs inline on an I/O thread. Empty: nothing runs.
+  std::function<Status()> before_request;
   // The web console's files, served at /console/; null: no console (those paths are S3's).
   const ConsoleAssets* console = nullptr;
 };

@@ -75,6 +75,8 @@ void IdentityStore::Impl::Invalidate() {
   policies.clear();
 }
 
+void IdentityStore::InvalidateCaches() { impl_->Invalidate(); }
+
 IdentityStore::IdentityStore(store::MetadataStore& store, const crypto::RootKey& root_key,
                              const Clock& clock)
     : impl_(std::make_unique<Impl>(store, root_key, clock)) {}

@@ -76,6 +76,10 @@ class IdentityStore final : public auth::CredentialProvider, public IdentityPoli
   IdentityStore(store::MetadataStore& store, const crypto::RootKey& root_key, const Clock& clock);
   ~IdentityStore() override;
 
+  // Drops the cached access keys and policies (cluster mode: another node changed some). A lookup
+  // that raced with it does not cache what it read.
+  void InvalidateCaches();
+
   // --- Accounts ---
   // The default account and its root key (see main.cc): created on first start, then reused.
   Result<RootCredentials> EnsureDefaultAccount(std::optional<std::string> account_id,

@@ -97,6 +97,12 @@ Status GrantRepository::AppendDeleteAll(std::string_view key_id,
   return Status::Ok();
 }
 
+void GrantRepository::InvalidateAll() {
+  std::unique_lock lock(mu_);
+  by_key_.clear();
+  ++generation_;
+}
+
 void GrantRepository::Invalidate(std::string_view key_id) {
   std::unique_lock lock(mu_);
   by_key_.erase(std::string(key_id));

@@ -49,6 +49,8 @@ class GrantRepository {
   // them with the key's tombstone); call Invalidate once they are committed.
   Status AppendDeleteAll(std::string_view key_id, std::vector<store::Mutation>& mutations);
   void Invalidate(std::string_view key_id);
+  // Every key's grants (cluster mode: another node changed some).
+  void InvalidateAll();
 
   static std::string RetirableId(const GrantRecord& grant);
 

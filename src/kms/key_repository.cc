@@ -98,6 +98,11 @@ Result<std::shared_ptr<const LoadedKey>> KeyRepository::FindStored(std::string_v
 }
 
 Result<std::shared_ptr<const LoadedKey>> KeyRepository::Load(std::string_view storage_id) {
+  uint64_t generation;
+  {
+    std::shared_lock lock(mu_);
+    generation = key_generation_;
+  }
   HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kKeys, "", storage_id));
   if (!doc) return std::shared_ptr<const LoadedKey>();
   HANGAR_ASSIGN_OR_RETURN(KeyRecord record, DecodeKeyRecord(doc->body));
@@ -120,8 +125,19 @@ Result<std::shared_ptr<const LoadedKey>> KeyRepository::Load(std::string_view st
   loaded->record = std::move(record);
   loaded->revision = doc->revision;
   loaded->materials = std::move(materials);
-  Cache(loaded);
+  Cache(loaded, generation);
   return std::shared_ptr<const LoadedKey>(std::move(loaded));
+}
+
+void KeyRepository::InvalidateAll() {
+  {
+    std::unique_lock lock(mu_);
+    keys_.clear();
+    aliases_.clear();
+    ++alias_generation_;
+    ++key_generation_;
+  }
+  grants_.InvalidateAll();
 }
 
 Status KeyRepository::Forget(std::span<const KeyWrite> writes, Status failure) {
@@ -131,8 +147,10 @@ Status KeyRepository::Forget(std::span<const KeyWrite> writes, Status failure) {
   return failure;
 }
 
-void KeyRepository::Cache(std::shared_ptr<const LoadedKey> key) {
+void KeyRepository::Cache(std::shared_ptr<const LoadedKey> key,
+                          std::optional<uint64_t> generation) {
   std::unique_lock lock(mu_);
+  if (generation && *generation != key_generation_) return;
   auto& slot = keys_[key->record.stored_as()];
   // Never replace a newer snapshot with an older one loaded concurrently.
   if (!slot || slot->revision <= key->revision) slot = std::move(key);

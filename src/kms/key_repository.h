@@ -125,9 +125,15 @@ class KeyRepository {
 
   GrantRepository& grants() { return grants_; }
 
+  // Drops every cached key, alias and grant list (cluster mode: another node changed some). A
+  // load that raced with it does not cache what it read.
+  void InvalidateAll();
+
  private:
   Result<std::shared_ptr<const LoadedKey>> Load(std::string_view storage_id);
-  void Cache(std::shared_ptr<const LoadedKey> key);
+  // Caches `key`, unless it was loaded before an InvalidateAll (`generation`, if given, is
+  // key_generation_ from before the load).
+  void Cache(std::shared_ptr<const LoadedKey> key, std::optional<uint64_t> generation = {});
   // Caches `record` at `revision` with the material and private key cached for it before.
   Result<std::shared_ptr<const LoadedKey>> Recache(const KeyRecord& record, int64_t revision);
   // Drops the cached records after a failed commit and returns `failure`.
@@ -145,6 +151,8 @@ class KeyRepository {
   std::unordered_map<std::string, std::optional<Alias>> aliases_;
   // Bumped by every alias mutation, so a lookup racing with one does not cache a stale answer.
   uint64_t alias_generation_ = 0;  // protected by mu_
+  // Bumped by InvalidateAll, so a load racing with it does not cache a stale key.
+  uint64_t key_generation_ = 0;  // protected by mu_
 };
 
 }  // namespace hangar::kms

@@ -77,14 +77,32 @@ Result<std::optional<PublicAccessBlock>> S3Repository::GetAccountPublicAccessBlo
     auto it = account_blocks_.find(std::string(account));
     if (it != account_blocks_.end()) return it->second;
   }
+  uint64_t generation;
+  {
+    std::shared_lock lock(mu_);
+    generation = bucket_generation_;
+  }
   HANGAR_ASSIGN_OR_RETURN(auto doc, store_.Get(kAccountBlocks, "", account));
   std::optional<PublicAccessBlock> block;
   if (doc) {
     HANGAR_ASSIGN_OR_RETURN(block, DecodePublicAccessBlock(doc->body));
   }
   std::unique_lock lock(mu_);
-  account_blocks_.emplace(std::string(account), block);
+  if (generation == bucket_generation_) account_blocks_.emplace(std::string(account), block);
   return block;
+}
+
+std::vector<std::string> S3Repository::UncachedCollections() {
+  return {std::string(kObjects), std::string(kVersions), std::string(kUploads),
+          std::string(kParts),   std::string(kBlobs),    std::string(kGarbage),
+          std::string(kCompleted)};
+}
+
+void S3Repository::InvalidateAll() {
+  std::unique_lock lock(mu_);
+  buckets_.clear();
+  account_blocks_.clear();
+  ++bucket_generation_;
 }
 
 Status S3Repository::PutAccountPublicAccessBlock(std::string_view account,

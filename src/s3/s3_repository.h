@@ -129,6 +129,14 @@ class S3Repository {
   static std::string VersionDocId(std::string_view key, int64_t stamp);
   static std::string_view KeyOfVersionDocId(std::string_view id);
 
+ // The collections of objects, versions, uploads, parts and blob bookkeeping: written by most
+  // requests and cached by no node, so in cluster mode they do not move the change epoch.
+  static std::vector<std::string> UncachedCollections();
+
+ // Drops every cached bucket and account setting (cluster mode: another node changed some).
+  // A load that raced with it does not cache what it read.
+  void InvalidateAll();
+
  private:
   store::MetadataStore& store_;
   std::shared_mutex mu_;

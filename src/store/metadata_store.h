@@ -83,6 +83,13 @@ class MetadataStore {
 
   // Makes sure data deleted so far no longer lingers in the store's files (WAL, free pages).
   virtual Status Scrub() = 0;
+
+  // A number that moves whenever a commit, from any process sharing the store, writes a document
+  // that processes cache (all but the collections a store was told are uncached). A cluster node
+  // reads it before each request and drops its caches when it moved: a change that returned on
+  // one node is then obeyed by the next request on every other. The embedded store has one
+  // process, whose caches follow its own writes: always 0.
+  virtual Result<int64_t> ChangeEpoch() { return int64_t{0}; }
 };
 
 }  // namespace hangar::store

@@ -3,7 +3,8 @@
 Runs only as `e2e-cluster.cluster` (tests/CMakeLists.txt), after scripts/postgres.sh and
 scripts/ceph.sh started the two; without them (HANGAR_E2E_POSTGRES_URI, HANGAR_E2E_RADOS_CONF) it
 fails and says so. Covered: two nodes with one root key serve the same keys, identities and objects,
-whichever node wrote them; an object acknowledged by a node killed with -9 is read whole from the
+whichever node wrote them; a change that returned on one node (a key disabled, a policy, an access
+key deactivated, a bucket policy) is obeyed by the next request on the other; an object acknowledged by a node killed with -9 is read whole from the
 other; a node with another root key, or none named, refuses to start; `hangar admin` on a node's
 data directory without --metadata refuses instead of starting an empty store there; neither the
 database nor the pool holds an object's plaintext (after proving the search finds a marker that is
@@ -11,9 +12,12 @@ stored in the clear: a tag value).
 """
 
 import base64
+import json
 import os
 import subprocess
 import unittest
+
+import botocore.exceptions
 
 from harness import HANGAR_BIN, HangarServer, cluster_mode
 
@@ -56,6 +60,50 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(got["Body"].read(), body)
         self.assertEqual(got["ServerSideEncryption"], "aws:kms")
         self.assertEqual(got["SSEKMSKeyId"], key["Arn"])
+
+    def test_a_change_returned_on_one_node_is_obeyed_by_the_next_request_on_the_other(self):
+        ka, kb = self.a.client("kms"), self.b.client("kms")
+        key = ka.create_key(Description="coherence")["KeyMetadata"]["KeyId"]
+        kb.encrypt(KeyId=key, Plaintext=b"cached on b")  # b now holds the key in its cache
+        ka.disable_key(KeyId=key)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            kb.encrypt(KeyId=key, Plaintext=b"x")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "DisabledException")
+        ka.enable_key(KeyId=key)
+        kb.encrypt(KeyId=key, Plaintext=b"enabled again")
+
+        iam = self.a.client("iam")
+        iam.create_user(UserName="coherent")
+        iam.put_user_policy(UserName="coherent", PolicyName="kms", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}]}))
+        access = iam.create_access_key(UserName="coherent")["AccessKey"]
+        as_user = self.b.client("kms", access_key_id=access["AccessKeyId"],
+                                secret_access_key=access["SecretAccessKey"])
+        as_user.describe_key(KeyId=key)  # b caches the access key and the user's policies
+        iam.put_user_policy(UserName="coherent", PolicyName="deny", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": "kms:DescribeKey", "Resource": "*"}]}))
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            as_user.describe_key(KeyId=key)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDeniedException")
+        iam.update_access_key(UserName="coherent", AccessKeyId=access["AccessKeyId"],
+                              Status="Inactive")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            as_user.describe_key(KeyId=key)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "UnrecognizedClientException")
+
+        s3a, s3b = self.a.s3_client(), self.b.s3_client()
+        s3a.create_bucket(Bucket="coherent-bucket")
+        s3a.put_object(Bucket="coherent-bucket", Key="k", Body=b"v")
+        self.assertEqual(s3b.get_object(Bucket="coherent-bucket", Key="k")["Body"].read(), b"v")
+        s3a.put_bucket_policy(Bucket="coherent-bucket", Policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::coherent-bucket/*"}]}))
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            s3b.get_object(Bucket="coherent-bucket", Key="k")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
 
     def test_an_object_acknowledged_by_a_killed_node_is_read_from_the_other(self):
         s3a = self.a.s3_client()

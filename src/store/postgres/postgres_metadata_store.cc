@@ -36,6 +36,12 @@ CREATE TABLE documents(
 CREATE INDEX documents_due ON documents(collection, due_at_ms) WHERE due_at_ms > 0;
 CREATE SEQUENCE document_revisions AS bigint NO CYCLE;
 )sql"},
+    // Cluster coherence (ChangeEpoch): one row, moved by every commit that writes a cached
+    // document, in the same transaction.
+    {2, R"sql(
+CREATE TABLE change_epoch(id integer PRIMARY KEY CHECK (id = 1), value bigint NOT NULL);
+INSERT INTO change_epoch VALUES (1, 0);
+)sql"},
 };
 
 // pg_advisory_xact_lock(int, int) key of the migrations, in a space of its own: the address locks
@@ -56,6 +62,8 @@ enum class Stmt {
   kNextRevision,
   kPut,
   kDelete,
+  kBumpEpoch,
+  kReadEpoch,
   kCount_,
 };
 struct StmtDef {
@@ -89,6 +97,8 @@ constexpr StmtDef kStatements[] = {
      "VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (collection, partition, id) DO UPDATE SET "
      "body=excluded.body, revision=excluded.revision, due_at_ms=excluded.due_at_ms"},
     {"hangar_delete", "DELETE FROM documents WHERE collection=$1 AND partition=$2 AND id=$3"},
+    {"hangar_bump_epoch", "UPDATE change_epoch SET value=value+1 WHERE id=1"},
+    {"hangar_read_epoch", "SELECT value FROM change_epoch WHERE id=1"},
 };
 static_assert(std::size(kStatements) == static_cast<size_t>(Stmt::kCount_));
 
@@ -620,7 +630,7 @@ Result<std::vector<Document>> PostgresMetadataStore::ListDue(std::string_view co
 //  4. check the preconditions in order, each against the state the earlier mutations left;
 //  5. write.
 Result<std::vector<int64_t>> PostgresMetadataStore::ApplyCommit(
-    Connection& c, const std::vector<Mutation>& mutations, const std::string& lock_keys) {
+    Connection& c, const std::vector<Mutation>& mutations, const std::string& lock_keys) const {
   HANGAR_RETURN_IF_ERROR(c.Run(Stmt::kLockAddresses, Params().Text(lock_keys)).status());
 
   using Address = std::tuple<std::string_view, std::string_view, std::string_view>;
@@ -662,6 +672,7 @@ Result<std::vector<int64_t>> PostgresMetadataStore::ApplyCommit(
     }
   }
 
+  bool cached_write = false;
   for (const Mutation& m : mutations) {
     if (m.kind == Mutation::Kind::kPut) {
       HANGAR_RETURN_IF_ERROR(
@@ -671,7 +682,14 @@ Result<std::vector<int64_t>> PostgresMetadataStore::ApplyCommit(
     } else if (m.kind == Mutation::Kind::kDelete) {
       HANGAR_RETURN_IF_ERROR(c.Run(Stmt::kDelete, Params().Address(m.doc)).status());
     }
+    const auto& uncached = options_.uncached_collections;
+    cached_write = cached_write ||
+                   (m.kind != Mutation::Kind::kCheck &&
+                    std::find(uncached.begin(), uncached.end(), m.doc.collection) == uncached.end());
   }
+  // 6. Move the change epoch, last: its row lock is held to COMMIT, so no node reads the new
+  //    epoch before the change is visible (and the address locks, taken first, keep the order).
+  if (cached_write) HANGAR_RETURN_IF_ERROR(c.Run(Stmt::kBumpEpoch).status());
   return out;
 }
 
@@ -731,6 +749,14 @@ Result<std::vector<int64_t>> PostgresMetadataStore::Commit(const std::vector<Mut
 // replicas and backups keep them until they are recycled. Bodies holding key material are sealed
 // under the root key, which is what protects those copies. (VACUUM FULL would rewrite the table,
 // but it locks it exclusively for every node, and the WAL would still hold the old rows.)
+Result<int64_t> PostgresMetadataStore::ChangeEpoch() {
+  return ReadWithRetry<int64_t>([&](Connection& c) -> Result<int64_t> {
+    HANGAR_ASSIGN_OR_RETURN(PgResult r, c.Run(Stmt::kReadEpoch));
+    if (PQntuples(r.get()) != 1) return InternalError("the change_epoch row is missing");
+    return Int64At(r.get(), 0, 0);
+  });
+}
+
 Status PostgresMetadataStore::Scrub() {
   return ReadWithRetry<bool>([&](Connection& c) -> Result<bool> {
            HANGAR_RETURN_IF_ERROR(c.Exec("VACUUM documents").status());

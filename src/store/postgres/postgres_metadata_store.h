@@ -36,6 +36,9 @@ struct PostgresOptions {
   // Shown in pg_stat_activity: which connections are Hangar's (an application_name in the URI
   // takes precedence).
   std::string application_name = "hangar";
+  // Collections no node caches: commits that write only these leave ChangeEpoch alone (and skip
+  // its row lock, which every other writing commit takes). Empty: every write moves it.
+  std::vector<std::string> uncached_collections;
 };
 
 class PostgresMetadataStore final : public MetadataStore {
@@ -62,6 +65,8 @@ class PostgresMetadataStore final : public MetadataStore {
   Result<std::vector<int64_t>> Commit(const std::vector<Mutation>& mutations) override;
   // VACUUMs the documents table. PostgreSQL cannot promise more: see the .cc.
   Status Scrub() override;
+  // The change_epoch row: one more for every commit that writes a cached collection.
+  Result<int64_t> ChangeEpoch() override;
 
   // The schema versions this build applies (the latest is the one it needs).
   static int LatestSchemaVersion();
@@ -81,9 +86,8 @@ class PostgresMetadataStore final : public MetadataStore {
   Result<std::unique_ptr<Connection>> Connect() const;
   Status Migrate(Connection& c);
   // One attempt of a commit inside its open transaction; `lock_keys` as LockKeys makes them.
-  static Result<std::vector<int64_t>> ApplyCommit(Connection& c,
-                                                  const std::vector<Mutation>& mutations,
-                                                  const std::string& lock_keys);
+  Result<std::vector<int64_t>> ApplyCommit(Connection& c, const std::vector<Mutation>& mutations,
+                                           const std::string& lock_keys) const;
   // Runs `read` on a pooled connection; once more on a fresh one if the connection broke.
   template <typename T, typename Read>
   Result<T> ReadWithRetry(Read read);

@@ -339,3 +339,43 @@ TEST_F(PostgresMetadataStoreTest, ASchemaNameMustBeAPlainIdentifier) {
 
 }  // namespace
 }  // namespace hangar::store
+
+namespace hangar::store {
+namespace {
+
+// Cluster coherence: the epoch another node reads moves with every commit that writes a cached
+// collection, and only then.
+TEST_F(PostgresMetadataStoreTest, TheChangeEpochMovesWithWritesToCachedCollectionsOnly) {
+  PostgresOptions options = Options(schema_);
+  options.uncached_collections = {"objects"};
+  auto writer = OpenStore(options);
+  auto reader = OpenStore(Options(schema_));  // another node
+  ASSERT_TRUE(writer && reader);
+  auto epoch = [&] {
+    auto e = reader->ChangeEpoch();
+    EXPECT_TRUE(e.ok()) << e.status().message();
+    return e.ok() ? *e : -1;
+  };
+  const int64_t start = epoch();
+  ASSERT_TRUE(writer->Commit({Mutation::Upsert({"objects", "b", "k", "bytes", 0, 0})}).ok());
+  EXPECT_EQ(epoch(), start) << "a write of uncached documents only";
+  ASSERT_TRUE(writer->Commit({Mutation::Upsert({"keys", "", "k1", "state", 0, 0})}).ok());
+  EXPECT_EQ(epoch(), start + 1);
+  ASSERT_TRUE(
+      writer->Commit({Mutation::RequireRevision("keys", "", "k1", 0)}).status().code() ==
+      ErrorCode::kConflict);
+  ASSERT_TRUE(writer
+                  ->Commit({Mutation::Upsert({"objects", "b", "k2", "bytes", 0, 0}),
+                            Mutation::Delete("keys", "", "k1")})
+                  .ok());
+  EXPECT_EQ(epoch(), start + 2) << "a commit touching a cached document among others";
+  auto revision = writer->Get("objects", "b", "k");
+  ASSERT_TRUE(revision.ok() && *revision);
+  ASSERT_TRUE(writer->Commit({Mutation::RequireRevision("objects", "b", "k", (*revision)->revision),
+                              Mutation::Upsert({"objects", "b", "k3", "x", 0, 0})})
+                  .ok());
+  EXPECT_EQ(epoch(), start + 2) << "checks write nothing";
+}
+
+}  // namespace
+}  // namespace hangar::store
