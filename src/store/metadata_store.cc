@@ -34,4 +34,18 @@ Mutation Mutation::RequireRevision(std::string collection, std::string partition
   return m;
 }
 
+bool PreconditionHolds(const Mutation& m, int64_t current_revision) {
+  switch (m.precondition) {
+    case Precondition::kNone:
+      return true;
+    case Precondition::kMustNotExist:
+      return current_revision == 0;
+    case Precondition::kMustExist:
+      return current_revision != 0;
+    case Precondition::kRevisionIs:
+      return current_revision == m.expected_revision;
+  }
+  return false;
+}
+
 }  // namespace hangar::store

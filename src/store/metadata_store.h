@@ -59,6 +59,10 @@ struct ListOptions {
   size_t limit = 1000;
 };
 
+// Whether `m`'s precondition holds for a document whose stored revision is `current_revision`
+// (0: absent). Every store checks preconditions with it.
+bool PreconditionHolds(const Mutation& m, int64_t current_revision);
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;

@@ -182,20 +182,6 @@ int64_t SqlLimit(size_t limit) {
       std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));
 }
 
-bool PreconditionHolds(const Mutation& m, int64_t current_revision) {
-  switch (m.precondition) {
-    case Precondition::kNone:
-      return true;
-    case Precondition::kMustNotExist:
-      return current_revision == 0;
-    case Precondition::kMustExist:
-      return current_revision != 0;
-    case Precondition::kRevisionIs:
-      return current_revision == m.expected_revision;
-  }
-  return false;
-}
-
 // 64-bit FNV-1a: the same on every node, which is all the address locks need of it (two addresses
 // sharing a key only ever wait for each other).
 class Fnv1a {

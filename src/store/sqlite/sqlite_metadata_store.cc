@@ -66,20 +66,6 @@ std::string ColumnBytes(sqlite3_stmt* s, int col) {
   return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n)) : std::string();
 }
 
-bool PreconditionHolds(const Mutation& m, int64_t current_revision) {
-  switch (m.precondition) {
-    case Precondition::kNone:
-      return true;
-    case Precondition::kMustNotExist:
-      return current_revision == 0;
-    case Precondition::kMustExist:
-      return current_revision != 0;
-    case Precondition::kRevisionIs:
-      return current_revision == m.expected_revision;
-  }
-  return false;
-}
-
 }  // namespace
 
 // One sqlite3 handle and its prepared statements. Used by one thread at a time.
