@@ -10,7 +10,6 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr std::string_view kCollection = FindingStore::kCollection;
 constexpr size_t kMaxEventIds = 20;
 
 std::string Iso(int64_t ms) { return FormatIso8601(FromUnixMillis(ms), true); }
