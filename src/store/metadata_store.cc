@@ -48,4 +48,17 @@ bool PreconditionHolds(const Mutation& m, int64_t current_revision) {
   return false;
 }
 
+// The smallest string greater than every string starting with `prefix`, or "" if none exists.
+std::string PrefixSuccessor(std::string prefix) {
+  while (!prefix.empty()) {
+    unsigned char last = static_cast<unsigned char>(prefix.back());
+    if (last != 0xff) {
+      prefix.back() = static_cast<char>(last + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return prefix;
+}
+
 }  // namespace hangar::store

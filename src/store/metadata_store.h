@@ -63,6 +63,10 @@ struct ListOptions {
 // (0: absent). Every store checks preconditions with it.
 bool PreconditionHolds(const Mutation& m, int64_t current_revision);
 
+// The smallest string greater than every string starting with `prefix`, or "" if none exists:
+// the exclusive upper bound of a prefix listing, in both stores.
+std::string PrefixSuccessor(std::string prefix);
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;

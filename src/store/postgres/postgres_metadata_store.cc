@@ -164,19 +164,6 @@ int64_t Int64At(const PGresult* r, int row, int col) {
   return static_cast<int64_t>(v);
 }
 
-// The smallest string greater than every string starting with `prefix`, or "" if none exists.
-std::string PrefixSuccessor(std::string prefix) {
-  while (!prefix.empty()) {
-    unsigned char last = static_cast<unsigned char>(prefix.back());
-    if (last != 0xff) {
-      prefix.back() = static_cast<char>(last + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
-}
-
 int64_t SqlLimit(size_t limit) {
   return static_cast<int64_t>(
       std::min<size_t>(limit, static_cast<size_t>(std::numeric_limits<int64_t>::max())));

@@ -31,19 +31,6 @@ struct StmtDeleter {
 };
 using Stmt = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
 
-// The smallest string greater than every string starting with `prefix`, or "" if none exists.
-std::string PrefixSuccessor(std::string prefix) {
-  while (!prefix.empty()) {
-    unsigned char last = static_cast<unsigned char>(prefix.back());
-    if (last != 0xff) {
-      prefix.back() = static_cast<char>(last + 1);
-      return prefix;
-    }
-    prefix.pop_back();
-  }
-  return prefix;
-}
-
 void BindBlob(sqlite3_stmt* s, int index, std::string_view v) {
   // A zero-length blob must still bind as a blob (not NULL): pass a valid pointer.
   static const char kEmpty = 0;
