@@ -57,6 +57,7 @@ bench: configure
 	python3 bench/sse_bench.py --hangar $(BUILD_DIR)/hangar --s3-load $(BUILD_DIR)/bench/s3_load
 	python3 bench/s3_versioning_bench.py --hangar $(BUILD_DIR)/hangar --s3-load $(BUILD_DIR)/bench/s3_load
 	python3 bench/audit_bench.py --hangar $(BUILD_DIR)/hangar --kms-load $(BUILD_DIR)/bench/kms_load --s3-load $(BUILD_DIR)/bench/s3_load
+	python3 bench/cluster_bench.py --hangar $(BUILD_DIR)/hangar --s3-load $(BUILD_DIR)/bench/s3_load
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

@@ -134,6 +134,9 @@ osd pool default min size = 1
 osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
+# Every test server makes a pool of its own (8 PGs) and leaves it to the cluster's removal: a whole
+# test run makes about a hundred, past the default limit of 250 PGs per OSD.
+mon max pg per osd = 4000
 osd crush chooseleaf type = 0
 mon allow pool size one = true
 mon allow pool delete = true

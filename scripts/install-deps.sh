@@ -25,6 +25,9 @@ PACKAGES=(
   # cluster mode: libpq for metadata in PostgreSQL, and for its tests a throwaway PostgreSQL 15
   # (scripts/postgres.sh)
   libpq-dev postgresql-15
+  # cluster mode's end-to-end runs: HAProxy spreads each client's requests round-robin over three
+  # nodes (tests/e2e/harness.py, HANGAR_E2E_CLUSTER_NODES)
+  haproxy
 )
 
 missing=()

@@ -2,11 +2,13 @@
 # A throwaway PostgreSQL 15 (Debian's postgresql-15) for cluster mode's tests and for trying it out:
 # one server on loopback only, trust authentication, with a database `hangar`.
 #
-# Usage: scripts/postgres.sh start|stop|uri
+# Usage: scripts/postgres.sh start|stop|uri|down|up
 #   start  initialises and starts the server (unless it already runs), creates database `hangar`,
 #          prints its libpq URI and writes it to $HANGAR_POSTGRES_DIR/uri
 #   stop   stops the server and removes $HANGAR_POSTGRES_DIR (also after a killed run)
 #   uri    prints the URI of the running server
+#   down   stops the server and keeps its data (an outage: tests of nodes riding it out)
+#   up     starts the stopped server again, on the same port, with the same data
 # Env:
 #   HANGAR_POSTGRES_PORT  TCP port on 127.0.0.1 (default: a free one)
 #   HANGAR_POSTGRES_DIR   data, socket, log and the uri file; as root, somewhere the postgres user
@@ -54,6 +56,10 @@ pick_port() {
   die "no free port found"
 }
 
+server_options() {
+  echo "-p $1 -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200"
+}
+
 uri_of() { echo "postgresql://postgres@127.0.0.1:$1/$DATABASE"; }
 
 stop_server() {
@@ -96,7 +102,7 @@ start() {
   for _ in $(seq 1 "$attempts"); do
     [ -n "$PORT" ] || port=$(pick_port)
     if pg "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 -o \
-         "-p $port -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200" \
+         "$(server_options "$port")" \
          start >/dev/null; then
       pg "$BIN/psql" -h "$SOCK" -p "$port" -U postgres -d postgres -qAt -v ON_ERROR_STOP=1 \
         -c "CREATE DATABASE $DATABASE" >/dev/null
@@ -119,6 +125,21 @@ uri() {
   cat "$DIR/uri"
 }
 
+down() {
+  [ -f "$DIR/uri" ] || die "no server in $DIR: run '$0 start'"
+  pg "$BIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null
+}
+
+up() {
+  [ -f "$DIR/uri" ] || die "no server in $DIR: run '$0 start'"
+  running && return
+  local port
+  port=$(sed -E 's|.*:([0-9]+)/.*|\1|' "$DIR/uri")
+  pg "$BIN/pg_ctl" -D "$DATA" -l "$DIR/server.log" -w -t 60 -o \
+    "$(server_options "$port")" \
+    start >/dev/null || die "the server did not start again, see $DIR/server.log"
+}
+
 # One command at a time per directory: a second `start` waits and then finds the server running.
 # The lock file stays after `stop` (removing it would let a waiting and a new run go together).
 exec 9>"$DIR.lock"
@@ -128,5 +149,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   uri) uri ;;
-  *) echo "usage: $0 start|stop|uri" >&2; exit 2 ;;
+  down) down ;;
+  up) up ;;
+  *) echo "usage: $0 start|stop|uri|down|up" >&2; exit 2 ;;
 esac

@@ -4,7 +4,10 @@
 
 #include "common/files.h"
 #include "crypto/pkcs11_root_key.h"
+#include "store/fs/fs_blob_store.h"
 #include "store/postgres/postgres_metadata_store.h"
+#include "store/rados/rados_blob_store.h"
+#include "store/rados/rados_config.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 
 namespace hangar::app {
@@ -175,6 +178,18 @@ Status ImportRootKeyToToken(const std::string& path, const RootKeySource& source
     }
   }
   return Status::Ok();
+}
+
+Result<std::unique_ptr<store::BlobStore>> OpenBlobStore(const std::string& data_dir,
+                                                        const std::string& blobs_uri) {
+  if (blobs_uri.empty()) {
+    HANGAR_ASSIGN_OR_RETURN(auto files, store::FsBlobStore::OpenAt(data_dir + "/blobs"));
+    return std::unique_ptr<store::BlobStore>(std::move(files));
+  }
+  HANGAR_ASSIGN_OR_RETURN(store::RadosConfig config, store::ParseRadosUri(blobs_uri));
+  HANGAR_ASSIGN_OR_RETURN(auto pool, store::RadosBlobStore::Open(config));
+  spdlog::info("object bytes in the Ceph pool {}", config.pool);
+  return std::unique_ptr<store::BlobStore>(std::move(pool));
 }
 
 }  // namespace hangar::app

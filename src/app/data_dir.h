@@ -11,6 +11,7 @@
 #include "common/result.h"
 #include "common/secret_bytes.h"
 #include "crypto/root_key.h"
+#include "store/blob_store.h"
 #include "store/metadata_store.h"
 
 namespace hangar::app {
@@ -41,6 +42,11 @@ struct DataDir {
 Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source,
                             const std::string& metadata_uri = "",
                             const std::vector<std::string>& uncached_collections = {});
+
+// Where object bytes live: files under DATA_DIR/blobs, or in cluster mode a Ceph pool
+// (`blobs_uri`: rados://POOL?conf=PATH&id=CLIENT) that every node shares.
+Result<std::unique_ptr<store::BlobStore>> OpenBlobStore(const std::string& data_dir,
+                                                        const std::string& blobs_uri);
 
 // Whether `uri` names cluster mode's PostgreSQL metadata (postgresql:// or postgres://).
 bool IsPostgresUri(std::string_view uri);

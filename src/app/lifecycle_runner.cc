@@ -30,14 +30,22 @@ void LifecycleRunner::Loop() {
     cv_.wait_for(lock, period_, [&] { return stop_ || requested_ > completed_; });
     if (stop_) break;
     uint64_t serving = requested_;
+    const bool asked = requested_ > completed_;
     lock.unlock();
-    Status s = task_();
+    Status s = task_(asked);
     if (!s.ok()) spdlog::error("lifecycle task failed: {}", s.ToString());
     lock.lock();
     last_status_ = s;
     completed_ = std::max(completed_, serving);
     cv_.notify_all();
   }
+}
+
+Status RunExclusively(store::MetadataStore& store, std::string_view name, bool wait,
+                      const std::function<Status()>& work) {
+  HANGAR_ASSIGN_OR_RETURN(std::unique_ptr<store::WorkLock> held, store.LockWork(name, wait));
+  if (!held) return Status::Ok();
+  return work();
 }
 
 }  // namespace hangar::app

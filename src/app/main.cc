@@ -30,6 +30,7 @@
 #include "app/identity_authorizer.h"
 #include "app/kms_gateway.h"
 #include "app/lifecycle_runner.h"
+#include "app/migrate.h"
 #include "app/regions.h"
 #include "audit/cloudtrail_api.h"
 #include "audit/findings_engine.h"
@@ -54,9 +55,6 @@
 #include "s3/s3_api.h"
 #include "s3/s3_repository.h"
 #include "s3/s3_service.h"
-#include "store/fs/fs_blob_store.h"
-#include "store/rados/rados_blob_store.h"
-#include "store/rados/rados_config.h"
 
 namespace hangar::app {
 namespace {
@@ -174,20 +172,6 @@ auto OpenDataDirWithRootKey(const std::string& data_dir, const std::string& root
   uncached.emplace_back(audit::FindingStore::kCollection);
   return OpenDataDir(data_dir, RootKeySourceFrom(root_key_file, root_key_pkcs11), metadata_uri,
                      uncached);
-}
-
-// Where object bytes live: files under DATA_DIR/blobs, or in cluster mode a Ceph pool
-// (--blobs rados://POOL?conf=PATH&id=CLIENT) that every node shares.
-Result<std::unique_ptr<store::BlobStore>> OpenBlobStore(const std::string& data_dir,
-                                                        const std::string& blobs_uri) {
-  if (blobs_uri.empty()) {
-    HANGAR_ASSIGN_OR_RETURN(auto files, store::FsBlobStore::OpenAt(data_dir + "/blobs"));
-    return std::unique_ptr<store::BlobStore>(std::move(files));
-  }
-  HANGAR_ASSIGN_OR_RETURN(store::RadosConfig config, store::ParseRadosUri(blobs_uri));
-  HANGAR_ASSIGN_OR_RETURN(auto pool, store::RadosBlobStore::Open(config));
-  spdlog::info("object bytes in the Ceph pool {}", config.pool);
-  return std::unique_ptr<store::BlobStore>(std::move(pool));
 }
 
 bool SplitListen(const std::string& listen, std::string& host, uint16_t& port) {
@@ -425,14 +409,36 @@ int Serve(const ServeOptions& opts) {
   s3_api_options.post_signatures = &verifier;
   s3::S3Api s3_api(s3_service, s3_api_options);
 
+  // Cluster mode: the node's caches follow the other nodes' writes (ClusterCoherence), the dev
+  // clock among them.
+  std::unique_ptr<ClusterCoherence> coherence;
+  if (!opts.metadata.empty()) {
+    std::vector<std::function<void()>> invalidators{
+        [&key_repository] { key_repository.InvalidateAll(); },
+        [&identities] { identities.InvalidateCaches(); },
+        [&s3_repository] { s3_repository.InvalidateAll(); }};
+    if (dev_clock) {
+      invalidators.push_back([&dir, &offset_clock] {
+        auto offset = LoadDevClockOffset(*dir->metadata);
+        if (offset.ok()) offset_clock.AdvanceTo(*offset);
+      });
+    }
+    coherence = std::make_unique<ClusterCoherence>(*dir->metadata, std::move(invalidators));
+  }
+
+  // Time-driven work, done once however many nodes share the store: under the store's work lock,
+  // after catching up with what the node that held it last did.
   LifecycleRunner lifecycle(
-      [&key_service, &s3_service, &identities]() -> Status {
-        auto changed = key_service.RunDueTasks();
-        if (!changed.ok()) return changed.status();
-        auto purged = identities.PurgeExpiredSessions();
-        if (!purged.ok()) return purged.status();
-        auto cleaned = s3_service.RunMaintenance();
-        return cleaned.ok() ? Status::Ok() : cleaned.status();
+      [&](bool asked) -> Status {
+        return RunExclusively(*dir->metadata, "lifecycle", asked, [&]() -> Status {
+          if (coherence) HANGAR_RETURN_IF_ERROR(coherence->Sync());
+          auto changed = key_service.RunDueTasks();
+          if (!changed.ok()) return changed.status();
+          auto purged = identities.PurgeExpiredSessions();
+          if (!purged.ok()) return purged.status();
+          auto cleaned = s3_service.RunMaintenance();
+          return cleaned.ok() ? Status::Ok() : cleaned.status();
+        });
       },
       std::chrono::seconds(60));
 
@@ -452,20 +458,15 @@ int Serve(const ServeOptions& opts) {
   router_options.observer = observer->get();
   router_options.console = console->get();
   // Cluster mode: every request first checks the node's caches against the other nodes' writes.
-  std::unique_ptr<ClusterCoherence> coherence;
-  if (!opts.metadata.empty()) {
-    coherence = std::make_unique<ClusterCoherence>(
-        *dir->metadata, std::vector<std::function<void()>>{
-                            [&key_repository] { key_repository.InvalidateAll(); },
-                            [&identities] { identities.InvalidateCaches(); },
-                            [&s3_repository] { s3_repository.InvalidateAll(); }});
-    router_options.before_request = [&coherence] { return coherence->Sync(); };
-  }
+  if (coherence) router_options.before_request = [&coherence] { return coherence->Sync(); };
   http::Router router(router_options, verifier, kms_api, sts_api, iam_api, s3_api, lifecycle_clock,
                       [&](std::chrono::seconds by) {
-                        offset_clock.Advance(by);
-                        HANGAR_RETURN_IF_ERROR(
-                            StoreDevClockOffset(*dir->metadata, offset_clock.offset()));
+                        HANGAR_ASSIGN_OR_RETURN(
+                            std::chrono::milliseconds offset,
+                            AdvanceDevClockOffset(
+                                *dir->metadata,
+                                std::chrono::duration_cast<std::chrono::milliseconds>(by)));
+                        offset_clock.AdvanceTo(offset);
                         return lifecycle.RunNow();
                       },
                       http::AuditServices{observed.get(), trail ? &cloudtrail_api : nullptr,
@@ -635,6 +636,31 @@ int ImportRootKey(const RootKeyFlags& flags, const std::string& data_dir) {
   return 0;
 }
 
+// `hangar admin migrate`: an embedded data directory into cluster mode (app/migrate.h).
+int Migrate(const MigrationPlan& plan, const RootKeyFlags& root_key) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
+  if (!IsPostgresUri(plan.to_metadata)) {
+    std::cerr << "hangar: --to-metadata must be a postgresql:// URI\n";
+    return 2;
+  }
+  auto report = MigrateToCluster(plan, RootKeySourceFrom(root_key.file, root_key.pkcs11));
+  if (!report.ok()) {
+    std::cerr << "hangar: migrate: " << report.status().message() << "\n";
+    return 1;
+  }
+  std::cout << nlohmann::json{{"Documents", report->documents},
+                              {"Blobs", report->blobs},
+                              {"BlobBytes", report->blob_bytes},
+                              {"Verified", true}}
+                   .dump(2)
+            << std::endl;
+  std::cerr << "hangar: migrated and verified. Start the cluster's nodes with this data "
+               "directory's root key (--root-key-file "
+            << (root_key.file.empty() ? plan.from_dir + "/root.key" : root_key.file)
+            << ", or the same HANGAR_ROOT_KEY or token).\n";
+  return 0;
+}
+
 // `hangar admin ...`: prints JSON on stdout; errors on stderr with exit status 1.
 int Admin(const std::string& command, const AdminOptions& opts) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
@@ -787,6 +813,21 @@ int main(int argc, char** argv) {
   import_root_key->add_option("--root-key-pkcs11", import_flags.pkcs11, pkcs11_help);
   import_root_key->add_option("--data-dir", import_data_dir,
                               "Data directory the key must open, before and after the import");
+  hangar::app::MigrationPlan migration;
+  hangar::app::RootKeyFlags migration_root_key;
+  CLI::App* migrate = admin->add_subcommand(
+      "migrate", "Move an embedded data directory into cluster mode, as it is, and verify the copy");
+  migrate->add_option("--from", migration.from_dir, "The data directory (no server running on it)")
+      ->required();
+  migrate->add_option("--to-metadata", migration.to_metadata,
+                      "postgresql:// URI of an empty database for the cluster")
+      ->required();
+  migrate->add_option("--to-blobs", migration.to_blobs,
+                      "rados://POOL?conf=PATH&id=CLIENT of an empty pool for the cluster")
+      ->required();
+  migrate->add_option("--root-key-file", migration_root_key.file,
+                      "32-byte root key file (default: FROM/root.key, or HANGAR_ROOT_KEY)");
+  migrate->add_option("--root-key-pkcs11", migration_root_key.pkcs11, pkcs11_help);
   create_account->add_option("--account-id", admin_opts.account_id,
                              "12-digit account id (default: random)");
   hangar::app::AuditCliOptions audit_opts;
@@ -833,5 +874,6 @@ int main(int argc, char** argv) {
   if (create_account->parsed()) return hangar::app::Admin("create-account", admin_opts);
   if (list_accounts->parsed()) return hangar::app::Admin("list-accounts", admin_opts);
   if (import_root_key->parsed()) return hangar::app::ImportRootKey(import_flags, import_data_dir);
+  if (migrate->parsed()) return hangar::app::Migrate(migration, migration_root_key);
   return 0;
 }

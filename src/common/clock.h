@@ -32,6 +32,12 @@ class OffsetClock final : public Clock {
     return base + std::chrono::milliseconds(offset_ms_.load(std::memory_order_relaxed));
   }
   void Advance(std::chrono::milliseconds by) { offset_ms_.fetch_add(by.count()); }
+  // Moves the offset to `offset` unless it is there or beyond already: time never runs back.
+  void AdvanceTo(std::chrono::milliseconds offset) {
+    int64_t seen = offset_ms_.load();
+    while (seen < offset.count() && !offset_ms_.compare_exchange_weak(seen, offset.count())) {
+    }
+  }
   std::chrono::milliseconds offset() const { return std::chrono::milliseconds(offset_ms_.load()); }
 
  private:

@@ -540,6 +540,13 @@ Status Router::AuthorizeDevClock(const HttpRequest& request) const {
 
 HttpResponse Router::HandleInternal(HttpRequest& request, const std::string& request_id) {
   if (request.path == "/_hangar/dev/clock") {
+    // In cluster mode the clock is shared: catch up with the other nodes' moves (and their
+    // credential changes) first.
+    if (options_.before_request) {
+      if (Status in_step = options_.before_request(); !in_step.ok()) {
+        return JsonResponse(503, SafeDump(nlohmann::json{{"error", in_step.message()}}));
+      }
+    }
     if (Status allowed = AuthorizeDevClock(request); !allowed.ok()) {
       return JsonResponse(403, SafeDump(nlohmann::json{{"__type", WireOf(allowed.code()).json_type},
                                                        {"error", allowed.message()}}));

@@ -218,12 +218,21 @@ Status KeyService::Mutate(const auth::RequestContext& ctx, std::string_view key_
                           const std::function<Status(KeyRecord&)>& change,
                           const KmsRequestDetails& details) {
   std::lock_guard lock(mutate_mu_);
-  HANGAR_ASSIGN_OR_RETURN(auto key, Resolve(ctx, key_id, /*allow_alias=*/false, action, details));
-  KeyRecord updated = key->record;
-  HANGAR_RETURN_IF_ERROR(change(updated));
-  // A multi-Region key's other copies follow the shared properties (rotation) in the same commit.
-  HANGAR_ASSIGN_OR_RETURN(auto writes, WithCopies(updated, key->revision));
-  return repository_.Update(writes);
+  // mutate_mu_ orders this node's writers; another cluster node's write to the same key shows up
+  // as a conflict, after which the key is read again from the store, not from the cache.
+  constexpr int kMaxAttempts = 8;
+  for (int attempt = 1;; ++attempt) {
+    HANGAR_ASSIGN_OR_RETURN(auto key,
+                            Resolve(ctx, key_id, /*allow_alias=*/false, action, details));
+    KeyRecord updated = key->record;
+    HANGAR_RETURN_IF_ERROR(change(updated));
+    // A multi-Region key's other copies follow the shared properties (rotation) in the same
+    // commit.
+    HANGAR_ASSIGN_OR_RETURN(auto writes, WithCopies(updated, key->revision));
+    Status s = repository_.Update(writes);
+    if (s.code() != ErrorCode::kConflict || attempt == kMaxAttempts) return s;
+    repository_.InvalidateAll();
+  }
 }
 
 // The tags of a request as condition keys see them.

@@ -11,7 +11,7 @@
 //      recovery, which publishes staged blobs that metadata refers to.
 // Readers find a blob whether it is staged or published.
 //
-// Implementations: FsBlobStore (files under the data directory); later RADOS objects.
+// Implementations: FsBlobStore (files under the data directory), RadosBlobStore (a Ceph pool).
 // Thread-safety: all methods may be called concurrently; a BlobWriter or BlobReader is used by one
 // thread at a time.
 
@@ -49,6 +49,10 @@ class BlobStore {
  public:
   virtual ~BlobStore() = default;
   virtual Result<std::unique_ptr<BlobWriter>> Create() = 0;
+  // Like Create, for a blob named `id` (an id as this store makes them, of no blob it holds):
+  // copying another store's blobs under their own ids (hangar admin migrate), as the metadata
+  // that names them is copied unchanged.
+  virtual Result<std::unique_ptr<BlobWriter>> CreateWithId(std::string_view id) = 0;
   // Errors: kNotFound-like kInternal with message "blob missing" when no such blob exists.
   virtual Result<std::unique_ptr<BlobReader>> Open(std::string_view id) = 0;
   virtual Status Publish(std::string_view id) = 0;

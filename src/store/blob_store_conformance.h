@@ -292,7 +292,27 @@ TYPED_TEST_P(BlobStoreConformance, RejectsIdsThatAreNotBlobIds) {
     EXPECT_FALSE(this->store().Open(id).ok()) << id;
     EXPECT_FALSE(this->store().Delete(id).ok()) << id;
     EXPECT_FALSE(this->store().Publish(id).ok()) << id;
+    EXPECT_FALSE(this->store().CreateWithId(id).ok()) << id;
   }
+}
+
+// hangar admin migrate copies blobs under their ids.
+TYPED_TEST_P(BlobStoreConformance, CreateWithIdWritesABlobOfThatIdUnlessItExists) {
+  const std::string data = this->RandomBytes(2 * TestFixture::kStripe + 5, 9);
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  auto writer = this->store().CreateWithId(id);
+  ASSERT_TRUE(writer.ok()) << writer.status().message();
+  ASSERT_TRUE((*writer)->Append(std::span<const char>(data.data(), data.size())).ok());
+  auto committed = (*writer)->Commit();
+  ASSERT_TRUE(committed.ok()) << committed.status().message();
+  EXPECT_EQ(*committed, id);
+  EXPECT_EQ(this->Staged(), std::set<std::string>{id});
+  ASSERT_TRUE(this->store().Publish(id).ok());
+  EXPECT_TRUE(this->ReadAll(id) == data);
+  EXPECT_FALSE(this->store().CreateWithId(id).ok()) << "a published blob of that id exists";
+  const std::string staged = this->Write("staged");
+  EXPECT_FALSE(this->store().CreateWithId(staged).ok()) << "a staged blob of that id exists";
+  EXPECT_TRUE(this->ReadAll(id) == data) << "refusing left the blob as it was";
 }
 
 REGISTER_TYPED_TEST_SUITE_P(BlobStoreConformance, RoundTripsBlobsOfEverySizeAroundTheStripe,
@@ -302,6 +322,7 @@ REGISTER_TYPED_TEST_SUITE_P(BlobStoreConformance, RoundTripsBlobsOfEverySizeArou
                             DeleteRemovesStagedOrPublishedBlobsAndToleratesMissingOnes,
                             DeleteDurablyRemovesEveryBlobGiven, AnAbandonedWriterLeavesNothing,
                             ForEachPublishedVisitsExactlyThePublishedBlobs,
-                            ConcurrentWritersKeepTheirOwnBytes, RejectsIdsThatAreNotBlobIds);
+                            ConcurrentWritersKeepTheirOwnBytes, RejectsIdsThatAreNotBlobIds,
+                            CreateWithIdWritesABlobOfThatIdUnlessItExists);
 
 }  // namespace hangar::store

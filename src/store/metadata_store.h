@@ -7,6 +7,7 @@
 // Thread-safety: implementations are safe for concurrent use from any thread.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +68,12 @@ bool PreconditionHolds(const Mutation& m, int64_t current_revision);
 // the exclusive upper bound of a prefix listing, in both stores.
 std::string PrefixSuccessor(std::string prefix);
 
+// Held for as long as it lives: see MetadataStore::LockWork.
+class WorkLock {
+ public:
+  virtual ~WorkLock() = default;
+};
+
 class MetadataStore {
  public:
   virtual ~MetadataStore() = default;
@@ -98,6 +105,38 @@ class MetadataStore {
   // one node is then obeyed by the next request on every other. The embedded store has one
   // process, whose caches follow its own writes: always 0.
   virtual Result<int64_t> ChangeEpoch() { return int64_t{0}; }
+
+  // Copying a whole store (hangar admin migrate). Scan: every document of every collection in
+  // ascending binary order of (collection, partition, id), at most `limit`, after the address of
+  // `after` (nullptr: from the first). Import: writes `docs` exactly as given, revisions and due
+  // times included, replacing documents at their addresses, in one transaction; the store's
+  // revisions then continue above the largest imported. Revisions must be kept because services
+  // keep them in documents (an upload remembers the revision of the object it may replace).
+  virtual Result<std::vector<Document>> Scan(const Document* after, size_t limit) {
+    (void)after;
+    (void)limit;
+    return Unsupported("Scan");
+  }
+  virtual Status Import(const std::vector<Document>& docs) {
+    (void)docs;
+    return Unsupported("Import");
+  }
+
+  // Background work (key destruction, rotation, lifecycle, garbage collection) must be done once
+  // however many processes share the store: each run holds the lock named `name`, which only one
+  // process at a time can hold, and re-reads what is due under it. Returns the held lock, or
+  // nullptr when `wait` is false and another process holds it. A holder that dies loses it.
+  // The embedded store has one process, whose runner is one thread: a lock that is always free.
+  virtual Result<std::unique_ptr<WorkLock>> LockWork(std::string_view name, bool wait) {
+    (void)name;
+    (void)wait;
+    return std::make_unique<WorkLock>();
+  }
+
+ private:
+  static Status Unsupported(std::string_view what) {
+    return InternalError(std::string(what) + " is not supported by this metadata store");
+  }
 };
 
 }  // namespace hangar::store

@@ -20,6 +20,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "store/metadata_store.h"
@@ -471,8 +472,74 @@ TYPED_TEST_P(MetadataStoreConformance, ChecksOfAbsentDocumentsPreventWriteSkew) 
   }
 }
 
+// hangar admin migrate copies a store with Scan and Import.
+TYPED_TEST_P(MetadataStoreConformance, ScanVisitsEveryDocumentOnceInBinaryAddressOrder) {
+  const std::vector<Document> docs = {
+      {"b", "", "", "empty address", 0, 0},
+      {"a", "p", "x", "1", 0, 0},
+      {"a", std::string("p\xff", 2), "a", "2", 0, 0},
+      {"a", "p", std::string("\x80", 1), "3", 0, 9},
+      {"c", "q", "z", "4", 0, 0},
+      {"a", "p", std::string("x\0", 2), "5", 0, 0},
+      {"b", "p", "y", "6", 0, 0},
+  };
+  std::vector<Mutation> m;
+  for (const Document& d : docs) m.push_back(Mutation::Create(d));
+  ASSERT_TRUE(this->Commit(m).ok());
+  std::vector<Document> expected = docs;
+  std::sort(expected.begin(), expected.end(), [](const Document& l, const Document& r) {
+    return std::tie(l.collection, l.partition, l.id) < std::tie(r.collection, r.partition, r.id);
+  });
+  std::vector<Document> scanned;
+  std::optional<Document> after;
+  for (;;) {
+    auto page = this->store().Scan(after ? &*after : nullptr, 2);
+    ASSERT_TRUE(page.ok()) << page.status().message();
+    ASSERT_LE(page->size(), 2u);
+    if (page->empty()) break;
+    scanned.insert(scanned.end(), page->begin(), page->end());
+    after = page->back();
+  }
+  ASSERT_EQ(scanned.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(scanned[i].collection, expected[i].collection) << i;
+    EXPECT_TRUE(scanned[i].partition == expected[i].partition) << i;
+    EXPECT_TRUE(scanned[i].id == expected[i].id) << i;
+    EXPECT_EQ(scanned[i].body, expected[i].body) << i;
+    EXPECT_EQ(scanned[i].due_at_ms, expected[i].due_at_ms) << i;
+    EXPECT_EQ(scanned[i].revision, this->store().Get(expected[i].collection, expected[i].partition,
+                                                     expected[i].id)
+                                       ->value()
+                                       .revision);
+  }
+}
+
+TYPED_TEST_P(MetadataStoreConformance, ImportKeepsRevisionsAndLaterWritesGoAboveThem) {
+  ASSERT_TRUE(this->Commit({Mutation::Create(this->Doc("replaced", "old"))}).ok());
+  const std::vector<Document> imported = {
+      {"c", "p", "replaced", "new", 5000, 0},
+      {"c", "p", "due", "soon", 42, 1234},
+      {"d", std::string("\0p", 2), "x", std::string("\0body", 5), 7, 0},
+  };
+  ASSERT_TRUE(this->store().Import(imported).ok());
+  this->Reopen();
+  for (const Document& d : imported) {
+    auto got = this->store().Get(d.collection, d.partition, d.id);
+    ASSERT_TRUE(got.ok() && got->has_value()) << d.id;
+    EXPECT_EQ((*got)->body, d.body);
+    EXPECT_EQ((*got)->revision, d.revision);
+    EXPECT_EQ((*got)->due_at_ms, d.due_at_ms);
+  }
+  // Conditional writes work on imported revisions, and new ones are never below them.
+  EXPECT_EQ(this->CodeOf({Mutation::Update(this->Doc("due", "x"), 41)}), ErrorCode::kConflict);
+  auto next = this->Commit({Mutation::Update(this->Doc("due", "x"), 42)});
+  ASSERT_TRUE(next.ok()) << next.status().message();
+  EXPECT_GT((*next)[0], 5000);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
-    MetadataStoreConformance, CreateThenGetReturnsBodyAndRevision,
+    MetadataStoreConformance, ScanVisitsEveryDocumentOnceInBinaryAddressOrder,
+    ImportKeepsRevisionsAndLaterWritesGoAboveThem, CreateThenGetReturnsBodyAndRevision,
     CreateOfAnExistingDocumentConflicts, UpdateChecksTheRevision,
     UpsertAndDeleteWriteWhetherPresentOrNot, MustExistFailsForAnAbsentDocument,
     DeleteIfRevisionDeletesOnlyThatRevision, AFailedPreconditionRollsBackTheWholeCommit,

@@ -29,8 +29,11 @@ Cluster mode: with HANGAR_E2E_POSTGRES_URI (a libpq URI of a PostgreSQL the test
 databases in; or HANGAR_E2E_POSTGRES_URI_FILE, a file holding it) and HANGAR_E2E_RADOS_CONF (a ceph.conf whose client.admin may create pools) set, every
 server keeps its metadata in a database of its own on that PostgreSQL (`--metadata`) and its object
 bytes in a pool of its own on that Ceph cluster (`--blobs`), with a root key of its own given in
-HANGAR_ROOT_KEY, as cluster nodes must share one. tests/CMakeLists.txt runs chosen suites so
-(`e2e-cluster.*`), after scripts/postgres.sh and scripts/ceph.sh started the two.
+HANGAR_ROOT_KEY, as cluster nodes must share one. Such a server is HANGAR_E2E_CLUSTER_NODES
+nodes (default 3) on those places behind HAProxy, which sends each request round-robin to the
+next node; `port` is HAProxy's, and stop/kill/restart act on every node (HAProxy stays). A server
+made with `cluster=` (another's places) is one node, reached directly. tests/CMakeLists.txt runs
+chosen suites so (`e2e-cluster.*`), after scripts/postgres.sh and scripts/ceph.sh started the two.
 
 HangarTestCase starts one server per TestCase class and stops it even when setUpClass or a test
 fails; the kernel also kills the server if the test process dies (PR_SET_PDEATHSIG). The server
@@ -199,6 +202,78 @@ def cluster_mode() -> bool:
                 os.environ.get("HANGAR_E2E_RADOS_CONF"))
 
 
+def cluster_nodes() -> int:
+    """How many nodes a cluster-mode server is (HANGAR_E2E_CLUSTER_NODES, default 3)."""
+    return max(1, int(os.environ.get("HANGAR_E2E_CLUSTER_NODES", "3")))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _RoundRobinFront:
+    """HAProxy in front of a cluster's nodes: every request, also on a kept-alive connection,
+    goes to the next node in turn. Bodies and headers pass as they are (no buffering, names
+    lowercased, which SigV4 does anyway); it keeps its port for its whole life."""
+
+    def __init__(self, tmp_dir):
+        self.tmp_dir = tmp_dir
+        self.proc: Optional[subprocess.Popen] = None
+        self.port: Optional[int] = None
+        self.backends = None
+        self.log_path = os.path.join(tmp_dir, "haproxy.log")
+
+    def start(self, backends, port=0, timeout=START_TIMEOUT_SECONDS):
+        if self.proc is not None and self.proc.poll() is None and backends == self.backends:
+            return
+        self.close()
+        self.port = port or self.port or _free_port()
+        binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
+        config = os.path.join(self.tmp_dir, "haproxy.cfg")
+        servers = "".join(f"    server node{i} 127.0.0.1:{p}\n" for i, p in enumerate(backends))
+        with open(config, "w") as f:
+            f.write(f"""global
+    maxconn 2000
+defaults
+    mode http
+    option accept-invalid-http-request
+    timeout connect 5s
+    timeout client 15m
+    timeout server 15m
+frontend hangar
+    bind 127.0.0.1:{self.port}
+    default_backend nodes
+backend nodes
+    balance roundrobin
+{servers}""")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([binary, "-f", config, "-db"], stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log, preexec_fn=_child_setup(None))
+        deadline = time.monotonic() + timeout
+        while True:  # HAProxy prints nothing when it listens: its port answering is the sign
+            if self.proc.poll() is not None:
+                with open(self.log_path, errors="replace") as f:
+                    raise HangarError(f"haproxy exited with {self.proc.returncode}: {f.read()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.close()
+                    raise HangarError(f"haproxy did not listen on {self.port} within {timeout} s")
+                time.sleep(0.05)
+        self.backends = list(backends)
+
+    def close(self):
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+
 class _ClusterPlaces(NamedTuple):
     """Where one cluster-mode server keeps its state: a fresh database and a fresh pool."""
     metadata_uri: str
@@ -262,8 +337,21 @@ class HangarServer:
         # Cluster mode: `cluster` (another node's places, to share them) or, when the
         # environment names a PostgreSQL and a Ceph cluster, places of its own.
         self.cluster = cluster
+        # Several nodes behind a round-robin front: this object is the first node, `peers` the
+        # others (started, stopped and killed with it), `_front` HAProxy.
+        self.peers = []
+        self._front: Optional[_RoundRobinFront] = None
+        self._node_ports = []
         if cluster is None and cluster_mode():
             self.cluster = _ClusterPlaces.make()
+            self.peers = [HangarServer(account_id=account_id, access_key_id=access_key_id,
+                                       secret_access_key=secret_access_key, dev_clock=dev_clock,
+                                       binary=binary, extra_env=extra_env, extra_args=extra_args,
+                                       listen_host=listen_host, preexec_fn=preexec_fn,
+                                       cluster=self.cluster)
+                          for _ in range(cluster_nodes() - 1)]
+            if self.peers:
+                self._front = _RoundRobinFront(self.tmp_dir)
         if self.cluster:
             self.extra_args += ["--metadata", self.cluster.metadata_uri,
                                 "--blobs", self.cluster.blobs_uri]
@@ -277,7 +365,22 @@ class HangarServer:
 
     def start(self, timeout=START_TIMEOUT_SECONDS, port=0):
         """Starts the server on the data dir and returns once it printed its listening line.
-        port 0 lets the kernel choose a free port."""
+        port 0 lets the kernel choose a free port. Several nodes: each on a port of its own,
+        the same at every start, and the front on `port`."""
+        if not self.peers:
+            return self._start_node(timeout, port)
+        if not self._node_ports:
+            self._node_ports = [_free_port() for _ in range(1 + len(self.peers))]
+        self._start_node(timeout, self._node_ports[0])
+        for peer, node_port in zip(self.peers, self._node_ports[1:]):
+            # Whatever a test changed in this server's arguments holds for every node.
+            peer.extra_args, peer.extra_env = list(self.extra_args), dict(self.extra_env)
+            peer._start_node(timeout, node_port)
+        self._front.start(self._node_ports, port)
+        self.port = self._front.port
+        return self
+
+    def _start_node(self, timeout, port):
         if self.running:
             raise HangarError("server already running")
         if not os.access(self.binary, os.X_OK):
@@ -362,7 +465,13 @@ class HangarServer:
 
     def stop(self, timeout=STOP_TIMEOUT_SECONDS) -> int:
         """SIGTERM, then waits for a graceful exit. Returns the exit code; raises HangarError
-        (after SIGKILL) if the server does not exit in time."""
+        (after SIGKILL) if the server does not exit in time. Every node; the first's code."""
+        rc = self._stop_node(timeout)
+        for peer in self.peers:
+            peer.stop(timeout)
+        return rc
+
+    def _stop_node(self, timeout):
         if self.proc is None:
             return 0
         proc = self.proc
@@ -378,7 +487,12 @@ class HangarServer:
         return proc.returncode
 
     def kill(self) -> int:
-        """kill -9: no chance to flush or close anything."""
+        """kill -9: no chance to flush or close anything. Every node."""
+        for peer in self.peers:
+            peer.kill()
+        return self._kill_node()
+
+    def _kill_node(self) -> int:
         if self.proc is None:
             return 0
         proc = self.proc
@@ -427,6 +541,10 @@ class HangarServer:
             pass
         finally:
             self.kill()
+            for peer in self.peers:
+                peer.close()
+            if self._front:
+                self._front.close()
             self._closed = True
             if os.environ.get("HANGAR_E2E_KEEP") != "1":
                 shutil.rmtree(self.tmp_dir, ignore_errors=True)
@@ -439,7 +557,10 @@ class HangarServer:
         except OSError:
             stderr = "(none)\n"
         stdout = "\n".join(self.stdout_lines[-lines:])
-        return f"server stdout (tail):\n{stdout}\nserver stderr (tail):\n{stderr}"
+        tail = f"server stdout (tail):\n{stdout}\nserver stderr (tail):\n{stderr}"
+        for i, peer in enumerate(self.peers, 1):
+            tail += f"\n--- node {i} ---\n" + peer.log_tail(lines // 2)
+        return tail
 
     # --- endpoints and clients -----------------------------------------------------------------
 
@@ -489,12 +610,13 @@ class HangarServer:
 
     def client(self, service="kms", *, validate=True, access_key_id=None,
                secret_access_key=None, session_token=None, region=REGION, verify=None,
-               **config):
+               direct=False, **config):
         """A boto3 client for `service` at this server, signed with the root key (or the given
         one, with `session_token` for temporary credentials). validate=False turns off
         botocore's client-side parameter checks so that invalid values reach the server. No
         retries: an error is the answer under test. Other keyword arguments go to botocore's
-        Config (they may override the 10 s / 60 s timeouts)."""
+        Config (they may override the 10 s / 60 s timeouts). direct: to the first node itself,
+        not through the cluster's front (tests of a node's own connection handling)."""
         cfg = botocore.config.Config(
             retries={"total_max_attempts": 1, "mode": "standard"},
             parameter_validation=validate, **{"connect_timeout": 10, "read_timeout": 60, **config})
@@ -503,7 +625,10 @@ class HangarServer:
             aws_secret_access_key=secret_access_key or self.secret_access_key,
             aws_session_token=session_token, region_name=region,
             botocore_session=self.botocore_session())
-        return session.client(service, endpoint_url=self.endpoint, config=cfg, verify=verify)
+        endpoint = self.endpoint
+        if direct and self.peers:
+            endpoint = f"{self.scheme}://127.0.0.1:{self._node_ports[0]}"
+        return session.client(service, endpoint_url=endpoint, config=cfg, verify=verify)
 
     def s3_client(self, **kwargs):
         """A boto3 S3 client with path-style addressing (`/bucket/key`); kwargs as for client()."""

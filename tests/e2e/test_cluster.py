@@ -4,8 +4,12 @@ Runs only as `e2e-cluster.cluster` (tests/CMakeLists.txt), after scripts/postgre
 scripts/ceph.sh started the two; without them (HANGAR_E2E_POSTGRES_URI, HANGAR_E2E_RADOS_CONF) it
 fails and says so. Covered: two nodes with one root key serve the same keys, identities and objects,
 whichever node wrote them; a change that returned on one node (a key disabled, a policy, an access
-key deactivated, a bucket policy) is obeyed by the next request on the other; an object acknowledged by a node killed with -9 is read whole from the
-other; a node with another root key, or none named, refuses to start; `hangar admin` on a node's
+key deactivated, a bucket policy) is obeyed by the next request on the other; an object
+acknowledged by a node killed with -9 is read whole from the other; time-driven work (key
+destruction) run by three nodes at once is done once, and goes on through a survivor when a node is
+killed; a multipart upload whose node is killed with -9 goes on through the others with the same
+upload id, while KMS calls on them keep succeeding; the dev clock moved through each node adds up
+on all; the harness's HAProxy front spreads one client's requests over all three nodes; a node with another root key, or none named, refuses to start; `hangar admin` on a node's
 data directory without --metadata refuses instead of starting an empty store there; neither the
 database nor the pool holds an object's plaintext (after proving the search finds a marker that is
 stored in the clear: a tag value).
@@ -15,13 +19,18 @@ import base64
 import json
 import os
 import subprocess
+import threading
+import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 
 import botocore.exceptions
 
-from harness import HANGAR_BIN, HangarServer, cluster_mode
+from harness import HANGAR_BIN, HangarServer, _ClusterPlaces, cluster_mode
+from test_audit import trail_records
 
 MARKER = b"cluster-plaintext-marker-0b7e5c"
+DAY = 24 * 3600
 
 
 def require_cluster():
@@ -34,12 +43,15 @@ class ClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require_cluster()
-        cls.a = HangarServer()
+        cls.a = HangarServer(cluster=_ClusterPlaces.make())  # one node, reached directly
         cls.addClassCleanup(cls.a.close)
         cls.a.start()
         cls.b = HangarServer(cluster=cls.a.cluster)  # the same database, pool and root key
         cls.addClassCleanup(cls.b.close)
         cls.b.start()
+        cls.c = HangarServer(cluster=cls.a.cluster)
+        cls.addClassCleanup(cls.c.close)
+        cls.c.start()
 
     def test_two_nodes_serve_the_same_keys_identities_and_objects(self):
         key = self.a.client("kms").create_key(Description="made on node a")["KeyMetadata"]
@@ -115,6 +127,116 @@ class ClusterTest(unittest.TestCase):
         s3b = self.b.s3_client()
         for name, data in bodies.items():
             self.assertEqual(s3b.get_object(Bucket="durable-bucket", Key=name)["Body"].read(), data)
+
+    def test_time_driven_work_is_done_once_whichever_nodes_run_it(self):
+        nodes = [self.a, self.b, self.c]
+        ka = self.a.client("kms")
+        keys = [ka.create_key(Description=f"doomed {i}")["KeyMetadata"]["Arn"] for i in range(4)]
+        for key in keys:
+            ka.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+        before = [node.clock_now() for node in nodes]
+        # Every node moves the shared clock and runs the work due at once; past the 7-day window
+        # whichever run comes first destroys the keys, and the others must find nothing left.
+        started = time.time()
+        with ThreadPoolExecutor(len(nodes)) as pool:
+            list(pool.map(lambda node: node.advance_clock(4 * DAY), nodes))
+        elapsed = time.time() - started
+        for node, was in zip(nodes, before):
+            moved = node.clock_now() - was
+            self.assertGreaterEqual(moved, 12 * DAY, "no advance may undo another node's")
+            self.assertLess(moved, 12 * DAY + elapsed + 60)
+        for node in nodes:
+            for key in keys:
+                with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                    node.client("kms").describe_key(KeyId=key)
+                self.assertEqual(cm.exception.response["Error"]["Code"], "NotFoundException")
+        destroyed = [r["responseElements"]["keyId"]
+                     for node in nodes for r in trail_records(node.data_dir)
+                     if r["eventName"] == "DeleteKey" and r["eventType"] == "AwsServiceEvent"
+                     and r["responseElements"]["keyId"] in keys]
+        self.assertEqual(sorted(destroyed), sorted(keys), "each key destroyed exactly once")
+
+    def test_time_driven_work_goes_on_through_a_survivor_when_a_node_is_killed(self):
+        doomed = HangarServer(cluster=self.a.cluster)
+        self.addCleanup(doomed.close)
+        doomed.start()
+        key = doomed.client("kms").create_key()["KeyMetadata"]["Arn"]
+        doomed.client("kms").schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+        doomed.kill()
+        self.b.advance_clock(8 * DAY)
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.c.client("kms").describe_key(KeyId=key)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "NotFoundException")
+
+    def test_the_harness_spreads_one_clients_requests_over_every_node(self):
+        # What every e2e-cluster.* suite runs on: HangarServer() in cluster mode is three nodes
+        # behind HAProxy. One boto3 client keeps one connection; its requests must still reach
+        # every node, and what one node wrote be read through the others.
+        front = HangarServer()
+        self.addCleanup(front.close)
+        front.start()
+        nodes = [front] + front.peers
+        self.assertEqual(len(nodes), 3)
+        kms = front.client("kms")
+        key = kms.create_key(Description="spread")["KeyMetadata"]["KeyId"]
+        for _ in range(12):
+            kms.describe_key(KeyId=key)
+        served = [sum(1 for r in trail_records(node.data_dir) if r["eventName"] == "DescribeKey")
+                  for node in nodes]
+        self.assertEqual(sum(served), 12)
+        self.assertTrue(all(count > 0 for count in served), served)
+
+    def test_a_multipart_upload_goes_on_through_other_nodes_when_its_node_is_killed(self):
+        doomed = HangarServer(cluster=self.a.cluster)
+        self.addCleanup(doomed.close)
+        doomed.start()
+        key = doomed.client("kms").create_key(Description="uploads")["KeyMetadata"]["Arn"]
+        s3d = doomed.s3_client()
+        s3d.create_bucket(Bucket="survivor-uploads")
+        upload = s3d.create_multipart_upload(Bucket="survivor-uploads", Key="big",
+                                             ServerSideEncryption="aws:kms", SSEKMSKeyId=key)
+        first = os.urandom(5 * 1024 * 1024)
+        etag1 = s3d.upload_part(Bucket="survivor-uploads", Key="big", PartNumber=1,
+                                UploadId=upload["UploadId"], Body=first)["ETag"]
+
+        # KMS calls run on the other nodes while the upload's node dies.
+        stop, outcomes = threading.Event(), []
+
+        def kms_load(node):
+            kms = node.client("kms")
+            while not stop.is_set():
+                try:
+                    blob = kms.encrypt(KeyId=key, Plaintext=b"during the crash")["CiphertextBlob"]
+                    outcomes.append(kms.decrypt(CiphertextBlob=blob)["Plaintext"])
+                except Exception as e:  # noqa: BLE001 - every failure is reported below
+                    outcomes.append(e)
+        threads = [threading.Thread(target=kms_load, args=(n,)) for n in (self.b, self.c)]
+        for t in threads:
+            t.start()
+        try:
+            doomed.kill()
+            second = os.urandom(1024 * 1024 + 5)
+            etag2 = self.b.s3_client().upload_part(
+                Bucket="survivor-uploads", Key="big", PartNumber=2, UploadId=upload["UploadId"],
+                Body=second)["ETag"]
+            s3c = self.c.s3_client()
+            parts = s3c.list_parts(Bucket="survivor-uploads", Key="big",
+                                   UploadId=upload["UploadId"])["Parts"]
+            self.assertEqual([p["PartNumber"] for p in parts], [1, 2])
+            s3c.complete_multipart_upload(
+                Bucket="survivor-uploads", Key="big", UploadId=upload["UploadId"],
+                MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag1},
+                                           {"PartNumber": 2, "ETag": etag2}]})
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+        got = self.b.s3_client().get_object(Bucket="survivor-uploads", Key="big")
+        self.assertEqual(got["Body"].read(), first + second)
+        self.assertEqual(got["SSEKMSKeyId"], key)
+        self.assertGreater(len(outcomes), 0)
+        self.assertEqual([o for o in outcomes if o != b"during the crash"], [],
+                         "KMS calls on the survivors must not fail")
 
     def test_a_node_with_another_root_key_refuses_to_start(self):
         other = HangarServer(cluster=self.a.cluster._replace(

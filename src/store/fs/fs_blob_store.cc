@@ -127,12 +127,17 @@ std::string FsBlobStore::PublishedPath(std::string_view id) const {
 Result<std::unique_ptr<BlobWriter>> FsBlobStore::Create() {
   std::array<uint8_t, kIdBytes> raw{};
   crypto::RandomBytes(raw);
-  std::string id = HexEncode(std::span<const uint8_t>(raw));
+  return CreateWithId(HexEncode(std::span<const uint8_t>(raw)));
+}
+
+Result<std::unique_ptr<BlobWriter>> FsBlobStore::CreateWithId(std::string_view id) {
+  if (!IsBlobId(id)) return InternalError("malformed blob id");
+  if (FileExists(PublishedPath(id))) return InternalError("blob " + std::string(id) + " exists");
   std::string path = StagedPath(id);
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return Errno("cannot create blob", path);
   return std::unique_ptr<BlobWriter>(
-      std::make_unique<FsBlobWriter>(std::move(id), std::move(path), staging_dir_, fd));
+      std::make_unique<FsBlobWriter>(std::string(id), std::move(path), staging_dir_, fd));
 }
 
 Result<std::unique_ptr<BlobReader>> FsBlobStore::Open(std::string_view id) {

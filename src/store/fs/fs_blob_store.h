@@ -22,6 +22,7 @@ class FsBlobStore final : public BlobStore {
   static Result<std::unique_ptr<FsBlobStore>> OpenAt(const std::string& root);
 
   Result<std::unique_ptr<BlobWriter>> Create() override;
+  Result<std::unique_ptr<BlobWriter>> CreateWithId(std::string_view id) override;
   Result<std::unique_ptr<BlobReader>> Open(std::string_view id) override;
   Status Publish(std::string_view id) override;
   Status Delete(std::string_view id) override;

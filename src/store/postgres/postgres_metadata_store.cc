@@ -48,6 +48,8 @@ INSERT INTO change_epoch VALUES (1, 0);
 // of commits use the one-bigint form. "HNGR", 1.
 constexpr int32_t kMigrationLockClass = 0x484e4752;
 constexpr int32_t kMigrationLockObject = 1;
+// pg_advisory_lock(int, int) class of LockWork's session locks: "HNGW".
+constexpr int32_t kWorkLockClass = 0x484e4757;
 
 constexpr auto kMaxBackoff = std::chrono::milliseconds(100);
 
@@ -64,6 +66,9 @@ enum class Stmt {
   kDelete,
   kBumpEpoch,
   kReadEpoch,
+  kScanFirst,
+  kScanAfter,
+  kRaiseRevisions,
   kCount_,
 };
 struct StmtDef {
@@ -99,6 +104,17 @@ constexpr StmtDef kStatements[] = {
     {"hangar_delete", "DELETE FROM documents WHERE collection=$1 AND partition=$2 AND id=$3"},
     {"hangar_bump_epoch", "UPDATE change_epoch SET value=value+1 WHERE id=1"},
     {"hangar_read_epoch", "SELECT value FROM change_epoch WHERE id=1"},
+    {"hangar_scan_first",
+     "SELECT collection, partition, id, body, revision, due_at_ms FROM documents ORDER BY "
+     "collection, partition, id LIMIT $1"},
+    {"hangar_scan_after",
+     "SELECT collection, partition, id, body, revision, due_at_ms FROM documents WHERE "
+     "(collection, partition, id) > ($1, $2, $3) ORDER BY collection, partition, id LIMIT $4"},
+    // The sequence continues above `$1`; is_called of a fresh sequence is false, but every
+    // revision is at least 1, so last_value (1) never exceeds a real one.
+    {"hangar_raise_revisions",
+     "SELECT setval('document_revisions', GREATEST($1, (SELECT last_value FROM "
+     "document_revisions)))"},
 };
 static_assert(std::size(kStatements) == static_cast<size_t>(Stmt::kCount_));
 
@@ -716,6 +732,46 @@ Result<std::vector<int64_t>> PostgresMetadataStore::Commit(const std::vector<Mut
   }
 }
 
+Result<std::vector<Document>> PostgresMetadataStore::Scan(const Document* after, size_t limit) {
+  return ReadWithRetry<std::vector<Document>>([&](Connection& c) -> Result<std::vector<Document>> {
+    Params params;
+    if (after) params.Address(*after);
+    params.Int64(SqlLimit(limit));
+    HANGAR_ASSIGN_OR_RETURN(PgResult r, c.Run(after ? Stmt::kScanAfter : Stmt::kScanFirst, params));
+    std::vector<Document> docs;
+    docs.reserve(static_cast<size_t>(PQntuples(r.get())));
+    for (int row = 0; row < PQntuples(r.get()); ++row) {
+      docs.push_back(Document{BytesAt(r.get(), row, 0), BytesAt(r.get(), row, 1),
+                              BytesAt(r.get(), row, 2), BytesAt(r.get(), row, 3),
+                              Int64At(r.get(), row, 4), Int64At(r.get(), row, 5)});
+    }
+    return docs;
+  });
+}
+
+Status PostgresMetadataStore::Import(const std::vector<Document>& docs) {
+  HANGAR_ASSIGN_OR_RETURN(Lease c, Acquire());
+  Status s = [&]() -> Status {
+    HANGAR_RETURN_IF_ERROR(c->Exec("BEGIN").status());
+    int64_t largest = 0;
+    for (const Document& d : docs) {
+      Params params;
+      params.Address(d).Bytes(d.body).Int64(d.revision).Int64(d.due_at_ms);
+      HANGAR_RETURN_IF_ERROR(c->Run(Stmt::kPut, params).status());
+      largest = std::max(largest, d.revision);
+    }
+    if (largest > 0) {
+      Params raise;
+      raise.Int64(largest);
+      HANGAR_RETURN_IF_ERROR(c->Run(Stmt::kRaiseRevisions, raise).status());
+    }
+    HANGAR_RETURN_IF_ERROR(c->Run(Stmt::kBumpEpoch).status());
+    return c->Exec("COMMIT").status();
+  }();
+  if (!s.ok()) c->Rollback();
+  return s;
+}
+
 // What PostgreSQL can do: VACUUM removes the dead rows of deleted and overwritten documents from
 // the table and its indexes, so their space is reused by new rows. It cannot promise that the old
 // bytes are gone from the files: free space in a page is not zeroed, and the WAL, WAL archives,
@@ -728,6 +784,35 @@ Result<int64_t> PostgresMetadataStore::ChangeEpoch() {
     if (PQntuples(r.get()) != 1) return InternalError("the change_epoch row is missing");
     return Int64At(r.get(), 0, 0);
   });
+}
+
+// A work lock is a session advisory lock on a connection of its own, outside the pool: it lives as
+// long as the lock and is closed to release it. PostgreSQL drops a session's locks when the session
+// ends, so a node that dies (its socket closed by the kernel) frees the lock at once; one that
+// vanishes from the network frees it when the server's keepalive probes go unanswered, which
+// this session shortens to about 30 seconds. A node that is alive but stalled keeps it: the other
+// nodes only wait, nothing is done twice (docs/cluster.md, "Background work").
+class PostgresMetadataStore::SessionWorkLock final : public WorkLock {
+ public:
+  explicit SessionWorkLock(std::unique_ptr<Connection> connection)
+      : connection_(std::move(connection)) {}
+
+ private:
+  std::unique_ptr<Connection> connection_;
+};
+
+Result<std::unique_ptr<WorkLock>> PostgresMetadataStore::LockWork(std::string_view name,
+                                                                   bool wait) {
+  HANGAR_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Connect());
+  HANGAR_RETURN_IF_ERROR(c->Exec("SET tcp_keepalives_idle TO 10; SET tcp_keepalives_interval TO 5; "
+                                 "SET tcp_keepalives_count TO 4")
+                             .status());
+  const int32_t object = static_cast<int32_t>(Fnv1a().Add(options_.schema).Add(name).value());
+  const std::string sql = std::string(wait ? "SELECT pg_advisory_lock(" : "SELECT pg_try_advisory_lock(") +
+                          std::to_string(kWorkLockClass) + ", " + std::to_string(object) + ")";
+  HANGAR_ASSIGN_OR_RETURN(PgResult r, c->Exec(sql.c_str()));
+  if (!wait && std::string_view(PQgetvalue(r.get(), 0, 0)) != "t") return nullptr;
+  return std::make_unique<SessionWorkLock>(std::move(c));
 }
 
 Status PostgresMetadataStore::Scrub() {

@@ -67,6 +67,10 @@ class PostgresMetadataStore final : public MetadataStore {
   Status Scrub() override;
   // The change_epoch row: one more for every commit that writes a cached collection.
   Result<int64_t> ChangeEpoch() override;
+  Result<std::vector<Document>> Scan(const Document* after, size_t limit) override;
+  Status Import(const std::vector<Document>& docs) override;
+  // A session advisory lock on a connection of its own (see the .cc for how a holder loses it).
+  Result<std::unique_ptr<WorkLock>> LockWork(std::string_view name, bool wait) override;
 
   // The schema versions this build applies (the latest is the one it needs).
   static int LatestSchemaVersion();
@@ -74,6 +78,7 @@ class PostgresMetadataStore final : public MetadataStore {
  private:
   class Connection;
   class Lease;
+  class SessionWorkLock;
   PostgresMetadataStore(std::string conninfo, std::string server, PostgresOptions options);
 
   // Borrows a connection: an idle one, or a new one while fewer than pool_size are open, or else

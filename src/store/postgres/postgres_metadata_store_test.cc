@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -375,6 +377,61 @@ TEST_F(PostgresMetadataStoreTest, TheChangeEpochMovesWithWritesToCachedCollectio
                               Mutation::Upsert({"objects", "b", "k3", "x", 0, 0})})
                   .ok());
   EXPECT_EQ(epoch(), start + 2) << "checks write nothing";
+}
+
+TEST_F(PostgresMetadataStoreTest, AWorkLockIsHeldByOneNodeAtATime) {
+  auto a = OpenStore(Options(schema_));
+  auto b = OpenStore(Options(schema_));
+  auto elsewhere = OpenStore(Options(NewSchema()));
+  ASSERT_TRUE(a && b && elsewhere);
+  auto held = a->LockWork("lifecycle", /*wait=*/false);
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  ASSERT_NE(*held, nullptr);
+  auto refused = b->LockWork("lifecycle", false);
+  ASSERT_TRUE(refused.ok()) << refused.status().message();
+  EXPECT_EQ(*refused, nullptr) << "another node holds it";
+  auto other_name = b->LockWork("digests", false);
+  ASSERT_TRUE(other_name.ok());
+  EXPECT_NE(*other_name, nullptr) << "locks of other names are other locks";
+  auto other_schema = elsewhere->LockWork("lifecycle", false);
+  ASSERT_TRUE(other_schema.ok());
+  EXPECT_NE(*other_schema, nullptr) << "stores on other schemas share nothing";
+  held->reset();
+  auto after = b->LockWork("lifecycle", false);
+  ASSERT_TRUE(after.ok());
+  EXPECT_NE(*after, nullptr) << "released when the holder let go";
+}
+
+// A node killed while it holds the lock (kill -9: no destructor runs) must not keep it.
+TEST_F(PostgresMetadataStoreTest, AWorkLockOfANodeKilledWhileHoldingItPassesToAWaitingNode) {
+  auto survivor = OpenStore(Options(schema_));
+  ASSERT_TRUE(survivor);
+  int ready[2];
+  ASSERT_EQ(pipe(ready), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto node = PostgresMetadataStore::Open(uri_, Options(schema_));
+    if (!node.ok()) _exit(2);
+    auto lock = (*node)->LockWork("lifecycle", false);
+    if (!lock.ok() || !*lock) _exit(3);
+    const char byte = 'x';
+    if (write(ready[1], &byte, 1) != 1) _exit(4);
+    for (;;) pause();
+  }
+  close(ready[1]);
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the child could not take the lock";
+  close(ready[0]);
+  auto while_alive = survivor->LockWork("lifecycle", false);
+  ASSERT_TRUE(while_alive.ok());
+  EXPECT_EQ(*while_alive, nullptr) << "the child holds it";
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  auto taken = survivor->LockWork("lifecycle", /*wait=*/true);
+  ASSERT_TRUE(taken.ok()) << taken.status().message();
+  EXPECT_NE(*taken, nullptr);
 }
 
 }  // namespace

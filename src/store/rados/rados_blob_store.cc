@@ -491,7 +491,14 @@ Result<std::unique_ptr<RadosBlobStore>> RadosBlobStore::Open(const RadosConfig& 
 Result<std::unique_ptr<BlobWriter>> RadosBlobStore::Create() {
   std::array<uint8_t, kIdBytes> raw{};
   crypto::RandomBytes(raw);
-  std::string id = HexEncode(std::span<const uint8_t>(raw));
+  return CreateWithId(HexEncode(std::span<const uint8_t>(raw)));
+}
+
+Result<std::unique_ptr<BlobWriter>> RadosBlobStore::CreateWithId(std::string_view id_view) {
+  if (!IsBlobId(id_view)) return MalformedId();
+  std::string id(id_view);
+  HANGAR_ASSIGN_OR_RETURN(std::optional<Layout> existing, ReadLayout(*connection_, id));
+  if (existing) return InternalError("blob " + id + " exists");
   // Indexed before the first byte is written, so a crash cannot leave bytes that nothing lists.
   HANGAR_RETURN_IF_ERROR(AddStagedEntry(*connection_, id));
   return std::unique_ptr<BlobWriter>(

@@ -45,6 +45,7 @@ class RadosBlobStore final : public BlobStore {
   ~RadosBlobStore() override;
 
   Result<std::unique_ptr<BlobWriter>> Create() override;
+  Result<std::unique_ptr<BlobWriter>> CreateWithId(std::string_view id) override;
   Result<std::unique_ptr<BlobReader>> Open(std::string_view id) override;
   Status Publish(std::string_view id) override;
   Status Delete(std::string_view id) override;

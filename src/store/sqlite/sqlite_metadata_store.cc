@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 namespace hangar::store {
 namespace {
 
@@ -286,6 +288,75 @@ Result<std::vector<Document>> SqliteMetadataStore::ListDue(std::string_view coll
   }
   ReleaseReader(std::move(conn));
   return result;
+}
+
+Result<std::vector<Document>> SqliteMetadataStore::Scan(const Document* after, size_t limit) {
+  HANGAR_ASSIGN_OR_RETURN(auto conn, AcquireReader());
+  Result<std::vector<Document>> result = std::vector<Document>();
+  {
+    auto stmt = conn->Prepare(
+        after ? "SELECT collection, partition, id, body, revision, due_at FROM documents WHERE "
+                "(collection, partition, id) > (?1, ?2, ?3) ORDER BY collection, partition, id "
+                "LIMIT ?4"
+              : "SELECT collection, partition, id, body, revision, due_at FROM documents ORDER BY "
+                "collection, partition, id LIMIT ?4");
+    if (!stmt.ok()) return stmt.status();
+    sqlite3_stmt* s = *stmt;
+    if (after) {
+      BindText(s, 1, after->collection);
+      BindBlob(s, 2, after->partition);
+      BindBlob(s, 3, after->id);
+    }
+    sqlite3_bind_int64(s, 4, static_cast<int64_t>(limit));
+    std::vector<Document> docs;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      docs.push_back(Document{ColumnBytes(s, 0), ColumnBytes(s, 1), ColumnBytes(s, 2),
+                              ColumnBytes(s, 3), sqlite3_column_int64(s, 4),
+                              sqlite3_column_int64(s, 5)});
+    }
+    result = rc == SQLITE_DONE ? Result<std::vector<Document>>(std::move(docs))
+                               : Result<std::vector<Document>>(conn->Failed("scan"));
+    sqlite3_reset(s);
+  }
+  ReleaseReader(std::move(conn));
+  return result;
+}
+
+Status SqliteMetadataStore::Import(const std::vector<Document>& docs) {
+  std::lock_guard lock(write_mu_);
+  Connection& w = *writer_;
+  HANGAR_RETURN_IF_ERROR(w.Run("BEGIN IMMEDIATE"));
+  auto import = [&]() -> Status {
+    int64_t largest = 0;
+    for (const Document& d : docs) {
+      HANGAR_ASSIGN_OR_RETURN(
+          sqlite3_stmt * put,
+          w.Prepare("INSERT OR REPLACE INTO documents(collection, partition, id, body, revision, "
+                    "due_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"));
+      BindText(put, 1, d.collection);
+      BindBlob(put, 2, d.partition);
+      BindBlob(put, 3, d.id);
+      BindBlob(put, 4, d.body);
+      sqlite3_bind_int64(put, 5, d.revision);
+      sqlite3_bind_int64(put, 6, d.due_at_ms);
+      const int rc = sqlite3_step(put);
+      sqlite3_reset(put);
+      if (rc != SQLITE_DONE) return w.Failed("import");
+      largest = std::max(largest, d.revision);
+    }
+    HANGAR_ASSIGN_OR_RETURN(
+        sqlite3_stmt * bump,
+        w.Prepare("UPDATE store_meta SET value=max(value, ?1) WHERE name='revision'"));
+    sqlite3_bind_int64(bump, 1, largest);
+    const int rc = sqlite3_step(bump);
+    sqlite3_reset(bump);
+    if (rc != SQLITE_DONE) return w.Failed("write revision sequence");
+    return w.Run("COMMIT");
+  };
+  Status s = import();
+  if (!s.ok()) w.Run("ROLLBACK");
+  return s;
 }
 
 // Group commit: a caller queues its mutations; whoever finds no batch running becomes the leader

@@ -34,6 +34,8 @@ class SqliteMetadataStore final : public MetadataStore {
                                         size_t limit) override;
   Result<std::vector<int64_t>> Commit(const std::vector<Mutation>& mutations) override;
   Status Scrub() override;
+  Result<std::vector<Document>> Scan(const Document* after, size_t limit) override;
+  Status Import(const std::vector<Document>& docs) override;
 
   // Write transactions run so far: fewer than commits when group commit batched them.
   uint64_t transactions() const;
