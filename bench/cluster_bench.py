@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 
 import s3_bench as sb
 
@@ -59,32 +58,6 @@ def script(name, command, directory):
     if done.returncode != 0:
         raise RuntimeError(f"{name} {command}: {done.stderr}")
     return done.stdout
-
-
-def start_node(args, data_dir, extra_args, env_extra, credentials):
-    """One `hangar serve` on a free port; returns an s3_bench.Server."""
-    access_key_id, secret_access_key = credentials
-    env = dict(os.environ, HANGAR_ACCOUNT_ID="111122223333",
-               HANGAR_ROOT_ACCESS_KEY_ID=access_key_id,
-               HANGAR_ROOT_SECRET_ACCESS_KEY=secret_access_key, **env_extra)
-    env.pop("HANGAR_DEV_CLOCK", None)
-    proc = subprocess.Popen([args.hangar, "serve", "--data-dir", data_dir, "--listen",
-                             "127.0.0.1:0", *extra_args, *args.hangar_arg],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    prefix = "Hangar listening on http://127.0.0.1:"
-    early = []
-    while True:
-        line = proc.stdout.readline()
-        if not line:
-            proc.kill()
-            raise RuntimeError("hangar did not start:\n" + "".join(early))
-        if line.startswith(prefix):
-            break
-        early.append(line)
-    output = []
-    threading.Thread(target=sb.drain, args=(proc.stdout, output), daemon=True).start()
-    return sb.Server("node", proc, int(line[len(prefix):].strip()), access_key_id,
-                     secret_access_key, output, data_dir)
 
 
 def start_front(root, nodes):
@@ -152,8 +125,8 @@ def main():
         credentials = ("AKIACLUSTERBENCH0001", "cluster-bench-secret-0123456789abcdefghij")
 
         sb.log("embedded: one node, SQLite and files")
-        embedded = start_node(args, os.path.join(root, "embedded"), [], {}, credentials)
-        embedded.name = "embedded"
+        embedded = sb.launch_hangar(args, os.path.join(root, "embedded"), "embedded",
+                                    credentials=credentials)
         servers.append(embedded)
         embedded.s3().create_bucket(Bucket=sb.BUCKET)
 
@@ -162,9 +135,9 @@ def main():
         blobs = f"rados://hangar-bench?conf={conf}&id=hangar"
         nodes = []
         for i in range(NODES):
-            nodes.append(start_node(args, os.path.join(root, f"node{i}"),
-                                    ["--metadata", uri, "--blobs", blobs],
-                                    {"HANGAR_ROOT_KEY": root_key}, credentials))
+            nodes.append(sb.launch_hangar(args, os.path.join(root, f"node{i}"), f"node{i}",
+                                          ["--metadata", uri, "--blobs", blobs],
+                                          {"HANGAR_ROOT_KEY": root_key}, credentials))
         front, port = start_front(root, nodes)
         cluster = Cluster(nodes, front, port)
         servers.append(cluster)

@@ -260,18 +260,23 @@ def wait_until_answers(server, timeout=60):
             time.sleep(0.1)
 
 
-def start_hangar(args, root):
-    data_dir = os.path.join(root, "hangar")
-    alphabet = string.ascii_uppercase + string.digits
-    access_key_id = "AKIA" + "".join(secrets.choice(alphabet) for _ in range(16))
-    secret_access_key = secrets.token_urlsafe(30)[:40]
+def launch_hangar(args, data_dir, name="hangar", extra_args=(), extra_env=None,
+                  credentials=None):
+    """`hangar serve` on a free port with `data_dir`; returns its Server once it listens.
+    `credentials`: (access key id, secret) of the root, random by default."""
+    if credentials is None:
+        alphabet = string.ascii_uppercase + string.digits
+        credentials = ("AKIA" + "".join(secrets.choice(alphabet) for _ in range(16)),
+                       secrets.token_urlsafe(30)[:40])
+    access_key_id, secret_access_key = credentials
     env = dict(os.environ,
                HANGAR_ACCOUNT_ID="111122223333",
                HANGAR_ROOT_ACCESS_KEY_ID=access_key_id,
-               HANGAR_ROOT_SECRET_ACCESS_KEY=secret_access_key)
+               HANGAR_ROOT_SECRET_ACCESS_KEY=secret_access_key,
+               **(extra_env or {}))
     env.pop("HANGAR_DEV_CLOCK", None)
     proc = subprocess.Popen([args.hangar, "serve", "--data-dir", data_dir,
-                             "--listen", "127.0.0.1:0", *args.hangar_arg],
+                             "--listen", "127.0.0.1:0", *extra_args, *args.hangar_arg],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     prefix = "Hangar listening on http://127.0.0.1:"
     early = []
@@ -285,8 +290,12 @@ def start_hangar(args, root):
         early.append(line)  # log lines before the listening line
     output = []
     threading.Thread(target=drain, args=(proc.stdout, output), daemon=True).start()
-    server = Server("hangar", proc, int(line[len(prefix):].strip()), access_key_id,
-                    secret_access_key, output, data_dir)
+    return Server(name, proc, int(line[len(prefix):].strip()), access_key_id, secret_access_key,
+                  output, data_dir)
+
+
+def start_hangar(args, root):
+    server = launch_hangar(args, os.path.join(root, "hangar"))
     server.s3().create_bucket(Bucket=BUCKET)
     return server
 
