@@ -804,7 +804,11 @@ class HangarServer:
 
     def documents(self, collection, partition=None):
         """(partition, id, parsed JSON body) of the metadata documents of `collection`
-        (optionally of one partition), partition and id as text."""
+        (optionally of one partition), partition and id as text. In cluster mode from the
+        PostgreSQL database (psql), else from metadata.db."""
+        if self.cluster:
+            return [(part, doc_id, stored_json(body))
+                    for part, doc_id, body in self._cluster_documents(collection, partition)]
         sql = ("SELECT CAST(partition AS TEXT), CAST(id AS TEXT), body FROM documents "
                "WHERE collection = ?")
         params = [collection]
@@ -815,6 +819,26 @@ class HangarServer:
         for part, doc_id, body in self.query_db(sql, params):
             out.append((part, doc_id, stored_json(body)))
         return out
+
+    def _cluster_documents(self, collection, partition):
+        """(partition text, id text, body bytes) from the cluster's `hangar.documents` table."""
+        query = ("SELECT encode(partition, 'hex'), encode(id, 'hex'), encode(body, 'hex') "
+                 "FROM hangar.documents WHERE collection = decode(:'collection', 'hex')")
+        variables = ["-v", "collection=" + collection.encode().hex()]
+        if partition is not None:
+            query += " AND partition = decode(:'partition', 'hex')"
+            variables += ["-v", "partition=" + partition.encode().hex()]
+        done = subprocess.run(["psql", self.cluster.metadata_uri, "-qAt", "-F", "\t",
+                               "-v", "ON_ERROR_STOP=1", *variables],
+                              input=query + ";\n", capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise HangarError(f"psql: {done.stderr}")
+        rows = []
+        for line in done.stdout.splitlines():
+            part, doc_id, body = line.split("\t")
+            rows.append((bytes.fromhex(part).decode("utf-8", "replace"),
+                         bytes.fromhex(doc_id).decode("utf-8", "replace"), bytes.fromhex(body)))
+        return rows
 
     def object_record(self, bucket, key) -> dict:
         """The stored `s3.object` document of bucket/key (parsed JSON); HangarError if absent."""
