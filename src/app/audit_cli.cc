@@ -7,6 +7,7 @@
 
 #include "audit/digest.h"
 #include "audit/finding.h"
+#include "audit/ledger.h"
 #include "iam/identity_store.h"
 #include "audit/lookup.h"
 #include "audit/verify.h"
@@ -41,30 +42,12 @@ bool ParseWindow(const AuditCliOptions& o, std::optional<TimePoint>& from,
   return true;
 }
 
-}  // namespace
-
-int AuditVerify(const AuditCliOptions& options, const RootKeySource& root_key) {
-  std::optional<TimePoint> from, to;
-  if (!ParseWindow(options, from, to)) return 2;
-  const std::string dir = AuditDir(options.data_dir);
-  auto opened = OpenDataDir(options.data_dir, root_key);
-  Result<std::string> public_key = InternalError("no root key");
-  if (opened.ok()) {
-    public_key = audit::DigestKey::LoadPublicKey(dir, opened->root_key.get());
-  } else {
-    std::cerr << "hangar: warning: without the root key (" << opened.status().message()
-              << "), the digest key file's public key is trusted as written\n";
-    public_key = audit::DigestKey::LoadPublicKey(dir, nullptr);
-  }
-  if (!public_key.ok()) {
-    std::cout << "FAILED: " << public_key.status().message() << "\n";
-    return 1;
-  }
-  audit::VerifyReport report =
-      audit::VerifyTrail(audit::VerifyOptions{dir, *public_key, from, to});
-  std::cout << "digest key " << audit::DigestKey::Fingerprint(*public_key) << "\n"
-            << report.digests_checked << " digests and " << report.logs_checked
-            << " log files checked";
+// The report's lines, the same for the file trail and the ledger; the exit status.
+int PrintReport(const audit::VerifyReport& report, const std::string& public_key,
+                std::string_view checked) {
+  std::cout << "digest key " << audit::DigestKey::Fingerprint(public_key) << "\n"
+            << report.digests_checked << " digests and " << report.logs_checked << " "
+            << checked << " checked";
   if (report.first_start && report.last_end) {
     std::cout << ", " << FormatIso8601(*report.first_start, false) << " to "
               << FormatIso8601(*report.last_end, false);
@@ -81,7 +64,54 @@ int AuditVerify(const AuditCliOptions& options, const RootKeySource& root_key) {
   return 1;
 }
 
-int AuditExport(const AuditCliOptions& options) {
+// Cluster mode: the ledger in the nodes' database, trusted through the root key.
+int VerifyClusterLedger(const AuditCliOptions& options, const RootKeySource& root_key) {
+  auto cluster = OpenDataDir("", root_key, options.metadata);
+  if (!cluster.ok()) {
+    std::cerr << "hangar: " << cluster.status().message() << "\n";
+    return 1;
+  }
+  auto public_key = audit::LedgerPublicKey(*cluster->metadata, cluster->root_key.get());
+  if (!public_key.ok()) {
+    std::cout << "FAILED: " << public_key.status().message() << "\n";
+    return 1;
+  }
+  return PrintReport(audit::VerifyLedger(*cluster->metadata, *public_key), *public_key,
+                     "ledger entries");
+}
+
+}  // namespace
+
+int AuditVerify(const AuditCliOptions& options, const RootKeySource& root_key) {
+  std::optional<TimePoint> from, to;
+  if (!ParseWindow(options, from, to)) return 2;
+  if (!options.metadata.empty()) {
+    if (from || to) {
+      std::cerr << "hangar: --from and --to are not supported with --metadata yet: the whole "
+                   "ledger is verified\n";
+      return 2;
+    }
+    return VerifyClusterLedger(options, root_key);
+  }
+  const std::string dir = AuditDir(options.data_dir);
+  auto opened = OpenDataDir(options.data_dir, root_key);
+  Result<std::string> public_key = InternalError("no root key");
+  if (opened.ok()) {
+    public_key = audit::DigestKey::LoadPublicKey(dir, opened->root_key.get());
+  } else {
+    std::cerr << "hangar: warning: without the root key (" << opened.status().message()
+              << "), the digest key file's public key is trusted as written\n";
+    public_key = audit::DigestKey::LoadPublicKey(dir, nullptr);
+  }
+  if (!public_key.ok()) {
+    std::cout << "FAILED: " << public_key.status().message() << "\n";
+    return 1;
+  }
+  return PrintReport(audit::VerifyTrail(audit::VerifyOptions{dir, *public_key, from, to}),
+                     *public_key, "log files");
+}
+
+int AuditExport(const AuditCliOptions& options, const RootKeySource& root_key) {
   std::optional<TimePoint> from, to;
   if (!ParseWindow(options, from, to)) return 2;
   std::ofstream file;
@@ -94,12 +124,19 @@ int AuditExport(const AuditCliOptions& options) {
   }
   std::ostream& out = options.out == "-" ? std::cout : file;
   uint64_t count = 0;
-  Status s = audit::ForEachRecord(AuditDir(options.data_dir), from, to,
-                                  [&](std::string_view record) {
-                                    out << record << '\n';
-                                    ++count;
-                                    return static_cast<bool>(out);
-                                  });
+  auto emit = [&](std::string_view record) {
+    out << record << '\n';
+    ++count;
+    return static_cast<bool>(out);
+  };
+  Status s = Status::Ok();
+  if (options.metadata.empty()) {
+    s = audit::ForEachRecord(AuditDir(options.data_dir), from, to, emit);
+  } else {
+    auto cluster = OpenDataDir("", root_key, options.metadata);
+    s = cluster.ok() ? audit::ForEachLedgerRecord(*cluster->metadata, from, to, emit)
+                     : cluster.status();
+  }
   out.flush();
   if (!s.ok() || !out) {
     std::cerr << "hangar: export failed: " << (s.ok() ? "write error" : s.message()) << "\n";

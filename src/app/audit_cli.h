@@ -10,6 +10,7 @@ namespace hangar::app {
 
 struct AuditCliOptions {
   std::string data_dir = "./hangar-data";
+  std::string metadata;  // cluster mode: the nodes' PostgreSQL database, whose ledger is read
   std::string from;  // ISO 8601 (2026-12-02T07:00:00Z) or epoch seconds; empty: unbounded
   std::string to;
   std::string out = "-";  // export: a file, or stdout
@@ -17,11 +18,13 @@ struct AuditCliOptions {
 
 // Checks the digest chain and the log files. Prints what was checked, then each problem (the
 // first one first); exit status 0 when intact, 1 when not, 2 on bad arguments. With the root key
-// (as `serve` finds it), only the digest key sealed under it is trusted.
+// (as `serve` finds it), only the digest key sealed under it is trusted. With `metadata`, the
+// cluster's ledger instead (audit/ledger.h); the root key must then be named.
 int AuditVerify(const AuditCliOptions& options, const RootKeySource& root_key);
 
-// Writes every record in the window, data events included, as JSON lines.
-int AuditExport(const AuditCliOptions& options);
+// Writes every record in the window, data events included, as JSON lines. With `metadata`, the
+// cluster's ledger (which needs the root key to open the database's check).
+int AuditExport(const AuditCliOptions& options, const RootKeySource& root_key);
 
 struct FindingsCliOptions {
   std::string data_dir = "./hangar-data";

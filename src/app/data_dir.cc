@@ -83,7 +83,9 @@ Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source
                             const std::vector<std::string>& uncached_collections) {
   DataDir dir;
   dir.path = path;
-  HANGAR_RETURN_IF_ERROR(MakeDirectories(path, 0700));
+  // Cluster mode needs no directory of its own: without one, nothing is written locally.
+  const bool local = !path.empty() || metadata_uri.empty();
+  if (local) HANGAR_RETURN_IF_ERROR(MakeDirectories(path, 0700));
   std::optional<store::Document> check;
   const std::string db_path = path + "/metadata.db";
   const std::string marker_path = path + std::string(kClusterMarker);
@@ -101,7 +103,7 @@ Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source
     if (!IsPostgresUri(metadata_uri)) {
       return InternalError("--metadata must be a postgresql:// URI");
     }
-    if (FileExists(db_path)) {
+    if (local && FileExists(db_path)) {
       return InternalError(path + " holds an embedded metadata.db; cluster mode (--metadata) "
                                   "would leave it behind unseen: use another data directory");
     }
@@ -117,9 +119,12 @@ Result<DataDir> OpenDataDir(const std::string& path, const RootKeySource& source
                             store::PostgresMetadataStore::Open(metadata_uri, std::move(options)));
     HANGAR_ASSIGN_OR_RETURN(check, dir.metadata->Get(kCheckCollection, "", kCheckId));
     HANGAR_ASSIGN_OR_RETURN(dir.root_key, OpenRootKey(path, source, !check.has_value()));
-    HANGAR_RETURN_IF_ERROR(WriteFileAtomically(
-        marker_path, "This is a Hangar cluster node's data directory; its metadata is in PostgreSQL.\n",
-        0600));
+    if (local) {
+      HANGAR_RETURN_IF_ERROR(WriteFileAtomically(
+          marker_path,
+          "This is a Hangar cluster node's data directory; its metadata is in PostgreSQL.\n",
+          0600));
+    }
   }
 
   // 3. The root key must be the one this directory (or cluster) was created with.

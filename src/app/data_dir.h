@@ -34,7 +34,8 @@ struct DataDir {
 // Opens the data directory `path` with its root key and metadata store: PATH/metadata.db, or in
 // cluster mode (`metadata_uri`, a postgresql:// URI) the PostgreSQL database every node shares.
 // A cluster's nodes must share one root key too, so cluster mode takes it only from `source`
-// (file, base64 value or token), never from a node's own PATH/root.key.
+// (file, base64 value or token), never from a node's own PATH/root.key; there `path` may be empty
+// (a node, or a tool, without a directory of its own).
 // Errors: kInternal with a message fit for an operator (never key bytes, a PIN or a password),
 // also when the source names both a token and a key file or value.
 // `uncached_collections`: in cluster mode, the collections whose writes need not move the change

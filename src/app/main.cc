@@ -34,6 +34,7 @@
 #include "app/regions.h"
 #include "audit/cloudtrail_api.h"
 #include "audit/findings_engine.h"
+#include "audit/ledger.h"
 #include "audit/securityhub_api.h"
 #include "audit/trail.h"
 #include "auth/sigv4.h"
@@ -59,8 +60,10 @@
 namespace hangar::app {
 namespace {
 
+constexpr const char* kDefaultDataDir = "./hangar-data";
+
 struct ServeOptions {
-  std::string data_dir = "./hangar-data";
+  std::string data_dir;  // empty: kDefaultDataDir, or in cluster mode none at all
   std::string listen = "127.0.0.1:9000";
   std::string region = "us-east-1";
   std::string tls_cert;
@@ -170,8 +173,16 @@ auto OpenDataDirWithRootKey(const std::string& data_dir, const std::string& root
   // Written by most requests and cached by no node: in cluster mode, no cache drop for these.
   std::vector<std::string> uncached = s3::S3Repository::UncachedCollections();
   uncached.emplace_back(audit::FindingStore::kCollection);
+  for (std::string& c : audit::AuditLedger::UncachedCollections()) uncached.push_back(std::move(c));
   return OpenDataDir(data_dir, RootKeySourceFrom(root_key_file, root_key_pkcs11), metadata_uri,
                      uncached);
+}
+
+// How a cluster node names itself in the audit ledger: host name, listen address and process id.
+std::string NodeName(const std::string& listen) {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return std::string(host) + "/" + listen + "/" + std::to_string(getpid());
 }
 
 bool SplitListen(const std::string& listen, std::string& host, uint16_t& port) {
@@ -233,7 +244,7 @@ std::string CredentialsFileText(const iam::RootCredentials& creds) {
          "\naws_secret_access_key = " + creds.secret_access_key + "\n";
 }
 
-int Serve(const ServeOptions& opts) {
+int Serve(ServeOptions opts) {
   // Logs go to stderr: stdout carries only the start-up banner, which scripts read.
   spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
   spdlog::set_level(spdlog::level::from_str(opts.log_level));
@@ -267,18 +278,30 @@ int Serve(const ServeOptions& opts) {
   const std::optional<std::string> root_secret_from_env =
       TakeSecretEnv("HANGAR_ROOT_SECRET_ACCESS_KEY");
 
+  // A cluster node needs no data directory: its state is in the database and the pool.
+  if (opts.data_dir.empty() && opts.metadata.empty()) opts.data_dir = kDefaultDataDir;
+  const bool local_dir = !opts.data_dir.empty();
+  if (!local_dir && opts.blobs.empty()) {
+    std::cerr << "hangar: a cluster node without --data-dir keeps object bytes in a Ceph pool: "
+                 "give --blobs rados://POOL?conf=PATH&id=CLIENT (or a --data-dir)\n";
+    return 2;
+  }
   // One server per data directory: a second one's recovery would delete the first one's staged
   // blobs. `hangar admin` does not take the lock and keeps working beside a running server.
-  if (Status s = MakeDirectories(opts.data_dir, 0700); !s.ok()) {
-    std::cerr << "hangar: " << s.message() << "\n";
-    return 1;
-  }
-  auto lock = FileLock::Acquire(opts.data_dir + "/hangar.lock");
-  if (!lock.ok()) {
-    std::cerr << "hangar: the data directory " << opts.data_dir
-              << " is in use by another Hangar server (" << lock.status().message()
-              << "); stop it first\n";
-    return 1;
+  std::optional<FileLock> lock;
+  if (local_dir) {
+    if (Status s = MakeDirectories(opts.data_dir, 0700); !s.ok()) {
+      std::cerr << "hangar: " << s.message() << "\n";
+      return 1;
+    }
+    auto locked = FileLock::Acquire(opts.data_dir + "/hangar.lock");
+    if (!locked.ok()) {
+      std::cerr << "hangar: the data directory " << opts.data_dir
+                << " is in use by another Hangar server (" << locked.status().message()
+                << "); stop it first\n";
+      return 1;
+    }
+    lock.emplace(std::move(locked).value());
   }
 
   // Signals are taken by a dedicated thread (sigwait), so block them before any thread starts.
@@ -322,10 +345,15 @@ int Serve(const ServeOptions& opts) {
     std::cerr << "hangar: cannot set up the default account: " << creds.status().message() << "\n";
     return 1;
   }
-  const std::string creds_file = opts.data_dir + "/root-credentials";
-  if (Status s = WriteFileAtomically(creds_file, CredentialsFileText(*creds), 0600); !s.ok()) {
-    std::cerr << "hangar: " << s.message() << "\n";
-    return 1;
+  if (local_dir) {
+    const std::string creds_file = opts.data_dir + "/root-credentials";
+    if (Status s = WriteFileAtomically(creds_file, CredentialsFileText(*creds), 0600); !s.ok()) {
+      std::cerr << "hangar: " << s.message() << "\n";
+      return 1;
+    }
+  } else {
+    spdlog::info("no --data-dir: the root credentials are written nowhere (give them in "
+                 "HANGAR_ROOT_ACCESS_KEY_ID and HANGAR_ROOT_SECRET_ACCESS_KEY)");
   }
 
   metrics::ServerMetrics metrics;
@@ -336,12 +364,29 @@ int Serve(const ServeOptions& opts) {
   }
 
   // The audit trail, before anything can be served or changed: every request is recorded in it.
+  // Embedded: files in DATA_DIR/audit. Cluster mode: the ledger every node appends to.
   std::unique_ptr<audit::AuditTrail> trail;
-  if (opts.audit != "off") {
+  std::unique_ptr<audit::AuditLedger> ledger;
+  audit::AuditSink* audit_sink = nullptr;
+  std::function<Result<audit::LookupPage>(const audit::LookupQuery&)> lookup;
+  auto on_batch = [&metrics](uint64_t records, double seconds, bool failed) {
+    metrics.RecordAuditBatch(records, seconds, failed);
+  };
+  if (opts.audit != "off" && !opts.metadata.empty()) {
+    audit::LedgerOptions ledger_options{NodeName(opts.listen), creds->account_id};
+    ledger_options.on_batch = on_batch;
+    auto opened = audit::AuditLedger::Open(*dir->metadata, ledger_options, *dir->root_key,
+                                           lifecycle_clock);
+    if (!opened.ok()) {
+      std::cerr << "hangar: cannot open the audit ledger: " << opened.status().message() << "\n";
+      return 1;
+    }
+    ledger = std::move(opened).value();
+    audit_sink = ledger.get();
+    lookup = [&dir](const audit::LookupQuery& q) { return audit::LookupLedger(*dir->metadata, q); };
+  } else if (opts.audit != "off") {
     audit::TrailOptions trail_options{opts.data_dir + "/audit", creds->account_id};
-    trail_options.on_batch = [&metrics](uint64_t records, double seconds, bool failed) {
-      metrics.RecordAuditBatch(records, seconds, failed);
-    };
+    trail_options.on_batch = on_batch;
     trail_options.retention = std::chrono::hours(24) * opts.audit_retention_days;
     trail_options.writer_threads = opts.audit_writers;
     auto opened = audit::AuditTrail::Open(trail_options, *dir->root_key, lifecycle_clock);
@@ -350,6 +395,10 @@ int Serve(const ServeOptions& opts) {
       return 1;
     }
     trail = std::move(opened).value();
+    audit_sink = trail.get();
+    lookup = [audit_dir = opts.data_dir + "/audit"](const audit::LookupQuery& q) {
+      return audit::LookupEvents(audit_dir, q);
+    };
   } else {
     spdlog::warn("the audit trail is off (--audit off): requests are not recorded");
   }
@@ -384,7 +433,7 @@ int Serve(const ServeOptions& opts) {
   ServiceFacts service_facts(key_repository, s3_repository, identities, opts.region);
   audit::FindingsEngine findings(finding_store, service_facts, lifecycle_clock, opts.detections);
   std::unique_ptr<audit::ObservedSink> observed;
-  if (trail) observed = std::make_unique<audit::ObservedSink>(*trail, findings);
+  if (audit_sink) observed = std::make_unique<audit::ObservedSink>(*audit_sink, findings);
   key_service.SetAuditSink(observed.get());
   KeyServiceGateway kms_gateway(key_service, observed.get(), &metrics);
   s3::SseEngine sse(kms_gateway, *dir->root_key, lifecycle_clock, s3::SseOptions{});
@@ -449,7 +498,7 @@ int Serve(const ServeOptions& opts) {
   audit::SecurityHubApi securityhub_api(finding_store, findings,
                                         IdentityPolicyAuthorizer(identities));
   audit::CloudTrailApi cloudtrail_api(
-      audit::CloudTrailOptions{opts.data_dir + "/audit", opts.audit_lookup_data_events},
+      audit::CloudTrailOptions{lookup, opts.audit_lookup_data_events},
       IdentityPolicyAuthorizer(identities));
 
   http::RouterOptions router_options;
@@ -469,8 +518,8 @@ int Serve(const ServeOptions& opts) {
                         offset_clock.AdvanceTo(offset);
                         return lifecycle.RunNow();
                       },
-                      http::AuditServices{observed.get(), trail ? &cloudtrail_api : nullptr,
-                                          trail ? &securityhub_api : nullptr});
+                      http::AuditServices{observed.get(), audit_sink ? &cloudtrail_api : nullptr,
+                                          audit_sink ? &securityhub_api : nullptr});
   http::OperatorEndpoints operator_endpoints(
       [&key_service]() {
         nlohmann::json calls = key_service.CallCounts();
@@ -523,7 +572,9 @@ int Serve(const ServeOptions& opts) {
             << "\n"
             << "  account:      " << creds->account_id << "\n"
             << "  region:       " << opts.region << "\n"
-            << "  credentials:  " << creds_file << "\n";
+            << "  credentials:  "
+            << (local_dir ? opts.data_dir + "/root-credentials" : "(no --data-dir: not written)")
+            << "\n";
   if (*console && !(*console)->empty()) {
     std::cout << "  console:      " << scheme << "://" << display_host << ":" << (*server)->port()
               << "/console/\n";
@@ -561,11 +612,11 @@ int Serve(const ServeOptions& opts) {
   // Run() returned without a signal only if the server failed; make the signal thread return.
   pthread_kill(signal_thread.native_handle(), SIGTERM);
   signal_thread.join();
-  if (trail) {
-    // The last digest: the final log file is covered, and `hangar audit verify` passes at rest.
-    if (Status closed = trail->Close(); !closed.ok()) {
-      spdlog::error("audit trail: the final digest failed: {}", closed.message());
-    }
+  // The last digest: the final log file (or ledger entry) is covered, and `hangar audit verify`
+  // passes at rest.
+  if (Status closed = trail ? trail->Close() : ledger ? ledger->Close() : Status::Ok();
+      !closed.ok()) {
+    spdlog::error("audit trail: the final digest failed: {}", closed.message());
   }
   (*observer)->Flush();
   spdlog::info("stopped");
@@ -579,6 +630,11 @@ struct RootKeyFlags {
 };
 
 // `hangar audit verify`: the root key is found as `serve` finds it.
+int ExportAudit(const AuditCliOptions& options, const RootKeyFlags& root_key) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
+  return AuditExport(options, RootKeySourceFrom(root_key.file, root_key.pkcs11));
+}
+
 int VerifyAudit(const AuditCliOptions& options, const RootKeyFlags& root_key) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("hangar"));
   return AuditVerify(options, RootKeySourceFrom(root_key.file, root_key.pkcs11));
@@ -705,7 +761,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   hangar::app::ServeOptions opts;
   CLI::App* serve = app.add_subcommand("serve", "Run the server");
-  serve->add_option("--data-dir", opts.data_dir, "Data directory (created if missing)");
+  serve->add_option("--data-dir", opts.data_dir,
+                    "Data directory (created if missing; default ./hangar-data; a cluster node "
+                    "needs none)");
   serve->add_option("--metadata", opts.metadata,
                     "Cluster mode: metadata in PostgreSQL (postgresql://USER@HOST:PORT/DB) "
                     "instead of DATA_DIR/metadata.db; needs a root key every node shares");
@@ -839,13 +897,17 @@ int main(int argc, char** argv) {
   CLI::App* export_records =
       audit->add_subcommand("export", "Write the audit records as JSON lines (for a SIEM)");
   for (CLI::App* sub : {verify, export_records}) {
-    sub->add_option("--data-dir", audit_opts.data_dir, "Data directory")->required();
+    sub->add_option("--data-dir", audit_opts.data_dir, "Data directory (its audit trail)");
+    sub->add_option("--metadata", audit_opts.metadata,
+                    "Cluster mode: the nodes' PostgreSQL database (its audit ledger)");
     sub->add_option("--from", audit_opts.from, "Start: 2026-12-02T07:00:00Z or epoch seconds");
     sub->add_option("--to", audit_opts.to, "End: 2026-12-02T08:00:00Z or epoch seconds");
   }
-  verify->add_option("--root-key-file", audit_root_key.file,
-                     "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
-  verify->add_option("--root-key-pkcs11", audit_root_key.pkcs11, pkcs11_help);
+  for (CLI::App* sub : {verify, export_records}) {
+    sub->add_option("--root-key-file", audit_root_key.file,
+                    "32-byte root key file (default: DATA_DIR/root.key, or HANGAR_ROOT_KEY)");
+    sub->add_option("--root-key-pkcs11", audit_root_key.pkcs11, pkcs11_help);
+  }
   export_records->add_option("--out", audit_opts.out, "File to write (default: stdout)");
   hangar::app::FindingsCliOptions findings_opts;
   hangar::app::RootKeyFlags findings_root_key;
@@ -865,7 +927,7 @@ int main(int argc, char** argv) {
     return hangar::app::ListFindings(findings_opts, findings_root_key);
   }
   if (verify->parsed()) return hangar::app::VerifyAudit(audit_opts, audit_root_key);
-  if (export_records->parsed()) return hangar::app::AuditExport(audit_opts);
+  if (export_records->parsed()) return hangar::app::ExportAudit(audit_opts, audit_root_key);
   if (serve->parsed()) {
     opts.detections.access_denied_window = std::chrono::seconds(opts.access_denied_window);
     opts.detections.mass_delete_window = std::chrono::seconds(opts.mass_delete_window);

@@ -367,7 +367,9 @@ TEST_F(AuditTrailTest, LookupFiltersNewestFirstAndPages) {
 
 TEST_F(AuditTrailTest, LookupEventsApiSpeaksCloudTrailJson) {
   ASSERT_TRUE(trail_->Record(Event("CreateKey", "arn:aws:kms:us-east-1:111122223333:key/k1")).ok());
-  CloudTrailApi api(CloudTrailOptions{dir_.string(), false},
+  const std::string dir = dir_.string();
+  CloudTrailApi api(CloudTrailOptions{[dir](const LookupQuery& q) { return LookupEvents(dir, q); },
+                                      false},
                     [](const auth::RequestContext&, std::string_view) { return Status::Ok(); });
   auth::RequestContext ctx;
   ctx.principal.account_id = "111122223333";

@@ -133,7 +133,7 @@ Result<std::string> CloudTrailApi::LookupEvents(const auth::RequestContext& ctx,
     return json{{"Events", json::array()}}.dump();  // no Insights events here
   }
   query.next_token = Str(request, "NextToken");
-  HANGAR_ASSIGN_OR_RETURN(LookupPage page, audit::LookupEvents(options_.audit_dir, query));
+  HANGAR_ASSIGN_OR_RETURN(LookupPage page, options_.lookup(query));
   json events = json::array();
   for (const std::string& record : page.records) {
     json summary = EventSummary(record);

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "audit/lookup.h"
 #include "auth/request_context.h"
 #include "common/result.h"
 
@@ -19,7 +20,8 @@ inline constexpr std::string_view kCloudTrailTargetPrefix =
 inline constexpr std::string_view kCloudTrailShortTargetPrefix = "CloudTrail_20131101.";
 
 struct CloudTrailOptions {
-  std::string audit_dir;
+  // Reads the trail: the data directory's log files (LookupEvents) or the cluster's ledger.
+  std::function<Result<LookupPage>(const LookupQuery&)> lookup;
   // Whether LookupEvents returns data events too (AWS: never; Hangar: --audit-lookup-data-events).
   bool lookup_data_events = false;
 };

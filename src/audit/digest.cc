@@ -187,34 +187,53 @@ std::string DigestKey::Fingerprint(std::string_view public_der) {
   return crypto::Sha256Hex(public_der);
 }
 
+Result<DigestKey::Generated> DigestKey::Generate(const crypto::RootKey& root_key) {
+  HANGAR_ASSIGN_OR_RETURN(crypto::RsaKeyPair pair, crypto::GenerateRsaKeyPair(2048));
+  HANGAR_ASSIGN_OR_RETURN(std::string sealed, root_key.Wrap(pair.private_der.span(), kKeyContext));
+  json file{{"algorithm", "RSA-2048"},
+            {"fingerprint", Fingerprint(pair.public_der)},
+            {"publicKey", crypto::Base64Encode(pair.public_der)},
+            {"sealedPrivateKey", crypto::Base64Encode(sealed)}};
+  return Generated{std::unique_ptr<DigestKey>(new DigestKey(std::move(pair.private_der),
+                                                            std::move(pair.public_der))),
+                   file.dump(2) + "\n"};
+}
+
+Result<std::unique_ptr<DigestKey>> DigestKey::FromJson(std::string_view text,
+                                                       const crypto::RootKey& root_key,
+                                                       std::string_view where) {
+  json file = json::parse(text, nullptr, false);
+  auto sealed = crypto::Base64Decode(file.is_object() ? OrEmpty(file, "sealedPrivateKey") : "");
+  if (!sealed) return InternalError("the audit digest key " + std::string(where) + " is malformed");
+  auto private_der = root_key.Unwrap(*sealed, kKeyContext);
+  if (!private_der.ok()) {
+    return InternalError("the audit digest key " + std::string(where) +
+                         " does not open under the root key");
+  }
+  HANGAR_ASSIGN_OR_RETURN(std::string public_der, crypto::RsaPublicKeyOf(*private_der));
+  return std::unique_ptr<DigestKey>(new DigestKey(std::move(private_der).value(),
+                                                  std::move(public_der)));
+}
+
+Result<std::string> DigestKey::PublicKeyOfJson(std::string_view text, std::string_view where) {
+  json file = json::parse(text, nullptr, false);
+  auto public_der = crypto::Base64Decode(file.is_object() ? OrEmpty(file, "publicKey") : "");
+  if (!public_der) return InternalError("the audit digest key " + std::string(where) + " is malformed");
+  return *public_der;
+}
+
 Result<std::unique_ptr<DigestKey>> DigestKey::Load(const std::string& audit_dir,
                                                    const crypto::RootKey& root_key,
                                                    bool create_if_missing) {
   const std::string path = audit_dir + "/" + std::string(kKeyFile);
   if (!FileExists(path)) {
     if (!create_if_missing) return InternalError("the audit digest key " + path + " is missing");
-    HANGAR_ASSIGN_OR_RETURN(crypto::RsaKeyPair pair, crypto::GenerateRsaKeyPair(2048));
-    HANGAR_ASSIGN_OR_RETURN(std::string sealed,
-                            root_key.Wrap(pair.private_der.span(), kKeyContext));
-    json file{{"algorithm", "RSA-2048"},
-              {"fingerprint", Fingerprint(pair.public_der)},
-              {"publicKey", crypto::Base64Encode(pair.public_der)},
-              {"sealedPrivateKey", crypto::Base64Encode(sealed)}};
-    HANGAR_RETURN_IF_ERROR(WriteFileAtomically(path, file.dump(2) + "\n", 0600));
-    return std::unique_ptr<DigestKey>(
-        new DigestKey(std::move(pair.private_der), std::move(pair.public_der)));
+    HANGAR_ASSIGN_OR_RETURN(Generated made, Generate(root_key));
+    HANGAR_RETURN_IF_ERROR(WriteFileAtomically(path, made.json, 0600));
+    return std::move(made.key);
   }
   HANGAR_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, kMaxKeyFile));
-  json file = json::parse(text, nullptr, false);
-  auto sealed = crypto::Base64Decode(file.is_object() ? OrEmpty(file, "sealedPrivateKey") : "");
-  if (!sealed) return InternalError("the audit digest key " + path + " is malformed");
-  auto private_der = root_key.Unwrap(*sealed, kKeyContext);
-  if (!private_der.ok()) {
-    return InternalError("the audit digest key " + path + " does not open under the root key");
-  }
-  HANGAR_ASSIGN_OR_RETURN(std::string public_der, crypto::RsaPublicKeyOf(*private_der));
-  return std::unique_ptr<DigestKey>(new DigestKey(std::move(private_der).value(),
-                                                  std::move(public_der)));
+  return FromJson(text, root_key, path);
 }
 
 Result<std::string> DigestKey::LoadPublicKey(const std::string& audit_dir,
@@ -225,10 +244,7 @@ Result<std::string> DigestKey::LoadPublicKey(const std::string& audit_dir,
   }
   const std::string path = audit_dir + "/" + std::string(kKeyFile);
   HANGAR_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(path, kMaxKeyFile));
-  json file = json::parse(text, nullptr, false);
-  auto public_der = crypto::Base64Decode(file.is_object() ? OrEmpty(file, "publicKey") : "");
-  if (!public_der) return InternalError("the audit digest key " + path + " is malformed");
-  return *public_der;
+  return PublicKeyOfJson(text, path);
 }
 
 Result<std::string> DigestKey::SignHex(std::string_view message) const {

@@ -99,6 +99,18 @@ class DigestKey {
   // under it (a replaced key file fails); without, the key file's public key as written.
   static Result<std::string> LoadPublicKey(const std::string& audit_dir,
                                            const crypto::RootKey* root_key);
+  // A new key, and the JSON that keeps it (public key, private key sealed under the root key).
+  struct Generated {
+    std::unique_ptr<DigestKey> key;
+    std::string json;
+  };
+  static Result<Generated> Generate(const crypto::RootKey& root_key);
+  // The key kept in `text` (as Generate writes it); `where` names it in messages.
+  static Result<std::unique_ptr<DigestKey>> FromJson(std::string_view text,
+                                                     const crypto::RootKey& root_key,
+                                                     std::string_view where);
+  // The public key written in `text`, trusted as written.
+  static Result<std::string> PublicKeyOfJson(std::string_view text, std::string_view where);
   // Hex SHA-256 of the DER public key.
   static std::string Fingerprint(std::string_view public_der);
 

@@ -29,18 +29,6 @@ std::vector<std::string> LogNames(const std::string& audit_dir) {
   return names;
 }
 
-std::vector<std::string_view> Lines(std::string_view text) {
-  std::vector<std::string_view> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string_view::npos) break;  // a record being written: not yet there
-    if (end > start) lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
-
 std::string Str(const json& j, const char* name) {
   auto it = j.find(name);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -105,25 +93,59 @@ struct Position {
 };
 
 Result<std::optional<Position>> ParseToken(const LookupQuery& q) {
-  if (q.next_token.empty()) return std::optional<Position>();
-  auto bad = [] {
-    return Error(ErrorCode::kCloudTrailInvalidNextToken, "Invalid NextToken.");
-  };
+  HANGAR_ASSIGN_OR_RETURN(auto at, ParseLookupToken(q, [](std::string_view file) {
+                            return SequenceOf(file).has_value();
+                          }));
+  if (!at) return std::optional<Position>();
+  return std::optional<Position>(Position{at->first, at->second});
+}
+
+std::string MakeToken(const LookupQuery& q, const Position& p) {
+  return LookupToken(q, p.file, p.line);
+}
+
+}  // namespace
+
+std::vector<std::string_view> RecordLines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) break;  // a record being written: not yet there
+    if (end > start) lines.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return lines;
+}
+
+bool RecordSelected(std::string_view text, const LookupQuery& q) {
+  json record = json::parse(text, nullptr, false);
+  if (!record.is_object() || !Visible(record, q) || !Matches(record, q)) return false;
+  auto t = EventTime(record);
+  if (q.start && (!t || *t < *q.start)) return false;
+  if (q.end && (!t || *t > *q.end)) return false;
+  return true;
+}
+
+std::string LookupToken(const LookupQuery& q, std::string_view chunk, size_t line) {
+  return crypto::Base64Encode(
+      json{{"q", QueryFingerprint(q)}, {"f", std::string(chunk)}, {"l", line}}.dump());
+}
+
+Result<std::optional<std::pair<std::string, size_t>>> ParseLookupToken(
+    const LookupQuery& q, const std::function<bool(std::string_view)>& valid_chunk) {
+  using Found = std::optional<std::pair<std::string, size_t>>;
+  if (q.next_token.empty()) return Found();
+  auto bad = [] { return Error(ErrorCode::kCloudTrailInvalidNextToken, "Invalid NextToken."); };
   auto decoded = crypto::Base64Decode(q.next_token);
   if (!decoded) return bad();
   auto j = json::parse(*decoded, nullptr, false);
   if (!j.is_object() || Str(j, "q") != QueryFingerprint(q) || !j.contains("l") ||
-      !j["l"].is_number_unsigned() || !SequenceOf(Str(j, "f"))) {
+      !j["l"].is_number_unsigned() || !valid_chunk(Str(j, "f"))) {
     return bad();
   }
-  return std::optional<Position>(Position{Str(j, "f"), j["l"].get<size_t>()});
+  return Found(std::make_pair(Str(j, "f"), j["l"].get<size_t>()));
 }
-
-std::string MakeToken(const LookupQuery& q, const Position& p) {
-  return crypto::Base64Encode(json{{"q", QueryFingerprint(q)}, {"f", p.file}, {"l", p.line}}.dump());
-}
-
-}  // namespace
 
 Result<LookupPage> LookupEvents(const std::string& audit_dir, const LookupQuery& q) {
   HANGAR_ASSIGN_OR_RETURN(std::optional<Position> resume, ParseToken(q));
@@ -142,15 +164,11 @@ Result<LookupPage> LookupEvents(const std::string& audit_dir, const LookupQuery&
     if (q.end && file_start && *file_start > *q.end + std::chrono::minutes(1)) continue;
     auto text = ReadSmallFile(audit_dir + "/" + std::string(kLogsDir) + "/" + name, 1ULL << 34);
     if (!text.ok()) continue;  // removed by retention meanwhile
-    std::vector<std::string_view> lines = Lines(*text);
+    std::vector<std::string_view> lines = RecordLines(*text);
     size_t line = lines.size();
     if (resume && name == resume->file) line = std::min(line, resume->line);
     while (line-- > 0) {
-      json record = json::parse(lines[line], nullptr, false);
-      if (!record.is_object() || !Visible(record, q) || !Matches(record, q)) continue;
-      auto t = EventTime(record);
-      if (q.start && (!t || *t < *q.start)) continue;
-      if (q.end && (!t || *t > *q.end)) continue;
+      if (!RecordSelected(lines[line], q)) continue;
       if (static_cast<int>(page.records.size()) == q.max_results) {
         page.next_token = MakeToken(q, Position{name, line + 1});
         return page;
@@ -170,7 +188,7 @@ Status ForEachRecord(const std::string& audit_dir, std::optional<TimePoint> star
     HANGAR_ASSIGN_OR_RETURN(std::string text,
                             ReadSmallFile(audit_dir + "/" + std::string(kLogsDir) + "/" + name,
                                           1ULL << 34));
-    for (std::string_view line : Lines(text)) {
+    for (std::string_view line : RecordLines(text)) {
       if (start || end) {
         json record = json::parse(line, nullptr, false);
         auto t = record.is_object() ? EventTime(record) : std::nullopt;

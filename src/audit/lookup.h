@@ -36,6 +36,19 @@ struct LookupPage {
 // parameters; kInternal when the trail cannot be read.
 Result<LookupPage> LookupEvents(const std::string& audit_dir, const LookupQuery& query);
 
+// The pieces LookupEvents is made of, for other places records are kept (ledger.h).
+// Whether `record` (one CloudTrail record's JSON) is one `q` asks for: visible to its account, of
+// the kinds asked for, matching the attribute and inside the time window.
+bool RecordSelected(std::string_view record, const LookupQuery& q);
+// The complete records of a chunk of newline-terminated records, in order.
+std::vector<std::string_view> RecordLines(std::string_view text);
+// A NextToken bound to `q`, to resume before line `line` of chunk `chunk`.
+std::string LookupToken(const LookupQuery& q, std::string_view chunk, size_t line);
+// The position in q.next_token (none for a first page). Errors: kCloudTrailInvalidNextToken when
+// it is malformed, issued for other parameters, or names a chunk `valid_chunk` refuses.
+Result<std::optional<std::pair<std::string, size_t>>> ParseLookupToken(
+    const LookupQuery& q, const std::function<bool(std::string_view)>& valid_chunk);
+
 // Every record of the trail, oldest first, in the time window: `hangar audit export`.
 // `emit` returns false to stop.
 Status ForEachRecord(const std::string& audit_dir, std::optional<TimePoint> start,

@@ -9,6 +9,13 @@
 
 namespace hangar::audit {
 
+// What requests are refused with while records cannot be written (`cause`).
+inline Status TrailUnavailable(const Status& cause) {
+  return Error(ErrorCode::kAuditUnavailable, "The audit trail cannot be written (" +
+                                                 cause.message() +
+                                                 "); requests are refused until it can.");
+}
+
 class AuditSink {
  public:
   virtual ~AuditSink() = default;

@@ -203,10 +203,7 @@ void AuditTrail::SetHealth(const Status& status) {
   std::lock_guard lock(mu_);
   if (status.ok() && !health_.ok()) spdlog::info("audit trail: writing again");
   if (!status.ok() && health_.ok()) spdlog::error("audit trail: {}", status.message());
-  health_ = status.ok() ? Status::Ok()
-                        : Error(ErrorCode::kAuditUnavailable,
-                                "The audit trail cannot be written (" + status.message() +
-                                    "); requests are refused until it can.");
+  health_ = status.ok() ? Status::Ok() : TrailUnavailable(status);
 }
 
 TrailStats AuditTrail::stats() const {

@@ -319,6 +319,7 @@ class HangarServer:
         self.scheme = "http"
         self.tmp_dir = tempfile.mkdtemp(prefix="hangar-e2e-")
         self.data_dir = os.path.join(self.tmp_dir, "data")
+        self.use_data_dir = True  # False: no --data-dir (a cluster node needs none)
         self.log_path = os.path.join(self.tmp_dir, "server.log")
         # Empty files: the user's ~/.aws never reaches the clients.
         self.aws_config_file = os.path.join(self.tmp_dir, "aws-config")
@@ -399,7 +400,8 @@ class HangarServer:
         with open(self.log_path, "ab") as log:
             log.write(f"--- start {datetime.datetime.now().isoformat()} ---\n".encode())
             log.flush()
-            command = [self.binary, "serve", "--data-dir", self.data_dir,
+            command = [self.binary, "serve", *(["--data-dir", self.data_dir]
+                                               if self.use_data_dir else []),
                        "--listen", f"{self.listen_host}:{port}"] + self.extra_args
             self.proc = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, env=env,

@@ -27,10 +27,24 @@ from concurrent.futures import ThreadPoolExecutor
 import botocore.exceptions
 
 from harness import HANGAR_BIN, HangarServer, _ClusterPlaces, cluster_mode
-from test_audit import trail_records
 
 MARKER = b"cluster-plaintext-marker-0b7e5c"
 DAY = 24 * 3600
+
+
+def hangar_audit(node, command, *extra):
+    """`hangar audit verify|export --metadata` against `node`'s cluster (its root key)."""
+    return subprocess.run([HANGAR_BIN, "audit", command, "--metadata", node.cluster.metadata_uri,
+                           *extra], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "HANGAR_ROOT_KEY": node.cluster.root_key})
+
+
+def ledger_records(node):
+    """Every record of the cluster's audit ledger (`hangar audit export --metadata`)."""
+    done = hangar_audit(node, "export")
+    if done.returncode != 0:
+        raise AssertionError(done.stderr)
+    return [json.loads(line) for line in done.stdout.splitlines() if line]
 
 
 def require_cluster():
@@ -150,8 +164,7 @@ class ClusterTest(unittest.TestCase):
                 with self.assertRaises(botocore.exceptions.ClientError) as cm:
                     node.client("kms").describe_key(KeyId=key)
                 self.assertEqual(cm.exception.response["Error"]["Code"], "NotFoundException")
-        destroyed = [r["responseElements"]["keyId"]
-                     for node in nodes for r in trail_records(node.data_dir)
+        destroyed = [r["responseElements"]["keyId"] for r in ledger_records(self.a)
                      if r["eventName"] == "DeleteKey" and r["eventType"] == "AwsServiceEvent"
                      and r["responseElements"]["keyId"] in keys]
         self.assertEqual(sorted(destroyed), sorted(keys), "each key destroyed exactly once")
@@ -181,8 +194,7 @@ class ClusterTest(unittest.TestCase):
         key = kms.create_key(Description="spread")["KeyMetadata"]["KeyId"]
         for _ in range(12):
             kms.describe_key(KeyId=key)
-        served = [sum(1 for r in trail_records(node.data_dir) if r["eventName"] == "DescribeKey")
-                  for node in nodes]
+        served = [node.metrics()["kms_calls"].get("DescribeKey", 0) for node in nodes]
         self.assertEqual(sum(served), 12)
         self.assertTrue(all(count > 0 for count in served), served)
 
@@ -237,6 +249,70 @@ class ClusterTest(unittest.TestCase):
         self.assertGreater(len(outcomes), 0)
         self.assertEqual([o for o in outcomes if o != b"during the crash"], [],
                          "KMS calls on the survivors must not fail")
+
+    def test_the_audit_trail_is_one_ledger_that_any_node_looks_up(self):
+        key = self.a.client("kms").create_key(Description="ledger")["KeyMetadata"]["Arn"]
+        self.b.client("kms").describe_key(KeyId=key)
+        self.c.client("kms").enable_key_rotation(KeyId=key)
+        for node in (self.a, self.b, self.c):
+            events = node.client("cloudtrail").lookup_events(LookupAttributes=[
+                {"AttributeKey": "ResourceName", "AttributeValue": key}])["Events"]
+            self.assertEqual([e["EventName"] for e in events],
+                             ["EnableKeyRotation", "DescribeKey", "CreateKey"])
+        self.assertFalse(os.path.exists(os.path.join(self.a.data_dir, "audit", "logs")),
+                         "no node keeps a trail of its own")
+        verified = hangar_audit(self.a, "verify")
+        self.assertEqual(verified.returncode, 0, verified.stdout + verified.stderr)
+        self.assertIn("OK: the trail is intact", verified.stdout)
+
+    def test_the_ledger_is_signed_at_shutdown_and_verify_names_an_altered_entry(self):
+        node = HangarServer(cluster=_ClusterPlaces.make())
+        self.addCleanup(node.close)
+        node.start()
+        kms = node.client("kms")
+        for i in range(3):
+            kms.create_key(Description=f"entry {i}")
+        node.stop()  # the last digest covers every entry
+        intact = hangar_audit(node, "verify")
+        self.assertEqual(intact.returncode, 0, intact.stdout + intact.stderr)
+        self.assertIn("OK: the trail is intact", intact.stdout)
+        self.assertNotIn("not yet digested", intact.stdout)
+        # Slip a forged record into the second entry, in the database behind the nodes' backs.
+        altered = subprocess.run(
+            ["psql", node.cluster.metadata_uri, "-qAt", "-v", "ON_ERROR_STOP=1", "-c",
+             "UPDATE hangar.documents SET body = body || convert_to('{\"eventName\":\"Forged\"}'"
+             " || chr(10), 'UTF8') WHERE collection = 'audit.ledger'::bytea AND "
+             "id = '00000000000000000002'::bytea RETURNING 1"],
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual((altered.returncode, altered.stdout.strip()), (0, "1"), altered.stderr)
+        broken = hangar_audit(node, "verify")
+        self.assertEqual(broken.returncode, 1, broken.stdout + broken.stderr)
+        self.assertIn("FAILED: ledger entry 2 was altered", broken.stdout)
+
+    def test_a_node_needs_no_data_directory(self):
+        self.a.s3_client().create_bucket(Bucket="stateless")
+        self.a.s3_client().put_object(Bucket="stateless", Key="k", Body=b"from a")
+        node = HangarServer(cluster=self.a.cluster)
+        node.use_data_dir = False
+        self.addCleanup(node.close)
+        cwd_before = sorted(os.listdir("."))
+        node.start()
+        self.assertEqual(node.s3_client().get_object(Bucket="stateless", Key="k")["Body"].read(),
+                         b"from a")
+        key = node.client("kms").create_key(Description="stateless")["KeyMetadata"]["Arn"]
+        events = self.b.client("cloudtrail").lookup_events(LookupAttributes=[
+            {"AttributeKey": "ResourceName", "AttributeValue": key}])["Events"]
+        self.assertEqual([e["EventName"] for e in events], ["CreateKey"])
+        node.stop()
+        self.assertFalse(os.path.exists(node.data_dir), "nothing written to a data directory")
+        self.assertEqual(sorted(os.listdir(".")), cwd_before, "nor to the working directory")
+        without_blobs = HangarServer(cluster=self.a.cluster)
+        without_blobs.use_data_dir = False
+        without_blobs.extra_args = ["--metadata", self.a.cluster.metadata_uri]
+        self.addCleanup(without_blobs.close)
+        with self.assertRaises(Exception) as cm:
+            without_blobs.start()
+        self.assertIn("give --blobs", str(cm.exception))
 
     def test_a_node_with_another_root_key_refuses_to_start(self):
         other = HangarServer(cluster=self.a.cluster._replace(

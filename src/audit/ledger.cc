@@ -1,0 +1,482 @@
+#include "audit/ledger.h"
+
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <random>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/strings.h"
+#include "crypto/digest.h"
+#include "crypto/rsa_signing.h"
+
+namespace hangar::audit {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::string_view kLedger = "audit.ledger";
+constexpr std::string_view kHead = "audit.head";
+constexpr std::string_view kDigests = "audit.digest";
+constexpr std::string_view kKeys = "audit.key";
+constexpr std::string_view kHeadId = "head";
+constexpr std::string_view kKeyId = "digest";
+constexpr std::string_view kDigestLock = "audit-digest";
+constexpr int kMaxCommitAttempts = 200;  // positions lost to other nodes' batches in a row
+constexpr uint64_t kPage = 256;
+// Nodes' clocks differ a little: an entry's time bounds its records' times only roughly.
+constexpr auto kClockSlack = std::chrono::minutes(1);
+constexpr auto kProbeInterval = std::chrono::seconds(1);
+
+std::string PositionId(uint64_t position) {
+  char text[24];
+  std::snprintf(text, sizeof(text), "%020llu", static_cast<unsigned long long>(position));
+  return text;
+}
+
+std::optional<uint64_t> PositionOf(std::string_view id) {
+  uint64_t value = 0;
+  if (id.size() != 20) return std::nullopt;
+  auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), value);
+  if (ec != std::errc() || end != id.data() + id.size() || value == 0) return std::nullopt;
+  return value;
+}
+
+std::string Str(const json& j, const char* name) {
+  auto it = j.find(name);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+struct Head {
+  uint64_t position = 0;
+  std::string sha256;
+  int64_t revision = 0;  // 0: no entry yet
+};
+
+Result<Head> ReadHead(store::MetadataStore& store) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store.Get(kHead, "", kHeadId));
+  if (!doc) return Head{};
+  json j = json::parse(doc->body, nullptr, false);
+  if (!j.is_object() || !j.contains("position") || !j["position"].is_number_unsigned()) {
+    return InternalError("the audit ledger's head is malformed");
+  }
+  return Head{j["position"].get<uint64_t>(), Str(j, "sha256"), doc->revision};
+}
+
+// An entry's header line and its records.
+struct Entry {
+  json header;
+  std::string_view records;
+};
+
+std::optional<Entry> ParseEntry(std::string_view body) {
+  size_t newline = body.find('\n');
+  if (newline == std::string_view::npos) return std::nullopt;
+  json header = json::parse(body.substr(0, newline), nullptr, false);
+  if (!header.is_object()) return std::nullopt;
+  return Entry{std::move(header), body.substr(newline + 1)};
+}
+
+// A digest document: its signed line and the signature.
+struct SignedDigest {
+  std::string line;
+  std::string signature_hex;
+};
+
+SignedDigest SplitDigest(std::string_view body) {
+  size_t newline = body.find('\n');
+  if (newline == std::string_view::npos) return {std::string(body), ""};
+  std::string_view signature = body.substr(newline + 1);
+  while (!signature.empty() && signature.back() == '\n') signature.remove_suffix(1);
+  return {std::string(body.substr(0, newline)), std::string(signature)};
+}
+
+// Every document of `collection`, ascending.
+Result<std::vector<store::Document>> ListAll(store::MetadataStore& store,
+                                             std::string_view collection) {
+  std::vector<store::Document> all;
+  store::ListOptions options;
+  options.limit = kPage;
+  for (;;) {
+    HANGAR_ASSIGN_OR_RETURN(auto page, store.List(collection, "", options));
+    if (page.empty()) return all;
+    options.start_after = page.back().id;
+    for (auto& d : page) all.push_back(std::move(d));
+  }
+}
+
+void BackOff(int attempt) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  const int cap_us = std::min(5000, 50 * attempt);
+  std::this_thread::sleep_for(std::chrono::microseconds(
+      std::uniform_int_distribution<int>(0, cap_us)(random)));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<AuditLedger>> AuditLedger::Open(store::MetadataStore& store,
+                                                       LedgerOptions options,
+                                                       const crypto::RootKey& root_key,
+                                                       const Clock& clock) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, store.Get(kKeys, "", kKeyId));
+  std::unique_ptr<DigestKey> key;
+  if (!stored) {
+    HANGAR_ASSIGN_OR_RETURN(DigestKey::Generated made, DigestKey::Generate(root_key));
+    auto created = store.Commit(
+        {store::Mutation::Create({std::string(kKeys), "", std::string(kKeyId), made.json, 0, 0})});
+    if (created.ok()) {
+      key = std::move(made.key);
+    } else if (created.status().code() != ErrorCode::kConflict) {
+      return created.status();
+    } else {  // another node made it first: use that one
+      HANGAR_ASSIGN_OR_RETURN(stored, store.Get(kKeys, "", kKeyId));
+      if (!stored) return InternalError("the audit ledger's digest key vanished");
+    }
+  }
+  if (!key) {
+    HANGAR_ASSIGN_OR_RETURN(key, DigestKey::FromJson(stored->body, root_key, "audit.key"));
+  }
+  return std::unique_ptr<AuditLedger>(
+      new AuditLedger(store, std::move(options), std::move(key), clock));
+}
+
+AuditLedger::AuditLedger(store::MetadataStore& store, LedgerOptions options,
+                         std::unique_ptr<DigestKey> key, const Clock& clock)
+    : store_(store),
+      options_(std::move(options)),
+      key_(std::move(key)),
+      clock_(clock),
+      writer_([this] { Loop(); }) {}
+
+AuditLedger::~AuditLedger() { (void)Close(); }
+
+void AuditLedger::Append(const AuditEvent& event, std::function<void(const Status&)> done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!closing_) {
+      queue_.push_back(Pending{ToCloudTrailJson(event), std::move(done)});
+      cv_.notify_one();
+      return;
+    }
+  }
+  done(Error(ErrorCode::kAuditUnavailable, "The audit trail is closed."));
+}
+
+Status AuditLedger::Healthy() const {
+  std::lock_guard lock(mu_);
+  return health_;
+}
+
+void AuditLedger::Loop() {
+  auto next_digest = std::chrono::steady_clock::now() + options_.digest_interval;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    // While the store refuses writes, requests are refused before they make records: nothing
+    // would come to show it is back. So look for it once a second.
+    const auto wake = health_.ok() ? next_digest
+                                   : std::min(next_digest, std::chrono::steady_clock::now() +
+                                                               kProbeInterval);
+    cv_.wait_until(lock, wake, [&] { return closing_ || !queue_.empty(); });
+    if (queue_.empty() && !closing_ && !health_.ok()) {
+      lock.unlock();
+      const bool back = ReadHead(store_).ok();
+      lock.lock();
+      if (back && !health_.ok()) {
+        spdlog::info("audit ledger: the store answers again");
+        health_ = Status::Ok();
+      }
+    }
+    if (!queue_.empty()) {
+      std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
+                                 std::make_move_iterator(queue_.end()));
+      queue_.clear();
+      lock.unlock();
+      const auto started = std::chrono::steady_clock::now();
+      Status s = Commit(batch);
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      if (options_.on_batch) options_.on_batch(batch.size(), seconds, !s.ok());
+      lock.lock();
+      if (s.ok() && !health_.ok()) spdlog::info("audit ledger: writing again");
+      if (!s.ok() && health_.ok()) spdlog::error("audit ledger: {}", s.message());
+      health_ = s.ok() ? Status::Ok() : TrailUnavailable(s);
+      lock.unlock();
+      for (Pending& p : batch) p.done(s);
+      lock.lock();
+      continue;
+    }
+    if (closing_) return;
+    if (std::chrono::steady_clock::now() >= next_digest) {
+      lock.unlock();
+      if (Status s = DigestNow(); !s.ok()) spdlog::error("audit ledger digest: {}", s.message());
+      lock.lock();
+      next_digest = std::chrono::steady_clock::now() + options_.digest_interval;
+    }
+  }
+}
+
+Status AuditLedger::Commit(const std::vector<Pending>& batch) {
+  std::string records;
+  for (const Pending& p : batch) records += p.record + "\n";
+  for (int attempt = 1; attempt <= kMaxCommitAttempts; ++attempt) {
+    HANGAR_ASSIGN_OR_RETURN(Head head, ReadHead(store_));
+    const uint64_t position = head.position + 1;
+    std::string body = json{{"prev", head.sha256},
+                            {"node", options_.node},
+                            {"time", FormatIso8601(clock_.Now(), true)}}
+                           .dump() +
+                       "\n" + records;
+    const std::string sha256 = crypto::Sha256Hex(body);
+    store::Document entry{std::string(kLedger), "", PositionId(position), std::move(body), 0, 0};
+    store::Document next_head{std::string(kHead), "", std::string(kHeadId),
+                              json{{"position", position}, {"sha256", sha256}}.dump(), 0, 0};
+    auto committed = store_.Commit(
+        {store::Mutation::Create(std::move(entry)),
+         head.revision == 0 ? store::Mutation::Create(std::move(next_head))
+                            : store::Mutation::Update(std::move(next_head), head.revision)});
+    if (committed.ok()) return Status::Ok();
+    if (committed.status().code() != ErrorCode::kConflict) return committed.status();
+    BackOff(attempt);  // another node took the position: try the next
+  }
+  return InternalError("lost the race for the next ledger position " +
+                       std::to_string(kMaxCommitAttempts) + " times");
+}
+
+Status AuditLedger::DigestNow() {
+  std::lock_guard guard(digest_mu_);
+  HANGAR_ASSIGN_OR_RETURN(std::unique_ptr<store::WorkLock> held,
+                          store_.LockWork(kDigestLock, /*wait=*/false));
+  if (!held) return Status::Ok();  // another node is signing one
+  HANGAR_ASSIGN_OR_RETURN(Head head, ReadHead(store_));
+  if (head.position == 0) return Status::Ok();
+  HANGAR_ASSIGN_OR_RETURN(std::vector<store::Document> digests, ListAll(store_, kDigests));
+  json previous = nullptr;
+  uint64_t sequence = 1;
+  if (!digests.empty()) {
+    const store::Document& last = digests.back();
+    SignedDigest signed_last = SplitDigest(last.body);
+    json fields = json::parse(signed_last.line, nullptr, false);
+    if (fields.is_object() && fields.value("position", uint64_t{0}) == head.position) {
+      return Status::Ok();  // nothing new since
+    }
+    sequence = PositionOf(last.id).value_or(digests.size()) + 1;
+    previous = json{{"id", last.id},
+                    {"sha256", crypto::Sha256Hex(signed_last.line)},
+                    {"signature", signed_last.signature_hex}};
+  }
+  const std::string line = json{{"awsAccountId", options_.account_id},
+                                {"position", head.position},
+                                {"sha256", head.sha256},
+                                {"time", FormatIso8601(clock_.Now(), true)},
+                                {"keyFingerprint", key_->fingerprint()},
+                                {"previous", previous}}
+                               .dump();
+  HANGAR_ASSIGN_OR_RETURN(std::string signature, key_->SignHex(line));
+  return store_
+      .Commit({store::Mutation::Create(
+          {std::string(kDigests), "", PositionId(sequence), line + "\n" + signature, 0, 0})})
+      .status();
+}
+
+Status AuditLedger::Close() {
+  {
+    std::lock_guard lock(mu_);
+    if (closing_ && !writer_.joinable()) return Status::Ok();
+    closing_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  return DigestNow();
+}
+
+std::vector<std::string> AuditLedger::UncachedCollections() {
+  return {std::string(kLedger), std::string(kHead), std::string(kDigests)};
+}
+
+Result<std::string> LedgerPublicKey(store::MetadataStore& store, const crypto::RootKey* root_key) {
+  HANGAR_ASSIGN_OR_RETURN(auto stored, store.Get(kKeys, "", kKeyId));
+  if (!stored) return InternalError("the audit ledger has no digest key: no node ever wrote it");
+  if (root_key == nullptr) return DigestKey::PublicKeyOfJson(stored->body, "audit.key");
+  HANGAR_ASSIGN_OR_RETURN(auto key, DigestKey::FromJson(stored->body, *root_key, "audit.key"));
+  return key->public_der();
+}
+
+VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public_der) {
+  VerifyReport report;
+  auto problem = [&](std::string text) { report.problems.push_back(std::move(text)); };
+
+  // 1. The digests: signatures and links. Each anchors an entry's hash.
+  std::map<uint64_t, std::pair<std::string, std::string>> anchors;  // position -> (sha, digest)
+  auto digests = ListAll(store, kDigests);
+  if (!digests.ok()) {
+    problem("cannot read the digests: " + digests.status().message());
+    return report;
+  }
+  const store::Document* before = nullptr;
+  for (const store::Document& d : *digests) {
+    SignedDigest signed_digest = SplitDigest(d.body);
+    json fields = json::parse(signed_digest.line, nullptr, false);
+    const std::string name = "digest " + d.id;
+    auto signature = HexDecode(signed_digest.signature_hex);
+    if (!fields.is_object() || !signature ||
+        !crypto::RsaSha256Verify(public_der, signed_digest.line, *signature)) {
+      problem(name + " was altered: its signature does not verify");
+      before = &d;
+      continue;
+    }
+    ++report.digests_checked;
+    auto t = ParseIso8601(Str(fields, "time"));
+    if (t && !report.first_start) report.first_start = t;
+    if (t) report.last_end = t;
+    const json& previous = fields["previous"];
+    if (before == nullptr && !previous.is_null()) {
+      problem(name + " links to " + Str(previous, "id") + ", which is missing (deleted)");
+    } else if (before != nullptr) {
+      SignedDigest prior = SplitDigest(before->body);
+      if (!previous.is_object() || Str(previous, "id") != before->id ||
+          Str(previous, "sha256") != crypto::Sha256Hex(prior.line) ||
+          Str(previous, "signature") != prior.signature_hex) {
+        problem(name + " does not link to digest " + before->id +
+                ": a digest between them was deleted, or that one was altered");
+      }
+    }
+    anchors[fields.value("position", uint64_t{0})] = {Str(fields, "sha256"), d.id};
+    before = &d;
+  }
+
+  // 2. The entries: each links to the hash of the one before; digests anchor some.
+  uint64_t expected = 1;
+  std::string previous_sha;
+  bool linked = true;  // whether previous_sha is the entry right before `expected`
+  store::ListOptions options;
+  options.limit = kPage;
+  for (;;) {
+    auto page = store.List(kLedger, "", options);
+    if (!page.ok()) {
+      problem("cannot read the ledger: " + page.status().message());
+      return report;
+    }
+    if (page->empty()) break;
+    options.start_after = page->back().id;
+    for (const store::Document& d : *page) {
+      auto position = PositionOf(d.id);
+      auto entry = ParseEntry(d.body);
+      if (!position || !entry) {
+        problem("ledger entry " + d.id + " is malformed (altered or inserted)");
+        linked = false;
+        continue;
+      }
+      if (*position > expected) {
+        problem("ledger entries " + std::to_string(expected) + " to " +
+                std::to_string(*position - 1) + " are missing (deleted)");
+        linked = false;
+      }
+      if (linked && Str(entry->header, "prev") != previous_sha) {
+        problem("ledger entry " + std::to_string(*position - 1) + " was altered: entry " +
+                std::to_string(*position) + " links to another hash");
+      }
+      const std::string sha = crypto::Sha256Hex(d.body);
+      if (auto a = anchors.find(*position); a != anchors.end() && a->second.first != sha) {
+        problem("ledger entry " + std::to_string(*position) + " was altered: digest " +
+                a->second.second + " signed another hash");
+      }
+      previous_sha = sha;
+      linked = true;
+      expected = *position + 1;
+      ++report.logs_checked;
+    }
+  }
+  const uint64_t last = expected - 1;
+
+  // 3. The head names the last entry; digests anchor nothing beyond it.
+  auto head = ReadHead(store);
+  if (!head.ok()) {
+    problem(head.status().message());
+  } else if (head->position != last || (last > 0 && head->sha256 != previous_sha)) {
+    problem("the ledger's head names entry " + std::to_string(head->position) +
+            " but the ledger ends at entry " + std::to_string(last) +
+            " (entries deleted from its end, inserted, or the last one altered)");
+  }
+  for (const auto& [position, anchor] : anchors) {
+    if (position > last) {
+      problem("ledger entry " + std::to_string(position) + ", which digest " + anchor.second +
+              " signed, is missing (deleted)");
+    }
+  }
+  const uint64_t covered = anchors.empty() ? 0 : anchors.rbegin()->first;
+  if (last > covered) {
+    report.undigested.push_back("ledger entries " + std::to_string(covered + 1) + " to " +
+                                std::to_string(last));
+  }
+  return report;
+}
+
+Result<LookupPage> LookupLedger(store::MetadataStore& store, const LookupQuery& q) {
+  HANGAR_ASSIGN_OR_RETURN(auto resume, ParseLookupToken(q, [](std::string_view chunk) {
+                            return PositionOf(chunk).has_value();
+                          }));
+  HANGAR_ASSIGN_OR_RETURN(Head head, ReadHead(store));
+  uint64_t high = head.position;
+  if (resume) high = std::min(high, *PositionOf(resume->first));
+  LookupPage page;
+  bool older_than_window = false;
+  while (high >= 1 && !older_than_window) {
+    const uint64_t low = high > kPage ? high - kPage + 1 : 1;
+    store::ListOptions options;
+    options.start_after = low > 1 ? PositionId(low - 1) : std::string();
+    options.limit = high - low + 1;
+    HANGAR_ASSIGN_OR_RETURN(auto docs, store.List(kLedger, "", options));
+    for (auto it = docs.rbegin(); it != docs.rend(); ++it) {
+      auto position = PositionOf(it->id);
+      auto entry = ParseEntry(it->body);
+      if (!position || *position > high || !entry) continue;
+      auto written = ParseIso8601(Str(entry->header, "time"));
+      if (q.start && written && *written + kClockSlack < *q.start) {
+        older_than_window = true;  // every record of this entry and the ones before is older
+        break;
+      }
+      std::vector<std::string_view> lines = RecordLines(entry->records);
+      size_t line = lines.size();
+      if (resume && it->id == resume->first) line = std::min(line, resume->second);
+      while (line-- > 0) {
+        if (!RecordSelected(lines[line], q)) continue;
+        if (static_cast<int>(page.records.size()) == q.max_results) {
+          page.next_token = LookupToken(q, it->id, line + 1);
+          return page;
+        }
+        page.records.emplace_back(lines[line]);
+      }
+    }
+    high = low - 1;
+  }
+  return page;
+}
+
+Status ForEachLedgerRecord(store::MetadataStore& store, std::optional<TimePoint> start,
+                           std::optional<TimePoint> end,
+                           const std::function<bool(std::string_view record)>& emit) {
+  store::ListOptions options;
+  options.limit = kPage;
+  for (;;) {
+    HANGAR_ASSIGN_OR_RETURN(auto page, store.List(kLedger, "", options));
+    if (page.empty()) return Status::Ok();
+    options.start_after = page.back().id;
+    for (const store::Document& d : page) {
+      auto entry = ParseEntry(d.body);
+      if (!entry) continue;
+      for (std::string_view line : RecordLines(entry->records)) {
+        if (start || end) {
+          json record = json::parse(line, nullptr, false);
+          auto t = record.is_object() ? ParseIso8601(Str(record, "eventTime")) : std::nullopt;
+          if (!t || (start && *t < *start) || (end && *t > *end)) continue;
+        }
+        if (!emit(line)) return Status::Ok();
+      }
+    }
+  }
+}
+
+}  // namespace hangar::audit
