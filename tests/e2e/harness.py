@@ -25,7 +25,9 @@ drives it. Nothing in Hangar is mocked; the clients are the aws CLI (v1 or v2: H
     server.files_containing(b"x")    # data-dir files whose raw bytes contain b"x" (plaintext hunt)
     server.close()                   # always stops the process and removes the temp dir
 
-Cluster mode: with HANGAR_E2E_POSTGRES_URI (a libpq URI of a PostgreSQL the tests may create
+Cluster mode: HANGAR_E2E_CLUSTER=1 runs any suite on three nodes of a PostgreSQL and a Ceph the
+harness starts with the project's scripts (left running for the next run). Or name them: with
+HANGAR_E2E_POSTGRES_URI (a libpq URI of a PostgreSQL the tests may create
 databases in; or HANGAR_E2E_POSTGRES_URI_FILE, a file holding it) and HANGAR_E2E_RADOS_CONF (a ceph.conf whose client.admin may create pools) set, every
 server keeps its metadata in a database of its own on that PostgreSQL (`--metadata`) and its object
 bytes in a pool of its own on that Ceph cluster (`--blobs`), with a root key of its own given in
@@ -195,11 +197,37 @@ def _postgres_admin_uri() -> Optional[str]:
     return uri or None
 
 
+_SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts")
+
+
+def _start_cluster_services():
+    """HANGAR_E2E_CLUSTER=1 alone: the project's throwaway PostgreSQL and Ceph, under
+    /tmp/hangar-e2e-postgres and /tmp/hangar-e2e-ceph, started once and left running for the next
+    run (scripts/postgres.sh stop and scripts/ceph.sh stop with those directories end them)."""
+    pg_env = dict(os.environ, HANGAR_POSTGRES_DIR="/tmp/hangar-e2e-postgres")
+    uri = subprocess.run(["bash", os.path.join(_SCRIPTS, "postgres.sh"), "start"], env=pg_env,
+                         capture_output=True, text=True, timeout=300, check=True)
+    ceph_env = dict(os.environ, HANGAR_CEPH_DIR="/tmp/hangar-e2e-ceph")
+    running = subprocess.run(["bash", os.path.join(_SCRIPTS, "ceph.sh"), "conf"], env=ceph_env,
+                             capture_output=True, text=True, timeout=60)
+    if running.returncode != 0:
+        subprocess.run(["bash", os.path.join(_SCRIPTS, "ceph.sh"), "start"], env=ceph_env,
+                       capture_output=True, text=True, timeout=300, check=True)
+    os.environ["HANGAR_E2E_POSTGRES_URI"] = uri.stdout.strip().splitlines()[-1]
+    os.environ["HANGAR_E2E_RADOS_CONF"] = "/tmp/hangar-e2e-ceph/ceph.conf"
+    os.environ["HANGAR_E2E_RADOS_ID"] = "hangar"
+
+
 def cluster_mode() -> bool:
-    """Whether the environment names the PostgreSQL and Ceph cluster of cluster mode."""
-    return bool((os.environ.get("HANGAR_E2E_POSTGRES_URI") or
-                 os.environ.get("HANGAR_E2E_POSTGRES_URI_FILE")) and
-                os.environ.get("HANGAR_E2E_RADOS_CONF"))
+    """Whether the suites run in cluster mode: HANGAR_E2E_CLUSTER=1 (services started here when
+    not named), or the environment names a PostgreSQL and a Ceph cluster."""
+    named = bool((os.environ.get("HANGAR_E2E_POSTGRES_URI") or
+                  os.environ.get("HANGAR_E2E_POSTGRES_URI_FILE")) and
+                 os.environ.get("HANGAR_E2E_RADOS_CONF"))
+    if not named and os.environ.get("HANGAR_E2E_CLUSTER") == "1":
+        _start_cluster_services()
+        named = True
+    return named
 
 
 def cluster_nodes() -> int:
