@@ -76,8 +76,10 @@ int VerifyClusterLedger(const AuditCliOptions& options, const RootKeySource& roo
     std::cout << "FAILED: " << public_key.status().message() << "\n";
     return 1;
   }
-  return PrintReport(audit::VerifyLedger(*cluster->metadata, *public_key), *public_key,
-                     "ledger entries");
+  return PrintReport(audit::VerifyLedger(*cluster->metadata, *public_key,
+                                         std::chrono::system_clock::now(),
+                                         audit::LedgerOptions{}.digest_interval),
+                     *public_key, "ledger entries");
 }
 
 }  // namespace

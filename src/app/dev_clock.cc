@@ -6,6 +6,7 @@ namespace hangar::app {
 namespace {
 constexpr std::string_view kCollection = "hangar.settings";
 constexpr std::string_view kId = "dev-clock-offset-ms";
+constexpr std::chrono::milliseconds kMaxOffset = std::chrono::hours(24 * 365 * 150);
 
 Result<std::chrono::milliseconds> OffsetOf(const std::optional<store::Document>& doc) {
   if (!doc) return std::chrono::milliseconds(0);
@@ -29,6 +30,10 @@ Result<std::chrono::milliseconds> AdvanceDevClockOffset(store::MetadataStore& st
     HANGAR_ASSIGN_OR_RETURN(auto doc, store.Get(kCollection, "", kId));
     HANGAR_ASSIGN_OR_RETURN(std::chrono::milliseconds offset, OffsetOf(doc));
     offset += by;
+    // TimePoint counts nanoseconds to the year 2262: stay far below.
+    if (offset > kMaxOffset) {
+      return Error(ErrorCode::kValidation, "the dev clock cannot move more than 150 years ahead");
+    }
     store::Document next{std::string(kCollection), "", std::string(kId),
                          std::to_string(offset.count()), 0, 0};
     auto r = store.Commit({doc ? store::Mutation::Update(std::move(next), doc->revision)

@@ -129,6 +129,39 @@ Result<CopiedBlob> CopyBlob(store::BlobStore& from, store::BlobStore& to, const 
   return CopiedBlob{std::move(sha256), size};
 }
 
+// Blobs first: a document in the target then never names a blob that is not there yet.
+Result<MigrationReport> CopyAndVerify(store::MetadataStore& source_metadata,
+                                      store::BlobStore& source_blobs,
+                                      store::MetadataStore& target,
+                                      store::BlobStore& target_blobs) {
+  MigrationReport report;
+  std::map<std::string, bool> blobs;  // id -> published
+  HANGAR_RETURN_IF_ERROR(source_blobs.ForEachPublished(
+      [&](std::string_view id, TimePoint) { blobs.emplace(std::string(id), true); }));
+  HANGAR_ASSIGN_OR_RETURN(std::vector<std::string> staged, source_blobs.ListStaged());
+  for (const std::string& id : staged) blobs.emplace(id, false);
+  std::map<std::string, CopiedBlob> copied;
+  for (const auto& [id, published] : blobs) {
+    auto blob = CopyBlob(source_blobs, target_blobs, id, published);
+    if (!blob.ok()) return InternalError("copying blob " + id + ": " + blob.status().message());
+    report.blob_bytes += blob->size;
+    copied.emplace(id, std::move(*blob));
+  }
+  report.blobs = copied.size();
+  HANGAR_ASSIGN_OR_RETURN(report.documents, CopyDocuments(source_metadata, target));
+
+  HANGAR_RETURN_IF_ERROR(VerifyDocuments(source_metadata, target));
+  for (const auto& [id, blob] : copied) {
+    auto read_back = HashBlob(target_blobs, id, nullptr);
+    if (!read_back.ok() || *read_back != blob.sha256) {
+      return InternalError("verification failed: blob " + id + " in the pool " +
+                           (read_back.ok() ? "differs from the data directory's"
+                                           : "cannot be read: " + read_back.status().message()));
+    }
+  }
+  return report;
+}
+
 }  // namespace
 
 Result<MigrationReport> MigrateToCluster(const MigrationPlan& plan, const RootKeySource& root_key) {
@@ -146,34 +179,13 @@ Result<MigrationReport> MigrateToCluster(const MigrationPlan& plan, const RootKe
   HANGAR_ASSIGN_OR_RETURN(std::unique_ptr<store::BlobStore> target_blobs,
                           OpenBlobStore("", plan.to_blobs));
   HANGAR_RETURN_IF_ERROR(RequireEmpty(*target, *target_blobs));
-
-  MigrationReport report;
-  // Blobs first: a document in the target then never names a blob that is not there yet.
-  std::map<std::string, bool> blobs;  // id -> published
-  HANGAR_RETURN_IF_ERROR(source_blobs->ForEachPublished(
-      [&](std::string_view id, TimePoint) { blobs.emplace(std::string(id), true); }));
-  HANGAR_ASSIGN_OR_RETURN(std::vector<std::string> staged, source_blobs->ListStaged());
-  for (const std::string& id : staged) blobs.emplace(id, false);
-  std::map<std::string, CopiedBlob> copied;
-  for (const auto& [id, published] : blobs) {
-    auto blob = CopyBlob(*source_blobs, *target_blobs, id, published);
-    if (!blob.ok()) return InternalError("copying blob " + id + ": " + blob.status().message());
-    report.blob_bytes += blob->size;
-    copied.emplace(id, std::move(*blob));
+  auto copied = CopyAndVerify(*source.metadata, *source_blobs, *target, *target_blobs);
+  if (!copied.ok()) {
+    return InternalError(copied.status().message() +
+                         ". The target now holds part of a copy: drop the database's schema "
+                         "\"hangar\" and the pool before trying again");
   }
-  report.blobs = copied.size();
-  HANGAR_ASSIGN_OR_RETURN(report.documents, CopyDocuments(*source.metadata, *target));
-
-  HANGAR_RETURN_IF_ERROR(VerifyDocuments(*source.metadata, *target));
-  for (const auto& [id, blob] : copied) {
-    auto read_back = HashBlob(*target_blobs, id, nullptr);
-    if (!read_back.ok() || *read_back != blob.sha256) {
-      return InternalError("verification failed: blob " + id + " in the pool " +
-                           (read_back.ok() ? "differs from the data directory's"
-                                           : "cannot be read: " + read_back.status().message()));
-    }
-  }
-  return report;
+  return copied;
 }
 
 }  // namespace hangar::app

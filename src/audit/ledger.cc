@@ -26,10 +26,14 @@ constexpr std::string_view kHeadId = "head";
 constexpr std::string_view kKeyId = "digest";
 constexpr std::string_view kDigestLock = "audit-digest";
 constexpr int kMaxCommitAttempts = 200;  // positions lost to other nodes' batches in a row
-constexpr uint64_t kPage = 256;
+constexpr uint64_t kPage = 16;  // entries per read: each holds up to kMaxEntryRecords records
 // Nodes' clocks differ a little: an entry's time bounds its records' times only roughly.
 constexpr auto kClockSlack = std::chrono::minutes(1);
 constexpr auto kProbeInterval = std::chrono::seconds(1);
+// How late a digest may be before verify calls the entries it should cover unprotected.
+constexpr auto kDigestSlack = std::chrono::minutes(15);
+constexpr size_t kMaxEntryRecords = 1000;
+constexpr std::string_view kProbe = "audit.probe";
 
 std::string PositionId(uint64_t position) {
   char text[24];
@@ -54,6 +58,7 @@ struct Head {
   uint64_t position = 0;
   std::string sha256;
   int64_t revision = 0;  // 0: no entry yet
+  int64_t time_ms = 0;   // the last entry's time
 };
 
 Result<Head> ReadHead(store::MetadataStore& store) {
@@ -63,7 +68,10 @@ Result<Head> ReadHead(store::MetadataStore& store) {
   if (!j.is_object() || !j.contains("position") || !j["position"].is_number_unsigned()) {
     return InternalError("the audit ledger's head is malformed");
   }
-  return Head{j["position"].get<uint64_t>(), Str(j, "sha256"), doc->revision};
+  const int64_t time_ms = j.contains("timeMs") && j["timeMs"].is_number_integer()
+                              ? j["timeMs"].get<int64_t>()
+                              : 0;
+  return Head{j["position"].get<uint64_t>(), Str(j, "sha256"), doc->revision, time_ms};
 }
 
 // An entry's header line and its records.
@@ -175,24 +183,26 @@ void AuditLedger::Loop() {
   std::unique_lock lock(mu_);
   for (;;) {
     // While the store refuses writes, requests are refused before they make records: nothing
-    // would come to show it is back. So look for it once a second.
+    // would come to show it is back. So try a write once a second.
     const auto wake = health_.ok() ? next_digest
                                    : std::min(next_digest, std::chrono::steady_clock::now() +
                                                                kProbeInterval);
     cv_.wait_until(lock, wake, [&] { return closing_ || !queue_.empty(); });
     if (queue_.empty() && !closing_ && !health_.ok()) {
       lock.unlock();
-      const bool back = ReadHead(store_).ok();
+      const bool back = Probe().ok();
       lock.lock();
       if (back && !health_.ok()) {
-        spdlog::info("audit ledger: the store answers again");
+        spdlog::info("audit ledger: the store takes writes again");
         health_ = Status::Ok();
       }
     }
     if (!queue_.empty()) {
+      // An entry holds at most kMaxEntryRecords: readers page through entries.
+      const size_t take = std::min(queue_.size(), kMaxEntryRecords);
       std::vector<Pending> batch(std::make_move_iterator(queue_.begin()),
-                                 std::make_move_iterator(queue_.end()));
-      queue_.clear();
+                                 std::make_move_iterator(queue_.begin() + take));
+      queue_.erase(queue_.begin(), queue_.begin() + take);
       lock.unlock();
       const auto started = std::chrono::steady_clock::now();
       Status s = Commit(batch);
@@ -202,13 +212,16 @@ void AuditLedger::Loop() {
       lock.lock();
       if (s.ok() && !health_.ok()) spdlog::info("audit ledger: writing again");
       if (!s.ok() && health_.ok()) spdlog::error("audit ledger: {}", s.message());
-      health_ = s.ok() ? Status::Ok() : TrailUnavailable(s);
+      // Clients are told that the trail is down, not what the database said (its address).
+      health_ = s.ok() ? Status::Ok()
+                       : TrailUnavailable(InternalError("the metadata store refused the write"));
       lock.unlock();
       for (Pending& p : batch) p.done(s);
       lock.lock();
-      continue;
+    } else if (closing_) {
+      return;
     }
-    if (closing_) return;
+    // Also under load, which would keep the queue from ever being empty.
     if (std::chrono::steady_clock::now() >= next_digest) {
       lock.unlock();
       if (Status s = DigestNow(); !s.ok()) spdlog::error("audit ledger digest: {}", s.message());
@@ -218,21 +231,32 @@ void AuditLedger::Loop() {
   }
 }
 
+Status AuditLedger::Probe() {
+  return store_
+      .Commit({store::Mutation::Upsert({std::string(kProbe), "", options_.node,
+                                        FormatIso8601(clock_.Now(), true), 0, 0})})
+      .status();
+}
+
 Status AuditLedger::Commit(const std::vector<Pending>& batch) {
   std::string records;
   for (const Pending& p : batch) records += p.record + "\n";
   for (int attempt = 1; attempt <= kMaxCommitAttempts; ++attempt) {
     HANGAR_ASSIGN_OR_RETURN(Head head, ReadHead(store_));
     const uint64_t position = head.position + 1;
+    // Entry times never run back along the chain, whatever the nodes' clocks say: LookupEvents
+    // stops at the first entry older than its window.
+    const int64_t time_ms = std::max(ToUnixMillis(clock_.Now()), head.time_ms);
     std::string body = json{{"prev", head.sha256},
                             {"node", options_.node},
-                            {"time", FormatIso8601(clock_.Now(), true)}}
+                            {"time", FormatIso8601(FromUnixMillis(time_ms), true)}}
                            .dump() +
                        "\n" + records;
     const std::string sha256 = crypto::Sha256Hex(body);
     store::Document entry{std::string(kLedger), "", PositionId(position), std::move(body), 0, 0};
-    store::Document next_head{std::string(kHead), "", std::string(kHeadId),
-                              json{{"position", position}, {"sha256", sha256}}.dump(), 0, 0};
+    store::Document next_head{
+        std::string(kHead), "", std::string(kHeadId),
+        json{{"position", position}, {"sha256", sha256}, {"timeMs", time_ms}}.dump(), 0, 0};
     auto committed = store_.Commit(
         {store::Mutation::Create(std::move(entry)),
          head.revision == 0 ? store::Mutation::Create(std::move(next_head))
@@ -245,25 +269,40 @@ Status AuditLedger::Commit(const std::vector<Pending>& batch) {
                        std::to_string(kMaxCommitAttempts) + " times");
 }
 
-Status AuditLedger::DigestNow() {
+Status AuditLedger::DigestNow() { return SignDigest(/*wait=*/false); }
+
+Status AuditLedger::SignDigest(bool wait) {
   std::lock_guard guard(digest_mu_);
   HANGAR_ASSIGN_OR_RETURN(std::unique_ptr<store::WorkLock> held,
-                          store_.LockWork(kDigestLock, /*wait=*/false));
+                          store_.LockWork(kDigestLock, wait));
   if (!held) return Status::Ok();  // another node is signing one
   HANGAR_ASSIGN_OR_RETURN(Head head, ReadHead(store_));
   if (head.position == 0) return Status::Ok();
   HANGAR_ASSIGN_OR_RETURN(std::vector<store::Document> digests, ListAll(store_, kDigests));
+  // The chain goes on from the newest digest this key signed: a document slipped in by someone
+  // else is neither linked to nor able to stop the chain (verify names it).
+  const store::Document* last = nullptr;
+  SignedDigest signed_last;
+  json last_fields;
+  for (auto it = digests.rbegin(); it != digests.rend() && last == nullptr; ++it) {
+    SignedDigest candidate = SplitDigest(it->body);
+    auto signature = HexDecode(candidate.signature_hex);
+    if (!signature || !crypto::RsaSha256Verify(key_->public_der(), candidate.line, *signature)) {
+      continue;
+    }
+    last = &*it;
+    signed_last = std::move(candidate);
+    last_fields = json::parse(signed_last.line, nullptr, false);
+  }
   json previous = nullptr;
   uint64_t sequence = 1;
-  if (!digests.empty()) {
-    const store::Document& last = digests.back();
-    SignedDigest signed_last = SplitDigest(last.body);
-    json fields = json::parse(signed_last.line, nullptr, false);
-    if (fields.is_object() && fields.value("position", uint64_t{0}) == head.position) {
+  if (!digests.empty()) sequence = PositionOf(digests.back().id).value_or(digests.size()) + 1;
+  if (last != nullptr) {
+    const json& position = last_fields.is_object() ? last_fields["position"] : json();
+    if (position.is_number_unsigned() && position.get<uint64_t>() == head.position) {
       return Status::Ok();  // nothing new since
     }
-    sequence = PositionOf(last.id).value_or(digests.size()) + 1;
-    previous = json{{"id", last.id},
+    previous = json{{"id", last->id},
                     {"sha256", crypto::Sha256Hex(signed_last.line)},
                     {"signature", signed_last.signature_hex}};
   }
@@ -289,11 +328,12 @@ Status AuditLedger::Close() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
-  return DigestNow();
+  // Waits for a node signing now: its digest may predate this node's last entries.
+  return SignDigest(/*wait=*/true);
 }
 
 std::vector<std::string> AuditLedger::UncachedCollections() {
-  return {std::string(kLedger), std::string(kHead), std::string(kDigests)};
+  return {std::string(kLedger), std::string(kHead), std::string(kDigests), std::string(kProbe)};
 }
 
 Result<std::string> LedgerPublicKey(store::MetadataStore& store, const crypto::RootKey* root_key) {
@@ -304,7 +344,8 @@ Result<std::string> LedgerPublicKey(store::MetadataStore& store, const crypto::R
   return key->public_der();
 }
 
-VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public_der) {
+VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public_der,
+                          TimePoint now, std::chrono::seconds digest_interval) {
   VerifyReport report;
   auto problem = [&](std::string text) { report.problems.push_back(std::move(text)); };
 
@@ -348,6 +389,8 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
   }
 
   // 2. The entries: each links to the hash of the one before; digests anchor some.
+  const uint64_t covered = anchors.empty() ? 0 : anchors.rbegin()->first;
+  std::optional<TimePoint> first_uncovered;  // the time of the oldest entry no digest covers
   uint64_t expected = 1;
   std::string previous_sha;
   bool linked = true;  // whether previous_sha is the entry right before `expected`
@@ -383,6 +426,9 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
         problem("ledger entry " + std::to_string(*position) + " was altered: digest " +
                 a->second.second + " signed another hash");
       }
+      if (*position > covered && !first_uncovered) {
+        first_uncovered = ParseIso8601(Str(entry->header, "time"));
+      }
       previous_sha = sha;
       linked = true;
       expected = *position + 1;
@@ -406,10 +452,16 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
               " signed, is missing (deleted)");
     }
   }
-  const uint64_t covered = anchors.empty() ? 0 : anchors.rbegin()->first;
   if (last > covered) {
     report.undigested.push_back("ledger entries " + std::to_string(covered + 1) + " to " +
                                 std::to_string(last));
+    // Some node signs a digest every interval: entries older than that and still uncovered
+    // mean digests were deleted (or every node stopped without its last digest).
+    if (first_uncovered && *first_uncovered + digest_interval + kDigestSlack < now) {
+      problem("ledger entries " + std::to_string(covered + 1) + " to " + std::to_string(last) +
+              " are older than the digest interval, but no digest covers them: digests were "
+              "deleted, or the nodes stopped without signing");
+    }
   }
   return report;
 }

@@ -80,6 +80,10 @@ class AuditLedger final : public AuditSink {
   void Loop();
   // Appends `batch` as the next entry (retrying lost races for the position).
   Status Commit(const std::vector<Pending>& batch);
+  // A write of this node's probe document: whether the store takes writes again.
+  Status Probe();
+  // `wait`: for the digest lock, when another node holds it (at Close).
+  Status SignDigest(bool wait);
 
   store::MetadataStore& store_;
   const LedgerOptions options_;
@@ -99,8 +103,11 @@ class AuditLedger final : public AuditSink {
 Result<std::string> LedgerPublicKey(store::MetadataStore& store, const crypto::RootKey* root_key);
 
 // `hangar audit verify --metadata`: every entry's link to the one before, the head, and every
-// digest's signature, link and anchor. Problems name the entry position or digest.
-VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public_der);
+// digest's signature, link and anchor. Problems name the entry position or digest. Entries that
+// no digest covers are a problem once they are older (at `now`) than `digest_interval` and some
+// slack: a node signs one every interval, so their digests must have been deleted.
+VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public_der,
+                          TimePoint now, std::chrono::seconds digest_interval);
 
 // LookupEvents (lookup.h) over the ledger, newest first.
 Result<LookupPage> LookupLedger(store::MetadataStore& store, const LookupQuery& query);

@@ -20,6 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
+constexpr std::chrono::seconds kInterval = std::chrono::hours(1);
+
 class AuditLedgerTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -60,7 +62,7 @@ class AuditLedgerTest : public ::testing::Test {
   VerifyReport Verify() {
     auto key = LedgerPublicKey(*store_, root_key_.get());
     EXPECT_TRUE(key.ok()) << key.status().message();
-    return VerifyLedger(*store_, key.ok() ? *key : "");
+    return VerifyLedger(*store_, key.ok() ? *key : "", clock_.Now(), kInterval);
   }
   static std::string Problems(const VerifyReport& r) {
     std::string all;
@@ -192,6 +194,40 @@ TEST_F(AuditLedgerTest, ADeletedDigestBreaksTheNextOnesLink) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(Problems(r).find("digest " + Position(3) + " does not link to digest " + Position(1)),
             std::string::npos)
+      << Problems(r);
+}
+
+// Deleting every digest (or the newest) would otherwise leave a chain that verifies: a node signs
+// one every interval, so old entries that none covers are a problem.
+TEST_F(AuditLedgerTest, EntriesLeftUncoveredPastTheDigestIntervalAreAProblem) {
+  ThreeDigestedEntries();
+  ASSERT_TRUE(store_->Commit({store::Mutation::Delete("audit.digest", "", Position(1))}).ok());
+  VerifyReport fresh = Verify();
+  EXPECT_TRUE(fresh.ok()) << "the next digest may still come: " << Problems(fresh);
+  clock_.Advance(kInterval + std::chrono::minutes(16));
+  VerifyReport stale = Verify();
+  ASSERT_FALSE(stale.ok());
+  EXPECT_NE(Problems(stale).find("ledger entries 1 to 3 are older than the digest interval"),
+            std::string::npos)
+      << Problems(stale);
+}
+
+// A digest written by someone without the key neither stops the chain nor is linked to.
+TEST_F(AuditLedgerTest, AForgedDigestDoesNotStopTheNodesDigests) {
+  AuditLedger& node = Node("a");
+  ASSERT_TRUE(node.Record(Event("Encrypt")).ok());
+  ASSERT_TRUE(node.DigestNow().ok());
+  ASSERT_TRUE(store_
+                  ->Commit({store::Mutation::Create(
+                      {"audit.digest", "", Position(2), "{\"position\":\"x\"}\nabcd", 0, 0})})
+                  .ok());
+  ASSERT_TRUE(node.Record(Event("Decrypt")).ok());
+  ASSERT_TRUE(node.DigestNow().ok()) << "a malformed digest must not stop the signer";
+  auto third = store_->Get("audit.digest", "", Position(3));
+  ASSERT_TRUE(third.ok() && third->has_value()) << "the next digest was signed";
+  EXPECT_NE((*third)->body.find(Position(1)), std::string::npos) << "linked to the real one";
+  VerifyReport r = Verify();
+  EXPECT_NE(Problems(r).find("digest " + Position(2) + " was altered"), std::string::npos)
       << Problems(r);
 }
 

@@ -791,7 +791,10 @@ Result<int64_t> PostgresMetadataStore::ChangeEpoch() {
 // ends, so a node that dies (its socket closed by the kernel) frees the lock at once; one that
 // vanishes from the network frees it when the server's keepalive probes go unanswered, which
 // this session shortens to about 30 seconds. A node that is alive but stalled keeps it: the other
-// nodes only wait, nothing is done twice (docs/cluster.md, "Background work").
+// nodes wait (at most lock_timeout, then fail the run). If the holder's session ends while it
+// works (the server restarted, the network broke), the next holder may overlap with the rest of
+// its run; each step of the work is a conditional commit, so overlapping steps conflict instead
+// of repeating (docs/cluster.md, "Background work").
 class PostgresMetadataStore::SessionWorkLock final : public WorkLock {
  public:
   explicit SessionWorkLock(std::unique_ptr<Connection> connection)
@@ -804,8 +807,11 @@ class PostgresMetadataStore::SessionWorkLock final : public WorkLock {
 Result<std::unique_ptr<WorkLock>> PostgresMetadataStore::LockWork(std::string_view name,
                                                                    bool wait) {
   HANGAR_ASSIGN_OR_RETURN(std::unique_ptr<Connection> c, Connect());
+  // The session sits idle while the work runs on pooled connections: a server-side idle timeout
+  // must not end it. A wait is bounded, so a stuck holder cannot pin the waiter for ever.
   HANGAR_RETURN_IF_ERROR(c->Exec("SET tcp_keepalives_idle TO 10; SET tcp_keepalives_interval TO 5; "
-                                 "SET tcp_keepalives_count TO 4")
+                                 "SET tcp_keepalives_count TO 4; SET idle_session_timeout TO 0; "
+                                 "SET lock_timeout TO '120s'")
                              .status());
   const int32_t object = static_cast<int32_t>(Fnv1a().Add(options_.schema).Add(name).value());
   const std::string sql = std::string(wait ? "SELECT pg_advisory_lock(" : "SELECT pg_try_advisory_lock(") +
