@@ -570,7 +570,10 @@ HttpResponse Router::HandleInternal(HttpRequest& request, const std::string& req
       }
       Status s = advance_clock_(std::chrono::seconds(seconds));
       if (!s.ok()) {
-        return JsonResponse(500, SafeDump(nlohmann::json{{"error", s.message()}}));
+        // A move past the clock's cap is the caller's error (400), a store failure ours (5xx).
+        return JsonResponse(WireOf(s.code()).json_status,
+                            SafeDump(nlohmann::json{{"__type", WireOf(s.code()).json_type},
+                                                    {"error", s.message()}}));
       }
     } else if (request.method != "GET") {
       return JsonResponse(405, R"({"error":"use GET or POST"})");

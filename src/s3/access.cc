@@ -4,6 +4,7 @@
 #include "iam/policy_model.h"
 #include "iam/request_facts.h"
 #include "s3/acl.h"
+#include "s3/policy_actions.h"
 
 namespace hangar::s3 {
 namespace {
@@ -181,6 +182,13 @@ Status S3Access::CheckNewBucketPolicy(const BucketRecord& bucket, std::string_vi
   }
   if (policy.size() > 20 * 1024) {
     return Error(ErrorCode::kMalformedPolicy, "Policy exceeds the maximum allowed document size.");
+  }
+  for (const auto& statement : (*parsed)->statements) {
+    for (const auto& action : statement.actions) {
+      if (!NamesS3Actions(action)) {
+        return Error(ErrorCode::kMalformedPolicy, "Policy has invalid action");
+      }
+    }
   }
   // A bucket policy speaks only of its own bucket and objects.
   const std::string bucket_arn = ResourceArn(bucket.name, "");

@@ -396,13 +396,16 @@ store::Mutation S3Repository::PostponeGarbage(std::string_view blob_id, int64_t 
 }
 
 Status S3Repository::Commit(const std::vector<store::Mutation>& mutations) {
+  auto r = store_.Commit(mutations);
+  // A bucket written, or one whose check failed (another node may have changed it: the retry
+  // must read it afresh), leaves the cache.
+  const bool conflict = !r.ok() && r.status().code() == ErrorCode::kConflict;
   bool touches_buckets = false;
   for (const auto& m : mutations) {
-    if (m.doc.collection == kBuckets && m.kind != store::Mutation::Kind::kCheck) {
+    if (m.doc.collection == kBuckets && (conflict || m.kind != store::Mutation::Kind::kCheck)) {
       touches_buckets = true;
     }
   }
-  auto r = store_.Commit(mutations);
   if (touches_buckets) {
     std::unique_lock lock(mu_);
     for (const auto& m : mutations) {

@@ -256,6 +256,21 @@ TEST_F(S3ServiceTest, BucketsBelongToTheirCreator) {
             ErrorCode::kInvalidBucketName);
 }
 
+// Two nodes over one store (cluster mode): a node's cached bucket may be stale when another node
+// changed the bucket during its write. The write's bucket guard then fails, and the retry must
+// read the bucket afresh rather than fail on the same stale revision until it gives up.
+TEST_F(S3ServiceTest, AWriteRetriesPastABucketChangedByAnotherNode) {
+  MakeBucket("shared");
+  ASSERT_TRUE(Put("shared", "first", "cached the bucket").ok());
+  S3Repository other_repository(*store_);
+  S3Service other_node(other_repository, *blobs_, *sse_, access_, clock_, S3Options{});
+  ASSERT_TRUE(other_node.PutBucketTagging(Ctx(), "shared", {{"team", "flight"}}).ok());
+
+  auto written = Put("shared", "second", "after the other node's change");
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  EXPECT_EQ(Get("shared", "second"), "after the other node's change");
+}
+
 TEST_F(S3ServiceTest, LocationConstraintSetsTheRegionAndRegionalEndpointsRefuseOthers) {
   ASSERT_TRUE(service_->CreateBucket(Ctx(), {"euro", "eu-west-1"}).ok());
   EXPECT_EQ(service_->HeadBucket(Ctx(), "euro")->region, "eu-west-1");

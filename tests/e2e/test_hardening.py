@@ -41,8 +41,8 @@ import botocore.awsrequest
 import botocore.credentials
 import botocore.exceptions
 
-from harness import (HANGAR_BIN, REGION, DatedS3SigV4Auth, DatedSigV4Auth, HangarServer,
-                     HangarTestCase, RawResponse, b64)
+from harness import (HANGAR_BIN, REGION, DatedS3SigV4Auth, DatedSigV4Auth, HangarError,
+                     HangarServer, HangarTestCase, RawResponse, b64)
 
 ACCESS_DENIED_UNSIGNED = "There were headers present in the request which were not signed"
 SSE_C_REQUIRED = ("The object was stored using a form of Server Side Encryption. The correct "
@@ -1923,6 +1923,19 @@ class ClockBoundTest(HardeningTestCase):
         before = self.server.clock_now()
         after = self.server.advance_clock(3_155_760_000)
         self.assertGreaterEqual(after - before, 3_155_760_000)
+
+
+class ClockCapTest(HardeningTestCase):
+    def test_item14_advance_past_the_total_cap_is_the_callers_error(self):
+        """Two centuries in all exceed the clock's 150-year cap: the second move answers 400
+        naming the cap (not 500), and the clock stays where the first move left it."""
+        self.server.advance_clock(3_155_760_000)
+        before = self.server.clock_now()
+        with self.assertRaises(HangarError) as refused:
+            self.server.advance_clock(3_155_760_000)
+        self.assertIn("-> 400 ", str(refused.exception))
+        self.assertIn("150 years", str(refused.exception))
+        self.assertLess(self.server.clock_now() - before, 3_155_760_000)
 
 
 # --- item 15: secrets in the process ------------------------------------------------------------

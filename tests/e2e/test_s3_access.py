@@ -186,6 +186,35 @@ class S3AccessTest(HangarTestCase):
         self.assertS3Error(404, "NoSuchBucket", None, self.s3.put_bucket_policy,
                            Bucket="access-no-such-bucket", Policy=public_read_policy("x"))
 
+    def test_bucket_policies_name_only_s3_actions(self):
+        """S3 refuses a bucket policy naming an action it does not have, another service's
+        action, or a pattern that matches none ("Policy has invalid action"), in Action and in
+        NotAction alike; wildcards and any case of real names stay accepted."""
+        bucket = self.new_bucket("access-actions")
+
+        def policy(actions, key="Action"):
+            return json.dumps({"Version": "2012-10-17", "Statement": [{
+                "Effect": "Deny", "Principal": "*", key: actions,
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+
+        for actions in ("invalid_action", "s3:GetObjekt", ["s3:GetObject", "kms:Decrypt"],
+                        "s3:Nothing*", "s3:Get"):
+            with self.subTest(actions=actions):
+                self.assertS3Error(400, "MalformedPolicy", "Policy has invalid action",
+                                   self.s3.put_bucket_policy, Bucket=bucket,
+                                   Policy=policy(actions))
+        self.assertS3Error(400, "MalformedPolicy", "Policy has invalid action",
+                           self.s3.put_bucket_policy, Bucket=bucket,
+                           Policy=policy(["s3:PutObjekt"], key="NotAction"))
+        self.assertS3Error(404, "NoSuchBucketPolicy", None, self.s3.get_bucket_policy,
+                           Bucket=bucket)
+        accepted = ["s3:*", "s3:getobject", "s3:Get*", "s3:ListBucket",
+                    "s3:BypassGovernanceRetention", "s3:PutObjectRetention"]
+        self.s3.put_bucket_policy(Bucket=bucket, Policy=policy(accepted))
+        stored = json.loads(self.s3.get_bucket_policy(Bucket=bucket)["Policy"])
+        self.assertEqual(stored["Statement"][0]["Action"], accepted)
+
     def test_acls_are_disabled_as_with_bucket_owner_enforced(self):
         bucket = self.new_bucket("access-acls")
         self.s3.put_object(Bucket=bucket, Key="private", Body=b"x", ACL="private")
