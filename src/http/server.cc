@@ -514,34 +514,44 @@ class Server::Impl {
       bool have_header = co_await ReadHeader(stream, buffer, header_parser, remote);
       set_idle(false);
       if (!have_header) break;
-      const auto started = std::chrono::steady_clock::now();
-      bool keep_alive = header_parser.get().keep_alive();
-      HttpRequest request = ToHttpRequest(header_parser, remote, secure);
-      RoutePlan plan = handler_.Plan(request);
-      Exchange exchange = co_await Serve(stream, buffer, header_parser, request, plan);
-      exchange.response = co_await Released(request, std::move(exchange.response));
-      if (buffer.size() == 0) buffer.shrink_to_fit();  // idle connections stay small
-      // A body the handler did not read leaves the connection out of step: close after answering.
-      if (!exchange.body_consumed || stopping_.load()) keep_alive = false;
-      const ExchangeLabels labels = std::move(exchange.response.labels);
-      const int status = exchange.response.status;
-      const uint64_t bytes_out = request.method == "HEAD" ? 0
-                                 : exchange.response.body_source
-                                     ? exchange.response.body_length
-                                     : exchange.response.body.size();
-      bool written = co_await WriteResponse(stream, request, std::move(exchange.response),
-                                            keep_alive);
-      handler_.Completed(request, CompletedExchange{
-                                      labels, status, request.content_length.value_or(0),
-                                      bytes_out,
-                                      std::chrono::duration<double>(
-                                          std::chrono::steady_clock::now() - started)
-                                          .count(),
-                                      written});
-      if (!written || !keep_alive) break;
+      if (!co_await ServeOne(stream, buffer, header_parser, remote, secure)) break;
     }
     std::lock_guard lock(sessions_mu_);
     sessions_.erase(id);
+  }
+
+  // One exchange after its header; returns whether the connection stays open. A coroutine of its
+  // own so that what a request needs is freed between requests: an idle connection keeps only
+  // Session's small frame (10,000 idle connections must stay small).
+  template <typename Stream>
+  asio::awaitable<bool> ServeOne(Stream& stream, beast::flat_buffer& buffer,
+                                 bhttp::request_parser<bhttp::empty_body>& header_parser,
+                                 const std::string& remote, bool secure) {
+    const auto started = std::chrono::steady_clock::now();
+    bool keep_alive = header_parser.get().keep_alive();
+    HttpRequest request = ToHttpRequest(header_parser, remote, secure);
+    RoutePlan plan = handler_.Plan(request);
+    Exchange exchange = co_await Serve(stream, buffer, header_parser, request, plan);
+    exchange.response = co_await Released(request, std::move(exchange.response));
+    if (buffer.size() == 0) buffer.shrink_to_fit();  // idle connections stay small
+    // A body the handler did not read leaves the connection out of step: close after answering.
+    if (!exchange.body_consumed || stopping_.load()) keep_alive = false;
+    const ExchangeLabels labels = std::move(exchange.response.labels);
+    const int status = exchange.response.status;
+    const uint64_t bytes_out = request.method == "HEAD" ? 0
+                               : exchange.response.body_source
+                                   ? exchange.response.body_length
+                                   : exchange.response.body.size();
+    bool written = co_await WriteResponse(stream, request, std::move(exchange.response),
+                                          keep_alive);
+    handler_.Completed(request, CompletedExchange{
+                                    labels, status, request.content_length.value_or(0),
+                                    bytes_out,
+                                    std::chrono::duration<double>(
+                                        std::chrono::steady_clock::now() - started)
+                                        .count(),
+                                    written});
+    co_return written && keep_alive;
   }
 
   struct Exchange {
