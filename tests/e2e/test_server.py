@@ -142,6 +142,28 @@ class GracefulShutdownTest(unittest.TestCase):
         self.server._reap()
 
 
+class CephOnlyInClusterModeTest(unittest.TestCase):
+    """librados is opened when a node opens a Ceph pool (src/store/rados/rados_api.h): a server
+    that keeps its blobs in its data directory never maps it, nor libceph-common (about 7 MiB
+    resident at start, and their start-up work). Cluster mode's suites show the other side."""
+
+    def setUp(self):
+        self.server = HangarServer().start()
+
+    def tearDown(self):
+        self.server.close()
+
+    def test_an_embedded_server_maps_no_ceph_library(self):
+        # Serve something first: the libraries a request needs are mapped by then.
+        self.server.client("kms").create_key(Description="maps")
+        with open(f"/proc/{self.server.proc.pid}/maps") as f:
+            mapped = {line.split()[-1].rsplit("/", 1)[-1] for line in f if "/" in line}
+        # The check finds a library that is there (OpenSSL's), so an absence below means absence.
+        self.assertTrue(any(name.startswith("libcrypto.so") for name in mapped), mapped)
+        ceph = sorted(n for n in mapped if n.startswith(("librados", "libceph-common")))
+        self.assertEqual(ceph, [])
+
+
 class DataDirectoryTest(unittest.TestCase):
     def setUp(self):
         self.server = HangarServer(dev_clock=False)

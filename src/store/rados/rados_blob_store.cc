@@ -1,6 +1,5 @@
 #include "store/rados/rados_blob_store.h"
 
-#include <rados/librados.h>
 
 #include <algorithm>
 #include <array>
@@ -14,24 +13,28 @@
 
 #include "common/strings.h"
 #include "crypto/random.h"
+#include "store/rados/rados_api.h"
 
 namespace hangar::store {
+
+// librados' functions (loaded by RadosBlobStore::Open before any handle exists).
+static const rados_api::Functions& Rados() { return rados_api::Get(); }
 
 // Every librados handle is a void* underneath; each kind gets its own deleter, once.
 template <auto kRelease>
 struct RadosDeleter {
   using pointer = void*;
-  void operator()(void* handle) const { kRelease(handle); }
+  void operator()(void* handle) const { (Rados().*kRelease)(handle); }
 };
 template <auto kRelease>
 using RadosHandle = std::unique_ptr<void, RadosDeleter<kRelease>>;
-using ClusterHandle = RadosHandle<rados_shutdown>;
-using IoCtxHandle = RadosHandle<rados_ioctx_destroy>;
-using CompletionHandle = RadosHandle<rados_aio_release>;
-using WriteOpHandle = RadosHandle<rados_release_write_op>;
-using ReadOpHandle = RadosHandle<rados_release_read_op>;
-using OmapIterHandle = RadosHandle<rados_omap_get_end>;
-using ListHandle = RadosHandle<rados_nobjects_list_close>;
+using ClusterHandle = RadosHandle<&rados_api::Functions::shutdown>;
+using IoCtxHandle = RadosHandle<&rados_api::Functions::ioctx_destroy>;
+using CompletionHandle = RadosHandle<&rados_api::Functions::aio_release>;
+using WriteOpHandle = RadosHandle<&rados_api::Functions::release_write_op>;
+using ReadOpHandle = RadosHandle<&rados_api::Functions::release_read_op>;
+using OmapIterHandle = RadosHandle<&rados_api::Functions::omap_get_end>;
+using ListHandle = RadosHandle<&rados_api::Functions::nobjects_list_close>;
 
 // Owned jointly by the store, its writers and its readers. librados handles are thread-safe for
 // concurrent operations; neither handle is reconfigured after Open. Members are destroyed in
@@ -98,15 +101,15 @@ std::optional<Layout> DecodeLayout(std::string_view text) {
 
 Result<CompletionHandle> NewCompletion(const RadosConnection& c, std::string_view object) {
   rados_completion_t completion = nullptr;
-  int ret = rados_aio_create_completion2(nullptr, nullptr, &completion);
+  int ret = Rados().aio_create_completion2(nullptr, nullptr, &completion);
   if (ret < 0) return RadosError(c, "cannot start an operation on", object, ret);
   return CompletionHandle(completion);
 }
 
 // Waits until the OSDs acknowledge the operation: for a write, until it is durable on them.
 int WaitFor(const CompletionHandle& completion) {
-  rados_aio_wait_for_complete(completion.get());
-  return rados_aio_get_return_value(completion.get());
+  Rados().aio_wait_for_complete(completion.get());
+  return Rados().aio_get_return_value(completion.get());
 }
 
 // One asynchronous operation on one object, kept with what it needs until it completes.
@@ -122,7 +125,7 @@ struct PendingOp {
 Result<std::optional<Layout>> ReadLayout(const RadosConnection& c, std::string_view id) {
   const std::string head = RadosBlobStore::StripeObject(id, 0);
   std::array<char, 64> value{};
-  int ret = rados_getxattr(c.io.get(), head.c_str(), kLayoutXattr, value.data(), value.size());
+  int ret = Rados().getxattr(c.io.get(), head.c_str(), kLayoutXattr, value.data(), value.size());
   if (ret == -ENOENT || ret == -ENODATA) return std::optional<Layout>();
   if (ret < 0) return RadosError(c, "cannot read the layout of", head, ret);
   std::optional<Layout> layout = DecodeLayout(std::string_view(value.data(), ret));
@@ -141,7 +144,7 @@ Result<uint64_t> ProbeStripeCount(const RadosConnection& c, std::string_view id)
     for (uint64_t i = 0; i < ops.size(); ++i) {
       ops[i].object = RadosBlobStore::StripeObject(id, begin + i);
       HANGAR_ASSIGN_OR_RETURN(ops[i].completion, NewCompletion(c, ops[i].object));
-      int ret = rados_aio_stat(c.io.get(), ops[i].object.c_str(), ops[i].completion.get(),
+      int ret = Rados().aio_stat(c.io.get(), ops[i].object.c_str(), ops[i].completion.get(),
                                &ops[i].size, &ops[i].mtime);
       if (ret < 0) {
         ops.resize(i);  // wait for those already sent, then fail
@@ -180,7 +183,7 @@ Status RemoveStripeRange(const RadosConnection& c, std::string_view id, uint64_t
         break;
       }
       op.completion = std::move(*completion);
-      int ret = rados_aio_remove(c.io.get(), op.object.c_str(), op.completion.get());
+      int ret = Rados().aio_remove(c.io.get(), op.object.c_str(), op.completion.get());
       if (ret < 0) {
         first_error = RadosError(c, "cannot remove", op.object, ret);
         break;
@@ -208,7 +211,7 @@ Status RemoveStripes(const RadosConnection& c, std::string_view id, uint64_t cou
 
 Status OperateWrite(const RadosConnection& c, const WriteOpHandle& op, std::string_view what,
                     const std::string& object) {
-  int ret = rados_write_op_operate(op.get(), c.io.get(), object.c_str(), nullptr, 0);
+  int ret = Rados().write_op_operate(op.get(), c.io.get(), object.c_str(), nullptr, 0);
   if (ret < 0) return RadosError(c, what, object, ret);
   return Status::Ok();
 }
@@ -220,8 +223,8 @@ Status AddStagedEntry(const RadosConnection& c, const std::string& id) {
   const char* keys[] = {id.c_str()};
   const char* values[] = {created.data()};
   const size_t lengths[] = {created.size()};
-  WriteOpHandle op(rados_create_write_op());
-  rados_write_op_omap_set(op.get(), keys, values, lengths, 1);
+  WriteOpHandle op(Rados().create_write_op());
+  Rados().write_op_omap_set(op.get(), keys, values, lengths, 1);
   return OperateWrite(c, op, "cannot add a blob to",
                       std::string(RadosBlobStore::kStagedIndexObject));
 }
@@ -229,10 +232,10 @@ Status AddStagedEntry(const RadosConnection& c, const std::string& id) {
 Status RemoveStagedEntry(const RadosConnection& c, std::string_view id) {
   const std::string key(id);
   const char* keys[] = {key.c_str()};
-  WriteOpHandle op(rados_create_write_op());
-  rados_write_op_omap_rm_keys(op.get(), keys, 1);
+  WriteOpHandle op(Rados().create_write_op());
+  Rados().write_op_omap_rm_keys(op.get(), keys, 1);
   const std::string index(RadosBlobStore::kStagedIndexObject);
-  int ret = rados_write_op_operate(op.get(), c.io.get(), index.c_str(), nullptr, 0);
+  int ret = Rados().write_op_operate(op.get(), c.io.get(), index.c_str(), nullptr, 0);
   if (ret < 0 && ret != -ENOENT) return RadosError(c, "cannot remove a blob from", index, ret);
   return Status::Ok();
 }
@@ -281,15 +284,15 @@ class RadosBlobWriter final : public BlobWriter {
     if (committed_) return InternalError("blob writer already committed");
     const std::string layout = EncodeLayout({size_, stripe_size_});
     const std::string head = RadosBlobStore::StripeObject(id_, 0);
-    WriteOpHandle op(rados_create_write_op());
+    WriteOpHandle op(Rados().create_write_op());
     if (next_stripe_ == 0) {
-      rados_write_op_write_full(op.get(), buffer_.data(), buffer_.size());
+      Rados().write_op_write_full(op.get(), buffer_.data(), buffer_.size());
     } else {
       if (!buffer_.empty()) HANGAR_RETURN_IF_ERROR(Remember(SendStripe()));
       HANGAR_RETURN_IF_ERROR(Remember(WaitForAll()));
-      rados_write_op_assert_exists(op.get());
+      Rados().write_op_assert_exists(op.get());
     }
-    rados_write_op_setxattr(op.get(), kLayoutXattr, layout.data(), layout.size());
+    Rados().write_op_setxattr(op.get(), kLayoutXattr, layout.data(), layout.size());
     HANGAR_RETURN_IF_ERROR(Remember(OperateWrite(*c_, op, "cannot commit", head)));
     committed_ = true;
     buffer_ = {};
@@ -311,7 +314,7 @@ class RadosBlobWriter final : public BlobWriter {
     HANGAR_ASSIGN_OR_RETURN(op.completion, NewCompletion(*c_, op.object));
     op.data = std::move(buffer_);
     buffer_ = {};
-    int ret = rados_aio_write_full(c_->io.get(), op.object.c_str(), op.completion.get(),
+    int ret = Rados().aio_write_full(c_->io.get(), op.object.c_str(), op.completion.get(),
                                    op.data.data(), op.data.size());
     if (ret < 0) return RadosError(*c_, "cannot write", op.object, ret);
     in_flight_.push_back(std::move(op));
@@ -381,7 +384,7 @@ class RadosBlobReader final : public BlobReader {
           break;
         }
         op.completion = std::move(*completion);
-        int ret = rados_aio_read(c_->io.get(), op.object.c_str(), op.completion.get(),
+        int ret = Rados().aio_read(c_->io.get(), op.object.c_str(), op.completion.get(),
                                  into.data() + done, piece, within);
         if (ret < 0) {
           first_error = RadosError(*c_, "cannot read", op.object, ret);
@@ -428,6 +431,7 @@ std::string RadosBlobStore::StripeObject(std::string_view id, uint64_t index) {
 }
 
 Result<std::unique_ptr<RadosBlobStore>> RadosBlobStore::Open(const RadosConfig& config) {
+  HANGAR_RETURN_IF_ERROR(rados_api::Load().status());
   if (config.stripe_size < kMinStripeSize || config.stripe_size > kMaxStripeSize) {
     return Error(ErrorCode::kValidation, "RADOS stripe size must be between 4 KiB and 64 MiB");
   }
@@ -443,18 +447,18 @@ Result<std::unique_ptr<RadosBlobStore>> RadosBlobStore::Open(const RadosConfig& 
 
   // 1. The cluster handle, configured from the file (and CEPH_ARGS, which librados reads too).
   rados_t cluster = nullptr;
-  int ret = rados_create(&cluster, config.client_id.c_str());
+  int ret = Rados().create(&cluster, config.client_id.c_str());
   if (ret < 0)
     return InternalError("cannot create a RADOS client as " + who + ": " + ErrorText(ret));
   connection->cluster.reset(cluster);
   ret =
-      rados_conf_read_file(cluster, config.conf_path.empty() ? nullptr : config.conf_path.c_str());
+      Rados().conf_read_file(cluster, config.conf_path.empty() ? nullptr : config.conf_path.c_str());
   if (ret < 0) return InternalError("cannot read Ceph config " + conf_name + ": " + ErrorText(ret));
   const std::string timeout = std::to_string(config.connect_timeout_seconds);
-  rados_conf_set(cluster, "client_mount_timeout", timeout.c_str());
+  Rados().conf_set(cluster, "client_mount_timeout", timeout.c_str());
 
   // 2. Connect: authenticate with the monitors and fetch the maps.
-  ret = rados_connect(cluster);
+  ret = Rados().connect(cluster);
   if (ret < 0) {
     return InternalError("cannot connect to the Ceph cluster of " + conf_name + " as " + who +
                          ": " + ErrorText(ret));
@@ -462,9 +466,9 @@ Result<std::unique_ptr<RadosBlobStore>> RadosBlobStore::Open(const RadosConfig& 
 
   // 3. The pool, created if missing (another Hangar may create it at the same time).
   bool created = false;
-  int64_t pool_id = rados_pool_lookup(cluster, config.pool.c_str());
+  int64_t pool_id = Rados().pool_lookup(cluster, config.pool.c_str());
   if (pool_id == -ENOENT) {
-    ret = rados_pool_create(cluster, config.pool.c_str());
+    ret = Rados().pool_create(cluster, config.pool.c_str());
     if (ret < 0 && ret != -EEXIST) {
       return InternalError("cannot create pool " + config.pool + " as " + who + ": " +
                            ErrorText(ret));
@@ -475,12 +479,12 @@ Result<std::unique_ptr<RadosBlobStore>> RadosBlobStore::Open(const RadosConfig& 
                          ErrorText(static_cast<int>(pool_id)));
   }
   rados_ioctx_t io = nullptr;
-  ret = rados_ioctx_create(cluster, config.pool.c_str(), &io);
+  ret = Rados().ioctx_create(cluster, config.pool.c_str(), &io);
   if (ret < 0) return InternalError("cannot open pool " + config.pool + ": " + ErrorText(ret));
   connection->io.reset(io);
   if (created) {
     // Ceph warns about pools that no application claims.
-    ret = rados_application_enable(io, "hangar", 1);
+    ret = Rados().application_enable(io, "hangar", 1);
     if (ret < 0) {
       return InternalError("cannot tag pool " + config.pool + " for hangar: " + ErrorText(ret));
     }
@@ -552,13 +556,13 @@ Result<std::vector<std::string>> RadosBlobStore::ListStaged() {
   std::vector<std::string> ids;
   std::string after;
   for (;;) {
-    ReadOpHandle op(rados_create_read_op());
+    ReadOpHandle op(Rados().create_read_op());
     rados_omap_iter_t iter = nullptr;
     unsigned char more = 0;
     int vals_ret = 0;
-    rados_read_op_omap_get_vals2(op.get(), after.c_str(), "", kStagedPage, &iter, &more,
+    Rados().read_op_omap_get_vals2(op.get(), after.c_str(), "", kStagedPage, &iter, &more,
                                  &vals_ret);
-    int ret = rados_read_op_operate(op.get(), c.io.get(), index.c_str(), 0);
+    int ret = Rados().read_op_operate(op.get(), c.io.get(), index.c_str(), 0);
     OmapIterHandle entries(iter);    // allocated when the op is built, whatever its outcome
     if (ret == -ENOENT) return ids;  // nothing was ever staged
     if (ret < 0) return RadosError(c, "cannot list", index, ret);
@@ -568,7 +572,7 @@ Result<std::vector<std::string>> RadosBlobStore::ListStaged() {
       char* key = nullptr;
       char* value = nullptr;
       size_t key_length = 0, value_length = 0;
-      ret = rados_omap_get_next2(iter, &key, &value, &key_length, &value_length);
+      ret = Rados().omap_get_next2(iter, &key, &value, &key_length, &value_length);
       if (ret < 0) return RadosError(c, "cannot list", index, ret);
       if (key == nullptr) break;
       ++page;
@@ -598,11 +602,11 @@ Status VisitPublished(const RadosConnection& c, const std::vector<std::string>& 
   for (const std::string& id : ids) keys.push_back(id.c_str());
   std::set<std::string, std::less<>> staged;
   {
-    ReadOpHandle op(rados_create_read_op());
+    ReadOpHandle op(Rados().create_read_op());
     rados_omap_iter_t iter = nullptr;
     int vals_ret = 0;
-    rados_read_op_omap_get_vals_by_keys(op.get(), keys.data(), keys.size(), &iter, &vals_ret);
-    int ret = rados_read_op_operate(op.get(), c.io.get(), index.c_str(), 0);
+    Rados().read_op_omap_get_vals_by_keys(op.get(), keys.data(), keys.size(), &iter, &vals_ret);
+    int ret = Rados().read_op_operate(op.get(), c.io.get(), index.c_str(), 0);
     OmapIterHandle found(iter);
     if (ret < 0 && ret != -ENOENT) return RadosError(c, "cannot read", index, ret);
     if (ret == 0 && vals_ret < 0) return RadosError(c, "cannot read", index, vals_ret);
@@ -610,7 +614,7 @@ Status VisitPublished(const RadosConnection& c, const std::vector<std::string>& 
       char* key = nullptr;
       char* value = nullptr;
       size_t key_length = 0, value_length = 0;
-      int next = rados_omap_get_next2(iter, &key, &value, &key_length, &value_length);
+      int next = Rados().omap_get_next2(iter, &key, &value, &key_length, &value_length);
       if (next < 0) return RadosError(c, "cannot read", index, next);
       if (key == nullptr) break;
       staged.emplace(key, key_length);
@@ -630,7 +634,7 @@ Status VisitPublished(const RadosConnection& c, const std::vector<std::string>& 
   for (; sent < ops.size(); ++sent) {
     PendingOp& op = ops[sent];
     int ret =
-        rados_aio_stat(c.io.get(), op.object.c_str(), op.completion.get(), &op.size, &op.mtime);
+        Rados().aio_stat(c.io.get(), op.object.c_str(), op.completion.get(), &op.size, &op.mtime);
     if (ret < 0) {
       first_error = RadosError(c, "cannot stat", op.object, ret);
       break;
@@ -660,7 +664,7 @@ Status RadosBlobStore::ForEachPublished(
     const std::function<void(std::string_view id, TimePoint written)>& visit) {
   const RadosConnection& c = *connection_;
   rados_list_ctx_t list = nullptr;
-  int ret = rados_nobjects_list_open(c.io.get(), &list);
+  int ret = Rados().nobjects_list_open(c.io.get(), &list);
   if (ret < 0) return InternalError("cannot list pool " + c.pool + ": " + ErrorText(ret));
   ListHandle listing(list);
   std::vector<std::string> heads;
@@ -668,7 +672,7 @@ Status RadosBlobStore::ForEachPublished(
     const char* entry = nullptr;
     size_t entry_length = 0;
     ret =
-        rados_nobjects_list_next2(list, &entry, nullptr, nullptr, &entry_length, nullptr, nullptr);
+        Rados().nobjects_list_next2(list, &entry, nullptr, nullptr, &entry_length, nullptr, nullptr);
     if (ret == -ENOENT) break;
     if (ret < 0) return InternalError("cannot list pool " + c.pool + ": " + ErrorText(ret));
     std::string_view name(entry, entry_length);
