@@ -52,6 +52,7 @@ import http.client
 import json
 import os
 import queue
+import random
 import re
 import shutil
 import signal
@@ -241,6 +242,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _lasting_port() -> int:
+    """A port free now, for a listener that must get it again at every restart (a cluster's
+    nodes and their front). It is drawn from below the kernel's ephemeral range: a port from
+    inside it can be handed, between two starts, to an outgoing connection (a node's to Ceph or
+    PostgreSQL), and the restart then fails with "Address already in use"."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            ephemeral_low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    low = 10000 if ephemeral_low > 12000 else 1024
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(low, ephemeral_low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    return _free_port()
+
+
 class _RoundRobinFront:
     """HAProxy in front of a cluster's nodes: every request, also on a kept-alive connection,
     goes to the next node in turn. Bodies and headers pass as they are (no buffering, names
@@ -257,7 +281,7 @@ class _RoundRobinFront:
         if self.proc is not None and self.proc.poll() is None and backends == self.backends:
             return
         self.close()
-        self.port = port or self.port or _free_port()
+        self.port = port or self.port or _lasting_port()
         binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
         config = os.path.join(self.tmp_dir, "haproxy.cfg")
         servers = "".join(f"    server node{i} 127.0.0.1:{p}\n" for i, p in enumerate(backends))
@@ -399,7 +423,8 @@ class HangarServer:
         if not self.peers:
             return self._start_node(timeout, port)
         if not self._node_ports:
-            self._node_ports = [_free_port() for _ in range(1 + len(self.peers))]
+            while len(set(self._node_ports)) < 1 + len(self.peers):
+                self._node_ports = [_lasting_port() for _ in range(1 + len(self.peers))]
         self._start_node(timeout, self._node_ports[0])
         for peer, node_port in zip(self.peers, self._node_ports[1:]):
             # Whatever a test changed in this server's arguments holds for every node.
