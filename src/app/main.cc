@@ -173,6 +173,7 @@ auto OpenDataDirWithRootKey(const std::string& data_dir, const std::string& root
   // Written by most requests and cached by no node: in cluster mode, no cache drop for these.
   std::vector<std::string> uncached = s3::S3Repository::UncachedCollections();
   uncached.emplace_back(audit::FindingStore::kCollection);
+  for (std::string& c : audit::DetectionStateCollections()) uncached.push_back(std::move(c));
   for (std::string& c : audit::AuditLedger::UncachedCollections()) uncached.push_back(std::move(c));
   return OpenDataDir(data_dir, RootKeySourceFrom(root_key_file, root_key_pkcs11), metadata_uri,
                      uncached);
@@ -431,7 +432,11 @@ int Serve(ServeOptions opts) {
   // engine cares about reaches it through the observed sink once it is durable.
   audit::FindingStore finding_store(*dir->metadata);
   ServiceFacts service_facts(key_repository, s3_repository, identities, opts.region);
-  audit::FindingsEngine findings(finding_store, service_facts, lifecycle_clock, opts.detections);
+  // Cluster nodes count bursts and baselines together: each sees only part of the requests.
+  std::unique_ptr<audit::DetectionState> shared_detections;
+  if (!opts.metadata.empty()) shared_detections = audit::MakeSharedDetectionState(*dir->metadata);
+  audit::FindingsEngine findings(finding_store, service_facts, lifecycle_clock, opts.detections,
+                                 shared_detections.get());
   std::unique_ptr<audit::ObservedSink> observed;
   if (audit_sink) observed = std::make_unique<audit::ObservedSink>(*audit_sink, findings);
   key_service.SetAuditSink(observed.get());

@@ -1,5 +1,10 @@
 #include "audit/detections.h"
 
+#include <algorithm>
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
 namespace hangar::audit {
 namespace {
 
@@ -74,23 +79,70 @@ Finding PublicAccessDetection(const AuditEvent& e, std::string_view type,
               {e.event_id});
 }
 
-bool Detector::Count(Burst& burst, TimePoint t, int weight, std::chrono::seconds window,
-                     int threshold, const std::string& event_id) {
-  while (!burst.hits.empty() && burst.hits.front().first < t - window) {
-    burst.total -= burst.hits.front().second;
-    burst.hits.pop_front();
-  }
-  burst.hits.emplace_back(t, weight);
-  burst.total += weight;
-  burst.event_ids.push_back(event_id);
-  if (burst.event_ids.size() > 20) burst.event_ids.erase(burst.event_ids.begin());
-  if (burst.total < threshold) return false;
-  burst.hits.clear();
-  burst.total = 0;
-  return true;
-}
+Detector::Detector(DetectionOptions options, DetectionState* state)
+    : options_(options),
+      owned_state_(state ? nullptr : MakeMemoryDetectionState()),
+      state_(state ? *state : *owned_state_) {}
 
 std::vector<Finding> Detector::Observe(const AuditEvent& e) {
+  std::vector<Finding> out = Add(e);
+  for (Finding& f : Settle()) out.push_back(std::move(f));
+  return out;
+}
+
+void Detector::Hit(BurstKind kind, const std::string& principal, const AuditEvent& e,
+                   int weight) {
+  const std::string name = (kind == BurstKind::kDenied ? "denied " : "deleted ") + principal;
+  auto [it, inserted] = pending_.try_emplace(name, PendingWindow{kind, principal, {}});
+  it->second.hits.push_back({BurstHit{e.event_time, weight, e.event_id}, e});
+}
+
+std::vector<Finding> Detector::Settle() {
+  std::map<std::string, PendingWindow> pending;
+  pending.swap(pending_);
+  std::vector<Finding> out;
+  for (const auto& [name, window] : pending) {
+    std::vector<BurstHit> hits;
+    hits.reserve(window.hits.size());
+    for (const PendingHit& h : window.hits) hits.push_back(h.hit);
+    const BurstRule rule = window.kind == BurstKind::kDenied
+                               ? BurstRule{options_.access_denied_window,
+                                           options_.access_denied_count}
+                               : BurstRule{options_.mass_delete_window, options_.mass_delete_count};
+    auto fired = state_.Count(name, hits, rule);
+    if (!fired.ok()) {
+      spdlog::error("findings: counting {}: {}", name, fired.status().message());
+      continue;
+    }
+    for (BurstFired& f : *fired) {
+      out.push_back(Fired(window, window.hits[f.hit], std::move(f.event_ids)));
+    }
+  }
+  return out;
+}
+
+Finding Detector::Fired(const PendingWindow& window, const PendingHit& hit,
+                        std::vector<std::string> event_ids) const {
+  const std::string& principal = window.principal;
+  if (window.kind == BurstKind::kDenied) {
+    return Make(kDeniedBurst, hit.event, "AwsIamUser", principal,
+                principal + " was refused at least " +
+                    std::to_string(options_.access_denied_count) + " requests within " +
+                    std::to_string(options_.access_denied_window.count()) + " s.",
+                std::move(event_ids));
+  }
+  std::string bucket;
+  for (const auto& r : hit.event.resources) {
+    if (r.type == "AWS::S3::Bucket") bucket = r.arn;
+  }
+  return Make(kMassDelete, hit.event, "AwsS3Bucket", bucket,
+              principal + " deleted at least " + std::to_string(options_.mass_delete_count) +
+                  " objects within " + std::to_string(options_.mass_delete_window.count()) +
+                  " s.",
+              std::move(event_ids));
+}
+
+std::vector<Finding> Detector::Add(const AuditEvent& e) {
   std::vector<Finding> out;
   const std::string principal = PrincipalArn(e);
   const bool ok = e.error_code.empty();
@@ -112,16 +164,7 @@ std::vector<Finding> Detector::Observe(const AuditEvent& e) {
                        principal + " called " + e.event_name + " on " + key + ".", {e.event_id}));
   }
   if (!ok && !principal.empty() && e.error_code.find("AccessDenied") != std::string::npos) {
-    Burst& burst = denied_[principal];
-    if (Count(burst, e.event_time, 1, options_.access_denied_window,
-              options_.access_denied_count, e.event_id)) {
-      out.push_back(Make(kDeniedBurst, e, "AwsIamUser", principal,
-                         principal + " was refused at least " +
-                             std::to_string(options_.access_denied_count) + " requests within " +
-                             std::to_string(options_.access_denied_window.count()) + " s.",
-                         burst.event_ids));
-      burst.event_ids.clear();
-    }
+    Hit(BurstKind::kDenied, principal, e, 1);
   }
   if (ok && e.principal && e.principal->type == auth::PrincipalType::kRoot &&
       (!e.management_event || (e.event_source == "kms.amazonaws.com" &&
@@ -139,31 +182,19 @@ std::vector<Finding> Detector::Observe(const AuditEvent& e) {
     if (size_t at = e.additional_event_data.find(marker); at != std::string::npos) {
       weight = std::max(1, std::atoi(e.additional_event_data.c_str() + at + marker.size()));
     }
-    Burst& burst = deleted_[principal];
-    if (Count(burst, e.event_time, weight, options_.mass_delete_window,
-              options_.mass_delete_count, e.event_id)) {
-      std::string bucket;
-      for (const auto& r : e.resources) {
-        if (r.type == "AWS::S3::Bucket") bucket = r.arn;
-      }
-      out.push_back(Make(kMassDelete, e, "AwsS3Bucket", bucket,
-                         principal + " deleted at least " +
-                             std::to_string(options_.mass_delete_count) + " objects within " +
-                             std::to_string(options_.mass_delete_window.count()) + " s.",
-                         burst.event_ids));
-      burst.event_ids.clear();
-    }
+    Hit(BurstKind::kDeleted, principal, e, weight);
   }
   if (ok && !principal.empty() && e.event_source == "kms.amazonaws.com" &&
       e.event_name == "Decrypt" && e.invoked_by.empty()) {
-    std::set<std::string>& seen = decrypt_sources_[principal];
-    if (!seen.empty() && !seen.count(e.source_ip)) {
+    auto is_new = state_.NewSource(principal, e.source_ip);
+    if (!is_new.ok()) {
+      spdlog::error("findings: decrypt sources: {}", is_new.status().message());
+    } else if (*is_new) {
       out.push_back(Make(kNewSource, e, "AwsIamUser", principal,
                          principal + " decrypted with " + KeyOf(e) + " from " + e.source_ip +
                              ", an address not seen for it before.",
                          {e.event_id}));
     }
-    if (seen.size() < 1000) seen.insert(e.source_ip);
   }
   return out;
 }

@@ -1,16 +1,16 @@
 #pragma once
 // GuardDuty-style detections over the audit records (docs/audit.md, "Findings"): each watches the
 // stream of records and reports a finding with a severity and the eventIDs of the records that
-// triggered it. Stateful ones (bursts, baselines) keep their state in memory: it starts empty at
-// each server start.
+// triggered it. Stateful ones (bursts, baselines) keep their state in a DetectionState: in memory
+// (empty at each server start), or in the metadata store cluster nodes share.
 
 #include <chrono>
-#include <deque>
 #include <map>
-#include <set>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "audit/detection_state.h"
 #include "audit/event.h"
 #include "audit/finding.h"
 
@@ -34,25 +34,37 @@ Finding PublicAccessDetection(const AuditEvent& event, std::string_view type,
 
 class Detector {
  public:
-  explicit Detector(DetectionOptions options) : options_(options) {}
+  // `state`: where bursts and address baselines are counted (shared by cluster nodes); nullptr:
+  // in memory, owned by the detector.
+  explicit Detector(DetectionOptions options, DetectionState* state = nullptr);
 
-  // The findings `event` triggers (none, usually). Not thread-safe: one caller at a time.
+  // The findings `event` triggers now. Its hits on a burst window wait for Settle, so that a
+  // batch of events costs one update of each window it touched, wherever the windows live.
+  std::vector<Finding> Add(const AuditEvent& event);
+  // Counts the burst hits of the events added since the last call: the findings they fired.
+  std::vector<Finding> Settle();
+  // Add then Settle: the findings of one event (not thread-safe: one caller at a time).
   std::vector<Finding> Observe(const AuditEvent& event);
 
  private:
-  struct Burst {
-    std::deque<std::pair<TimePoint, int>> hits;
-    int total = 0;
-    std::vector<std::string> event_ids;
+  enum class BurstKind { kDenied, kDeleted };
+  struct PendingHit {
+    BurstHit hit;
+    AuditEvent event;  // the finding, should this hit fire, is about it
   };
-  // Adds `weight` at `t`; true once the window holds at least `threshold` (then starts over).
-  static bool Count(Burst& burst, TimePoint t, int weight, std::chrono::seconds window,
-                    int threshold, const std::string& event_id);
+  struct PendingWindow {
+    BurstKind kind;
+    std::string principal;
+    std::vector<PendingHit> hits;
+  };
+  void Hit(BurstKind kind, const std::string& principal, const AuditEvent& event, int weight);
+  Finding Fired(const PendingWindow& window, const PendingHit& hit,
+                std::vector<std::string> event_ids) const;
 
   const DetectionOptions options_;
-  std::map<std::string, Burst> denied_;   // by principal ARN
-  std::map<std::string, Burst> deleted_;  // by principal ARN
-  std::map<std::string, std::set<std::string>> decrypt_sources_;  // principal ARN -> IPs
+  std::unique_ptr<DetectionState> owned_state_;
+  DetectionState& state_;
+  std::map<std::string, PendingWindow> pending_;  // by window name
 };
 
 }  // namespace hangar::audit

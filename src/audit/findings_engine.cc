@@ -28,8 +28,8 @@ std::string Owner(const AuditEvent& e) {
 }  // namespace
 
 FindingsEngine::FindingsEngine(FindingStore& store, FactsSource& facts, const Clock& clock,
-                               DetectionOptions options)
-    : store_(store), facts_(facts), clock_(clock), detector_(options) {
+                               DetectionOptions options, DetectionState* detection_state)
+    : store_(store), facts_(facts), clock_(clock), detector_(options, detection_state) {
   worker_ = std::thread([this] { Loop(); });
   pthread_setname_np(worker_.native_handle(), "findings");
 }
@@ -113,6 +113,7 @@ void FindingsEngine::Loop() {
     }
     Reevaluations later;
     for (const AuditEvent& event : batch) Process(event, later);
+    for (Finding& f : detector_.Settle()) Merge(std::move(f));
     later.RunAll();
     if (Status s = StorePendingDetections(); !s.ok()) {
       spdlog::error("findings: storing detections: {}", s.message());
@@ -169,7 +170,7 @@ void FindingsEngine::Reevaluations::RunAll() {
 }
 
 void FindingsEngine::Process(const AuditEvent& e, Reevaluations& later) {
-  for (Finding& f : detector_.Observe(e)) {
+  for (Finding& f : detector_.Add(e)) {
     if (f.generator_id.ends_with("/Policy:IAMUser/RootCredentialUsage")) {
       // Add the occurrences that were counted but not queued (Sample).
       std::lock_guard lock(sample_mu_);

@@ -40,8 +40,9 @@ class FactsSource {
 
 class FindingsEngine {
  public:
+  // `detection_state`: as Detector's (nullptr: in memory).
   FindingsEngine(FindingStore& store, FactsSource& facts, const Clock& clock,
-                 DetectionOptions options);
+                 DetectionOptions options, DetectionState* detection_state = nullptr);
   ~FindingsEngine();
 
   // Every control for every resource (at start).

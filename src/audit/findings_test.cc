@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -172,6 +173,95 @@ TEST(DetectorTest, DecryptFromANewAddressAfterABaseline) {
   e.source_ip = "s3.amazonaws.com";
   e.invoked_by = "s3.amazonaws.com";
   EXPECT_TRUE(detector.Observe(e).empty());
+}
+
+// Two nodes' detectors on one store: the state they count in is the store's, so a burst whose
+// requests were spread over the nodes is seen whole, once.
+class SharedDetectionStateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("hangar-detect-test-" + NewRequestId());
+    fs::create_directories(dir_);
+    metadata_ = std::move(store::SqliteMetadataStore::Open((dir_ / "m.db").string())).value();
+    node_a_ = MakeSharedDetectionState(*metadata_);
+    node_b_ = MakeSharedDetectionState(*metadata_);
+  }
+  void TearDown() override {
+    node_a_.reset();
+    node_b_.reset();
+    metadata_.reset();
+    fs::remove_all(dir_);
+  }
+  fs::path dir_;
+  std::unique_ptr<store::MetadataStore> metadata_;
+  std::unique_ptr<DetectionState> node_a_, node_b_;
+};
+
+TEST_F(SharedDetectionStateTest, ABurstSpreadOverTwoNodesFiresOnceAtTheThreshold) {
+  DetectionOptions options;
+  options.access_denied_count = 4;
+  Detector a(options, node_a_.get()), b(options, node_b_.get());
+  // Each node alone sees two refusals: below the threshold of four, as it was when each node
+  // counted for itself.
+  AuditEvent e = Event("kms.amazonaws.com", "Decrypt", "AccessDeniedException", "no");
+  EXPECT_TRUE(a.Observe(e).empty());
+  EXPECT_TRUE(b.Observe(e).empty());
+  EXPECT_TRUE(a.Observe(e).empty());
+  auto findings = b.Observe(e);
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].generator_id, "hangar-detection/Discovery:IAMUser/AccessDeniedBurst");
+  EXPECT_EQ(findings[0].event_ids.size(), 4u);
+  // The window started over on both nodes.
+  EXPECT_TRUE(a.Observe(e).empty());
+  EXPECT_TRUE(b.Observe(e).empty());
+}
+
+TEST_F(SharedDetectionStateTest, NodesCountingAtOnceLoseNoHitAndFireOnce) {
+  const BurstRule rule{std::chrono::seconds(60), 200};
+  const TimePoint now = SystemClock().Now();
+  std::atomic<int> fired{0};
+  auto count = [&](DetectionState& state) {
+    for (int i = 0; i < 50; ++i) {
+      auto f = state.Count("deleted someone", {BurstHit{now, 2, "e"}}, rule);
+      ASSERT_TRUE(f.ok()) << f.status().message();
+      fired += static_cast<int>(f->size());
+    }
+  };
+  std::thread a([&] { count(*node_a_); });
+  std::thread b([&] { count(*node_b_); });
+  a.join();
+  b.join();
+  EXPECT_EQ(fired.load(), 1) << "100 hits of weight 2 reach 200 exactly once";
+}
+
+TEST_F(SharedDetectionStateTest, AnAddressLearnedOnOneNodeIsNotNewOnTheOther) {
+  Detector a({}, node_a_.get()), b({}, node_b_.get());
+  AuditEvent e = Event("kms.amazonaws.com", "Decrypt");
+  EXPECT_TRUE(a.Observe(e).empty()) << "the first address is the baseline";
+  EXPECT_TRUE(b.Observe(e).empty()) << "known through the other node";
+  e.source_ip = "192.0.2.7";
+  ASSERT_EQ(b.Observe(e).size(), 1u);
+  EXPECT_TRUE(a.Observe(e).empty()) << "learned through the other node";
+}
+
+TEST(DetectorTest, ABatchCountsEachWindowOnceAndFiresAtTheCrossingEvent) {
+  DetectionOptions options;
+  options.mass_delete_count = 3;
+  Detector detector(options);
+  AuditEvent e = Event("s3.amazonaws.com", "DeleteObject");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    e.event_id = "event-" + std::to_string(i);
+    e.resources = {{"AWS::S3::Bucket", "arn:aws:s3:::bucket-" + std::to_string(i),
+                    std::string(kAccount)}};
+    EXPECT_TRUE(detector.Add(e).empty()) << "bursts are counted at Settle";
+  }
+  auto findings = detector.Settle();
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].resource_id, "arn:aws:s3:::bucket-2") << "the third deletion crossed";
+  EXPECT_EQ(findings[0].event_ids,
+            (std::vector<std::string>{"event-0", "event-1", "event-2"}));
+  EXPECT_TRUE(detector.Settle().empty());
 }
 
 // Facts the test sets by hand (the real ones come from the services).

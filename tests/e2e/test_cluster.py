@@ -12,7 +12,8 @@ upload id, while KMS calls on them keep succeeding; the dev clock moved through 
 on all; the harness's HAProxy front spreads one client's requests over all three nodes; a node with another root key, or none named, refuses to start; `hangar admin` on a node's
 data directory without --metadata refuses instead of starting an empty store there; neither the
 database nor the pool holds an object's plaintext (after proving the search finds a marker that is
-stored in the clear: a tag value).
+stored in the clear: a tag value); the detections count a burst of refusals or deletions whose
+requests were spread over the nodes.
 """
 
 import base64
@@ -288,6 +289,58 @@ class ClusterTest(unittest.TestCase):
         broken = hangar_audit(node, "verify")
         self.assertEqual(broken.returncode, 1, broken.stdout + broken.stderr)
         self.assertIn("FAILED: ledger entry 2 was altered", broken.stdout)
+
+    def detections_on_every_node(self, finding_type, resource_id):
+        """The detections of `finding_type` about `resource_id`, asked of every node: each node's
+        GetFindings first waits for its own findings worker, so after all three, whatever the
+        requests so far made every node count is stored."""
+        found = []
+        for node in (self.a, self.b, self.c):
+            found = node.client("securityhub").get_findings(Filters={
+                "GeneratorId": [{"Value": "hangar-detection/" + finding_type,
+                                 "Comparison": "EQUALS"}],
+                "ResourceId": [{"Value": resource_id, "Comparison": "EQUALS"}]})["Findings"]
+        return found
+
+    def test_detections_count_a_burst_spread_over_the_nodes(self):
+        # The default thresholds: 10 refusals, 100 deleted objects, within 60 s. Spread over three
+        # nodes, each node sees a third: below both thresholds when each counted for itself.
+        nodes = (self.a, self.b, self.c)
+        iam = self.a.client("iam")
+        iam.create_user(UserName="spread-prober")
+        access = iam.create_access_key(UserName="spread-prober")["AccessKey"]
+        arn = iam.get_user(UserName="spread-prober")["User"]["Arn"]
+        creds = {"access_key_id": access["AccessKeyId"],
+                 "secret_access_key": access["SecretAccessKey"]}
+        self.assertEqual(self.detections_on_every_node("Discovery:IAMUser/AccessDeniedBurst", arn),
+                         [])
+        for i in range(10):
+            with self.assertRaises(botocore.exceptions.ClientError) as cm:
+                nodes[i % 3].client("kms", **creds).list_keys()
+            self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDeniedException")
+        burst = self.detections_on_every_node("Discovery:IAMUser/AccessDeniedBurst", arn)
+        self.assertEqual(len(burst), 1, "ten refusals over three nodes are one burst")
+        self.assertEqual(burst[0]["Severity"]["Label"], "MEDIUM")
+
+        iam.put_user_policy(UserName="spread-prober", PolicyName="s3", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}))
+        bucket = "spread-deletes"
+        self.a.s3_client().create_bucket(Bucket=bucket)
+        bucket_arn = f"arn:aws:s3:::{bucket}"
+        for n, node in enumerate(nodes):
+            keys = [{"Key": f"n{n}-{i}"} for i in range(40)]
+            s3 = node.s3_client(**creds)
+            for k in keys:
+                s3.put_object(Bucket=bucket, Key=k["Key"], Body=b"x")
+            self.assertEqual(len(s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})[
+                "Deleted"]), 40)
+            if n == 1:
+                self.assertEqual(self.detections_on_every_node(
+                    "Impact:S3/AnomalousBehavior.Delete", bucket_arn), [], "80 of 100")
+        deleted = self.detections_on_every_node("Impact:S3/AnomalousBehavior.Delete", bucket_arn)
+        self.assertEqual(len(deleted), 1, "120 objects deleted through three nodes")
+        self.assertIn("spread-prober", deleted[0]["Description"])
 
     def test_a_node_needs_no_data_directory(self):
         self.a.s3_client().create_bucket(Bucket="stateless")
