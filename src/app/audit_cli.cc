@@ -65,7 +65,8 @@ int PrintReport(const audit::VerifyReport& report, const std::string& public_key
 }
 
 // Cluster mode: the ledger in the nodes' database, trusted through the root key.
-int VerifyClusterLedger(const AuditCliOptions& options, const RootKeySource& root_key) {
+int VerifyClusterLedger(const AuditCliOptions& options, const RootKeySource& root_key,
+                        const audit::LedgerWindow& window) {
   auto cluster = OpenDataDir("", root_key, options.metadata);
   if (!cluster.ok()) {
     std::cerr << "hangar: " << cluster.status().message() << "\n";
@@ -78,7 +79,7 @@ int VerifyClusterLedger(const AuditCliOptions& options, const RootKeySource& roo
   }
   return PrintReport(audit::VerifyLedger(*cluster->metadata, *public_key,
                                          std::chrono::system_clock::now(),
-                                         audit::LedgerOptions{}.digest_interval),
+                                         audit::LedgerOptions{}.digest_interval, window),
                      *public_key, "ledger entries");
 }
 
@@ -87,14 +88,7 @@ int VerifyClusterLedger(const AuditCliOptions& options, const RootKeySource& roo
 int AuditVerify(const AuditCliOptions& options, const RootKeySource& root_key) {
   std::optional<TimePoint> from, to;
   if (!ParseWindow(options, from, to)) return 2;
-  if (!options.metadata.empty()) {
-    if (from || to) {
-      std::cerr << "hangar: --from and --to are not supported with --metadata yet: the whole "
-                   "ledger is verified\n";
-      return 2;
-    }
-    return VerifyClusterLedger(options, root_key);
-  }
+  if (!options.metadata.empty()) return VerifyClusterLedger(options, root_key, {from, to});
   const std::string dir = AuditDir(options.data_dir);
   auto opened = OpenDataDir(options.data_dir, root_key);
   Result<std::string> public_key = InternalError("no root key");

@@ -376,6 +376,7 @@ int Serve(ServeOptions opts) {
   if (opts.audit != "off" && !opts.metadata.empty()) {
     audit::LedgerOptions ledger_options{NodeName(opts.listen), creds->account_id};
     ledger_options.on_batch = on_batch;
+    ledger_options.retention = std::chrono::hours(24) * opts.audit_retention_days;
     auto opened = audit::AuditLedger::Open(*dir->metadata, ledger_options, *dir->root_key,
                                            lifecycle_clock);
     if (!opened.ok()) {
@@ -828,7 +829,7 @@ int main(int argc, char** argv) {
                     "Detection: seconds of the mass-deletion window (60)")
       ->check(CLI::Range(1, 86400));
   serve->add_option("--audit-retention-days", opts.audit_retention_days,
-                    "Remove audit log files (with their digests) older than this; 0: keep all")
+                    "Remove audit log files or ledger entries (with their digests) older than this; 0: keep all")
       ->check(CLI::Range(0, 36500));
   serve->add_option("--audit-writers", opts.audit_writers,
                     "Audit writer threads: 1 makes the largest batches; more overlap their syncs "

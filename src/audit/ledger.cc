@@ -1,6 +1,7 @@
 #include "audit/ledger.h"
 
 #include <charconv>
+#include <limits>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -22,6 +23,9 @@ constexpr std::string_view kLedger = "audit.ledger";
 constexpr std::string_view kHead = "audit.head";
 constexpr std::string_view kDigests = "audit.digest";
 constexpr std::string_view kKeys = "audit.key";
+constexpr std::string_view kRetention = "audit.retention";
+constexpr std::string_view kMarkerId = "marker";
+constexpr uint64_t kDeletesPerCommit = 500;
 constexpr std::string_view kHeadId = "head";
 constexpr std::string_view kKeyId = "digest";
 constexpr std::string_view kDigestLock = "audit-digest";
@@ -100,6 +104,32 @@ SignedDigest SplitDigest(std::string_view body) {
   std::string_view signature = body.substr(newline + 1);
   while (!signature.empty() && signature.back() == '\n') signature.remove_suffix(1);
   return {std::string(body.substr(0, newline)), std::string(signature)};
+}
+
+// What a retention cut left: where the chain now starts.
+struct RetentionMarker {
+  std::string first_digest;  // the first digest kept
+  json previous;             // the link it holds to its removed predecessor
+  uint64_t first_position = 1;
+  std::string prev_sha256;  // the hash of the entry before first_position
+};
+
+// The marker, if a cut was made. Errors: kInternal when it is not signed by `public_der`.
+Result<std::optional<RetentionMarker>> ReadMarker(store::MetadataStore& store,
+                                                  const std::string& public_der) {
+  HANGAR_ASSIGN_OR_RETURN(auto doc, store.Get(kRetention, "", kMarkerId));
+  if (!doc) return std::optional<RetentionMarker>();
+  SignedDigest signed_marker = SplitDigest(doc->body);
+  auto signature = HexDecode(signed_marker.signature_hex);
+  json fields = json::parse(signed_marker.line, nullptr, false);
+  if (!signature || !fields.is_object() ||
+      !crypto::RsaSha256Verify(public_der, signed_marker.line, *signature) ||
+      !fields["firstPosition"].is_number_unsigned()) {
+    return InternalError("the retention marker was altered: its signature does not verify");
+  }
+  return std::optional<RetentionMarker>(RetentionMarker{
+      Str(fields, "firstDigest"), fields["previous"], fields["firstPosition"].get<uint64_t>(),
+      Str(fields, "prevSha256")});
 }
 
 // Every document of `collection`, ascending.
@@ -276,6 +306,11 @@ Status AuditLedger::SignDigest(bool wait) {
   HANGAR_ASSIGN_OR_RETURN(std::unique_ptr<store::WorkLock> held,
                           store_.LockWork(kDigestLock, wait));
   if (!held) return Status::Ok();  // another node is signing one
+  HANGAR_RETURN_IF_ERROR(SignHead());
+  return Cut();
+}
+
+Status AuditLedger::SignHead() {
   HANGAR_ASSIGN_OR_RETURN(Head head, ReadHead(store_));
   if (head.position == 0) return Status::Ok();
   HANGAR_ASSIGN_OR_RETURN(std::vector<store::Document> digests, ListAll(store_, kDigests));
@@ -320,6 +355,75 @@ Status AuditLedger::SignDigest(bool wait) {
       .status();
 }
 
+Status AuditLedger::Cut() {
+  if (options_.retention.count() <= 0) return Status::Ok();
+  HANGAR_ASSIGN_OR_RETURN(std::optional<RetentionMarker> marker,
+                          ReadMarker(store_, key_->public_der()));
+  HANGAR_ASSIGN_OR_RETURN(std::vector<store::Document> digests, ListAll(store_, kDigests));
+  // The digests of the chain as it stands, oldest first: signed by this key, none before the
+  // marker's first.
+  std::vector<std::pair<std::string, json>> chain;  // (id, fields)
+  for (const store::Document& d : digests) {
+    if (marker && d.id < marker->first_digest) continue;
+    SignedDigest signed_digest = SplitDigest(d.body);
+    auto signature = HexDecode(signed_digest.signature_hex);
+    if (!signature ||
+        !crypto::RsaSha256Verify(key_->public_der(), signed_digest.line, *signature)) {
+      continue;
+    }
+    chain.emplace_back(d.id, json::parse(signed_digest.line, nullptr, false));
+  }
+  const TimePoint horizon = clock_.Now() - options_.retention;
+  std::optional<size_t> last_removed;  // never the newest digest
+  for (size_t i = 0; i + 1 < chain.size(); ++i) {
+    auto t = ParseIso8601(Str(chain[i].second, "time"));
+    if (!t || *t >= horizon || !chain[i].second["position"].is_number_unsigned()) break;
+    last_removed = i;
+  }
+  if (last_removed) {
+    const auto& [removed_id, removed] = chain[*last_removed];
+    const auto& [kept_id, kept] = chain[*last_removed + 1];
+    RetentionMarker next{kept_id, kept["previous"], removed["position"].get<uint64_t>() + 1,
+                         Str(removed, "sha256")};
+    const std::string line = json{{"firstDigest", next.first_digest},
+                                  {"previous", next.previous},
+                                  {"firstPosition", next.first_position},
+                                  {"prevSha256", next.prev_sha256},
+                                  {"time", FormatIso8601(clock_.Now(), true)},
+                                  {"keyFingerprint", key_->fingerprint()}}
+                                 .dump();
+    HANGAR_ASSIGN_OR_RETURN(std::string signature, key_->SignHex(line));
+    // The marker first: once it is stored, what it says is gone may go (also after a crash).
+    HANGAR_RETURN_IF_ERROR(store_
+                               .Commit({store::Mutation::Upsert({std::string(kRetention), "",
+                                                                 std::string(kMarkerId),
+                                                                 line + "\n" + signature, 0, 0})})
+                               .status());
+    marker = std::move(next);
+  }
+  if (!marker) return Status::Ok();
+  std::vector<store::Mutation> deletes;
+  for (const store::Document& d : digests) {
+    if (d.id < marker->first_digest) deletes.push_back(store::Mutation::Delete(d.collection, "", d.id));
+  }
+  if (!deletes.empty()) HANGAR_RETURN_IF_ERROR(store_.Commit(deletes).status());
+  // Entries are numbered without gaps: delete by number from the oldest left.
+  store::ListOptions oldest;
+  oldest.limit = 1;
+  HANGAR_ASSIGN_OR_RETURN(auto first, store_.List(kLedger, "", oldest));
+  if (first.empty()) return Status::Ok();
+  for (uint64_t from = PositionOf(first.front().id).value_or(marker->first_position);
+       from < marker->first_position; from += kDeletesPerCommit) {
+    deletes.clear();
+    const uint64_t to = std::min(marker->first_position, from + kDeletesPerCommit);
+    for (uint64_t p = from; p < to; ++p) {
+      deletes.push_back(store::Mutation::Delete(std::string(kLedger), "", PositionId(p)));
+    }
+    HANGAR_RETURN_IF_ERROR(store_.Commit(deletes).status());
+  }
+  return Status::Ok();
+}
+
 Status AuditLedger::Close() {
   {
     std::lock_guard lock(mu_);
@@ -333,7 +437,8 @@ Status AuditLedger::Close() {
 }
 
 std::vector<std::string> AuditLedger::UncachedCollections() {
-  return {std::string(kLedger), std::string(kHead), std::string(kDigests), std::string(kProbe)};
+  return {std::string(kLedger), std::string(kHead), std::string(kDigests), std::string(kProbe),
+          std::string(kRetention)};
 }
 
 Result<std::string> LedgerPublicKey(store::MetadataStore& store, const crypto::RootKey* root_key) {
@@ -345,19 +450,42 @@ Result<std::string> LedgerPublicKey(store::MetadataStore& store, const crypto::R
 }
 
 VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public_der,
-                          TimePoint now, std::chrono::seconds digest_interval) {
+                          TimePoint now, std::chrono::seconds digest_interval,
+                          const LedgerWindow& window) {
   VerifyReport report;
   auto problem = [&](std::string text) { report.problems.push_back(std::move(text)); };
 
+  // 0. A retention cut: the chain starts where its signed marker says.
+  std::optional<RetentionMarker> marker;
+  if (auto read = ReadMarker(store, public_der); !read.ok()) {
+    problem(read.status().message());
+  } else {
+    marker = *read;
+  }
+
   // 1. The digests: signatures and links. Each anchors an entry's hash.
-  std::map<uint64_t, std::pair<std::string, std::string>> anchors;  // position -> (sha, digest)
+  struct Anchor {
+    std::string sha256;
+    std::string digest;
+    std::optional<TimePoint> time;
+  };
+  std::map<uint64_t, Anchor> anchors;  // by the position each digest signed
   auto digests = ListAll(store, kDigests);
   if (!digests.ok()) {
     problem("cannot read the digests: " + digests.status().message());
     return report;
   }
   const store::Document* before = nullptr;
+  bool first_kept = marker.has_value();  // the next digest must be the marker's first
   for (const store::Document& d : *digests) {
+    if (marker && d.id < marker->first_digest) continue;  // a cut a crash interrupted
+    if (first_kept) {
+      first_kept = false;
+      if (d.id != marker->first_digest) {
+        problem("digest " + marker->first_digest +
+                ", the first one the retention cut kept, is missing (deleted)");
+      }
+    }
     SignedDigest signed_digest = SplitDigest(d.body);
     json fields = json::parse(signed_digest.line, nullptr, false);
     const std::string name = "digest " + d.id;
@@ -373,7 +501,11 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
     if (t && !report.first_start) report.first_start = t;
     if (t) report.last_end = t;
     const json& previous = fields["previous"];
-    if (before == nullptr && !previous.is_null()) {
+    if (before == nullptr && marker && d.id == marker->first_digest) {
+      if (previous != marker->previous) {
+        problem(name + " does not hold the link the retention marker names: it was altered");
+      }
+    } else if (before == nullptr && !previous.is_null()) {
       problem(name + " links to " + Str(previous, "id") + ", which is missing (deleted)");
     } else if (before != nullptr) {
       SignedDigest prior = SplitDigest(before->body);
@@ -384,19 +516,36 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
                 ": a digest between them was deleted, or that one was altered");
       }
     }
-    anchors[fields.value("position", uint64_t{0})] = {Str(fields, "sha256"), d.id};
+    anchors[fields.value("position", uint64_t{0})] = {Str(fields, "sha256"), d.id, t};
     before = &d;
   }
+  if (first_kept) {
+    problem("digest " + marker->first_digest +
+            ", the first one the retention cut kept, is missing (deleted)");
+  }
 
-  // 2. The entries: each links to the hash of the one before; digests anchor some.
+  // 2. The entries: each links to the hash of the one before; digests anchor some. A window
+  // checks the entries of the digests that end in it or after its start: from the one after the
+  // last digest before `from` (whose signed hash the first links to) to the first digest at or
+  // after `to`.
   const uint64_t covered = anchors.empty() ? 0 : anchors.rbegin()->first;
   std::optional<TimePoint> first_uncovered;  // the time of the oldest entry no digest covers
-  uint64_t expected = 1;
-  std::string previous_sha;
+  uint64_t expected = marker ? marker->first_position : 1;
+  std::string previous_sha = marker ? marker->prev_sha256 : std::string();
+  uint64_t end = std::numeric_limits<uint64_t>::max();
+  for (const auto& [position, anchor] : anchors) {
+    if (window.from && anchor.time && *anchor.time < *window.from && position >= expected) {
+      expected = position + 1;
+      previous_sha = anchor.sha256;
+    }
+    if (window.to && anchor.time && *anchor.time >= *window.to && position < end) end = position;
+  }
+  const bool to_the_end = end == std::numeric_limits<uint64_t>::max();
   bool linked = true;  // whether previous_sha is the entry right before `expected`
   store::ListOptions options;
   options.limit = kPage;
-  for (;;) {
+  if (expected > 1) options.start_after = PositionId(expected - 1);  // also: a cut not finished
+  for (bool past_end = false; !past_end;) {
     auto page = store.List(kLedger, "", options);
     if (!page.ok()) {
       problem("cannot read the ledger: " + page.status().message());
@@ -407,6 +556,14 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
     for (const store::Document& d : *page) {
       auto position = PositionOf(d.id);
       auto entry = ParseEntry(d.body);
+      if (position && *position > end) {
+        if (expected <= end) {
+          problem("ledger entries " + std::to_string(expected) + " to " + std::to_string(end) +
+                  " are missing (deleted)");
+        }
+        past_end = true;
+        break;
+      }
       if (!position || !entry) {
         problem("ledger entry " + d.id + " is malformed (altered or inserted)");
         linked = false;
@@ -422,9 +579,9 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
                 std::to_string(*position) + " links to another hash");
       }
       const std::string sha = crypto::Sha256Hex(d.body);
-      if (auto a = anchors.find(*position); a != anchors.end() && a->second.first != sha) {
+      if (auto a = anchors.find(*position); a != anchors.end() && a->second.sha256 != sha) {
         problem("ledger entry " + std::to_string(*position) + " was altered: digest " +
-                a->second.second + " signed another hash");
+                a->second.digest + " signed another hash");
       }
       if (*position > covered && !first_uncovered) {
         first_uncovered = ParseIso8601(Str(entry->header, "time"));
@@ -436,6 +593,13 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
     }
   }
   const uint64_t last = expected - 1;
+  if (!to_the_end) {
+    if (last < end) {
+      problem("ledger entries " + std::to_string(expected) + " to " + std::to_string(end) +
+              " are missing (deleted)");
+    }
+    return report;  // the window ends before the head
+  }
 
   // 3. The head names the last entry; digests anchor nothing beyond it.
   auto head = ReadHead(store);
@@ -448,7 +612,7 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
   }
   for (const auto& [position, anchor] : anchors) {
     if (position > last) {
-      problem("ledger entry " + std::to_string(position) + ", which digest " + anchor.second +
+      problem("ledger entry " + std::to_string(position) + ", which digest " + anchor.digest +
               " signed, is missing (deleted)");
     }
   }

@@ -12,6 +12,9 @@
 //                                        "previous":{"id","sha256","signature"},"keyFingerprint"}
 //                                        then a line with the hex SHA256withRSA signature
 //   audit.key     digest                 the digest key (DigestKey's JSON; private half sealed)
+//   audit.retention marker               after a retention cut: {"firstDigest","previous",
+//                                        "firstPosition","prevSha256","time","keyFingerprint"},
+//                                        then a line with its hex SHA256withRSA signature
 // A batch is appended in one commit with the head's update, conditional on the head's revision:
 // nodes racing for the next position retry, so the chain has no fork and no gap. Records are
 // acknowledged (requests answered) only after their batch committed, as with the file trail.
@@ -19,6 +22,11 @@
 // of the head, linked to the digest before it; a change to any entry up to a digest's position
 // breaks the chain that digest signs. Entries after the newest digest are reported as not yet
 // covered, as CloudTrail reports log files delivered after its newest digest.
+// Retention: after a digest, the digest lock's holder removes the digests whose time is older than
+// the retention period (never the newest) and the entries they cover. It first signs a retention
+// marker naming the first digest kept, the link that digest holds to its removed predecessor, and
+// the first entry kept with the hash its predecessor had: verify starts the chain there, and still
+// names a digest or entry removed by anyone else. A cut a crash interrupted is finished by the next.
 //
 // Thread-safety: Append, Healthy and DigestNow may be called from any thread.
 
@@ -28,6 +36,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,6 +55,8 @@ struct LedgerOptions {
   std::string node;        // names this node in its entries (e.g. host:port)
   std::string account_id;  // the server's default account
   std::chrono::seconds digest_interval{3600};
+  // Entries and digests older than this are removed at a digest (0: kept for ever); see Cut.
+  std::chrono::seconds retention{0};
   // As TrailOptions::on_batch.
   std::function<void(uint64_t records, double seconds, bool failed)> on_batch;
 };
@@ -84,6 +95,10 @@ class AuditLedger final : public AuditSink {
   Status Probe();
   // `wait`: for the digest lock, when another node holds it (at Close).
   Status SignDigest(bool wait);
+  // Under the digest lock: a digest of the head, unless nothing is new since the last one.
+  Status SignHead();
+  // Under the digest lock: the retention cut after a digest (see the file comment).
+  Status Cut();
 
   store::MetadataStore& store_;
   const LedgerOptions options_;
@@ -106,8 +121,16 @@ Result<std::string> LedgerPublicKey(store::MetadataStore& store, const crypto::R
 // digest's signature, link and anchor. Problems name the entry position or digest. Entries that
 // no digest covers are a problem once they are older (at `now`) than `digest_interval` and some
 // slack: a node signs one every interval, so their digests must have been deleted.
+// After a retention cut, the chain starts at the marker's first digest and entry. A window checks
+// every digest but only the entries of the digests that end at or after `from` and begin at or
+// before `to` (as the file trail's window selects digests).
+struct LedgerWindow {
+  std::optional<TimePoint> from;
+  std::optional<TimePoint> to;
+};
 VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public_der,
-                          TimePoint now, std::chrono::seconds digest_interval);
+                          TimePoint now, std::chrono::seconds digest_interval,
+                          const LedgerWindow& window = {});
 
 // LookupEvents (lookup.h) over the ledger, newest first.
 Result<LookupPage> LookupLedger(store::MetadataStore& store, const LookupQuery& query);

@@ -35,9 +35,10 @@ class AuditLedgerTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
   // Another node on the same store. Digests only when a test asks (DigestNow).
-  AuditLedger& Node(std::string name) {
+  AuditLedger& Node(std::string name, std::chrono::seconds retention = {}) {
     LedgerOptions o{std::move(name), "111122223333"};
     o.digest_interval = std::chrono::hours(24 * 365);
+    o.retention = retention;
     auto opened = AuditLedger::Open(*store_, o, *root_key_, clock_);
     EXPECT_TRUE(opened.ok()) << opened.status().message();
     nodes_.push_back(std::move(opened).value());
@@ -229,6 +230,145 @@ TEST_F(AuditLedgerTest, AForgedDigestDoesNotStopTheNodesDigests) {
   VerifyReport r = Verify();
   EXPECT_NE(Problems(r).find("digest " + Position(2) + " was altered"), std::string::npos)
       << Problems(r);
+}
+
+// Retention of one day: digests 1 (entries 1-2) and 2 (entries 3-4) are two days older than
+// digest 3 (entry 5), which cuts them.
+class AuditLedgerRetentionTest : public AuditLedgerTest {
+ protected:
+  void ThreeDigestsThenACut() {
+    AuditLedger& node = Node("a", std::chrono::hours(24));
+    for (int digest = 0; digest < 2; ++digest) {
+      ASSERT_TRUE(node.Record(Event("Encrypt")).ok());
+      ASSERT_TRUE(node.Record(Event("Decrypt")).ok());
+      ASSERT_TRUE(node.DigestNow().ok());
+      clock_.Advance(std::chrono::hours(1));
+    }
+    auto first = store_->Get("audit.ledger", "", Position(1));
+    ASSERT_TRUE(first.ok() && first->has_value());
+    first_entry_ = (*first)->body;
+    clock_.Advance(std::chrono::hours(48));
+    ASSERT_TRUE(node.Record(Event("ScheduleKeyDeletion")).ok());
+    ASSERT_TRUE(node.DigestNow().ok());
+  }
+  bool Exists(std::string_view collection, int n) {
+    auto doc = store_->Get(collection, "", Position(n));
+    EXPECT_TRUE(doc.ok());
+    return doc.ok() && doc->has_value();
+  }
+  std::string first_entry_;
+};
+
+TEST_F(AuditLedgerRetentionTest, OldDigestsGoWithTheirEntriesAndTheRestStillVerifies) {
+  ThreeDigestsThenACut();
+  EXPECT_FALSE(Exists("audit.digest", 1));
+  EXPECT_FALSE(Exists("audit.digest", 2));
+  EXPECT_TRUE(Exists("audit.digest", 3)) << "the newest digest is always kept";
+  for (int n = 1; n <= 4; ++n) EXPECT_FALSE(Exists("audit.ledger", n)) << n;
+  EXPECT_TRUE(Exists("audit.ledger", 5));
+  VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok()) << Problems(r);
+  EXPECT_EQ(r.logs_checked, 1);
+  EXPECT_EQ(r.digests_checked, 1);
+  int records = 0;
+  ASSERT_TRUE(ForEachLedgerRecord(*store_, std::nullopt, std::nullopt, [&](std::string_view) {
+                ++records;
+                return true;
+              }).ok());
+  EXPECT_EQ(records, 1);
+}
+
+TEST_F(AuditLedgerRetentionTest, NothingIsCutWithoutRetentionOrBeforeItsTime) {
+  AuditLedger& keeps = Node("keeps");
+  ASSERT_TRUE(keeps.Record(Event("Encrypt")).ok());
+  ASSERT_TRUE(keeps.DigestNow().ok());
+  AuditLedger& young = Node("young", std::chrono::hours(24));
+  clock_.Advance(std::chrono::hours(23));
+  ASSERT_TRUE(young.Record(Event("Decrypt")).ok());
+  ASSERT_TRUE(young.DigestNow().ok());
+  EXPECT_TRUE(Exists("audit.digest", 1)) << "23 hours old, retention one day";
+  EXPECT_TRUE(Exists("audit.ledger", 1));
+  clock_.Advance(std::chrono::hours(48));
+  ASSERT_TRUE(keeps.Record(Event("Decrypt")).ok());
+  ASSERT_TRUE(keeps.DigestNow().ok());
+  EXPECT_TRUE(Exists("audit.digest", 1)) << "a node without retention cuts nothing";
+}
+
+TEST_F(AuditLedgerRetentionTest, AKeptDigestOrEntryRemovedOrAlteredAfterTheCutIsNamed) {
+  ThreeDigestsThenACut();
+  Rewrite("audit.ledger", Position(5), [](std::string& body) { body += "{\"forged\":1}\n"; });
+  VerifyReport altered = Verify();
+  EXPECT_NE(Problems(altered).find("ledger entry 5 was altered"), std::string::npos)
+      << Problems(altered);
+  ASSERT_TRUE(store_->Commit({store::Mutation::Delete("audit.digest", "", Position(3))}).ok());
+  VerifyReport deleted = Verify();
+  EXPECT_NE(Problems(deleted).find("digest " + Position(3) +
+                                   ", the first one the retention cut kept, is missing"),
+            std::string::npos)
+      << Problems(deleted);
+}
+
+TEST_F(AuditLedgerRetentionTest, AnAlteredMarkerIsNamed) {
+  ThreeDigestsThenACut();
+  Rewrite("audit.retention", "marker", [](std::string& body) {
+    body.replace(body.find("\"firstPosition\":5"), 17, "\"firstPosition\":4");
+  });
+  VerifyReport r = Verify();
+  EXPECT_NE(Problems(r).find("the retention marker was altered"), std::string::npos)
+      << Problems(r);
+}
+
+TEST_F(AuditLedgerRetentionTest, ACutACrashInterruptedIsSkippedByVerifyAndFinishedByTheNext) {
+  ThreeDigestsThenACut();
+  // As if the node died after the marker, before deleting entry 1.
+  ASSERT_TRUE(store_
+                  ->Commit({store::Mutation::Create(
+                      {"audit.ledger", "", Position(1), first_entry_, 0, 0})})
+                  .ok());
+  VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok()) << Problems(r);
+  ASSERT_TRUE(nodes_.back()->DigestNow().ok());
+  EXPECT_FALSE(Exists("audit.ledger", 1));
+}
+
+// Digests an hour apart over entries 1-2, 3-4 and 5-6; entry 1 altered. A window after the first
+// digest does not read entry 1 (and links entry 3 to the hash the first digest signed); one that
+// reaches back to it names it.
+TEST_F(AuditLedgerTest, AWindowChecksTheEntriesOfTheDigestsInIt) {
+  AuditLedger& node = Node("a");
+  std::vector<TimePoint> digested;
+  for (int digest = 0; digest < 3; ++digest) {
+    ASSERT_TRUE(node.Record(Event("Encrypt")).ok());
+    ASSERT_TRUE(node.Record(Event("Decrypt")).ok());
+    ASSERT_TRUE(node.DigestNow().ok());
+    digested.push_back(clock_.Now());
+    clock_.Advance(std::chrono::hours(1));
+  }
+  Rewrite("audit.ledger", Position(1), [](std::string& body) { body += "{\"forged\":1}\n"; });
+  auto key = LedgerPublicKey(*store_, root_key_.get());
+  ASSERT_TRUE(key.ok());
+  auto verify = [&](LedgerWindow window) {
+    return VerifyLedger(*store_, *key, clock_.Now(), kInterval, window);
+  };
+  ASSERT_FALSE(verify({}).ok());
+
+  const auto minute = std::chrono::minutes(1);
+  VerifyReport later = verify({digested[0] + minute, std::nullopt});
+  EXPECT_TRUE(later.ok()) << Problems(later);
+  EXPECT_EQ(later.logs_checked, 4);
+  VerifyReport middle = verify({digested[0] + minute, digested[1] - minute});
+  EXPECT_TRUE(middle.ok()) << Problems(middle);
+  EXPECT_EQ(middle.logs_checked, 2) << "entries 3 and 4, under the second digest";
+  VerifyReport early = verify({std::nullopt, digested[0] - minute});
+  EXPECT_NE(Problems(early).find("ledger entry 1 was altered"), std::string::npos)
+      << Problems(early);
+  EXPECT_EQ(early.logs_checked, 2);
+
+  // An entry of the window deleted is named, also at the window's end.
+  ASSERT_TRUE(store_->Commit({store::Mutation::Delete("audit.ledger", "", Position(4))}).ok());
+  VerifyReport gap = verify({digested[0] + minute, digested[1] - minute});
+  EXPECT_NE(Problems(gap).find("ledger entries 4 to 4 are missing"), std::string::npos)
+      << Problems(gap);
 }
 
 TEST_F(AuditLedgerTest, LookupReadsNewestFirstAcrossNodesInPages) {

@@ -13,7 +13,8 @@ on all; the harness's HAProxy front spreads one client's requests over all three
 data directory without --metadata refuses instead of starting an empty store there; neither the
 database nor the pool holds an object's plaintext (after proving the search finds a marker that is
 stored in the clear: a tag value); the detections count a burst of refusals or deletions whose
-requests were spread over the nodes.
+requests were spread over the nodes; a retention period cuts old ledger entries with their
+digests, and what remains verifies.
 """
 
 import base64
@@ -341,6 +342,29 @@ class ClusterTest(unittest.TestCase):
         deleted = self.detections_on_every_node("Impact:S3/AnomalousBehavior.Delete", bucket_arn)
         self.assertEqual(len(deleted), 1, "120 objects deleted through three nodes")
         self.assertIn("spread-prober", deleted[0]["Description"])
+
+    def test_retention_cuts_the_ledger_and_the_rest_still_verifies(self):
+        node = HangarServer(cluster=_ClusterPlaces.make(), dev_clock=True,
+                            extra_args=["--audit-retention-days", "1"])
+        self.addCleanup(node.close)
+        node.start()
+        old = node.client("kms").create_key(Description="before the cut")["KeyMetadata"]["Arn"]
+        node.stop()  # a digest covers the key's CreateKey
+        node.start()
+        node.advance_clock(2 * DAY)
+        new = node.client("kms").create_key(Description="after the cut")["KeyMetadata"]["Arn"]
+        node.stop()  # the last digest: the first is two days old, so it goes with its entries
+        resources = [r.get("ARN") for record in ledger_records(node)
+                     for r in record.get("resources", [])]
+        self.assertIn(new, resources)
+        self.assertNotIn(old, resources, "records older than the retention period were cut")
+        verified = hangar_audit(node, "verify")
+        self.assertEqual(verified.returncode, 0, verified.stdout + verified.stderr)
+        self.assertIn("OK: the trail is intact", verified.stdout)
+        # A window reaching back before the cut reads what is left.
+        windowed = hangar_audit(node, "verify", "--from", "0", "--to", "4102444800")
+        self.assertEqual(windowed.returncode, 0, windowed.stdout + windowed.stderr)
+        self.assertIn("OK: the trail is intact", windowed.stdout)
 
     def test_a_node_needs_no_data_directory(self):
         self.a.s3_client().create_bucket(Bucket="stateless")
