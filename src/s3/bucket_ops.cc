@@ -218,12 +218,14 @@ Result<std::vector<BucketRecord>> S3Service::ListBuckets(const auth::RequestCont
 Status S3Service::PutBucketTagging(const auth::RequestContext& ctx, std::string_view bucket,
                                    const KeyValues& tags) {
   HANGAR_RETURN_IF_ERROR(ValidateTags(tags, kMaxBucketTags));
-  HANGAR_ASSIGN_OR_RETURN(auto stored,
-                          RequireBucket(ctx, bucket, {"s3:PutBucketTagging", "",
-                                                      RequestTagKeys(tags, /*object=*/false)}));
-  stored.record.tags = tags;
-  stored.record.has_tags = true;
-  return repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
+  return UpdateBucketAs(ctx, bucket,
+                        {"s3:PutBucketTagging", "", RequestTagKeys(tags, /*object=*/false)},
+                        [&](BucketRecord& b) {
+                          b.tags = tags;
+                          b.has_tags = true;
+                          return Status::Ok();
+                        })
+      .status();
 }
 
 Result<KeyValues> S3Service::GetBucketTagging(const auth::RequestContext& ctx,
@@ -237,10 +239,12 @@ Result<KeyValues> S3Service::GetBucketTagging(const auth::RequestContext& ctx,
 }
 
 Status S3Service::DeleteBucketTagging(const auth::RequestContext& ctx, std::string_view bucket) {
-  HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:PutBucketTagging"}));
-  stored.record.tags.clear();
-  stored.record.has_tags = false;
-  return repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
+  return UpdateBucketAs(ctx, bucket, "s3:PutBucketTagging", [](BucketRecord& b) {
+           b.tags.clear();
+           b.has_tags = false;
+           return Status::Ok();
+         })
+      .status();
 }
 
 Status S3Service::PutBucketEncryption(const auth::RequestContext& ctx, std::string_view bucket,
@@ -258,15 +262,12 @@ Status S3Service::PutBucketEncryption(const auth::RequestContext& ctx, std::stri
         .WithField("ArgumentName", "ApplyServerSideEncryptionByDefault");
   }
   // The key id is not checked here (AWS does not either): errors surface on object writes.
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    HANGAR_ASSIGN_OR_RETURN(auto stored,
-                            RequireBucket(ctx, bucket, {"s3:PutEncryptionConfiguration"}));
-    stored.record.encryption = encryption;
-    stored.record.encryption.configured = true;
-    Status s = repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
-    if (s.code() != ErrorCode::kConflict) return s;
-  }
-  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
+  return UpdateBucketAs(ctx, bucket, "s3:PutEncryptionConfiguration", [&](BucketRecord& b) {
+           b.encryption = encryption;
+           b.encryption.configured = true;
+           return Status::Ok();
+         })
+      .status();
 }
 
 Result<BucketEncryption> S3Service::GetBucketEncryption(const auth::RequestContext& ctx,
@@ -278,14 +279,11 @@ Result<BucketEncryption> S3Service::GetBucketEncryption(const auth::RequestConte
 
 Status S3Service::DeleteBucketEncryption(const auth::RequestContext& ctx, std::string_view bucket) {
   // Deleting the configuration restores the default every bucket has: SSE-S3.
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    HANGAR_ASSIGN_OR_RETURN(auto stored,
-                            RequireBucket(ctx, bucket, {"s3:PutEncryptionConfiguration"}));
-    stored.record.encryption = BucketEncryption{};
-    Status s = repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
-    if (s.code() != ErrorCode::kConflict) return s;
-  }
-  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
+  return UpdateBucketAs(ctx, bucket, "s3:PutEncryptionConfiguration", [](BucketRecord& b) {
+           b.encryption = BucketEncryption{};
+           return Status::Ok();
+         })
+      .status();
 }
 
 }  // namespace hangar::s3

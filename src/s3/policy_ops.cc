@@ -2,6 +2,8 @@
 
 #include "s3/s3_service.h"
 
+#include "s3/object_rules.h"
+
 namespace hangar::s3 {
 namespace {
 
@@ -14,12 +16,19 @@ Status SlowDown() { return Error(ErrorCode::kSlowDown, "Please reduce your reque
 Result<BucketRecord> S3Service::UpdateBucketAs(
     const auth::RequestContext& ctx, std::string_view bucket, std::string_view action,
     const std::function<Status(BucketRecord&)>& change) {
+  return UpdateBucketAs(ctx, bucket, S3Request{std::string(action)}, change);
+}
+
+Result<BucketRecord> S3Service::UpdateBucketAs(
+    const auth::RequestContext& ctx, std::string_view bucket, const S3Request& request,
+    const std::function<Status(BucketRecord&)>& change) {
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
-    HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {std::string(action)}));
+    HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, request));
     HANGAR_RETURN_IF_ERROR(change(stored.record));
     Status s = repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
     if (s.ok()) return std::move(stored.record);
     if (s.code() != ErrorCode::kConflict) return s;
+    BackOffAfterConflict(attempt);
   }
   return SlowDown();
 }

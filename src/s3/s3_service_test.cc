@@ -271,6 +271,27 @@ TEST_F(S3ServiceTest, AWriteRetriesPastABucketChangedByAnotherNode) {
   EXPECT_EQ(Get("shared", "second"), "after the other node's change");
 }
 
+// Bucket tagging (and the encryption configuration) read the bucket from this node's cache; a
+// change another node made meanwhile fails the commit's revision check. It answered 500.
+TEST_F(S3ServiceTest, BucketSettingsRetryPastABucketChangedByAnotherNode) {
+  MakeBucket("shared");
+  ASSERT_TRUE(service_->PutBucketTagging(Ctx(), "shared", {{"round", "0"}}).ok());
+  ASSERT_TRUE(service_->GetBucketTagging(Ctx(), "shared").ok());  // now cached
+  S3Repository other_repository(*store_);
+  S3Service other_node(other_repository, *blobs_, *sse_, access_, clock_, S3Options{});
+  ASSERT_TRUE(other_node.PutBucketTagging(Ctx(), "shared", {{"round", "1"}}).ok());
+  Status tagged = service_->PutBucketTagging(Ctx(), "shared", {{"round", "2"}});
+  ASSERT_TRUE(tagged.ok()) << tagged.ToString();
+  EXPECT_EQ(other_node.GetBucketTagging(Ctx(), "shared")->at(0).second, "2");
+
+  ASSERT_TRUE(service_->GetBucketTagging(Ctx(), "shared").ok());
+  ASSERT_TRUE(other_node.PutBucketTagging(Ctx(), "shared", {{"round", "3"}}).ok());
+  Status untagged = service_->DeleteBucketTagging(Ctx(), "shared");
+  ASSERT_TRUE(untagged.ok()) << untagged.ToString();
+  EXPECT_EQ(other_node.GetBucketTagging(Ctx(), "shared").status().code(),
+            ErrorCode::kNoSuchTagSet);
+}
+
 TEST_F(S3ServiceTest, LocationConstraintSetsTheRegionAndRegionalEndpointsRefuseOthers) {
   ASSERT_TRUE(service_->CreateBucket(Ctx(), {"euro", "eu-west-1"}).ok());
   EXPECT_EQ(service_->HeadBucket(Ctx(), "euro")->region, "eu-west-1");

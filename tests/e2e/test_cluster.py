@@ -14,7 +14,8 @@ data directory without --metadata refuses instead of starting an empty store the
 database nor the pool holds an object's plaintext (after proving the search finds a marker that is
 stored in the clear: a tag value); the detections count a burst of refusals or deletions whose
 requests were spread over the nodes; a retention period cuts old ledger entries with their
-digests, and what remains verifies.
+digests, and what remains verifies; bucket settings, grants and user tags written at once through
+every node all land.
 """
 
 import base64
@@ -365,6 +366,48 @@ class ClusterTest(unittest.TestCase):
         windowed = hangar_audit(node, "verify", "--from", "0", "--to", "4102444800")
         self.assertEqual(windowed.returncode, 0, windowed.stdout + windowed.stderr)
         self.assertIn("OK: the trail is intact", windowed.stdout)
+
+    def test_settings_written_at_once_through_every_node_all_land(self):
+        # Each node reads bucket records, grants and users from its cache; a write another node
+        # made meanwhile fails the commit's revision check, and the loser must read again and
+        # retry. Concurrent PutBucketTagging through three nodes answered 500 before.
+        nodes = (self.a, self.b, self.c)
+        s3s = [node.s3_client() for node in nodes]
+        kmss = [node.client("kms") for node in nodes]
+        iams = [node.client("iam") for node in nodes]
+        s3s[0].create_bucket(Bucket="raced-settings")
+        key = kmss[0].create_key(Description="raced grants")["KeyMetadata"]["KeyId"]
+        iams[0].create_user(UserName="raced-user")
+        root = f"arn:aws:iam::{self.a.account_id}:root"
+        writes = {
+            "PutBucketTagging": lambda i: s3s[i % 3].put_bucket_tagging(
+                Bucket="raced-settings", Tagging={"TagSet": [{"Key": "round", "Value": str(i)}]}),
+            "PutBucketVersioning": lambda i: s3s[i % 3].put_bucket_versioning(
+                Bucket="raced-settings", VersioningConfiguration={"Status": "Enabled"}),
+            "PutBucketEncryption": lambda i: s3s[i % 3].put_bucket_encryption(
+                Bucket="raced-settings", ServerSideEncryptionConfiguration={"Rules": [
+                    {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]}),
+            "CreateGrant": lambda i: kmss[i % 3].create_grant(
+                KeyId=key, GranteePrincipal=root, Operations=["Encrypt"], Name=f"g{i}"),
+            "TagUser": lambda i: iams[i % 3].tag_user(
+                UserName="raced-user", Tags=[{"Key": f"t{i}", "Value": "v"}]),
+        }
+        failures = []
+
+        def attempt(item):
+            name, i = item
+            try:
+                writes[name](i)
+            except botocore.exceptions.ClientError as e:
+                failures.append((name, e.response["Error"]["Code"]))
+
+        with ThreadPoolExecutor(12) as pool:
+            list(pool.map(attempt, [(name, i) for i in range(12) for name in writes]))
+        self.assertEqual(failures, [])
+        self.assertEqual(len(kmss[1].list_grants(KeyId=key)["Grants"]), 12)
+        self.assertEqual(len(iams[2].list_user_tags(UserName="raced-user")["Tags"]), 12)
+        self.assertEqual(s3s[1].get_bucket_versioning(Bucket="raced-settings")["Status"],
+                         "Enabled")
 
     def test_a_node_needs_no_data_directory(self):
         self.a.s3_client().create_bucket(Bucket="stateless")
