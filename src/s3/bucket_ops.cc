@@ -175,19 +175,21 @@ Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view
   };
   HANGAR_ASSIGN_OR_RETURN(bool empty, repository_.BucketIsEmpty(bucket));
   if (!empty) return not_empty();
-  stored.record.deleting = true;
-  Status marked = repository_.Commit({S3Repository::UpdateBucket(stored.record, stored.revision)});
-  if (marked.code() == ErrorCode::kConflict) {
-    return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
-  }
-  HANGAR_RETURN_IF_ERROR(marked);
+  // The mark, on the bucket as it is now: a setting changed meanwhile (here or on another node)
+  // is no reason to refuse.
+  HANGAR_ASSIGN_OR_RETURN(stored.record, UpdateBucketAs(ctx, bucket, "s3:DeleteBucket",
+                                                        [](BucketRecord& b) {
+                                                          b.deleting = true;
+                                                          return Status::Ok();
+                                                        }));
   HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetBucket(bucket));
   if (!current) return NoSuchBucket(bucket);
   HANGAR_ASSIGN_OR_RETURN(empty, repository_.BucketIsEmpty(bucket));
   if (!empty) {
-    current->record.deleting = false;
-    HANGAR_RETURN_IF_ERROR(
-        repository_.Commit({S3Repository::UpdateBucket(current->record, current->revision)}));
+    HANGAR_RETURN_IF_ERROR(UpdateBucketAs(ctx, bucket, "s3:DeleteBucket", [](BucketRecord& b) {
+                             b.deleting = false;
+                             return Status::Ok();
+                           }).status());
     return not_empty();
   }
   stored = std::move(*current);

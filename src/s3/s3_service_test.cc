@@ -292,6 +292,20 @@ TEST_F(S3ServiceTest, BucketSettingsRetryPastABucketChangedByAnotherNode) {
             ErrorCode::kNoSuchTagSet);
 }
 
+// DeleteBucket marks the bucket before deleting it; a setting another node changed since this node
+// cached the bucket answered SlowDown.
+TEST_F(S3ServiceTest, DeleteBucketGoesPastASettingChangedByAnotherNode) {
+  MakeBucket("leaving");
+  ASSERT_TRUE(service_->GetBucketEncryption(Ctx(), "leaving").ok());  // now cached
+  S3Repository other_repository(*store_);
+  S3Service other_node(other_repository, *blobs_, *sse_, access_, clock_, S3Options{});
+  ASSERT_TRUE(other_node.PutBucketTagging(Ctx(), "leaving", {{"team", "flight"}}).ok());
+  Status deleted = service_->DeleteBucket(Ctx(), "leaving");
+  ASSERT_TRUE(deleted.ok()) << deleted.ToString();
+  EXPECT_EQ(other_node.GetBucketTagging(Ctx(), "leaving").status().code(),
+            ErrorCode::kNoSuchBucket);
+}
+
 TEST_F(S3ServiceTest, LocationConstraintSetsTheRegionAndRegionalEndpointsRefuseOthers) {
   ASSERT_TRUE(service_->CreateBucket(Ctx(), {"euro", "eu-west-1"}).ok());
   EXPECT_EQ(service_->HeadBucket(Ctx(), "euro")->region, "eu-west-1");
