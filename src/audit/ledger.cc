@@ -630,13 +630,50 @@ VerifyReport VerifyLedger(store::MetadataStore& store, const std::string& public
   return report;
 }
 
+namespace {
+
+// The newest entry at or before `t`, at most `high`: entry times never run back along the chain,
+// so a binary search finds it in a few reads, and a window far in the past is not reached by
+// reading the ledger back from its head. Anything unexpected on the way (a missing or malformed
+// entry) gives up the search: `high`, and the caller scans as before.
+Result<uint64_t> NewestEntryAtOrBefore(store::MetadataStore& store, uint64_t high, TimePoint t) {
+  store::ListOptions oldest;
+  oldest.limit = 1;
+  HANGAR_ASSIGN_OR_RETURN(auto first, store.List(kLedger, "", oldest));
+  if (first.empty()) return high;
+  const auto first_position = PositionOf(first.front().id);
+  if (!first_position) return high;
+  uint64_t at_or_before = *first_position - 1;  // none yet
+  uint64_t upper = high;
+  while (at_or_before < upper) {
+    const uint64_t middle = at_or_before + (upper - at_or_before + 1) / 2;
+    HANGAR_ASSIGN_OR_RETURN(auto doc, store.Get(kLedger, "", PositionId(middle)));
+    auto entry = doc ? ParseEntry(doc->body) : std::nullopt;
+    auto written = entry ? ParseIso8601(Str(entry->header, "time")) : std::nullopt;
+    if (!written) return high;
+    if (*written <= t) {
+      at_or_before = middle;
+    } else {
+      upper = middle - 1;
+    }
+  }
+  return at_or_before;
+}
+
+}  // namespace
+
 Result<LookupPage> LookupLedger(store::MetadataStore& store, const LookupQuery& q) {
   HANGAR_ASSIGN_OR_RETURN(auto resume, ParseLookupToken(q, [](std::string_view chunk) {
                             return PositionOf(chunk).has_value();
                           }));
   HANGAR_ASSIGN_OR_RETURN(Head head, ReadHead(store));
   uint64_t high = head.position;
-  if (resume) high = std::min(high, *PositionOf(resume->first));
+  if (resume) {
+    high = std::min(high, *PositionOf(resume->first));
+  } else if (q.end) {
+    // A record is in an entry written after it, by a node whose clock may run a little ahead.
+    HANGAR_ASSIGN_OR_RETURN(high, NewestEntryAtOrBefore(store, high, *q.end + kClockSlack));
+  }
   LookupPage page;
   bool older_than_window = false;
   while (high >= 1 && !older_than_window) {

@@ -405,5 +405,73 @@ TEST_F(AuditLedgerTest, LookupReadsNewestFirstAcrossNodesInPages) {
   EXPECT_TRUE(LookupLedger(*store_, other_account)->records.empty());
 }
 
+// Counts the ledger entries a reader fetched.
+class EntryCountingStore final : public store::MetadataStore {
+ public:
+  explicit EntryCountingStore(store::MetadataStore& inner) : inner_(inner) {}
+  int entries_read = 0;
+
+  Result<std::optional<store::Document>> Get(std::string_view c, std::string_view p,
+                                             std::string_view id) override {
+    auto doc = inner_.Get(c, p, id);
+    if (c == "audit.ledger" && doc.ok() && doc->has_value()) ++entries_read;
+    return doc;
+  }
+  Result<std::vector<store::Document>> List(std::string_view c, std::string_view p,
+                                            const store::ListOptions& o) override {
+    auto docs = inner_.List(c, p, o);
+    if (c == "audit.ledger" && docs.ok()) entries_read += static_cast<int>(docs->size());
+    return docs;
+  }
+  Result<std::vector<store::Document>> ListDue(std::string_view c, int64_t now_ms,
+                                               size_t limit) override {
+    return inner_.ListDue(c, now_ms, limit);
+  }
+  Result<std::vector<int64_t>> Commit(const std::vector<store::Mutation>& m) override {
+    return inner_.Commit(m);
+  }
+  Status Scrub() override { return inner_.Scrub(); }
+
+ private:
+  store::MetadataStore& inner_;
+};
+
+// 300 entries a minute apart; a window around the tenth is found without reading the 290 after it
+// (it read them all, back from the head).
+TEST_F(AuditLedgerTest, LookupOfAnOldWindowDoesNotReadTheLedgerBackFromItsHead) {
+  AuditLedger& node = Node("a");
+  TimePoint tenth;
+  for (int i = 1; i <= 300; ++i) {
+    clock_.Advance(std::chrono::minutes(1));
+    if (i == 10) tenth = clock_.Now();
+    ASSERT_TRUE(node.Record(Event("Op" + std::to_string(i))).ok());
+  }
+  EntryCountingStore counting(*store_);
+  LookupQuery q;
+  q.account_id = "111122223333";
+  q.start = tenth - std::chrono::seconds(30);
+  q.end = tenth + std::chrono::seconds(30);
+  auto got = LookupLedger(counting, q);
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_EQ(got->records.size(), 1u);
+  EXPECT_EQ(json::parse(got->records[0])["eventName"], "Op10");
+  EXPECT_LT(counting.entries_read, 40);
+
+  // Records that end the window at its last second are found too, and paging still works.
+  q.start = std::nullopt;
+  q.max_results = 4;
+  std::vector<std::string> seen;
+  for (int page = 0; page < 5; ++page) {
+    auto p = LookupLedger(*store_, q);
+    ASSERT_TRUE(p.ok());
+    for (const auto& r : p->records) seen.push_back(json::parse(r)["eventName"]);
+    if (p->next_token.empty()) break;
+    q.next_token = p->next_token;
+  }
+  ASSERT_EQ(seen.size(), 10u);
+  EXPECT_EQ(seen.front(), "Op10");
+  EXPECT_EQ(seen.back(), "Op1");
+}
+
 }  // namespace
 }  // namespace hangar::audit
