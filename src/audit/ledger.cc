@@ -642,7 +642,7 @@ Result<uint64_t> NewestEntryAtOrBefore(store::MetadataStore& store, uint64_t hig
   HANGAR_ASSIGN_OR_RETURN(auto first, store.List(kLedger, "", oldest));
   if (first.empty()) return high;
   const auto first_position = PositionOf(first.front().id);
-  if (!first_position) return high;
+  if (!first_position || *first_position > high) return high;
   uint64_t at_or_before = *first_position - 1;  // none yet
   uint64_t upper = high;
   while (at_or_before < upper) {
