@@ -8,6 +8,7 @@
 #include "common/strings.h"
 #include "crypto/random.h"
 #include "s3/bucket_name.h"
+#include "s3/object_rules.h"
 #include "s3/s3_service.h"
 #include "s3/tags.h"
 #include "s3/xml.h"
@@ -163,6 +164,7 @@ Result<store::Mutation> S3Service::BucketGuard(std::string_view bucket,
 //    every write that was authorised before fails its guard, and later ones see the mark.
 // 3. Check emptiness again (a write may have committed between 1 and 2) and undo the mark if
 //    needed. 4. Abort the uploads in progress. 5. Delete it, if nothing changed since the mark.
+// The caller is authorised once, at 1; the mark and its undoing are this operation's own steps.
 Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view bucket) {
   HANGAR_ASSIGN_OR_RETURN(auto stored, RequireBucket(ctx, bucket, {"s3:DeleteBucket"}));
   auto not_empty = [&] {
@@ -176,23 +178,20 @@ Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view
   HANGAR_ASSIGN_OR_RETURN(bool empty, repository_.BucketIsEmpty(bucket));
   if (!empty) return not_empty();
   // The mark, on the bucket as it is now: a setting changed meanwhile (here or on another node)
-  // is no reason to refuse.
-  HANGAR_ASSIGN_OR_RETURN(stored.record, UpdateBucketAs(ctx, bucket, "s3:DeleteBucket",
-                                                        [](BucketRecord& b) {
-                                                          b.deleting = true;
-                                                          return Status::Ok();
-                                                        }));
-  HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetBucket(bucket));
-  if (!current) return NoSuchBucket(bucket);
+  // is no reason to refuse. A mark already there (another DeleteBucket under way, or one a crash
+  // left) is taken over: both deletes end in the bucket's removal.
+  HANGAR_ASSIGN_OR_RETURN(stored, ChangeBucket(bucket, [](BucketRecord& b) {
+                            b.deleting = true;
+                            return Status::Ok();
+                          }));
   HANGAR_ASSIGN_OR_RETURN(empty, repository_.BucketIsEmpty(bucket));
   if (!empty) {
-    HANGAR_RETURN_IF_ERROR(UpdateBucketAs(ctx, bucket, "s3:DeleteBucket", [](BucketRecord& b) {
+    HANGAR_RETURN_IF_ERROR(ChangeBucket(bucket, [](BucketRecord& b) {
                              b.deleting = false;
                              return Status::Ok();
                            }).status());
     return not_empty();
   }
-  stored = std::move(*current);
   // Uploads still in progress go with the bucket.
   for (;;) {
     HANGAR_ASSIGN_OR_RETURN(auto uploads, repository_.ListUploads(bucket, "", "", "", 100));
@@ -202,9 +201,38 @@ Status S3Service::DeleteBucket(const auth::RequestContext& ctx, std::string_view
     }
     if (uploads.size() < 100) break;
   }
-  Status s = repository_.Commit({S3Repository::DeleteBucket(bucket, stored.revision)});
-  if (s.code() == ErrorCode::kConflict) return NoSuchBucket(bucket);
-  return s;
+  // Settings may still change on a marked bucket (they are no writes into it): delete what is
+  // there now, for as long as it stays marked and empty.
+  for (int attempt = 0;; ++attempt) {
+    Status s = repository_.Commit({S3Repository::DeleteBucket(bucket, stored.revision)});
+    if (s.code() != ErrorCode::kConflict) return s;
+    if (attempt == 15) return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
+    BackOffAfterConflict(attempt);
+    HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetBucket(bucket));
+    if (!current) return Status::Ok();  // gone already
+    HANGAR_ASSIGN_OR_RETURN(empty, repository_.BucketIsEmpty(bucket));
+    if (!current->record.deleting || !empty) return not_empty();
+    stored = std::move(*current);
+  }
+}
+
+Result<Stored<BucketRecord>> S3Service::ChangeBucket(
+    std::string_view bucket, const std::function<Status(BucketRecord&)>& change) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    HANGAR_ASSIGN_OR_RETURN(auto current, repository_.GetBucket(bucket));
+    if (!current) return NoSuchBucket(bucket);
+    HANGAR_RETURN_IF_ERROR(change(current->record));
+    Status s =
+        repository_.Commit({S3Repository::UpdateBucket(current->record, current->revision)});
+    if (s.ok()) {
+      HANGAR_ASSIGN_OR_RETURN(auto committed, repository_.GetBucket(bucket));
+      if (!committed) return NoSuchBucket(bucket);
+      return std::move(*committed);
+    }
+    if (s.code() != ErrorCode::kConflict) return s;
+    BackOffAfterConflict(attempt);
+  }
+  return Error(ErrorCode::kSlowDown, "Please reduce your request rate.");
 }
 
 Result<std::vector<BucketRecord>> S3Service::ListBuckets(const auth::RequestContext& ctx) {

@@ -694,6 +694,10 @@ class S3Service {
   // Block Public Access as in force for `bucket` (its settings OR its account's).
   Result<PublicAccessBlock> PublicAccessBlockOf(const BucketRecord& bucket);
   // Reads the bucket as `action` permits, applies `change`, commits (retrying on races).
+  // Applies `change` to the bucket as stored, without authorising (a step of an operation that
+  // was): a lost race reads it again; SlowDown after 16. Returns the bucket as committed.
+  Result<Stored<BucketRecord>> ChangeBucket(std::string_view bucket,
+                                            const std::function<Status(BucketRecord&)>& change);
   // A race lost to another node's write of the bucket reads it again; SlowDown after 16.
   Result<BucketRecord> UpdateBucketAs(const auth::RequestContext& ctx, std::string_view bucket,
                                       const S3Request& request,

@@ -306,6 +306,36 @@ TEST_F(S3ServiceTest, DeleteBucketGoesPastASettingChangedByAnotherNode) {
             ErrorCode::kNoSuchBucket);
 }
 
+// Deletes of one bucket through two nodes at once, with its tags changing meanwhile: the bucket
+// goes, and each delete answers success or NoSuchBucket, never an error of its own making.
+TEST_F(S3ServiceTest, DeletesOfOneBucketRacingOnTwoNodesAllEndInItsRemoval) {
+  S3Repository other_repository(*store_);
+  S3Service other_node(other_repository, *blobs_, *sse_, access_, clock_, S3Options{});
+  for (int round = 0; round < 5; ++round) {
+    MakeBucket("contested");
+    std::vector<ErrorCode> codes(6, ErrorCode::kOk);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 6; ++i) {
+      threads.emplace_back([&, i] {
+        S3Service& node = i % 2 ? other_node : *service_;
+        if (i == 5) {
+          (void)node.PutBucketTagging(Ctx(), "contested", {{"round", std::to_string(round)}});
+          return;
+        }
+        codes[i] = node.DeleteBucket(Ctx(), "contested").code();
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (int i = 0; i < 5; ++i) {
+      EXPECT_TRUE(codes[i] == ErrorCode::kOk || codes[i] == ErrorCode::kNoSuchBucket)
+          << "round " << round << ", delete " << i << ": " << static_cast<int>(codes[i]);
+    }
+    EXPECT_EQ(service_->HeadBucket(Ctx(), "contested").status().code(), ErrorCode::kNoSuchBucket);
+    EXPECT_EQ(other_node.HeadBucket(Ctx(), "contested").status().code(),
+              ErrorCode::kNoSuchBucket);
+  }
+}
+
 TEST_F(S3ServiceTest, LocationConstraintSetsTheRegionAndRegionalEndpointsRefuseOthers) {
   ASSERT_TRUE(service_->CreateBucket(Ctx(), {"euro", "eu-west-1"}).ok());
   EXPECT_EQ(service_->HeadBucket(Ctx(), "euro")->region, "eu-west-1");
