@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <deque>
 #include <map>
+#include <iterator>
 #include <mutex>
+#include <random>
 #include <set>
+#include <thread>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -21,22 +24,39 @@ constexpr size_t kSourcesPerPrincipal = 1000;
 // Lost races for one document before giving up (another node keeps winning: it counted too).
 constexpr int kCommitAttempts = 50;
 
-// One sliding window: the hits within it, their total weight and the records behind them.
+// A short, random, growing wait after a lost race, so that nodes counting at once take turns.
+void BackOff(int attempt) {
+  thread_local std::minstd_rand random(std::random_device{}());
+  const int cap_us = std::min(5000, 100 * (attempt + 1));
+  std::this_thread::sleep_for(
+      std::chrono::microseconds(std::uniform_int_distribution<int>(0, cap_us)(random)));
+}
+
+// One sliding window: the hits within it, their total weight and the records behind them. Hits
+// are kept in time order by the second they fell in (one entry per second, so a window's size is
+// bounded by its length, not by its threshold), and the window reaches back from its newest hit:
+// cluster nodes add their batches in whatever order they commit, so a hit may come in late.
 struct Window {
-  std::deque<std::pair<int64_t, int>> hits;  // (unix ms, weight), oldest first
+  std::deque<std::pair<int64_t, int64_t>> hits;  // (unix ms of the second, weight), oldest first
   int64_t total = 0;
   std::vector<std::string> event_ids;
 
   void Add(const BurstHit& hit, size_t index, const BurstRule& rule,
            std::vector<BurstFired>& fired) {
-    const int64_t t = ToUnixMillis(hit.time);
+    const int64_t second = ToUnixMillis(hit.time) / 1000 * 1000;
+    auto at = hits.end();
+    while (at != hits.begin() && std::prev(at)->first > second) --at;
+    if (at != hits.begin() && std::prev(at)->first == second) {
+      std::prev(at)->second += hit.weight;
+    } else {
+      hits.insert(at, {second, hit.weight});
+    }
+    total += hit.weight;
     const int64_t window_ms = std::chrono::milliseconds(rule.window).count();
-    while (!hits.empty() && hits.front().first < t - window_ms) {
+    while (hits.front().first < hits.back().first - window_ms) {
       total -= hits.front().second;
       hits.pop_front();
     }
-    hits.emplace_back(t, hit.weight);
-    total += hit.weight;
     event_ids.push_back(hit.event_id);
     if (event_ids.size() > kBurstEventIds) event_ids.erase(event_ids.begin());
     if (total < rule.threshold) return;
@@ -69,8 +89,8 @@ struct Window {
           !h[1].is_number_integer()) {
         return InternalError("a detection window document is malformed");
       }
-      w.hits.emplace_back(h[0].get<int64_t>(), h[1].get<int>());
-      w.total += h[1].get<int>();
+      w.hits.emplace_back(h[0].get<int64_t>(), h[1].get<int64_t>());
+      w.total += h[1].get<int64_t>();
     }
     for (const json& id : j["ids"]) {
       if (id.is_string()) w.event_ids.push_back(id.get<std::string>());
@@ -121,6 +141,7 @@ class SharedDetectionState final : public DetectionState {
                                           : store::Mutation::Create(std::move(next))});
       if (committed.ok()) return fired;
       if (committed.status().code() != ErrorCode::kConflict) return committed.status();
+      BackOff(attempt);
     }
     return InternalError("detection window " + name + ": every commit lost a race");
   }
@@ -155,6 +176,7 @@ class SharedDetectionState final : public DetectionState {
         return is_new;
       }
       if (committed.status().code() != ErrorCode::kConflict) return committed.status();
+      BackOff(attempt);
     }
     return InternalError("decrypt sources of " + principal + ": every commit lost a race");
   }

@@ -101,7 +101,7 @@ std::vector<Finding> Detector::Settle() {
   std::map<std::string, PendingWindow> pending;
   pending.swap(pending_);
   std::vector<Finding> out;
-  for (const auto& [name, window] : pending) {
+  for (auto& [name, window] : pending) {
     std::vector<BurstHit> hits;
     hits.reserve(window.hits.size());
     for (const PendingHit& h : window.hits) hits.push_back(h.hit);
@@ -111,7 +111,15 @@ std::vector<Finding> Detector::Settle() {
                                : BurstRule{options_.mass_delete_window, options_.mass_delete_count};
     auto fired = state_.Count(name, hits, rule);
     if (!fired.ok()) {
+      // Counted with the next batch (the store may be back); a bounded number, not for ever.
       spdlog::error("findings: counting {}: {}", name, fired.status().message());
+      PendingWindow& later =
+          pending_.try_emplace(name, PendingWindow{window.kind, window.principal, {}})
+              .first->second;
+      if (later.hits.size() + window.hits.size() <= kMaxPendingHits) {
+        later.hits.insert(later.hits.begin(), std::make_move_iterator(window.hits.begin()),
+                          std::make_move_iterator(window.hits.end()));
+      }
       continue;
     }
     for (BurstFired& f : *fired) {

@@ -61,6 +61,9 @@ class Detector {
   Finding Fired(const PendingWindow& window, const PendingHit& hit,
                 std::vector<std::string> event_ids) const;
 
+  // Hits kept for the next Settle when their window could not be counted (the store failed).
+  static constexpr size_t kMaxPendingHits = 10000;
+
   const DetectionOptions options_;
   std::unique_ptr<DetectionState> owned_state_;
   DetectionState& state_;

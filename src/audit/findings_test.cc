@@ -244,6 +244,45 @@ TEST_F(SharedDetectionStateTest, AnAddressLearnedOnOneNodeIsNotNewOnTheOther) {
   EXPECT_TRUE(a.Observe(e).empty()) << "learned through the other node";
 }
 
+// Cluster nodes add their hits in whatever order their batches commit: a hit that comes in late
+// belongs where its time puts it, and a window reaches back from its newest hit.
+TEST(DetectionStateTest, AHitThatComesInLateCountsWhereItsTimeFalls) {
+  auto state = MakeMemoryDetectionState();
+  const BurstRule rule{std::chrono::seconds(60), 3};
+  const TimePoint t0 = FromUnixMillis(1767225600000);
+  auto at = [&](int seconds) { return BurstHit{t0 + std::chrono::seconds(seconds), 1, "e"}; };
+  EXPECT_TRUE(state->Count("w", {at(100), at(101)}, rule)->empty());
+  EXPECT_TRUE(state->Count("w", {at(10)}, rule)->empty()) << "90 s before the newest: outside";
+  EXPECT_EQ(state->Count("w", {at(102)}, rule)->size(), 1u);
+  // In time order or not, three hits within the window fire once.
+  EXPECT_TRUE(state->Count("v", {at(50)}, rule)->empty());
+  EXPECT_TRUE(state->Count("v", {at(20)}, rule)->empty());
+  EXPECT_EQ(state->Count("v", {at(40)}, rule)->size(), 1u);
+}
+
+TEST(DetectionStateTest, AWindowKeepsOneEntryPerSecondWhateverItsThreshold) {
+  auto shared_dir = fs::temp_directory_path() / ("hangar-detect-size-" + NewRequestId());
+  fs::create_directories(shared_dir);
+  {
+    auto metadata =
+        std::move(store::SqliteMetadataStore::Open((shared_dir / "m.db").string())).value();
+    auto state = MakeSharedDetectionState(*metadata);
+    const BurstRule rule{std::chrono::seconds(60), 1000000};
+    const TimePoint t0 = FromUnixMillis(1767225600000);
+    std::vector<BurstHit> hits;
+    for (int i = 0; i < 5000; ++i) {
+      hits.push_back({t0 + std::chrono::milliseconds(i * 10), 1, "e" + std::to_string(i)});
+    }
+    ASSERT_TRUE(state->Count("w", hits, rule)->empty());
+    auto doc = metadata->Get("audit.detect.window", "", "w");
+    ASSERT_TRUE(doc.ok() && doc->has_value());
+    EXPECT_LT((*doc)->body.size(), 2000u) << "50 seconds of hits, 5000 of them";
+    hits.assign(1, {t0 + std::chrono::seconds(49), 995000, "last"});
+    EXPECT_EQ(state->Count("w", hits, rule)->size(), 1u) << "the weights add up";
+  }
+  fs::remove_all(shared_dir);
+}
+
 TEST(DetectorTest, ABatchCountsEachWindowOnceAndFiresAtTheCrossingEvent) {
   DetectionOptions options;
   options.mass_delete_count = 3;
