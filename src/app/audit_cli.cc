@@ -39,6 +39,10 @@ bool ParseWindow(const AuditCliOptions& o, std::optional<TimePoint>& from,
       return false;
     }
   }
+  if (from && to && *from > *to) {
+    std::cerr << "hangar: --from must not be later than --to\n";
+    return false;
+  }
   return true;
 }
 

@@ -187,7 +187,9 @@ AuditLedger::AuditLedger(store::MetadataStore& store, LedgerOptions options,
       options_(std::move(options)),
       key_(std::move(key)),
       clock_(clock),
-      writer_([this] { Loop(); }) {}
+      writer_([this] { Loop(); }) {
+  if (options_.retention.count() > 0) remover_ = std::thread([this] { RemovalLoop(); });
+}
 
 AuditLedger::~AuditLedger() { (void)Close(); }
 
@@ -254,8 +256,14 @@ void AuditLedger::Loop() {
     // Also under load, which would keep the queue from ever being empty.
     if (std::chrono::steady_clock::now() >= next_digest) {
       lock.unlock();
-      if (Status s = DigestNow(); !s.ok()) spdlog::error("audit ledger digest: {}", s.message());
+      if (Status s = SignDigest(/*wait=*/false); !s.ok()) {
+        spdlog::error("audit ledger digest: {}", s.message());
+      }
       lock.lock();
+      if (options_.retention.count() > 0) {  // the deletes of a cut run on the remover thread
+        removal_due_ = true;
+        removal_cv_.notify_one();
+      }
       next_digest = std::chrono::steady_clock::now() + options_.digest_interval;
     }
   }
@@ -299,7 +307,10 @@ Status AuditLedger::Commit(const std::vector<Pending>& batch) {
                        std::to_string(kMaxCommitAttempts) + " times");
 }
 
-Status AuditLedger::DigestNow() { return SignDigest(/*wait=*/false); }
+Status AuditLedger::DigestNow() {
+  HANGAR_RETURN_IF_ERROR(SignDigest(/*wait=*/false));
+  return RemoveCut();
+}
 
 Status AuditLedger::SignDigest(bool wait) {
   std::lock_guard guard(digest_mu_);
@@ -307,7 +318,8 @@ Status AuditLedger::SignDigest(bool wait) {
                           store_.LockWork(kDigestLock, wait));
   if (!held) return Status::Ok();  // another node is signing one
   HANGAR_RETURN_IF_ERROR(SignHead());
-  return Cut();
+  if (Status s = MarkCut(); !s.ok()) spdlog::error("audit ledger retention: {}", s.message());
+  return Status::Ok();
 }
 
 Status AuditLedger::SignHead() {
@@ -355,14 +367,29 @@ Status AuditLedger::SignHead() {
       .status();
 }
 
-Status AuditLedger::Cut() {
+namespace {
+
+// A digest's link as the next one holds it ("previous").
+json LinkTo(const std::string& id, const SignedDigest& d) {
+  return json{{"id", id}, {"sha256", crypto::Sha256Hex(d.line)}, {"signature", d.signature_hex}};
+}
+
+}  // namespace
+
+Status AuditLedger::MarkCut() {
   if (options_.retention.count() <= 0) return Status::Ok();
   HANGAR_ASSIGN_OR_RETURN(std::optional<RetentionMarker> marker,
                           ReadMarker(store_, key_->public_der()));
+  HANGAR_ASSIGN_OR_RETURN(auto marker_doc, store_.Get(kRetention, "", kMarkerId));
   HANGAR_ASSIGN_OR_RETURN(std::vector<store::Document> digests, ListAll(store_, kDigests));
   // The digests of the chain as it stands, oldest first: signed by this key, none before the
   // marker's first.
-  std::vector<std::pair<std::string, json>> chain;  // (id, fields)
+  struct Link {
+    std::string id;
+    SignedDigest signed_digest;
+    json fields;
+  };
+  std::vector<Link> chain;
   for (const store::Document& d : digests) {
     if (marker && d.id < marker->first_digest) continue;
     SignedDigest signed_digest = SplitDigest(d.body);
@@ -371,57 +398,92 @@ Status AuditLedger::Cut() {
         !crypto::RsaSha256Verify(key_->public_der(), signed_digest.line, *signature)) {
       continue;
     }
-    chain.emplace_back(d.id, json::parse(signed_digest.line, nullptr, false));
+    json fields = json::parse(signed_digest.line, nullptr, false);
+    chain.push_back({d.id, std::move(signed_digest), std::move(fields)});
   }
   const TimePoint horizon = clock_.Now() - options_.retention;
   std::optional<size_t> last_removed;  // never the newest digest
   for (size_t i = 0; i + 1 < chain.size(); ++i) {
-    auto t = ParseIso8601(Str(chain[i].second, "time"));
-    if (!t || *t >= horizon || !chain[i].second["position"].is_number_unsigned()) break;
+    auto t = ParseIso8601(Str(chain[i].fields, "time"));
+    if (!t || *t >= horizon || !chain[i].fields["position"].is_number_unsigned()) break;
     last_removed = i;
   }
-  if (last_removed) {
-    const auto& [removed_id, removed] = chain[*last_removed];
-    const auto& [kept_id, kept] = chain[*last_removed + 1];
-    RetentionMarker next{kept_id, kept["previous"], removed["position"].get<uint64_t>() + 1,
-                         Str(removed, "sha256")};
-    const std::string line = json{{"firstDigest", next.first_digest},
-                                  {"previous", next.previous},
-                                  {"firstPosition", next.first_position},
-                                  {"prevSha256", next.prev_sha256},
-                                  {"time", FormatIso8601(clock_.Now(), true)},
-                                  {"keyFingerprint", key_->fingerprint()}}
-                                 .dump();
-    HANGAR_ASSIGN_OR_RETURN(std::string signature, key_->SignHex(line));
-    // The marker first: once it is stored, what it says is gone may go (also after a crash).
-    HANGAR_RETURN_IF_ERROR(store_
-                               .Commit({store::Mutation::Upsert({std::string(kRetention), "",
-                                                                 std::string(kMarkerId),
-                                                                 line + "\n" + signature, 0, 0})})
-                               .status());
-    marker = std::move(next);
+  if (!last_removed) return Status::Ok();
+  // What is cut can no longer be verified: cut only a chain that holds, so that a digest someone
+  // deleted stays for verify to name.
+  for (size_t i = 0; i <= *last_removed + 1; ++i) {
+    const json expected = i == 0 ? (marker ? marker->previous : json(nullptr))
+                                 : LinkTo(chain[i - 1].id, chain[i - 1].signed_digest);
+    if (chain[i].fields["previous"] != expected) {
+      return InternalError("retention cut refused: the digest chain is broken at digest " +
+                           chain[i].id + " (hangar audit verify names the problem)");
+    }
   }
+  const Link& removed = chain[*last_removed];
+  const Link& kept = chain[*last_removed + 1];
+  const std::string line = json{{"firstDigest", kept.id},
+                                {"previous", kept.fields["previous"]},
+                                {"firstPosition", removed.fields["position"].get<uint64_t>() + 1},
+                                {"prevSha256", Str(removed.fields, "sha256")},
+                                {"time", FormatIso8601(clock_.Now(), true)},
+                                {"keyFingerprint", key_->fingerprint()}}
+                               .dump();
+  HANGAR_ASSIGN_OR_RETURN(std::string signature, key_->SignHex(line));
+  // The marker first: once it is stored, what it says is gone may go (also after a crash).
+  // Conditional, so that a holder that lost the lock cannot put an older marker back.
+  store::Document next{std::string(kRetention), "", std::string(kMarkerId),
+                       line + "\n" + signature, 0, 0};
+  auto committed = store_.Commit({marker_doc ? store::Mutation::Update(std::move(next),
+                                                                        marker_doc->revision)
+                                             : store::Mutation::Create(std::move(next))});
+  if (!committed.ok() && committed.status().code() != ErrorCode::kConflict) {
+    return committed.status();
+  }
+  return Status::Ok();
+}
+
+Status AuditLedger::RemoveCut() {
+  HANGAR_ASSIGN_OR_RETURN(std::optional<RetentionMarker> marker,
+                          ReadMarker(store_, key_->public_der()));
   if (!marker) return Status::Ok();
+  // Deleting what the marker names is the same work whoever does it, so it needs no lock and
+  // runs off the writer thread: a first cut of a large ledger takes a while.
   std::vector<store::Mutation> deletes;
+  HANGAR_ASSIGN_OR_RETURN(std::vector<store::Document> digests, ListAll(store_, kDigests));
   for (const store::Document& d : digests) {
     if (d.id < marker->first_digest) deletes.push_back(store::Mutation::Delete(d.collection, "", d.id));
   }
   if (!deletes.empty()) HANGAR_RETURN_IF_ERROR(store_.Commit(deletes).status());
-  // Entries are numbered without gaps: delete by number from the oldest left.
+  const std::string first_kept = PositionId(marker->first_position);
   store::ListOptions oldest;
   oldest.limit = 1;
-  HANGAR_ASSIGN_OR_RETURN(auto first, store_.List(kLedger, "", oldest));
-  if (first.empty()) return Status::Ok();
-  for (uint64_t from = PositionOf(first.front().id).value_or(marker->first_position);
-       from < marker->first_position; from += kDeletesPerCommit) {
+  for (;;) {
+    HANGAR_ASSIGN_OR_RETURN(auto first, store_.List(kLedger, "", oldest));
+    if (first.empty() || first.front().id >= first_kept) return Status::Ok();
     deletes.clear();
-    const uint64_t to = std::min(marker->first_position, from + kDeletesPerCommit);
-    for (uint64_t p = from; p < to; ++p) {
+    auto from = PositionOf(first.front().id);
+    if (!from) {  // not an entry (inserted by hand): below the cut, it goes too
+      deletes.push_back(store::Mutation::Delete(std::string(kLedger), "", first.front().id));
+    }
+    // Entries are numbered without gaps: delete by number, a chunk per commit.
+    for (uint64_t p = from.value_or(marker->first_position);
+         p < marker->first_position && deletes.size() < kDeletesPerCommit; ++p) {
       deletes.push_back(store::Mutation::Delete(std::string(kLedger), "", PositionId(p)));
     }
     HANGAR_RETURN_IF_ERROR(store_.Commit(deletes).status());
   }
-  return Status::Ok();
+}
+
+void AuditLedger::RemovalLoop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    removal_cv_.wait(lock, [&] { return removal_due_ || closing_; });
+    if (closing_) return;
+    removal_due_ = false;
+    lock.unlock();
+    if (Status s = RemoveCut(); !s.ok()) spdlog::error("audit ledger retention: {}", s.message());
+    lock.lock();
+  }
 }
 
 Status AuditLedger::Close() {
@@ -431,9 +493,12 @@ Status AuditLedger::Close() {
     closing_ = true;
   }
   cv_.notify_all();
+  removal_cv_.notify_all();
   if (writer_.joinable()) writer_.join();
+  if (remover_.joinable()) remover_.join();
   // Waits for a node signing now: its digest may predate this node's last entries.
-  return SignDigest(/*wait=*/true);
+  HANGAR_RETURN_IF_ERROR(SignDigest(/*wait=*/true));
+  return RemoveCut();
 }
 
 std::vector<std::string> AuditLedger::UncachedCollections() {

@@ -73,7 +73,8 @@ class AuditLedger final : public AuditSink {
   void Append(const AuditEvent& event, std::function<void(const Status&)> done) override;
   Status Healthy() const override;
 
-  // Signs a digest of the head now, unless another node is signing one or nothing is new.
+  // Signs a digest of the head now, unless another node is signing one or nothing is new, and
+  // makes the retention cut that is due.
   Status DigestNow();
   // Writes what is queued and signs a last digest. Later appends fail.
   Status Close();
@@ -97,8 +98,13 @@ class AuditLedger final : public AuditSink {
   Status SignDigest(bool wait);
   // Under the digest lock: a digest of the head, unless nothing is new since the last one.
   Status SignHead();
-  // Under the digest lock: the retention cut after a digest (see the file comment).
-  Status Cut();
+  // Under the digest lock, after a digest: the retention marker of the next cut, if one is due
+  // and the chain it cuts holds (see the file comment).
+  Status MarkCut();
+  // Deletes the digests and entries before the marker's (any node, any time; idempotent).
+  Status RemoveCut();
+  // The remover thread: RemoveCut after each periodic digest, off the writer thread.
+  void RemovalLoop();
 
   store::MetadataStore& store_;
   const LedgerOptions options_;
@@ -110,7 +116,10 @@ class AuditLedger final : public AuditSink {
   bool closing_ = false;       // protected by mu_
   Status health_;              // protected by mu_
   std::mutex digest_mu_;       // one digest at a time from this node
+  std::condition_variable removal_cv_;
+  bool removal_due_ = false;  // protected by mu_
   std::thread writer_;
+  std::thread remover_;  // with a retention period only
 };
 
 // The ledger's digest key as a verifier trusts it: with the root key, the one that opens under

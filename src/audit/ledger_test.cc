@@ -318,6 +318,44 @@ TEST_F(AuditLedgerRetentionTest, AnAlteredMarkerIsNamed) {
       << Problems(r);
 }
 
+// A cut would take the evidence with it: over a chain someone broke, it is refused, and verify
+// still names the deleted digest.
+TEST_F(AuditLedgerRetentionTest, NoCutOverABrokenChain) {
+  AuditLedger& node = Node("a", std::chrono::hours(24));
+  for (int digest = 0; digest < 3; ++digest) {
+    ASSERT_TRUE(node.Record(Event("Encrypt")).ok());
+    ASSERT_TRUE(node.DigestNow().ok());
+    clock_.Advance(std::chrono::hours(1));
+  }
+  ASSERT_TRUE(store_->Commit({store::Mutation::Delete("audit.digest", "", Position(2))}).ok());
+  clock_.Advance(std::chrono::hours(48));
+  ASSERT_TRUE(node.Record(Event("Decrypt")).ok());
+  ASSERT_TRUE(node.DigestNow().ok());
+  EXPECT_TRUE(Exists("audit.digest", 1)) << "not cut";
+  EXPECT_TRUE(Exists("audit.ledger", 1));
+  auto marker = store_->Get("audit.retention", "", "marker");
+  ASSERT_TRUE(marker.ok());
+  EXPECT_FALSE(marker->has_value());
+  VerifyReport r = Verify();
+  EXPECT_NE(Problems(r).find("digest " + Position(3) + " does not link to digest " + Position(1)),
+            std::string::npos)
+      << Problems(r);
+}
+
+TEST_F(AuditLedgerRetentionTest, ADocumentSlippedInBelowTheCutGoesWithIt) {
+  ASSERT_TRUE(store_
+                  ->Commit({store::Mutation::Create(
+                      {"audit.ledger", "", "0-slipped-in", "{}\n{\"forged\":1}\n", 0, 0})})
+                  .ok());
+  ThreeDigestsThenACut();
+  auto slipped = store_->Get("audit.ledger", "", "0-slipped-in");
+  ASSERT_TRUE(slipped.ok());
+  EXPECT_FALSE(slipped->has_value());
+  for (int n = 1; n <= 4; ++n) EXPECT_FALSE(Exists("audit.ledger", n)) << n;
+  VerifyReport r = Verify();
+  EXPECT_TRUE(r.ok()) << Problems(r);
+}
+
 TEST_F(AuditLedgerRetentionTest, ACutACrashInterruptedIsSkippedByVerifyAndFinishedByTheNext) {
   ThreeDigestsThenACut();
   // As if the node died after the marker, before deleting entry 1.

@@ -366,6 +366,9 @@ class ClusterTest(unittest.TestCase):
         windowed = hangar_audit(node, "verify", "--from", "0", "--to", "4102444800")
         self.assertEqual(windowed.returncode, 0, windowed.stdout + windowed.stderr)
         self.assertIn("OK: the trail is intact", windowed.stdout)
+        backwards = hangar_audit(node, "verify", "--from", "4102444800", "--to", "0")
+        self.assertEqual(backwards.returncode, 2, backwards.stdout + backwards.stderr)
+        self.assertIn("--from must not be later than --to", backwards.stderr)
 
     def test_settings_written_at_once_through_every_node_all_land(self):
         # Each node reads bucket records, grants and users from its cache; a write another node
